@@ -1,0 +1,83 @@
+/**
+ * The one place Parley reads its environment. Every variable is read once, when a
+ * section is first asked for, validated, and a missing or malformed one fails with a
+ * message naming it. Local mode sets the same variable names the CDK stack sets.
+ */
+import { ConfigError } from './errors';
+import { BUCKETS, QUEUES, TABLES, type BucketKey, type QueueKey, type TableKey } from './resources';
+
+type Env = Record<string, string | undefined>;
+
+export function requireEnv(name: string, env: Env = process.env): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigError(`${name} environment variable is not set`);
+  }
+  return value;
+}
+
+export function optionalEnv(name: string, env: Env = process.env): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+export function intEnv(name: string, fallback: number, env: Env = process.env): number {
+  const raw = optionalEnv(name, env);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${name} environment variable must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
+}
+
+export function urlEnv(name: string, env: Env = process.env): string {
+  const value = requireEnv(name, env);
+  try {
+    new URL(value);
+  } catch {
+    throw new ConfigError(`${name} environment variable must be a URL, got "${value}"`);
+  }
+  return value;
+}
+
+function once<T>(load: () => T): () => T {
+  let cached: { value: T } | undefined;
+  return () => {
+    cached ??= { value: load() };
+    return cached.value;
+  };
+}
+
+/** AWS client settings. Endpoints are set only in local mode. */
+export interface AwsConfig {
+  region: string;
+  local: boolean;
+  endpoints: { dynamodb?: string; sqs?: string; s3?: string };
+}
+
+export function loadAwsConfig(env: Env = process.env): AwsConfig {
+  return {
+    region: optionalEnv('AWS_REGION', env) ?? 'us-east-1',
+    local: optionalEnv('PARLEY_LOCAL', env) === '1',
+    endpoints: {
+      dynamodb: optionalEnv('AWS_ENDPOINT_URL_DYNAMODB', env),
+      sqs: optionalEnv('AWS_ENDPOINT_URL_SQS', env),
+      s3: optionalEnv('AWS_ENDPOINT_URL_S3', env),
+    },
+  };
+}
+export const awsConfig = once(() => loadAwsConfig());
+
+export function tableName(key: TableKey, env: Env = process.env): string {
+  return requireEnv(TABLES[key].envVar, env);
+}
+export function queueUrl(key: QueueKey, env: Env = process.env): string {
+  return urlEnv(QUEUES[key].envVar, env);
+}
+export function dlqUrl(key: QueueKey, env: Env = process.env): string {
+  return urlEnv(QUEUES[key].dlq.envVar, env);
+}
+export function bucketName(key: BucketKey, env: Env = process.env): string {
+  return requireEnv(BUCKETS[key].envVar, env);
+}
