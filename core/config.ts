@@ -81,3 +81,33 @@ export function dlqUrl(key: QueueKey, env: Env = process.env): string {
 export function bucketName(key: BucketKey, env: Env = process.env): string {
   return requireEnv(BUCKETS[key].envVar, env);
 }
+
+/** The audio gateway container's settings (containers/audio-gateway). */
+export interface AudioGatewayConfig {
+  port: number;
+  deepgramApiKey: string;
+  /** Deepgram's live endpoint; local mode points it at the local speech server. */
+  deepgramUrl: string | undefined;
+  deepgramModel: string;
+  maxSessions: number;
+  commandPollMs: number;
+  reconnectGraceMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConfig {
+  const deepgramUrl = optionalEnv('DEEPGRAM_URL', env);
+  if (deepgramUrl !== undefined && !/^wss?:\/\//.test(deepgramUrl)) {
+    throw new ConfigError(`DEEPGRAM_URL environment variable must be a ws:// or wss:// URL, got "${deepgramUrl}"`);
+  }
+  return {
+    port: intEnv('PORT', 8080, env),
+    deepgramApiKey: requireEnv('DEEPGRAM_API_KEY', env),
+    deepgramUrl,
+    deepgramModel: optionalEnv('DEEPGRAM_MODEL', env) ?? 'nova-3',
+    maxSessions: intEnv('MAX_SESSIONS', 500, env),
+    commandPollMs: intEnv('COMMAND_POLL_MS', 500, env),
+    reconnectGraceMs: intEnv('RECALL_RECONNECT_GRACE_MS', 100_000, env),
+    shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 100_000, env),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Entry point of the audio-gateway Fargate service (and of local mode's in-process gateway):
+ * reads configuration, wires the SQS publisher, DynamoDB and Deepgram, and serves Recall.
+ * SIGTERM (an ECS task stop) finalizes every session and flushes before exit.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { AudioGateway } from '../../core/audio/audio-gateway';
+import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import { sqs } from '../../core/clients/sqs';
+import { type AudioGatewayConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
+import { createLogger } from '../../core/logger';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { EventPublisher } from '../../core/pipeline/publisher';
+
+export interface RunningAudioGateway {
+  gateway: AudioGateway;
+  publisher: EventPublisher;
+  port: number;
+  url: string;
+}
+
+export async function startAudioGateway(
+  config: AudioGatewayConfig = loadAudioGatewayConfig(),
+  logger: Logger = createLogger('audio-gateway'),
+  overrides: { host?: string; reconnectGraceMs?: number } = {},
+): Promise<RunningAudioGateway> {
+  const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
+  const gateway = new AudioGateway({
+    host: overrides.host ?? '0.0.0.0',
+    port: config.port,
+    repo: new MeetingRepository(),
+    connector: createDeepgramConnector({
+      apiKey: config.deepgramApiKey,
+      wsUrl: config.deepgramUrl,
+      model: config.deepgramModel,
+    }),
+    publish: (event) => publisher.publish(event),
+    flush: () => publisher.flush(),
+    logger,
+    maxSessions: config.maxSessions,
+    commandPollMs: config.commandPollMs,
+    reconnectGraceMs: overrides.reconnectGraceMs ?? config.reconnectGraceMs,
+  });
+  const { port, url } = await gateway.listen();
+  logger.info('audio gateway listening', { port, maxSessions: config.maxSessions });
+  return { gateway, publisher, port, url };
+}
+
+if (require.main === module) {
+  const logger = createLogger('audio-gateway');
+  const config = loadAudioGatewayConfig();
+  startAudioGateway(config, logger).then(
+    ({ gateway }) => {
+      const stop = (signal: string) => {
+        logger.info('stopping: finalizing sessions', { signal });
+        const deadline = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+        deadline.unref();
+        gateway.shutdown(signal).then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    },
+    (error: unknown) => {
+      logger.error('audio gateway failed to start', { error: String(error) });
+      process.exit(1);
+    },
+  );
+}

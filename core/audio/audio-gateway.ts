@@ -1,0 +1,281 @@
+/**
+ * The audio gateway's ingress: an HTTP server with `GET /healthz` and the WebSocket path
+ * Recall connects to (`/recall/{meetingId}?token=…`). One MeetingSession per live meeting;
+ * a Recall reconnect re-attaches to the same session. Commands (pause / resume / stop) are
+ * learned by polling the meetings table (one BatchGet per 100 live meetings per interval).
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { endpointTokenMatches } from '../meetings/endpoint-token';
+import { TERMINAL_STATUSES } from '../meetings/model';
+import type { MeetingRepository } from '../meetings/repository';
+import type { PipelineEvent } from '../pipeline/events';
+import { MAX_RECALL_MESSAGE_CHARS, parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
+import type { SttConnector } from './deepgram-connector';
+import { MeetingSession, type SessionInput } from './meeting-session';
+
+/** Frames above this close the socket with 1009; smaller oversize frames are rejected one by one. */
+export const MAX_WS_PAYLOAD_BYTES = 1024 * 1024;
+const PATH = /^\/recall\/([A-Za-z0-9_-]{1,64})$/;
+
+export interface AudioGatewayOptions {
+  host?: string;
+  port?: number;
+  repo: Pick<MeetingRepository, 'get' | 'reserveSeqs' | 'setStatus' | 'getControlStates'>;
+  connector: SttConnector;
+  publish: (event: PipelineEvent) => void;
+  /** Resolves when every published event has been sent (used on shutdown). */
+  flush: () => Promise<void>;
+  logger: Logger;
+  /** Most meetings one task serves at once; more are refused with 503 so Recall retries elsewhere. */
+  maxSessions?: number;
+  commandPollMs?: number;
+  /** How long a session waits for Recall to reconnect before it ends (Recall retries 30 × 3 s). */
+  reconnectGraceMs?: number;
+  onAudioForwarded?: (receivedAt: number) => void;
+  sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
+}
+
+interface LiveMeeting {
+  session: MeetingSession;
+  socket: WebSocket | undefined;
+  graceTimer: NodeJS.Timeout | undefined;
+}
+
+export interface GatewayStats {
+  sessions: number;
+  rejectedFrames: Record<string, number>;
+  acceptedFrames: number;
+  refusedUpgrades: number;
+}
+
+export class AudioGateway {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly meetings = new Map<string, LiveMeeting>();
+  private readonly log: Logger;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private shuttingDown: Promise<void> | undefined;
+  readonly stats: GatewayStats = { sessions: 0, rejectedFrames: {}, acceptedFrames: 0, refusedUpgrades: 0 };
+
+  constructor(private readonly opts: AudioGatewayOptions) {
+    this.log = opts.logger;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES });
+    this.server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/healthz') {
+        const body = JSON.stringify({ status: this.shuttingDown ? 'draining' : 'ok', sessions: this.meetings.size });
+        res.writeHead(this.shuttingDown ? 503 : 200, { 'content-type': 'application/json' }).end(body);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+    });
+    this.server.on('upgrade', (req, socket, head) => {
+      void this.upgrade(req, socket as Socket, head);
+    });
+  }
+
+  async listen(): Promise<{ port: number; url: string }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
+    });
+    this.pollTimer = setInterval(() => void this.pollCommands(), this.opts.commandPollMs ?? 500);
+    this.pollTimer.unref();
+    const address = this.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    return { port, url: `ws://${this.opts.host ?? '127.0.0.1'}:${port}` };
+  }
+
+  session(meetingId: string): MeetingSession | undefined {
+    return this.meetings.get(meetingId)?.session;
+  }
+
+  /** Finalize every session, flush the publisher, close the server. Idempotent. */
+  shutdown(reason = 'shutdown'): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      clearInterval(this.pollTimer);
+      this.server.close();
+      const live = [...this.meetings.values()];
+      await Promise.allSettled(live.map((m) => m.session.end(reason)));
+      for (const client of this.wss.clients) client.terminate();
+      await this.opts.flush();
+      this.server.closeAllConnections();
+    })();
+    return this.shuttingDown;
+  }
+
+  /** Stop without finalizing anything (tests simulate a crashed task with this). */
+  async kill(): Promise<void> {
+    clearInterval(this.pollTimer);
+    for (const m of this.meetings.values()) clearTimeout(m.graceTimer);
+    for (const client of this.wss.clients) client.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private refuse(socket: Socket, status: number, message: string): void {
+    this.stats.refusedUpgrades++;
+    const body = JSON.stringify({ message });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    const match = PATH.exec(url.pathname);
+    if (!match) return this.refuse(socket, 404, 'Unknown path');
+    if (req.method !== 'GET') return this.refuse(socket, 405, 'Method not allowed');
+    if (this.shuttingDown) return this.refuse(socket, 503, 'Shutting down');
+    const meetingId = match[1] as string;
+    const token = url.searchParams.get('token');
+    if (!token) return this.refuse(socket, 401, 'Missing token');
+    const existing = this.meetings.get(meetingId);
+    if (!existing && this.meetings.size >= (this.opts.maxSessions ?? 500)) {
+      return this.refuse(socket, 503, 'At capacity');
+    }
+    let meeting: Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>;
+    try {
+      meeting = await this.opts.repo.get(meetingId);
+    } catch (error) {
+      this.log.error('meeting lookup failed', { meetingId, error: String(error) });
+      return this.refuse(socket, 503, 'Meeting store unavailable');
+    }
+    if (!meeting) return this.refuse(socket, 404, 'Unknown meeting');
+    if (!endpointTokenMatches(token, meeting.endpointTokenHash)) {
+      this.log.warn('refused Recall upgrade: bad token', { meetingId });
+      return this.refuse(socket, 401, 'Bad token');
+    }
+    if (TERMINAL_STATUSES.has(meeting.status) || meeting.desiredState === 'stop') {
+      return this.refuse(socket, 410, 'Meeting has ended');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, meeting, ws));
+  }
+
+  private attach(meetingId: string, meeting: NonNullable<Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>>, ws: WebSocket): void {
+    let live = this.meetings.get(meetingId);
+    if (live) {
+      clearTimeout(live.graceTimer);
+      live.graceTimer = undefined;
+      live.socket?.close(4000, 'Replaced by a newer connection');
+      this.log.info('Recall reconnected', { meetingId });
+    } else {
+      const session = new MeetingSession({
+        meetingId,
+        keywords: meeting.keywords ?? [],
+        language: meeting.language ?? 'en',
+        connector: this.opts.connector,
+        repo: this.opts.repo,
+        publish: this.opts.publish,
+        logger: this.log,
+        onAudioForwarded: this.opts.onAudioForwarded,
+        sttOptions: this.opts.sttOptions,
+        onEnded: () => {
+          const current = this.meetings.get(meetingId);
+          if (current?.session !== session) return;
+          clearTimeout(current.graceTimer);
+          this.meetings.delete(meetingId);
+          this.stats.sessions = this.meetings.size;
+          current.socket?.close(1000, 'Meeting ended');
+        },
+      });
+      live = { session, socket: undefined, graceTimer: undefined };
+      this.meetings.set(meetingId, live);
+      this.stats.sessions = this.meetings.size;
+      void session.start(meeting.desiredState ?? 'run').catch((error) => {
+        this.log.error('session failed to start', { meetingId, error: String(error) });
+      });
+      this.log.info('meeting session started', { meetingId });
+    }
+    const entry = live;
+    entry.socket = ws;
+    ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
+    ws.on('error', (error) => this.log.warn('Recall socket error', { meetingId, error: error.message }));
+    ws.on('close', (code) => {
+      if (entry.socket !== ws) return;
+      entry.socket = undefined;
+      if (entry.session.currentState === 'ended' || entry.session.currentState === 'ending') return;
+      this.log.info('Recall disconnected; waiting for a reconnect', { meetingId, code });
+      entry.session.recallDetached();
+      entry.graceTimer = setTimeout(() => {
+        void entry.session.end('Recall did not reconnect');
+      }, this.opts.reconnectGraceMs ?? 100_000);
+      entry.graceTimer.unref();
+    });
+  }
+
+  private onFrame(entry: LiveMeeting, data: RawData, isBinary: boolean): void {
+    const receivedAt = performance.now();
+    if (isBinary) return this.reject(entry, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
+    const text = data.toString();
+    if (text.length > MAX_RECALL_MESSAGE_CHARS) {
+      return this.reject(entry, 'message_too_large', `${text.length} characters`);
+    }
+    const parsed = parseRecallMessage(text);
+    if (!parsed.ok) return this.reject(entry, parsed.reason, parsed.detail);
+    this.stats.acceptedFrames++;
+    const input = toSessionInput(parsed.message);
+    if (input) entry.session.handle(input, receivedAt);
+  }
+
+  private reject(entry: LiveMeeting, reason: string, detail: string): void {
+    const count = (this.stats.rejectedFrames[reason] ?? 0) + 1;
+    this.stats.rejectedFrames[reason] = count;
+    // Log the first few of each reason per process, then every 100th, so a flood cannot flood the logs.
+    if (count <= 10 || count % 100 === 0) {
+      this.log.warn('rejected Recall frame', { meetingId: entry.session.meetingId, reason, detail, count });
+    }
+  }
+
+  private async pollCommands(): Promise<void> {
+    if (this.polling || this.meetings.size === 0) return;
+    this.polling = true;
+    try {
+      const states = await this.opts.repo.getControlStates([...this.meetings.keys()]);
+      for (const [meetingId, state] of states) {
+        const live = this.meetings.get(meetingId);
+        if (!live) continue;
+        const desired = TERMINAL_STATUSES.has(state.status) ? 'stop' : (state.desiredState ?? 'run');
+        // Not awaited: a stop finalizes for up to a few seconds and must not hold up the others.
+        live.session.applyDesiredState(desired).catch((error) => {
+          this.log.error('command failed', { meetingId, desired, error: String(error) });
+        });
+      }
+    } catch (error) {
+      this.log.warn('command poll failed', { error: String(error) });
+    } finally {
+      this.polling = false;
+    }
+  }
+}
+
+function toSessionInput(message: RecallMessage): SessionInput | undefined {
+  const relativeMs = message.timestamp.relative * 1000;
+  if (message.kind === 'audio') {
+    if (message.event === 'audio_mixed_raw.data') return { kind: 'audio', pcm: message.pcm, relativeMs };
+    return {
+      kind: 'separate_audio',
+      participantId: message.participant.id,
+      name: message.participant.name,
+      pcm: message.pcm,
+      relativeMs,
+    };
+  }
+  const action = message.event.slice('participant_events.'.length);
+  if (action === 'join' || action === 'leave' || action === 'update' || action === 'speech_on' || action === 'speech_off') {
+    return { kind: 'participant', action, participantId: message.participant.id, name: message.participant.name, relativeMs };
+  }
+  return undefined;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  410: 'Gone',
+  503: 'Service Unavailable',
+};

@@ -1,0 +1,260 @@
+/**
+ * A live speech-to-text stream for one meeting that survives dropped sockets: audio since
+ * the last final is kept in an AudioRing and sent again after a reconnect, and result times
+ * are re-anchored to the session's own stream clock (a new Deepgram stream starts at 0).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { AudioRing } from './audio-ring';
+import type { SttConnectOptions, SttConnector, SttSocket } from './deepgram-connector';
+
+export interface SttWord {
+  word: string;
+  startMs: number;
+  endMs: number;
+  confidence: number;
+  speaker?: number;
+}
+
+/** A result with times in stream ms. */
+export interface SttResult {
+  isFinal: boolean;
+  speechFinal: boolean;
+  fromFinalize: boolean;
+  text: string;
+  confidence: number;
+  startMs: number;
+  endMs: number;
+  words: SttWord[];
+}
+
+export interface SttStreamOptions {
+  connector: SttConnector;
+  connect: SttConnectOptions;
+  logger: Logger;
+  onResult: (result: SttResult) => void;
+  onUtteranceEnd?: (lastWordEndMs: number) => void;
+  keepAliveMs?: number;
+  /** Backoff for reconnects: first delay, doubled per attempt up to maxReconnectDelayMs. */
+  reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  closeTimeoutMs?: number;
+}
+
+interface Connection {
+  socket: SttSocket;
+  /** Stream ms at which this connection's audio begins (its time 0). */
+  offsetMs: number;
+  open: boolean;
+}
+
+export class SttStream {
+  private readonly ring = new AudioRing();
+  private conn: Connection | undefined;
+  private connecting: Promise<void> | undefined;
+  private closing = false;
+  private closed = false;
+  private lastSentAt = Date.now();
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectAttempt = 0;
+  private closeWaiter: (() => void) | undefined;
+  /** Counters for health and tests. */
+  readonly stats = { connects: 0, reconnects: 0, bytesSent: 0, results: 0 };
+
+  constructor(private readonly opts: SttStreamOptions) {}
+
+  /** Stream ms of audio accepted so far. */
+  get positionMs(): number {
+    return this.ring.endMs;
+  }
+
+  async start(): Promise<void> {
+    this.keepAliveTimer = setInterval(() => this.keepAlive(), this.opts.keepAliveMs ?? 4_000);
+    this.keepAliveTimer.unref();
+    await this.ensureConnected();
+  }
+
+  /** Send audio; while disconnected it is kept and sent after the reconnect. */
+  send(chunk: Buffer): void {
+    if (this.closing || chunk.length === 0) return;
+    this.ring.push(chunk);
+    const conn = this.conn;
+    if (conn?.open) {
+      this.sendMedia(conn, chunk);
+    } else {
+      void this.ensureConnected();
+    }
+  }
+
+  /** A final result covers audio up to `endMs`: it need not be sent again. */
+  release(endMs: number): void {
+    this.ring.releaseUntil(endMs);
+  }
+
+  finalize(): void {
+    const conn = this.conn;
+    if (conn?.open) conn.socket.sendFinalize({ type: 'Finalize' });
+  }
+
+  /** Flush pending results, close the stream, and wait (bounded) for the server to close. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.reconnectTimer);
+    const conn = this.conn;
+    if (conn?.open) {
+      const closedByServer = new Promise<void>((resolve) => {
+        this.closeWaiter = resolve;
+      });
+      try {
+        conn.socket.sendFinalize({ type: 'Finalize' });
+        conn.socket.sendCloseStream({ type: 'CloseStream' });
+      } catch (error) {
+        this.opts.logger.warn('speech socket refused CloseStream', { error: String(error) });
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closedByServer,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, this.opts.closeTimeoutMs ?? 5_000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.closed = true;
+    this.conn?.socket.close();
+    this.conn = undefined;
+  }
+
+  private sendMedia(conn: Connection, chunk: Buffer): void {
+    try {
+      conn.socket.sendMedia(chunk);
+      this.stats.bytesSent += chunk.length;
+      this.lastSentAt = Date.now();
+    } catch (error) {
+      // Socket not open after all: the audio is in the ring and goes out after the reconnect.
+      this.opts.logger.debug('speech socket not writable', { error: String(error) });
+    }
+  }
+
+  private keepAlive(): void {
+    const conn = this.conn;
+    if (!conn?.open || Date.now() - this.lastSentAt < (this.opts.keepAliveMs ?? 4_000)) return;
+    try {
+      conn.socket.sendKeepAlive({ type: 'KeepAlive' });
+      this.lastSentAt = Date.now();
+    } catch {
+      // a closed socket is handled by its close event
+    }
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.closing || this.conn?.open) return Promise.resolve();
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    let socket: SttSocket;
+    try {
+      socket = await this.opts.connector(this.opts.connect);
+    } catch (error) {
+      this.opts.logger.warn('speech connection failed', { error: String(error), attempt: this.reconnectAttempt });
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.closing) {
+      socket.close();
+      return;
+    }
+    const conn: Connection = { socket, offsetMs: this.ring.startMs, open: true };
+    this.conn = conn;
+    this.stats.connects++;
+    if (this.stats.connects > 1) this.stats.reconnects++;
+    this.reconnectAttempt = 0;
+    socket.on('message', (message) => {
+      if (this.conn === conn) this.onMessage(conn, message);
+    });
+    socket.on('close', (event) => this.onClose(conn, event));
+    socket.on('error', (error) => {
+      this.opts.logger.warn('speech socket error', { error: error.message });
+    });
+    // Everything not yet covered by a final goes (again) to the new stream.
+    for (const chunk of this.ring.snapshot()) this.sendMedia(conn, chunk);
+  }
+
+  private onClose(conn: Connection, event: { code: number; reason: string }): void {
+    conn.open = false;
+    if (this.closing) {
+      this.closeWaiter?.();
+      return;
+    }
+    if (this.conn !== conn) return;
+    this.opts.logger.warn('speech socket closed; reconnecting', {
+      code: event.code,
+      reason: event.reason,
+      resendMs: Math.round(this.ring.endMs - this.ring.startMs),
+    });
+    this.conn = undefined;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing || this.reconnectTimer) return;
+    const base = this.opts.reconnectDelayMs ?? 100;
+    const delay = Math.min(base * 2 ** this.reconnectAttempt, this.opts.maxReconnectDelayMs ?? 5_000);
+    this.reconnectAttempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.ensureConnected();
+    }, delay);
+  }
+
+  private onMessage(conn: Connection, message: unknown): void {
+    if (this.closed || typeof message !== 'object' || message === null) return;
+    const m = message as Record<string, unknown>;
+    if (m.type === 'Results') {
+      const result = toResult(m, conn.offsetMs);
+      if (result) {
+        this.stats.results++;
+        this.opts.onResult(result);
+      }
+    } else if (m.type === 'UtteranceEnd' && typeof m.last_word_end === 'number') {
+      this.opts.onUtteranceEnd?.(conn.offsetMs + m.last_word_end * 1000);
+    }
+  }
+}
+
+function toResult(m: Record<string, unknown>, offsetMs: number): SttResult | undefined {
+  const channel = m.channel as { alternatives?: unknown[] } | undefined;
+  const alt = channel?.alternatives?.[0] as
+    | { transcript?: string; confidence?: number; words?: Record<string, unknown>[] }
+    | undefined;
+  if (!alt || typeof m.start !== 'number' || typeof m.duration !== 'number') return undefined;
+  const words: SttWord[] = (alt.words ?? []).flatMap((w) =>
+    typeof w.start === 'number' && typeof w.end === 'number'
+      ? [
+          {
+            word: String(w.punctuated_word ?? w.word ?? ''),
+            startMs: offsetMs + w.start * 1000,
+            endMs: offsetMs + w.end * 1000,
+            confidence: typeof w.confidence === 'number' ? w.confidence : 0,
+            speaker: typeof w.speaker === 'number' ? w.speaker : undefined,
+          },
+        ]
+      : [],
+  );
+  return {
+    isFinal: m.is_final === true,
+    speechFinal: m.speech_final === true,
+    fromFinalize: m.from_finalize === true,
+    text: (alt.transcript ?? '').trim(),
+    confidence: typeof alt.confidence === 'number' ? alt.confidence : 0,
+    startMs: offsetMs + m.start * 1000,
+    endMs: offsetMs + (m.start + m.duration) * 1000,
+    words,
+  };
+}

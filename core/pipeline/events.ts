@@ -1,0 +1,61 @@
+/**
+ * The contract between the audio gateway (producer) and the fan-out Lambda (consumer): the
+ * body of every message on the transcript-events FIFO queue. Versioned with `v`.
+ */
+import { z } from 'zod';
+import { MeetingStatusSchema } from '../meetings/model';
+
+export const SegmentSchema = z.object({
+  /** `${meetingId}:${seq}` — stable across interim revisions and the final. */
+  id: z.string().min(1).max(200),
+  /** Unique and increasing per meeting; an interim carries the seq its final will take. */
+  seq: z.number().int().positive(),
+  /** Interim revision (0, 1, 2 …); finals carry the revision after the last interim. */
+  revision: z.number().int().nonnegative(),
+  text: z.string().max(20_000),
+  speaker: z.string().min(1).max(200),
+  confidence: z.number().min(0).max(1),
+  /** Milliseconds from meeting start. */
+  startMs: z.number().int().nonnegative(),
+  endMs: z.number().int().nonnegative(),
+  /** ISO time the segment was produced. */
+  timestamp: z.string(),
+  isFinal: z.boolean(),
+});
+export type Segment = z.infer<typeof SegmentSchema>;
+
+export const TranscriptEventSchema = z.object({
+  v: z.literal(1),
+  type: z.literal('transcript'),
+  meetingId: z.string().min(1).max(128),
+  segment: SegmentSchema,
+});
+export type TranscriptEvent = z.infer<typeof TranscriptEventSchema>;
+
+export const StatusEventSchema = z.object({
+  v: z.literal(1),
+  type: z.literal('status'),
+  meetingId: z.string().min(1).max(128),
+  status: MeetingStatusSchema,
+  /** Per-meeting increasing number so each status change has its own deduplication id. */
+  epoch: z.number().int().nonnegative(),
+  at: z.string(),
+  reason: z.string().max(500).optional(),
+});
+export type StatusEvent = z.infer<typeof StatusEventSchema>;
+
+export const PipelineEventSchema = z.discriminatedUnion('type', [TranscriptEventSchema, StatusEventSchema]);
+export type PipelineEvent = z.infer<typeof PipelineEventSchema>;
+
+/** FIFO deduplication id: same event → same id, so a retried send is stored once. */
+export function deduplicationId(event: PipelineEvent): string {
+  if (event.type === 'transcript') {
+    const s = event.segment;
+    return `${event.meetingId}:${s.seq}:${s.isFinal ? 'f' : `i${s.revision}`}`.slice(0, 128);
+  }
+  return `${event.meetingId}:status:${event.epoch}:${event.status}`.slice(0, 128);
+}
+
+export function segmentId(meetingId: string, seq: number): string {
+  return `${meetingId}:${seq}`;
+}

@@ -1,0 +1,150 @@
+/**
+ * Publishes pipeline events to the transcript FIFO queue: MessageGroupId = meetingId, a
+ * deduplication id per event, SendMessageBatch under a small time window, at most one batch
+ * in flight per meeting (so order within a meeting holds), retries with backoff on
+ * throttling and transient errors. `flush()` resolves once everything queued is sent.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { deduplicationId, type PipelineEvent } from './events';
+
+const MAX_BATCH_ENTRIES = 10;
+/** Kept well under SQS's batch payload limit. */
+const MAX_BATCH_BYTES = 240 * 1024;
+
+interface Pending {
+  group: string;
+  entry: Omit<SendMessageBatchRequestEntry, 'Id'>;
+  bytes: number;
+  attempts: number;
+}
+
+export interface PublisherOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  logger: Logger;
+  /** How long an event may wait for others to share its batch. */
+  windowMs?: number;
+  maxInFlight?: number;
+  maxAttempts?: number;
+}
+
+export class EventPublisher {
+  private pending: Pending[] = [];
+  private readonly busyGroups = new Set<string>();
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+  readonly stats = { published: 0, batches: 0, retries: 0, dropped: 0 };
+
+  constructor(private readonly opts: PublisherOptions) {}
+
+  publish(event: PipelineEvent): void {
+    const body = JSON.stringify(event);
+    this.pending.push({
+      group: event.meetingId,
+      bytes: Buffer.byteLength(body),
+      attempts: 0,
+      entry: {
+        MessageBody: body,
+        MessageGroupId: event.meetingId,
+        MessageDeduplicationId: deduplicationId(event),
+      },
+    });
+    if (this.pending.length >= MAX_BATCH_ENTRIES) this.pump();
+    else this.timer ??= setTimeout(() => this.pump(), this.opts.windowMs ?? 10);
+  }
+
+  get queued(): number {
+    return this.pending.length + this.inFlight;
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  flush(): Promise<void> {
+    this.pump();
+    if (this.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.inFlight < (this.opts.maxInFlight ?? 16)) {
+      const batch = this.takeBatch();
+      if (batch.length === 0) break;
+      void this.send(batch);
+    }
+    if (this.queued === 0) this.notifyIdle();
+  }
+
+  /** Up to 10 entries, oldest first, never from a group that has a batch in flight. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const blocked = new Set(this.busyGroups);
+    let bytes = 0;
+    const rest: Pending[] = [];
+    for (const p of this.pending) {
+      const fits = batch.length < MAX_BATCH_ENTRIES && bytes + p.bytes <= MAX_BATCH_BYTES;
+      if (!blocked.has(p.group) && fits) {
+        batch.push(p);
+        bytes += p.bytes;
+      } else {
+        blocked.add(p.group); // later events of this group wait behind this one
+        rest.push(p);
+      }
+    }
+    this.pending = rest;
+    for (const p of batch) this.busyGroups.add(p.group);
+    return batch;
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    this.inFlight += batch.length;
+    let retry: Pending[] = [];
+    try {
+      const out = await this.opts.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.opts.queueUrl,
+          Entries: batch.map((p, i) => ({ Id: String(i), ...p.entry })),
+        }),
+      );
+      this.stats.batches++;
+      for (const failed of out.Failed ?? []) {
+        const p = batch[Number(failed.Id)];
+        if (!p) continue;
+        if (failed.SenderFault) {
+          this.stats.dropped++;
+          this.opts.logger.error('event rejected by SQS', { code: failed.Code, message: failed.Message, group: p.group });
+        } else {
+          retry.push(p);
+        }
+      }
+      this.stats.published += batch.length - (out.Failed?.length ?? 0);
+    } catch (error) {
+      this.opts.logger.warn('SendMessageBatch failed; retrying', { error: String(error), entries: batch.length });
+      retry = batch;
+    }
+    retry = retry.filter((p) => {
+      p.attempts++;
+      if (p.attempts < (this.opts.maxAttempts ?? 8)) return true;
+      this.stats.dropped++;
+      this.opts.logger.error('event dropped after retries', { group: p.group, attempts: p.attempts });
+      return false;
+    });
+    if (retry.length > 0) {
+      this.stats.retries += retry.length;
+      const attempts = Math.max(...retry.map((p) => p.attempts));
+      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempts, 2_000) * (0.5 + Math.random() / 2)));
+      this.pending = [...retry, ...this.pending];
+    }
+    for (const p of batch) this.busyGroups.delete(p.group);
+    this.inFlight -= batch.length;
+    this.pump();
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
