@@ -111,3 +111,30 @@ export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConf
     shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 100_000, env),
   };
 }
+
+/** Who Parley trusts to sign user tokens (Cognito on AWS, the dev issuer locally). */
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  jwksUri: string | undefined;
+}
+
+export function loadAuthConfig(env: Env = process.env): AuthConfig {
+  return {
+    issuer: urlEnv('OIDC_ISSUER', env),
+    audience: requireEnv('OIDC_AUDIENCE', env),
+    jwksUri: optionalEnv('OIDC_JWKS_URI', env),
+  };
+}
+
+/** Where functions that post to WebSocket clients send their messages. */
+export function managementEndpoint(env: Env = process.env): string {
+  return urlEnv('WS_MANAGEMENT_ENDPOINT', env);
+}
+
+/** Recall.ai REST API base URL (regional, or the local simulator). */
+export function recallBaseUrl(env: Env = process.env): string | undefined {
+  const value = optionalEnv('RECALL_BASE_URL', env);
+  if (value !== undefined) urlEnv('RECALL_BASE_URL', env);
+  return value;
+}

@@ -379,11 +379,7 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
       }
 
       if (isRetryableStatus(response.status, attempt)) {
-        const retryAfterMs =
-          response.status === 429 || response.status === 503 || response.status === 507
-            ? parseRetryAfter(response.headers.get('retry-after'))
-            : undefined;
-        const delayMs = retryAfterMs ?? backoffMs(attempt);
+        const delayMs = parseRetryAfter(response.headers.get('retry-after')) ?? backoffMs(attempt);
         if (retriesLeft && delayMs <= settings.maxRetryAfterMs) {
           logger?.warn('Recall request failed; retrying', {
             request: what,

@@ -1,0 +1,265 @@
+/**
+ * The reference client of Parley's realtime API, used by the tests, the terminal client and
+ * the web page (it runs in browsers and Node: pass `ws` as `WebSocketImpl` in Node 20).
+ *
+ * It reconnects with exponential backoff (1 s, 2 s, 4 s … capped), pings to keep the socket
+ * alive under API Gateway's 10-minute idle limit, and resubscribes with the last final seq it
+ * holds. During a replay it buffers live finals and merges them by seq, so the finals it emits
+ * have no gap and no duplicate across reconnects.
+ */
+import type { MeetingStatus } from '../meetings/model';
+import type { Segment } from '../pipeline/events';
+import type { ServerMessage } from './protocol';
+
+type Transcript = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
+type Alert = Extract<ServerMessage, { type: 'keyword_alert' }>;
+type ErrorMsg = Extract<ServerMessage, { type: 'error' }>;
+type Ack = Extract<ServerMessage, { type: 'command_ack' }>;
+
+export interface ClientEvents {
+  open: [];
+  close: [{ code: number; reason: string }];
+  subscribed: [{ meetingId: string; status: MeetingStatus; lastSeq: number }];
+  final: [{ meetingId: string; segment: Transcript }];
+  interim: [{ meetingId: string; segment: Transcript }];
+  keyword_alert: [Alert];
+  status: [{ meetingId: string; status: MeetingStatus }];
+  error: [ErrorMsg];
+  message: [ServerMessage];
+}
+
+interface MinimalSocket {
+  readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+type SocketCtor = new (url: string) => MinimalSocket;
+
+export interface ParleyClientOptions {
+  /** wss://…/{stage} — the token is added as `?token=`. */
+  url: string;
+  token: () => string | Promise<string>;
+  WebSocketImpl?: SocketCtor;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  pingIntervalMs?: number;
+}
+
+interface MeetingState {
+  lastSeq: number;
+  replaying: boolean;
+  buffer: Transcript[];
+}
+
+export class ParleyClient {
+  private socket: MinimalSocket | undefined;
+  private readonly meetings = new Map<string, MeetingState>();
+  private readonly listeners = new Map<keyof ClientEvents, Set<(...args: never[]) => void>>();
+  private readonly pendingAcks = new Map<string, { resolve: (a: Ack) => void; reject: (e: Error) => void }>();
+  private attempt = 0;
+  private closedByUser = false;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private nextRequestId = 1;
+  /** Every connection opened, for tests and diagnostics. */
+  connects = 0;
+
+  constructor(private readonly opts: ParleyClientOptions) {}
+
+  on<E extends keyof ClientEvents>(event: E, fn: (...args: ClientEvents[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(fn as never);
+    return () => set.delete(fn as never);
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === 1;
+  }
+
+  /** The highest final seq received for a meeting. */
+  lastSeq(meetingId: string): number {
+    return this.meetings.get(meetingId)?.lastSeq ?? 0;
+  }
+
+  connect(): void {
+    this.closedByUser = false;
+    void this.open();
+  }
+
+  subscribe(meetingId: string, lastSeq = this.lastSeq(meetingId)): void {
+    const state = this.meetings.get(meetingId) ?? { lastSeq, replaying: false, buffer: [] };
+    state.lastSeq = Math.max(state.lastSeq, lastSeq);
+    this.meetings.set(meetingId, state);
+    this.sendSubscribe(meetingId, state);
+  }
+
+  unsubscribe(meetingId: string): void {
+    this.meetings.delete(meetingId);
+    this.send({ action: 'unsubscribe', meetingId });
+  }
+
+  /** Sends a command and resolves with its `command_ack` (rejects on an `error` reply). */
+  command(
+    meetingId: string,
+    command: 'pause' | 'resume' | 'stop' | 'configure',
+    config?: { keywords?: string[]; language?: string },
+  ): Promise<Ack> {
+    const requestId = `r${this.nextRequestId++}`;
+    return new Promise((resolve, reject) => {
+      this.pendingAcks.set(requestId, { resolve, reject });
+      this.send({ action: 'command', meetingId, command, requestId, ...(config ? { config } : {}) });
+    });
+  }
+
+  /** Sends any frame (tests use it for malformed ones). */
+  send(message: Record<string, unknown> | string): boolean {
+    if (!this.connected) return false;
+    this.socket?.send(typeof message === 'string' ? message : JSON.stringify(message));
+    return true;
+  }
+
+  /** Drops the socket without closing the client: it reconnects and resubscribes. */
+  drop(): void {
+    this.socket?.close(4000, 'client drop');
+  }
+
+  close(): void {
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    for (const pending of this.pendingAcks.values()) pending.reject(new Error('client closed'));
+    this.pendingAcks.clear();
+    this.socket?.close(1000, 'bye');
+  }
+
+  private emit<E extends keyof ClientEvents>(event: E, ...args: ClientEvents[E]): void {
+    for (const fn of this.listeners.get(event) ?? []) (fn as (...a: ClientEvents[E]) => void)(...args);
+  }
+
+  private async open(): Promise<void> {
+    let token: string;
+    try {
+      token = await this.opts.token();
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.closedByUser) return;
+    const Impl = this.opts.WebSocketImpl ?? (globalThis as unknown as { WebSocket: SocketCtor }).WebSocket;
+    const url = `${this.opts.url}${this.opts.url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+    const socket = new Impl(url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.connects++;
+      this.emit('open');
+      for (const [meetingId, state] of this.meetings) this.sendSubscribe(meetingId, state);
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this.send({ action: 'ping', timestamp: Date.now() }), this.opts.pingIntervalMs ?? 60_000);
+    };
+    socket.onmessage = (ev) => this.onMessage(String(ev.data));
+    socket.onerror = () => undefined; // a close follows
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      clearInterval(this.pingTimer);
+      this.emit('close', { code: ev.code, reason: ev.reason });
+      if (!this.closedByUser) this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    const initial = this.opts.initialBackoffMs ?? 1_000;
+    const delay = Math.min(initial * 2 ** this.attempt, this.opts.maxBackoffMs ?? 30_000);
+    this.attempt++;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.open(), delay);
+  }
+
+  private sendSubscribe(meetingId: string, state: MeetingState): void {
+    state.replaying = true;
+    state.buffer = [];
+    this.send({ action: 'subscribe', meetingId, lastSeq: state.lastSeq });
+  }
+
+  private onMessage(raw: string): void {
+    let msg: ServerMessage;
+    try {
+      msg = JSON.parse(raw) as ServerMessage;
+    } catch {
+      return;
+    }
+    this.emit('message', msg);
+    switch (msg.type) {
+      case 'subscribed':
+        this.emit('subscribed', { meetingId: msg.meetingId, status: msg.status, lastSeq: msg.lastSeq });
+        return;
+      case 'transcript': {
+        const state = this.meetings.get(msg.meetingId);
+        if (!state) return;
+        const segment = msg.transcript;
+        if (!segment.isFinal) {
+          if (segment.seq > state.lastSeq) this.emit('interim', { meetingId: msg.meetingId, segment });
+        } else if (state.replaying) {
+          state.buffer.push(segment);
+        } else {
+          this.acceptFinal(msg.meetingId, state, segment);
+        }
+        return;
+      }
+      case 'replay_complete': {
+        const state = this.meetings.get(msg.meetingId);
+        if (!state) return;
+        state.replaying = false;
+        const buffered = state.buffer.sort((a, b) => a.seq - b.seq);
+        state.buffer = [];
+        for (const segment of buffered) this.acceptFinal(msg.meetingId, state, segment);
+        return;
+      }
+      case 'keyword_alert':
+        this.emit('keyword_alert', msg);
+        return;
+      case 'status':
+        this.emit('status', { meetingId: msg.meetingId, status: msg.status });
+        return;
+      case 'command_ack': {
+        const pending = msg.requestId ? this.pendingAcks.get(msg.requestId) : undefined;
+        if (pending && msg.requestId) {
+          this.pendingAcks.delete(msg.requestId);
+          pending.resolve(msg);
+        }
+        return;
+      }
+      case 'error': {
+        const pending = msg.requestId ? this.pendingAcks.get(msg.requestId) : undefined;
+        if (pending && msg.requestId) {
+          this.pendingAcks.delete(msg.requestId);
+          pending.reject(Object.assign(new Error(msg.message), { code: msg.code }));
+        } else if (msg.action === 'command' && this.pendingAcks.size === 1) {
+          const [id, only] = [...this.pendingAcks][0] as [string, { reject: (e: Error) => void }];
+          this.pendingAcks.delete(id);
+          only.reject(Object.assign(new Error(msg.message), { code: msg.code }));
+        }
+        this.emit('error', msg);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private acceptFinal(meetingId: string, state: MeetingState, segment: Transcript): void {
+    if (segment.seq <= state.lastSeq) return; // already have it
+    state.lastSeq = segment.seq;
+    this.emit('final', { meetingId, segment });
+  }
+}
+
+export type { Segment };

@@ -1,0 +1,127 @@
+/**
+ * WebSocket connections and their subscriptions. Topics are `meeting#<id>` or `job#<id>`.
+ * Items carry a TTL a little past API Gateway's 2 h connection limit, so connections whose
+ * `$disconnect` never ran expire; readers filter expired items since deletion is lazy.
+ */
+import {
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../clients/dynamodb';
+import { tableName } from '../config';
+
+/** API Gateway closes every socket after 2 h; keep records a little longer. */
+export const CONNECTION_TTL_SECONDS = 2 * 3600 + 600;
+
+export interface ConnectionRecord {
+  connectionId: string;
+  userId: string;
+  connectedAt: string;
+  expiresAt: number;
+}
+
+export interface Subscriber {
+  connectionId: string;
+  userId: string;
+}
+
+export const meetingTopic = (meetingId: string) => `meeting#${meetingId}`;
+export const jobTopic = (jobId: string) => `job#${jobId}`;
+
+const epochSeconds = (now: Date) => Math.floor(now.getTime() / 1000);
+
+export class ConnectionRepository {
+  constructor(
+    private readonly connections: string = tableName('connections'),
+    private readonly subscriptions: string = tableName('subscriptions'),
+  ) {}
+
+  async add(connectionId: string, userId: string, now = new Date()): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.connections,
+        Item: {
+          connectionId,
+          userId,
+          connectedAt: now.toISOString(),
+          expiresAt: epochSeconds(now) + CONNECTION_TTL_SECONDS,
+        } satisfies ConnectionRecord,
+      }),
+    );
+  }
+
+  async get(connectionId: string, now = new Date()): Promise<ConnectionRecord | undefined> {
+    const out = await dynamo().send(new GetCommand({ TableName: this.connections, Key: { connectionId } }));
+    const item = out.Item as ConnectionRecord | undefined;
+    return item && item.expiresAt > epochSeconds(now) ? item : undefined;
+  }
+
+  async subscribe(topic: string, connectionId: string, userId: string, now = new Date()): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.subscriptions,
+        Item: { topic, connectionId, userId, expiresAt: epochSeconds(now) + CONNECTION_TTL_SECONDS },
+      }),
+    );
+  }
+
+  async unsubscribe(topic: string, connectionId: string): Promise<void> {
+    await dynamo().send(new DeleteCommand({ TableName: this.subscriptions, Key: { topic, connectionId } }));
+  }
+
+  /** Live subscribers of a topic (expired ones filtered out). */
+  async subscribers(topic: string, now = new Date()): Promise<Subscriber[]> {
+    const result: Subscriber[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await dynamo().send(
+        new QueryCommand({
+          TableName: this.subscriptions,
+          KeyConditionExpression: 'topic = :t',
+          FilterExpression: 'expiresAt > :now',
+          ExpressionAttributeValues: { ':t': topic, ':now': epochSeconds(now) },
+          ProjectionExpression: 'connectionId, userId',
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of out.Items ?? []) result.push(item as Subscriber);
+      cursor = out.LastEvaluatedKey;
+    } while (cursor);
+    return result;
+  }
+
+  /** Removes a connection and every subscription it holds ($disconnect, or a 410 on post). */
+  async remove(connectionId: string): Promise<void> {
+    const topics: string[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await dynamo().send(
+        new QueryCommand({
+          TableName: this.subscriptions,
+          IndexName: 'byConnection',
+          KeyConditionExpression: 'connectionId = :c',
+          ExpressionAttributeValues: { ':c': connectionId },
+          ProjectionExpression: 'topic',
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of out.Items ?? []) topics.push(String(item.topic));
+      cursor = out.LastEvaluatedKey;
+    } while (cursor);
+    for (let i = 0; i < topics.length; i += 25) {
+      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] | undefined =
+        topics.slice(i, i + 25).map((topic) => ({ DeleteRequest: { Key: { topic, connectionId } } }));
+      for (let attempt = 0; requests && requests.length > 0 && attempt < 6; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+        const out: BatchWriteCommandOutput = await dynamo().send(new BatchWriteCommand({ RequestItems: { [this.subscriptions]: requests } }));
+        requests = out.UnprocessedItems?.[this.subscriptions];
+      }
+    }
+    await dynamo().send(new DeleteCommand({ TableName: this.connections, Key: { connectionId } }));
+  }
+}

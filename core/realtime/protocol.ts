@@ -1,0 +1,96 @@
+/**
+ * The client protocol of the realtime API (JSON text frames over API Gateway WebSockets).
+ * Client messages are validated here; server messages are built here. docs/protocol.md lists
+ * every message and error code.
+ */
+import { z } from 'zod';
+import { KeywordsSchema, LanguageSchema, type MeetingStatus } from '../meetings/model';
+import type { Segment } from '../pipeline/events';
+
+/** Every `code` an `error` message may carry. */
+export const ERROR_CODES = {
+  BAD_JSON: 'The frame is not a JSON object',
+  UNKNOWN_ACTION: 'The action is missing or not one Parley knows',
+  INVALID_MESSAGE: 'A field is missing or invalid',
+  MESSAGE_TOO_LARGE: 'The frame is larger than Parley accepts',
+  UNAUTHORIZED: 'The connection is not authenticated',
+  MEETING_NOT_FOUND: 'No such meeting, or it is not shared with you',
+  JOB_NOT_FOUND: 'No such job, or it is not yours',
+  FORBIDDEN: 'Only the meeting owner may do this',
+  INVALID_STATE: 'The meeting is not in a state that allows this command',
+  UPSTREAM_ERROR: 'The meeting bot service failed; try again',
+  INTERNAL_ERROR: 'Something went wrong on our side',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Largest client frame the routes accept (API Gateway itself allows 128 KB). */
+export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
+
+const MeetingId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'meetingId must be 1-64 letters, digits, _ or -');
+const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId must be 1-64 letters, digits, _ or -');
+
+export const SubscribeSchema = z.strictObject({
+  action: z.literal('subscribe'),
+  meetingId: MeetingId,
+  lastSeq: z.number().int().nonnegative().optional(),
+});
+export const UnsubscribeSchema = z.strictObject({ action: z.literal('unsubscribe'), meetingId: MeetingId });
+export const CommandSchema = z.strictObject({
+  action: z.literal('command'),
+  meetingId: MeetingId,
+  command: z.enum(['pause', 'resume', 'stop', 'configure']),
+  config: z.strictObject({ keywords: KeywordsSchema.optional(), language: LanguageSchema.optional() }).optional(),
+  requestId: z.string().max(64).optional(),
+});
+export const SubscribeJobSchema = z.strictObject({ action: z.literal('subscribe_job'), jobId: JobId });
+export const GetStateSchema = z.union([
+  z.strictObject({ action: z.literal('get_state'), meetingId: MeetingId }),
+  z.strictObject({ action: z.literal('get_state'), jobId: JobId }),
+]);
+export const PingSchema = z.strictObject({ action: z.literal('ping'), timestamp: z.number().optional() });
+
+export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
+export type CommandMessage = z.infer<typeof CommandSchema>;
+
+/** Route key (API Gateway route) → schema of its message. */
+export const ROUTE_SCHEMAS = {
+  subscribe: SubscribeSchema,
+  unsubscribe: UnsubscribeSchema,
+  command: CommandSchema,
+  subscribe_job: SubscribeJobSchema,
+  get_state: GetStateSchema,
+  ping: PingSchema,
+} as const;
+export type RouteAction = keyof typeof ROUTE_SCHEMAS;
+export const ROUTE_ACTIONS = Object.keys(ROUTE_SCHEMAS) as RouteAction[];
+
+// ----- server → client -----
+
+export type ServerMessage =
+  | { type: 'subscribed'; meetingId: string; status: MeetingStatus; lastSeq: number }
+  | { type: 'replay_complete'; meetingId: string; lastSeq: number; count: number }
+  | { type: 'unsubscribed'; meetingId: string }
+  | { type: 'transcript'; meetingId: string; transcript: Omit<Segment, 'revision'> & { revision?: number } }
+  | { type: 'keyword_alert'; meetingId: string; keyword: string; segmentId: string; seq: number; text: string; timestamp: string }
+  | { type: 'status'; meetingId: string; status: MeetingStatus; timestamp: string }
+  | { type: 'command_ack'; meetingId: string; command: string; status: MeetingStatus; requestId?: string }
+  | { type: 'state'; meetingId?: string; jobId?: string; state: Record<string, unknown> }
+  | { type: 'job_subscribed'; jobId: string }
+  | { type: 'progress_update' | 'stage_change' | 'time_estimate' | 'complete'; jobId: string; payload: Record<string, unknown> }
+  | { type: 'pong'; timestamp?: number; serverTime: number }
+  | { type: 'error'; code: ErrorCode; message: string; timestamp: string; action?: string; requestId?: string };
+
+export function errorMessage(code: ErrorCode, message: string = ERROR_CODES[code], extra: { action?: string; requestId?: string } = {}): ServerMessage {
+  return { type: 'error', code, message, timestamp: new Date().toISOString(), ...extra };
+}
+
+/** Human-readable summary of a zod failure: the first few fields and what is wrong with them. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => {
+      const field = issue.path.join('.') || '(message)';
+      return issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : `${field}: ${issue.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,137 @@
+/**
+ * Shared wiring of the WebSocket route Lambdas: dependencies built once per cold start, and
+ * `wsRoute`, which validates a message, calls the route, and turns every failure into a
+ * typed `error` reply (a bad frame never closes the socket).
+ */
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { sqs } from '../../core/clients/sqs';
+import { managementEndpoint, queueUrl } from '../../core/config';
+import { ParleyError } from '../../core/errors';
+import { JobRepository } from '../../core/jobs/repository';
+import { createLogger } from '../../core/logger';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { sendPipelineEvent } from '../../core/pipeline/send-event';
+import type { RecallClient } from '../../core/recall/client';
+import { ConnectionFanout } from '../../core/realtime/connection-fanout';
+import { ConnectionRepository } from '../../core/realtime/connection-repository';
+import {
+  describeZodError,
+  type ErrorCode,
+  errorMessage,
+  MAX_CLIENT_MESSAGE_BYTES,
+} from '../../core/realtime/protocol';
+import { RealtimeRoutes, type RouteContext } from '../../core/realtime/routes';
+import { SegmentRepository } from '../../core/transcript/segment-repository';
+
+export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
+  requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
+    authorizer?: { userId?: string; principalId?: string } | null;
+  };
+};
+
+export const logger = createLogger('realtime');
+
+let routes: RealtimeRoutes | undefined;
+let fanout: ConnectionFanout | undefined;
+let recallFactory: () => Promise<RecallClient | undefined> = async () => undefined;
+
+/** The command route installs a Recall client factory; other routes never load it. */
+export function useRecall(factory: () => Promise<RecallClient | undefined>): void {
+  recallFactory = factory;
+}
+
+export function realtime(): { routes: RealtimeRoutes; fanout: ConnectionFanout } {
+  if (!routes || !fanout) {
+    const connections = new ConnectionRepository();
+    fanout = new ConnectionFanout(managementEndpoint(), connections, logger);
+    const transcriptQueue = queueUrl('transcriptEvents');
+    routes = new RealtimeRoutes({
+      meetings: new MeetingRepository(),
+      segments: new SegmentRepository(),
+      connections,
+      jobs: new JobRepository(),
+      fanout,
+      publish: (event) => sendPipelineEvent(sqs(), transcriptQueue, event),
+      recall: () => recallFactory(),
+      logger,
+    });
+  }
+  return { routes, fanout };
+}
+
+export function routeContext(event: WsEvent): RouteContext {
+  const userId = event.requestContext.authorizer?.userId ?? event.requestContext.authorizer?.principalId;
+  if (typeof userId !== 'string' || userId === '') {
+    throw new ParleyError('UNAUTHORIZED', 'The connection carries no user', 401);
+  }
+  return { connectionId: event.requestContext.connectionId, userId };
+}
+
+const OK: APIGatewayProxyResultV2 = { statusCode: 200 };
+
+/** Parses the frame's JSON (null when it is not a JSON object). */
+export function parseBody(body: string | undefined): Record<string, unknown> | null {
+  if (body === undefined) return null;
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Send an `error` reply; a connection already gone is not an error. */
+export async function replyError(
+  connectionId: string,
+  code: ErrorCode,
+  message?: string,
+  extra: { action?: string; requestId?: string } = {},
+): Promise<void> {
+  try {
+    await realtime().fanout.post(connectionId, errorMessage(code, message, extra));
+  } catch (error) {
+    logger.warn('could not send error reply', { connectionId, code, error: String(error) });
+  }
+}
+
+/** A MESSAGE route: validate with `schema`, run `run`, reply with a typed error on failure. */
+export function wsRoute<S extends z.ZodType>(
+  action: string,
+  schema: S,
+  run: (ctx: RouteContext, message: z.infer<S>) => Promise<void>,
+): (event: WsEvent) => Promise<APIGatewayProxyResultV2> {
+  return async (event) => {
+    const connectionId = event.requestContext.connectionId;
+    logger.appendKeys({ connectionId, route: action });
+    let requestId: string | undefined;
+    try {
+      if (event.body !== undefined && Buffer.byteLength(event.body) > MAX_CLIENT_MESSAGE_BYTES) {
+        await replyError(connectionId, 'MESSAGE_TOO_LARGE', `Frames are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`, { action });
+        return OK;
+      }
+      const body = parseBody(event.body);
+      if (body === null) {
+        await replyError(connectionId, 'BAD_JSON', undefined, { action });
+        return OK;
+      }
+      if (typeof body.requestId === 'string') requestId = body.requestId.slice(0, 64);
+      const parsed = schema.safeParse(body);
+      if (!parsed.success) {
+        await replyError(connectionId, 'INVALID_MESSAGE', describeZodError(parsed.error), { action, requestId });
+        return OK;
+      }
+      await run(routeContext(event), parsed.data);
+    } catch (error) {
+      if (error instanceof ParleyError) {
+        await replyError(connectionId, error.code as ErrorCode, error.message, { action, requestId });
+      } else {
+        logger.error('route failed', { error: error as Error });
+        await replyError(connectionId, 'INTERNAL_ERROR', undefined, { action, requestId });
+      }
+    } finally {
+      logger.removeKeys(['connectionId', 'route']);
+    }
+    return OK;
+  };
+}
