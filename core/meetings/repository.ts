@@ -2,7 +2,15 @@
  * DynamoDB access for meetings. Every write that can be retried is idempotent or
  * conditional; nothing here uses transactions (dynalite lacks them).
  */
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
 import { tableName } from '../config';
 import { ConflictError, NotFoundError } from '../errors';
@@ -74,6 +82,56 @@ export class MeetingRepository {
     return Number(out.Attributes?.statusEpoch ?? 0);
   }
 
+  /**
+   * Sets the status only if the current one is in `from` (a conditional write, so a late or
+   * out-of-order signal cannot move a meeting backwards). Returns the new status epoch, or
+   * undefined when the meeting was not in one of those statuses.
+   */
+  async setStatusIf(
+    meetingId: string,
+    status: MeetingStatus,
+    from: readonly MeetingStatus[],
+    now = new Date(),
+  ): Promise<number | undefined> {
+    if (from.length === 0) return undefined;
+    const ended = status === 'ended' || status === 'failed';
+    const names = from.map((_, i) => `:from${i}`);
+    try {
+      const out = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: `SET #status = :status, updatedAt = :now${ended ? ', endedAt = if_not_exists(endedAt, :now)' : ''} ADD statusEpoch :one`,
+          ConditionExpression: `attribute_exists(meetingId) AND #status IN (${names.join(', ')})`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': status,
+            ':now': now.toISOString(),
+            ':one': 1,
+            ...Object.fromEntries(from.map((value, i) => [names[i], value])),
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(out.Attributes?.statusEpoch ?? 0);
+    } catch (error) {
+      if (isConditionalFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async setBot(meetingId: string, botId: string): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'SET botId = :b, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(meetingId)',
+        ExpressionAttributeValues: { ':b': botId, ':now': new Date().toISOString() },
+      }),
+    );
+  }
+
   async setDesiredState(meetingId: string, desiredState: DesiredState, now = new Date()): Promise<void> {
     await dynamo().send(
       new UpdateCommand({
@@ -124,6 +182,97 @@ export class MeetingRepository {
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
     }
+  }
+
+  /** One page of an owner's meetings, newest first (byOwner index); `cursor` is DynamoDB's LastEvaluatedKey. */
+  async listByOwner(
+    ownerId: string,
+    opts: { limit?: number; cursor?: Record<string, unknown> } = {},
+  ): Promise<{ items: Meeting[]; cursor?: Record<string, unknown> }> {
+    const out: QueryCommandOutput = await dynamo().send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byOwner',
+        KeyConditionExpression: 'ownerId = :o',
+        ExpressionAttributeValues: { ':o': ownerId },
+        ScanIndexForward: false,
+        Limit: opts.limit ?? 20,
+        ExclusiveStartKey: opts.cursor,
+      }),
+    );
+    return { items: (out.Items ?? []) as Meeting[], cursor: out.LastEvaluatedKey };
+  }
+
+  /** The meeting whose Recall bot is `botId` (byBot index), if any. */
+  async findByBot(botId: string): Promise<Meeting | undefined> {
+    const out: QueryCommandOutput = await dynamo().send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byBot',
+        KeyConditionExpression: 'botId = :b',
+        ExpressionAttributeValues: { ':b': botId },
+        Limit: 1,
+      }),
+    );
+    const found = out.Items?.[0] as Meeting | undefined;
+    // The index is eventually consistent: read the item itself for current state.
+    return found ? this.get(found.meetingId) : undefined;
+  }
+
+  /** Adds `userId` to the readers of a meeting. Idempotent; returns the readers afterwards. */
+  async share(meetingId: string, userId: string, maxShares: number, now = new Date()): Promise<string[]> {
+    try {
+      const out = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: 'SET sharedWith = list_append(if_not_exists(sharedWith, :empty), :user), updatedAt = :now',
+          ConditionExpression:
+            'attribute_exists(meetingId) AND (attribute_not_exists(sharedWith) OR (NOT contains(sharedWith, :id) AND size(sharedWith) < :max))',
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':user': [userId],
+            ':id': userId,
+            ':max': maxShares,
+            ':now': now.toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return (out.Attributes?.sharedWith as string[] | undefined) ?? [userId];
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      const meeting = await this.require(meetingId);
+      const readers = meeting.sharedWith ?? [];
+      if (readers.includes(userId)) return readers;
+      throw new ConflictError(`A meeting can be shared with at most ${maxShares} users`, 'TOO_MANY_SHARES');
+    }
+  }
+
+  /** Removes `userId` from the readers of a meeting. Idempotent; returns the readers afterwards. */
+  async unshare(meetingId: string, userId: string, now = new Date()): Promise<string[]> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const meeting = await this.require(meetingId);
+      const readers = meeting.sharedWith ?? [];
+      const index = readers.indexOf(userId);
+      if (index < 0) return readers;
+      try {
+        await dynamo().send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { meetingId },
+            UpdateExpression: `REMOVE sharedWith[${index}] SET updatedAt = :now`,
+            // The list may have changed since it was read: remove only the entry that was read.
+            ConditionExpression: `sharedWith[${index}] = :id`,
+            ExpressionAttributeValues: { ':id': userId, ':now': now.toISOString() },
+          }),
+        );
+        return readers.filter((reader) => reader !== userId);
+      } catch (error) {
+        if (!isConditionalFailure(error)) throw error;
+      }
+    }
+    throw new ConflictError('The meeting changed while it was being updated; try again', 'CONCURRENT_UPDATE');
   }
 
   /** What the live sessions need to follow commands: one BatchGet per 100 meetings. */

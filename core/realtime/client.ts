@@ -160,8 +160,9 @@ export class ParleyClient {
     socket.onopen = () => {
       this.attempt = 0;
       this.connects++;
-      this.emit('open');
+      // Resubscribe first: an 'open' listener that subscribes anew must not subscribe twice.
       for (const [meetingId, state] of this.meetings) this.sendSubscribe(meetingId, state);
+      this.emit('open');
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.send({ action: 'ping', timestamp: Date.now() }), this.opts.pingIntervalMs ?? 60_000);
     };

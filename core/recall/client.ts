@@ -293,10 +293,18 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
       );
     }
     if (status === 429) {
-      return new RecallApiError('RECALL_RATE_LIMITED', `${what} was rate limited by Recall${suffix}`, details);
+      return new RecallApiError(
+        'RECALL_RATE_LIMITED',
+        `${what} was rate limited by Recall${suffix}`,
+        details,
+      );
     }
     if (status === 409) {
-      return new RecallApiError('RECALL_CONFLICT', `${what} conflicted with another request${suffix}`, details);
+      return new RecallApiError(
+        'RECALL_CONFLICT',
+        `${what} conflicted with another request${suffix}`,
+        details,
+      );
     }
     if (status >= 500) {
       return new RecallApiError(
@@ -327,7 +335,7 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
     body: unknown,
     callOptions: RecallCallOptions | undefined,
     botId?: string,
-  ): Promise<unknown> {
+  ): Promise<string> {
     const headers: Record<string, string> = {
       Authorization: `Token ${apiKey}`,
       Accept: 'application/json',
@@ -367,16 +375,8 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
         });
       }
 
-      if (response.ok) {
-        if (text.trim() === '') return undefined;
-        try {
-          return JSON.parse(text);
-        } catch {
-          throw new RecallApiError('RECALL_ERROR', `${what} returned a body that is not JSON`, {
-            httpStatus: response.status,
-          });
-        }
-      }
+      // The body is read only by calls that need it (parseBot): actions ignore theirs.
+      if (response.ok) return text;
 
       if (isRetryableStatus(response.status, attempt)) {
         const delayMs = parseRetryAfter(response.headers.get('retry-after')) ?? backoffMs(attempt);
@@ -402,7 +402,15 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
     return `/api/v1/bot/${botId}/${action ? `${action}/` : ''}`;
   }
 
-  function parseBot(value: unknown, what: string): RecallBot {
+  function parseBot(text: string, what: string): RecallBot {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new RecallApiError('RECALL_ERROR', `${what} returned a body that is not JSON`, {
+        httpStatus: 200,
+      });
+    }
     const parsed = recallBotSchema.safeParse(value);
     if (!parsed.success) {
       throw new RecallApiError('RECALL_ERROR', `${what} returned a bot Parley cannot read`, {

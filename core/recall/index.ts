@@ -5,7 +5,12 @@ export type {
   RecallClientOptions,
   RecallLogger,
 } from './client';
-export { buildCreateBotRequest, createRecallClient, PARLEY_PARTICIPANT_EVENTS, parseRetryAfter } from './client';
+export {
+  buildCreateBotRequest,
+  createRecallClient,
+  PARLEY_PARTICIPANT_EVENTS,
+  parseRetryAfter,
+} from './client';
 export type { RecallErrorCode } from './errors';
 export { RECALL_ERROR_CODES, RecallApiError } from './errors';
 export { looksLikeMp3, silentMp3 } from './mp3';

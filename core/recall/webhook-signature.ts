@@ -12,11 +12,12 @@ const SECRET_PREFIX = 'whsec_';
 
 export const SVIX_TOLERANCE_SECONDS = 5 * 60;
 
-export interface SvixHeaders {
+// A type alias, not an interface, so it is assignable to Record<string, string | undefined>.
+export type SvixHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 function secretKey(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;

@@ -1,0 +1,78 @@
+/**
+ * Creating and ending meetings: the one place a meeting, its Recall endpoint token and its
+ * bot come into being. Used by the REST API and by local mode's sample meeting.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { UpstreamError } from '../errors';
+import type { RecallClient } from '../recall/client';
+import { newEndpointToken } from './endpoint-token';
+import type { Meeting } from './model';
+import type { MeetingRepository } from './repository';
+
+export interface NewMeeting {
+  ownerId: string;
+  title: string;
+  meetingUrl: string;
+  keywords: string[];
+  language: string;
+  botName?: string;
+  /** Ask Recall for one audio stream per participant (speaker attribution by stream). */
+  separateAudio?: boolean;
+}
+
+export interface MeetingServiceDeps {
+  repo: Pick<MeetingRepository, 'create' | 'get' | 'setBot' | 'setStatus'>;
+  recall: RecallClient | undefined;
+  /** Where Recall connects: `wss://gateway.example.com` (the path and token are added). */
+  audioGatewayUrl: string;
+  logger: Logger;
+}
+
+export function recallEndpointUrl(audioGatewayUrl: string, meetingId: string, token: string): string {
+  const base = audioGatewayUrl.replace(/\/+$/, '');
+  return `${base}/recall/${encodeURIComponent(meetingId)}?token=${encodeURIComponent(token)}`;
+}
+
+export async function createMeeting(input: NewMeeting, deps: MeetingServiceDeps): Promise<Meeting> {
+  const now = new Date().toISOString();
+  const { token, hash } = newEndpointToken();
+  const meeting: Meeting = {
+    meetingId: randomUUID(),
+    ownerId: input.ownerId,
+    title: input.title,
+    meetingUrl: input.meetingUrl,
+    status: 'joining',
+    desiredState: 'run',
+    keywords: input.keywords,
+    language: input.language,
+    sharedWith: [],
+    endpointTokenHash: hash,
+    seqCounter: 0,
+    statusEpoch: 0,
+    lastSeq: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.repo.create(meeting);
+  if (!deps.recall) {
+    deps.logger.warn('Recall is not configured: the meeting has no bot', { meetingId: meeting.meetingId });
+    return meeting;
+  }
+  try {
+    const bot = await deps.recall.createBot({
+      meetingUrl: input.meetingUrl,
+      botName: input.botName ?? 'Parley',
+      realtimeEndpointUrl: recallEndpointUrl(deps.audioGatewayUrl, meeting.meetingId, token),
+      separateAudio: input.separateAudio ?? false,
+      automaticAudioOutput: true,
+      metadata: { parleyMeetingId: meeting.meetingId },
+    });
+    await deps.repo.setBot(meeting.meetingId, bot.id);
+    return { ...meeting, botId: bot.id };
+  } catch (error) {
+    await deps.repo.setStatus(meeting.meetingId, 'failed').catch(() => undefined);
+    if (error instanceof UpstreamError) throw error;
+    throw new UpstreamError('RECALL_ERROR', 'The meeting bot could not be created', { cause: error });
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm start`: the whole of Parley on this machine, with a sample meeting you can watch live.
+ * Data persists under .data/ (delete it to start afresh). Ctrl-C stops everything.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createLogger } from '../core/logger';
+import { DATA_DIR, ENDPOINTS_FILE, LOCAL_PORTS, type LocalEndpoints } from './paths';
+import { startSampleMeeting } from './sample-meeting';
+import { startLocalStack } from './stack';
+
+async function main(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const logger = createLogger('local');
+  const stack = await startLocalStack({ dataDir: DATA_DIR, ports: LOCAL_PORTS, speed: 1 });
+  writeFileSync(
+    ENDPOINTS_FILE,
+    JSON.stringify(
+      {
+        ws: stack.urls.ws,
+        rest: stack.urls.rest,
+        issuer: stack.issuer.issuer,
+        audience: stack.issuer.audience,
+        keyFile: path.join(DATA_DIR, 'dev-issuer-key.json'),
+      } satisfies LocalEndpoints,
+      null,
+      2,
+    ),
+  );
+  const meeting = await startSampleMeeting(stack, logger);
+  const token = await stack.issuer.mintToken('alice', { expiresInSeconds: 12 * 3600 });
+  const lines = [
+    '',
+    'Parley is running locally.',
+    '',
+    `  Realtime API (WebSocket)   ${stack.urls.ws}?token=<JWT>`,
+    `  REST API                   ${stack.urls.rest}   (docs: ${stack.urls.rest}/docs)`,
+    `  Audio gateway (Recall)     ${stack.urls.audioGateway}/recall/{meetingId}?token=…`,
+    `  Speech server (Deepgram)   ${stack.urls.speech}/v1/listen`,
+    `  Recall simulator           ${stack.urls.recall}/api/v1/bot/`,
+    `  Dev OIDC issuer            ${stack.issuer.issuer}/.well-known/openid-configuration`,
+    `  DynamoDB / S3 / SQS        ${stack.urls.dynamodb}  ${stack.urls.s3}  ${stack.urls.sqs}`,
+    '',
+    `Sample meeting ${meeting.meetingId} is streaming now (keywords: ${meeting.keywords.join(', ')}).`,
+    'Watch it live in another terminal:',
+    '',
+    `  npm run tail -- ${meeting.meetingId}`,
+    '',
+    'A token for user "alice" (12 h):  npm run token -- --user alice',
+    '',
+    token,
+    '',
+    'Ctrl-C to stop.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping…\n');
+    stack.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Parley failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,248 @@
+/**
+ * Local mode: every part of Parley on loopback, with real wire protocols and no cloud account.
+ * `startLocalStack()` is what `npm start` and the tests both use.
+ *
+ * The Lambda handlers read their configuration from process.env at module load, as on AWS,
+ * so the stack sets the same variables the CDK stack sets before it loads them. Because they
+ * are then cached for the life of the process, a second stack in the same process reuses the
+ * first one's ports (which also shows the first one freed them).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type RunningAudioGateway, startAudioGateway } from '../containers/audio-gateway/main';
+import { loadAudioGatewayConfig, queueUrl, dlqUrl } from '../core/config';
+import { createLogger } from '../core/logger';
+import { QUEUES } from '../core/resources';
+import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
+import { type DevIssuer, startDevIssuer } from './dev-issuer';
+import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
+import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
+import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
+import { type SpeechServer, startSpeechServer } from './speech-server';
+import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
+import { startWsGateway, type WsGateway } from './ws-gateway';
+
+export const FIXTURE_DIR = path.resolve(__dirname, '..', 'fixtures');
+export const SAMPLE_FIXTURE = {
+  wavPath: path.join(FIXTURE_DIR, 'meeting-librivox.wav'),
+  scriptPath: path.join(FIXTURE_DIR, 'meeting-librivox.json'),
+};
+/** Any value works locally; Recall and Deepgram keys are only checked for presence. */
+const LOCAL_API_KEY = 'local-dev-key';
+const STAGE = 'local';
+
+type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio';
+
+export interface LocalStackOptions {
+  /** Persist DynamoDB and S3 data (and the dev issuer's key) here; unset keeps them in memory. */
+  dataDir?: string;
+  host?: string;
+  /** Fixed ports (npm start); unset ones are free ports chosen at start. */
+  ports?: Partial<Record<PortName, number>>;
+  /** Recall simulator speed: 1 = real time. */
+  speed?: number;
+  /** Recall simulator reconnect policy (tests shorten it). */
+  recallReconnect?: { attempts?: number; intervalMs?: number };
+  /** API Gateway idle / maximum connection time (tests shorten them). */
+  wsLimits?: { idleTimeoutMs?: number; maxDurationMs?: number };
+  /** How long a meeting session waits for Recall to reconnect before it ends. */
+  reconnectGraceMs?: number;
+  /** REST routes; default: every REST API handler (local/http-routes.ts). */
+  httpRoutes?: HttpRoute[];
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  logger?: Logger;
+}
+
+export interface LocalStack {
+  urls: {
+    /** wss endpoint of the realtime API (ws:// locally). */
+    ws: string;
+    wsManagement: string;
+    rest: string;
+    /** Where Recall connects (`/recall/{meetingId}?token=…`). */
+    audioGateway: string;
+    speech: string;
+    recall: string;
+    issuer: string;
+    dynamodb: string;
+    s3: string;
+    sqs: string;
+  };
+  env: Record<string, string>;
+  issuer: DevIssuer;
+  recall: RecallSimulator;
+  speech: SpeechServer;
+  audio: RunningAudioGateway;
+  fanout: SqsEventSource;
+  emulators: RunningEmulators;
+  /** Stops everything, newest first. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Ports of the first stack in this process, reused by later ones (see the module comment). */
+const rememberedPorts: Partial<Record<PortName, number>> = {};
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = opts.host ?? '127.0.0.1';
+  const ports = { ...rememberedPorts, ...opts.ports };
+  if (opts.logLevel) process.env.POWERTOOLS_LOG_LEVEL = opts.logLevel;
+  const logger = opts.logger ?? createLogger('local');
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((error) => logger.warn('stop failed', { error: String(error) }));
+    }
+    stops.length = 0;
+  };
+  try {
+    if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+    const emulators = await startEmulators({
+      host,
+      dataDir: opts.dataDir,
+      ports: { dynamodb: ports.dynamodb, s3: ports.s3, sqs: ports.sqs },
+      logger,
+    });
+    stops.push(() => emulators.stop());
+
+    const issuer = await startDevIssuer({
+      host,
+      ...defined({ port: ports.issuer, keyFile: opts.dataDir && path.join(opts.dataDir, 'dev-issuer-key.json') }),
+    });
+    stops.push(() => issuer.stop());
+
+    const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
+    stops.push(() => speech.stop());
+
+    const recall = await startRecallSimulator({
+      host,
+      port: ports.recall,
+      apiKey: LOCAL_API_KEY,
+      fixture: SAMPLE_FIXTURE,
+      speed: opts.speed ?? 1,
+      reconnect: opts.recallReconnect,
+      logger,
+    });
+    stops.push(() => recall.stop());
+
+    // The gateway emulator must exist before the handlers load (they read its endpoint).
+    const ws: WsGateway = await startWsGateway({
+      host,
+      port: ports.ws,
+      stage: STAGE,
+      authorizer: wsAuthorizer,
+      routes: wsRoutes(),
+      ...defined({ idleTimeoutMs: opts.wsLimits?.idleTimeoutMs, maxDurationMs: opts.wsLimits?.maxDurationMs }),
+      logger,
+    });
+    stops.push(() => ws.stop());
+
+    const env: Record<string, string> = {
+      ...emulators.env,
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_AUDIENCE: issuer.audience,
+      OIDC_JWKS_URI: issuer.jwksUri,
+      WS_MANAGEMENT_ENDPOINT: ws.managementEndpoint,
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      RECALL_BASE_URL: recall.url,
+      RECALL_API_KEY: LOCAL_API_KEY,
+      DEEPGRAM_API_KEY: LOCAL_API_KEY,
+      DEEPGRAM_URL: speech.wsUrl,
+      PORT: String(ports.audio ?? 0),
+    };
+    Object.assign(process.env, env);
+
+    const audio = await startAudioGateway(loadAudioGatewayConfig(), logger, {
+      host,
+      reconnectGraceMs: opts.reconnectGraceMs,
+    });
+    stops.push(() => audio.gateway.shutdown('local stack stopping'));
+    const audioUrl = `ws://${host}:${audio.port}`;
+    process.env.AUDIO_GATEWAY_URL = env.AUDIO_GATEWAY_URL = audioUrl;
+
+    const { sqs } = createLocalClients(emulators.endpoints);
+    stops.push(async () => sqs.destroy());
+    const def = QUEUES.transcriptEvents;
+    const fanout = startSqsEventSource({
+      sqs,
+      queueUrl: queueUrl('transcriptEvents'),
+      queueArn: emulators.queueArns.transcriptEvents.queue,
+      dlqUrl: dlqUrl('transcriptEvents'),
+      maxReceiveCount: def.maxReceiveCount,
+      batchSize: def.batchSize,
+      visibilityTimeoutSeconds: def.visibilityTimeoutSeconds,
+      fifo: def.fifo,
+      handler: fanoutHandler,
+      logger,
+    });
+    stops.push(() => fanout.stop());
+
+    const rest: HttpHost = await startHttpHost({
+      host,
+      port: ports.http,
+      routes: opts.httpRoutes ?? loadRestRoutes(),
+      jwt: (await import('../core/auth/jwt-verifier')).createJwtVerifier({
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+      }),
+      cors: { allowOrigins: ['*'] },
+      logger,
+    });
+    stops.push(() => rest.stop());
+
+    Object.assign(rememberedPorts, {
+      dynamodb: portOf(emulators.endpoints.dynamodb),
+      s3: portOf(emulators.endpoints.s3),
+      sqs: portOf(emulators.endpoints.sqs),
+      issuer: issuer.port,
+      speech: speech.port,
+      recall: recall.port,
+      ws: ws.port,
+      http: rest.port,
+      audio: audio.port,
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      urls: {
+        ws: ws.url,
+        wsManagement: ws.managementEndpoint,
+        rest: rest.url,
+        audioGateway: audioUrl,
+        speech: speech.wsUrl,
+        recall: recall.url,
+        issuer: issuer.issuer,
+        ...emulators.endpoints,
+      },
+      env,
+      issuer,
+      recall,
+      speech,
+      audio,
+      fanout,
+      emulators,
+      stop: () => {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The REST API's routes (local/http-routes.ts), loaded only when no routes are given. */
+function loadRestRoutes(): HttpRoute[] {
+  return (require('./http-routes') as { restRoutes: () => HttpRoute[] }).restRoutes();
+}
+
+/** Options without undefined values, so callees' defaults (`{ ...defaults, ...opts }`) apply. */
+function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}

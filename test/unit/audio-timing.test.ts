@@ -1,0 +1,65 @@
+import { AudioClock } from '../../core/audio/audio-clock';
+import { AudioRing } from '../../core/audio/audio-ring';
+import { FloorTracker } from '../../core/audio/floor-tracker';
+import { BYTES_PER_MS } from '../../core/audio/pcm';
+
+const ms = (n: number) => Buffer.alloc(n * BYTES_PER_MS);
+
+describe('AudioRing', () => {
+  it('keeps audio since the last final and releases what a final covers', () => {
+    const ring = new AudioRing();
+    ring.push(ms(100));
+    ring.push(ms(100));
+    ring.push(ms(100));
+    expect([ring.startMs, ring.endMs]).toEqual([0, 300]);
+    ring.releaseUntil(150);
+    expect(ring.startMs).toBe(150);
+    expect(ring.snapshot().reduce((n, b) => n + b.length, 0)).toBe(150 * BYTES_PER_MS);
+  });
+
+  it('drops the oldest audio beyond its bound', () => {
+    const ring = new AudioRing(250);
+    for (let i = 0; i < 5; i++) ring.push(ms(100));
+    expect(ring.endMs).toBe(500);
+    expect(ring.endMs - ring.startMs).toBeLessThanOrEqual(300);
+  });
+});
+
+describe('AudioClock', () => {
+  it('maps stream time to meeting time across a pause', () => {
+    const clock = new AudioClock();
+    clock.observe(0, 1_000);
+    clock.observe(500, 1_500); // continuous: no new anchor needed
+    clock.observe(1_000, 9_000); // 7.5 s of paused audio was never sent
+    expect(clock.toMeetingMs(250)).toBe(1_250);
+    expect(clock.toMeetingMs(1_200)).toBe(9_200);
+  });
+
+  it('never runs meeting time backwards', () => {
+    const clock = new AudioClock();
+    clock.observe(0, 5_000);
+    clock.observe(1_000, 2_000);
+    expect(clock.toMeetingMs(1_000)).toBeGreaterThanOrEqual(6_000);
+  });
+});
+
+describe('FloorTracker', () => {
+  it('attributes an interval to whoever spoke most of it', () => {
+    const floor = new FloorTracker();
+    floor.join(1, 'Alice');
+    floor.join(2, 'Bob');
+    floor.speechOn(1, 0);
+    floor.speechOff(1, 1_000);
+    floor.speechOn(2, 900);
+    floor.speechOff(2, 3_000);
+    expect(floor.speakerFor(100, 950)).toBe('Alice');
+    expect(floor.speakerFor(800, 2_500)).toBe('Bob');
+    expect(floor.speakerFor(5_000, 6_000)).toBeUndefined();
+  });
+
+  it('treats an open turn as lasting until now and names unknown participants', () => {
+    const floor = new FloorTracker();
+    floor.speechOn(7, 100);
+    expect(floor.speakerFor(200, 400)).toBe('Participant 7');
+  });
+});
