@@ -1,0 +1,515 @@
+/**
+ * A poller that feeds an SQS queue to a handler the way Lambda's SQS event source mapping does with
+ * `ReportBatchItemFailures`, for local mode (the handler is the same one Lambda runs on AWS).
+ *
+ * - Records have the shape Lambda builds (`aws:sqs`, attributes, message attributes, md5s, ARN, region).
+ * - Batches hold at most `batchSize` messages. On FIFO queues a batch holds one message group, each
+ *   group has at most one batch with the handler, and order within a group is kept across retries:
+ *   local-aws-sqs does not lock groups, so this poller does (messages of a busy group wait here,
+ *   received but unhandled, until their turn).
+ * - Result: messages not reported in `batchItemFailures` are deleted; reported ones (all of them if
+ *   the handler throws or reports an unknown id) return to the queue with `retryDelaySeconds` of
+ *   visibility. Later messages of that group wait until the returned ones come back and are handled.
+ * - Dead letters: the queue's RedrivePolicy moves a message that failed its `maxReceiveCount`-th
+ *   delivery (local-aws-sqs does this itself once aws-emulators.ts fixes its receive count), as SQS
+ *   does on AWS. The poller then stops waiting for that message and the group moves on.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type {
+  SQSBatchResponse,
+  SQSEvent,
+  SQSMessageAttributes,
+  SQSRecord,
+  SQSRecordAttributes,
+} from 'aws-lambda';
+import { createLogger } from '../core/logger';
+
+export interface SqsEventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  /** The queue's DLQ, for log messages and the start-up check of the queue's RedrivePolicy. */
+  dlqUrl?: string;
+  /** Deliveries after which the queue's RedrivePolicy moves a failing message to the DLQ. */
+  maxReceiveCount: number;
+  /** At most 10 on FIFO queues, as on AWS. */
+  batchSize: number;
+  /** Visibility timeout requested on every receive. */
+  visibilityTimeoutSeconds: number;
+  fifo: boolean;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the return type of aws-lambda's SQSHandler, so any handler fits
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+  logger?: Logger;
+  /**
+   * ReceiveMessage WaitTimeSeconds. Default 0: local-aws-sqs answers a long poll only when it has a
+   * full batch of 10 or the wait is over, so a long poll delays every partial batch by the whole wait.
+   */
+  waitTimeSeconds?: number;
+  /** Batches with the handler at the same time (different message groups on FIFO). Default 10. */
+  maxConcurrentBatches?: number;
+  /**
+   * Visibility timeout given to failed messages. Default 0 (retry at once). Lambda on AWS leaves them
+   * invisible for the rest of the queue's visibility timeout instead.
+   */
+  retryDelaySeconds?: number;
+}
+
+export interface SqsEventSource {
+  /** Stops polling, waits for batches with the handler, returns unhandled messages to the queue. */
+  stop(): Promise<void>;
+  /** Resolves once the queue is empty and nothing is in flight (for tests). */
+  idle(): Promise<void>;
+}
+
+type ReceivedMessage = Message & { MessageId: string; ReceiptHandle: string };
+
+interface Group {
+  readonly id: string;
+  /** Received but not yet handed to the handler, in queue order. */
+  waiting: ReceivedMessage[];
+  /** A batch of this group is with the handler. */
+  busy: boolean;
+  /** Failed messages returned to the queue; they go before `waiting` once all are back (or at deadline). */
+  retries?: { ids: string[]; back: Map<string, ReceivedMessage>; deadline: number };
+}
+
+const MAX_RECEIVE = 10;
+const EMPTY_POLL_PAUSE_MS = 25;
+const MAX_ERROR_BACKOFF_MS = 5_000;
+
+export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource {
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
+    throw new TypeError(`batchSize must be a positive integer, got ${opts.batchSize}`);
+  }
+  if (opts.fifo && opts.batchSize > 10) throw new TypeError('batchSize must be at most 10 on a FIFO queue');
+  if (!Number.isInteger(opts.maxReceiveCount) || opts.maxReceiveCount < 1) {
+    throw new TypeError(`maxReceiveCount must be a positive integer, got ${opts.maxReceiveCount}`);
+  }
+
+  const logger = opts.logger ?? createLogger('sqs-event-source');
+  const { sqs, queueUrl, queueArn, fifo, batchSize, maxReceiveCount } = opts;
+  const waitTimeSeconds = opts.waitTimeSeconds ?? 0;
+  const maxConcurrent = opts.maxConcurrentBatches ?? 10;
+  const retryDelaySeconds = opts.retryDelaySeconds ?? 0;
+  const awsRegion = queueArn.split(':')[3] ?? '';
+  // Receiving stops while this many messages wait here, unless a group waits for its retries.
+  const maxBuffered = Math.max(100, 2 * batchSize);
+
+  const groups = new Map<string, Group>(); // FIFO
+  let backlog: ReceivedMessage[] = []; // standard queues
+  const inFlight = new Set<Promise<void>>();
+  const idleWaiters: Array<() => void> = [];
+  let running = true;
+  let wakeUp: (() => void) | undefined;
+  let sleepTimer: NodeJS.Timeout | undefined;
+
+  /** Waits for `ms` (or, without it, for the next state change); stop() and finished batches wake it. */
+  function sleep(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      wakeUp = resolve;
+      if (ms !== undefined) sleepTimer = setTimeout(resolve, ms);
+    }).finally(() => {
+      clearTimeout(sleepTimer);
+      sleepTimer = undefined;
+      wakeUp = undefined;
+    });
+  }
+  function wake(): void {
+    wakeUp?.();
+  }
+
+  function bufferedCount(): number {
+    let count = backlog.length;
+    for (const group of groups.values()) count += group.waiting.length + (group.retries?.back.size ?? 0);
+    return count;
+  }
+  function awaitingRetries(): boolean {
+    for (const group of groups.values()) if (group.retries) return true;
+    return false;
+  }
+  function locallyIdle(): boolean {
+    return inFlight.size === 0 && backlog.length === 0 && groups.size === 0;
+  }
+
+  function accept(messages: Message[]): void {
+    for (const message of messages) {
+      if (!message.MessageId || !message.ReceiptHandle) {
+        logger.warn('Ignoring a received message without id or receipt handle', { queueUrl });
+        continue;
+      }
+      const received = message as ReceivedMessage;
+      if (!fifo) {
+        backlog.push(received);
+        continue;
+      }
+      const groupId = received.Attributes?.MessageGroupId ?? '';
+      let group = groups.get(groupId);
+      if (!group) {
+        group = { id: groupId, waiting: [], busy: false };
+        groups.set(groupId, group);
+      }
+      if (group.retries?.ids.includes(received.MessageId)) {
+        group.retries.back.set(received.MessageId, received);
+        continue;
+      }
+      const index = group.waiting.findIndex((m) => m.MessageId === received.MessageId);
+      if (index >= 0) {
+        // Its visibility timeout ran out while it waited here: keep its place, take the new handle.
+        logger.warn('Message became visible again while waiting for its group', {
+          messageId: received.MessageId,
+          groupId,
+        });
+        group.waiting[index] = received;
+        continue;
+      }
+      group.waiting.push(received);
+    }
+  }
+
+  function settleRetries(group: Group): void {
+    const retries = group.retries;
+    if (!retries) return;
+    const complete = retries.back.size === retries.ids.length;
+    if (!complete && Date.now() < retries.deadline) return;
+    if (!complete) {
+      logger.warn('Returned messages did not come back in time; the group moves on without them', {
+        groupId: group.id,
+        missing: retries.ids.filter((id) => !retries.back.has(id)),
+      });
+    }
+    const back = retries.ids.flatMap((id) => retries.back.get(id) ?? []);
+    group.waiting = [...back, ...group.waiting];
+    group.retries = undefined;
+  }
+
+  function dispatch(): void {
+    if (!running) return;
+    if (!fifo) {
+      while (backlog.length > 0 && inFlight.size < maxConcurrent) start(backlog.splice(0, batchSize));
+      return;
+    }
+    for (const group of groups.values()) {
+      if (inFlight.size >= maxConcurrent) return;
+      if (group.busy) continue;
+      settleRetries(group);
+      if (group.retries) continue;
+      if (group.waiting.length === 0) {
+        groups.delete(group.id);
+        continue;
+      }
+      start(group.waiting.splice(0, batchSize), group);
+    }
+  }
+
+  function start(batch: ReceivedMessage[], group?: Group): void {
+    if (group) group.busy = true;
+    const done = runBatch(batch)
+      .then((failed) => {
+        if (!group) return;
+        // Messages at their last delivery go to the DLQ (RedrivePolicy); the others come back.
+        const returning = failed.filter((m) => receiveCount(m) < maxReceiveCount);
+        if (returning.length > 0) {
+          const waitSeconds = Math.max(retryDelaySeconds, opts.visibilityTimeoutSeconds) + 5;
+          group.retries = {
+            ids: returning.map((m) => m.MessageId),
+            back: new Map(),
+            deadline: Date.now() + waitSeconds * 1000,
+          };
+        }
+      })
+      .catch((err: unknown) => logger.error('SQS batch bookkeeping failed', { error: err, queueUrl }))
+      .finally(() => {
+        if (group) group.busy = false;
+        inFlight.delete(done);
+        dispatch();
+        wake();
+      });
+    inFlight.add(done);
+  }
+
+  /** Runs the handler on one batch, deletes what succeeded, returns the failed messages to the queue. */
+  async function runBatch(batch: ReceivedMessage[]): Promise<ReceivedMessage[]> {
+    const event: SQSEvent = { Records: batch.map((m) => toRecord(m, queueArn, awsRegion)) };
+    let failedIds: ReadonlySet<string>;
+    try {
+      failedIds = failuresOf(await opts.handler(event), batch);
+    } catch (err) {
+      logger.warn('SQS handler threw; the whole batch returns to the queue', { error: err, queueUrl });
+      failedIds = new Set(batch.map((m) => m.MessageId));
+    }
+    const succeeded = batch.filter((m) => !failedIds.has(m.MessageId));
+    const failed = batch.filter((m) => failedIds.has(m.MessageId));
+    for (const m of failed) {
+      if (receiveCount(m) >= maxReceiveCount) {
+        logger.warn('Message failed its last delivery; the queue moves it to the DLQ', {
+          messageId: m.MessageId,
+          receiveCount: receiveCount(m),
+          dlqUrl: opts.dlqUrl,
+        });
+      }
+    }
+    await Promise.all([deleteMessages(succeeded), returnMessages(failed, retryDelaySeconds)]);
+    return failed;
+  }
+
+  function failuresOf(result: unknown, batch: ReceivedMessage[]): ReadonlySet<string> {
+    const all = new Set(batch.map((m) => m.MessageId));
+    // As Lambda: no response, or a null or empty list, is full success.
+    if (result === undefined || result === null) return new Set();
+    const items: unknown = (result as { batchItemFailures?: unknown }).batchItemFailures;
+    if (items === undefined || items === null) return new Set();
+    if (!Array.isArray(items)) {
+      logger.warn('batchItemFailures is not a list; the whole batch failed', { queueUrl });
+      return all;
+    }
+    const failed = new Set<string>();
+    for (const item of items) {
+      const id: unknown = (item as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+      // As Lambda: an empty, missing or unknown itemIdentifier fails the whole batch.
+      if (typeof id !== 'string' || !all.has(id)) {
+        logger.warn('Invalid itemIdentifier in batchItemFailures; the whole batch failed', {
+          itemIdentifier: id,
+          queueUrl,
+        });
+        return all;
+      }
+      failed.add(id);
+    }
+    return failed;
+  }
+
+  async function deleteMessages(messages: ReceivedMessage[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
+      const chunk = messages.slice(i, i + MAX_RECEIVE);
+      try {
+        const out = await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+        if (out.Failed?.length) {
+          logger.error('Could not delete handled messages; they will be delivered again', {
+            failed: out.Failed,
+            queueUrl,
+          });
+        }
+      } catch (err) {
+        logger.error('Could not delete handled messages; they will be delivered again', {
+          error: err,
+          queueUrl,
+        });
+      }
+    }
+  }
+
+  async function returnMessages(messages: ReceivedMessage[], visibilityTimeout: number): Promise<void> {
+    for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
+      const chunk = messages.slice(i, i + MAX_RECEIVE);
+      try {
+        const out = await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((m, index) => ({
+              Id: String(index),
+              ReceiptHandle: m.ReceiptHandle,
+              VisibilityTimeout: visibilityTimeout,
+            })),
+          }),
+        );
+        if (out.Failed?.length) {
+          logger.warn('Could not return messages early; they come back after their visibility timeout', {
+            failed: out.Failed,
+            queueUrl,
+          });
+        }
+      } catch (err) {
+        logger.warn('Could not return messages early; they come back after their visibility timeout', {
+          error: err,
+          queueUrl,
+        });
+      }
+    }
+  }
+
+  async function checkRedrivePolicy(): Promise<void> {
+    try {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
+      );
+      const policy = Attributes?.RedrivePolicy
+        ? (JSON.parse(Attributes.RedrivePolicy) as {
+            deadLetterTargetArn?: string;
+            maxReceiveCount?: unknown;
+          })
+        : undefined;
+      const dlqName = opts.dlqUrl?.split('/').pop();
+      const matches =
+        policy !== undefined &&
+        Number(policy.maxReceiveCount) === maxReceiveCount &&
+        (dlqName === undefined || policy.deadLetterTargetArn?.endsWith(`:${dlqName}`) === true);
+      if (!matches) {
+        logger.warn(
+          'The queue RedrivePolicy does not match this event source; failing messages may never reach the DLQ',
+          {
+            queueUrl,
+            redrivePolicy: Attributes?.RedrivePolicy ?? null,
+            maxReceiveCount,
+            dlqUrl: opts.dlqUrl,
+          },
+        );
+      }
+    } catch (err) {
+      logger.warn('Could not read the queue RedrivePolicy', { error: err, queueUrl });
+    }
+  }
+
+  async function resolveIdleWaiters(): Promise<void> {
+    if (idleWaiters.length === 0 || !locallyIdle()) return;
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
+    );
+    const empty =
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) === 0 &&
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) === 0 &&
+      Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) === 0;
+    if (empty && locallyIdle()) for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  async function poll(): Promise<void> {
+    await checkRedrivePolicy();
+    let errors = 0;
+    while (running) {
+      if (bufferedCount() >= maxBuffered && !awaitingRetries()) {
+        await sleep();
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: MAX_RECEIVE,
+            WaitTimeSeconds: waitTimeSeconds,
+            VisibilityTimeout: opts.visibilityTimeoutSeconds,
+            // local-aws-sqs returns system attributes only for the deprecated AttributeNames.
+            AttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        messages = out.Messages ?? [];
+        errors = 0;
+      } catch (err) {
+        if (!running) break;
+        errors++;
+        logger.error('ReceiveMessage failed; retrying', { error: err, queueUrl });
+        await sleep(Math.min(MAX_ERROR_BACKOFF_MS, 100 * 2 ** errors));
+        continue;
+      }
+      accept(messages);
+      dispatch();
+      if (messages.length === 0) {
+        try {
+          await resolveIdleWaiters();
+        } catch (err) {
+          logger.warn('Could not read queue depth', { error: err, queueUrl });
+        }
+        if (running && waitTimeSeconds === 0) await sleep(EMPTY_POLL_PAUSE_MS);
+      }
+    }
+  }
+
+  const polling = poll().catch((err: unknown) =>
+    logger.error('SQS poller stopped', { error: err, queueUrl }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    running = false;
+    wake();
+    await polling;
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    // Received but never handed to the handler: make them visible again for the next consumer.
+    const unhandled = [...backlog];
+    for (const group of groups.values())
+      unhandled.push(...(group.retries?.back.values() ?? []), ...group.waiting);
+    backlog = [];
+    groups.clear();
+    await returnMessages(unhandled, 0);
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  return {
+    stop() {
+      stopping ??= shutdown();
+      return stopping;
+    },
+    idle() {
+      if (!running) return stopping ?? Promise.resolve();
+      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}
+
+function receiveCount(message: Message): number {
+  return Number(message.Attributes?.ApproximateReceiveCount ?? '1');
+}
+
+/** The record Lambda's SQS event source builds from a received message. */
+export function toRecord(message: ReceivedMessage, queueArn: string, awsRegion: string): SQSRecord {
+  const a = message.Attributes ?? {};
+  const attributes: SQSRecordAttributes = {
+    ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+    SentTimestamp: a.SentTimestamp ?? '',
+    SenderId: a.SenderId ?? '',
+    ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? '',
+  };
+  if (a.SequenceNumber) attributes.SequenceNumber = a.SequenceNumber;
+  if (a.MessageGroupId) attributes.MessageGroupId = a.MessageGroupId;
+  if (a.MessageDeduplicationId) attributes.MessageDeduplicationId = a.MessageDeduplicationId;
+  if (a.AWSTraceHeader) attributes.AWSTraceHeader = a.AWSTraceHeader;
+  if (a.DeadLetterQueueSourceArn) attributes.DeadLetterQueueSourceArn = a.DeadLetterQueueSourceArn;
+
+  const messageAttributes: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? 'String',
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined
+        ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+        : {}),
+      stringListValues: value.StringListValues ?? [],
+      binaryListValues: (value.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+    };
+  }
+
+  const record: SQSRecord = {
+    messageId: message.MessageId,
+    receiptHandle: message.ReceiptHandle,
+    body: message.Body ?? '',
+    attributes,
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion,
+  };
+  if (message.MD5OfMessageAttributes) record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
+  return record;
+}
