@@ -11,7 +11,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RunningAudioGateway, startAudioGateway } from '../containers/audio-gateway/main';
-import { loadAudioGatewayConfig, queueUrl, dlqUrl } from '../core/config';
+import { destroyClients } from '../core/clients/lifecycle';
+import { dlqUrl, loadAudioGatewayConfig, queueUrl } from '../core/config';
 import { createLogger } from '../core/logger';
 import { QUEUES } from '../core/resources';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
@@ -73,7 +74,13 @@ export interface LocalStack {
   issuer: DevIssuer;
   recall: RecallSimulator;
   speech: SpeechServer;
+  /** The audio gateway now running (replaced by restartAudioGateway). */
   audio: RunningAudioGateway;
+  /**
+   * Simulates a crashed audio-gateway task replaced by a new one on the same address: the
+   * old one stops without finalizing anything; Recall reconnects to the new one.
+   */
+  restartAudioGateway(): Promise<void>;
   fanout: SqsEventSource;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
@@ -97,6 +104,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   };
   try {
     if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+    // Last to run on stop: close the kept-alive sockets of the handlers' SDK clients.
+    stops.push(async () => destroyClients());
     const emulators = await startEmulators({
       host,
       dataDir: opts.dataDir,
@@ -152,10 +161,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     };
     Object.assign(process.env, env);
 
-    const audio = await startAudioGateway(loadAudioGatewayConfig(), logger, {
-      host,
-      reconnectGraceMs: opts.reconnectGraceMs,
-    });
+    const startAudio = (port: number) => {
+      process.env.PORT = String(port);
+      return startAudioGateway(loadAudioGatewayConfig(), logger, { host, reconnectGraceMs: opts.reconnectGraceMs });
+    };
+    let audio = await startAudio(ports.audio ?? 0);
     stops.push(() => audio.gateway.shutdown('local stack stopping'));
     const audioUrl = `ws://${host}:${audio.port}`;
     process.env.AUDIO_GATEWAY_URL = env.AUDIO_GATEWAY_URL = audioUrl;
@@ -219,7 +229,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       issuer,
       recall,
       speech,
-      audio,
+      get audio() {
+        return audio;
+      },
+      async restartAudioGateway() {
+        await audio.gateway.kill();
+        audio = await startAudio(audio.port);
+      },
       fanout,
       emulators,
       stop: () => {

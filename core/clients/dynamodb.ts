@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsConfig } from '../config';
+import { onDestroyClients } from './lifecycle';
 
 let client: DynamoDBDocumentClient | undefined;
 
@@ -11,6 +12,10 @@ export function dynamo(): DynamoDBDocumentClient {
     const base = new DynamoDBClient({ region: cfg.region, endpoint: cfg.endpoints.dynamodb, maxAttempts: 5 });
     client = DynamoDBDocumentClient.from(base, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    });
+    onDestroyClients(() => {
+      base.destroy();
+      client = undefined;
     });
   }
   return client;

@@ -3,6 +3,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { awsConfig } from '../config';
+import { onDestroyClients } from './lifecycle';
 
 const clients = new Map<string, ApiGatewayManagementApiClient>();
 
@@ -26,6 +27,11 @@ export function managementApi(endpoint: string): ApiGatewayManagementApiClient {
       }),
     });
     clients.set(endpoint, client);
+    const created = client;
+    onDestroyClients(() => {
+      created.destroy();
+      clients.delete(endpoint);
+    });
   }
   return client;
 }

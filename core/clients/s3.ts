@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { awsConfig } from '../config';
+import { onDestroyClients } from './lifecycle';
 
 let client: S3Client | undefined;
 
@@ -7,13 +8,18 @@ let client: S3Client | undefined;
 export function s3(): S3Client {
   if (!client) {
     const cfg = awsConfig();
-    client = new S3Client({
+    const created = new S3Client({
       region: cfg.region,
       endpoint: cfg.endpoints.s3,
       // s3rver serves path-style URLs only and does not check the newer default checksums.
       forcePathStyle: cfg.local,
       requestChecksumCalculation: cfg.local ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
       responseChecksumValidation: cfg.local ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    });
+    client = created;
+    onDestroyClients(() => {
+      created.destroy();
+      client = undefined;
     });
   }
   return client;

@@ -1,5 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsConfig } from '../config';
+import { onDestroyClients } from './lifecycle';
 
 let client: SQSClient | undefined;
 
@@ -7,7 +8,12 @@ let client: SQSClient | undefined;
 export function sqs(): SQSClient {
   if (!client) {
     const cfg = awsConfig();
-    client = new SQSClient({ region: cfg.region, endpoint: cfg.endpoints.sqs, maxAttempts: 5 });
+    const created = new SQSClient({ region: cfg.region, endpoint: cfg.endpoints.sqs, maxAttempts: 5 });
+    client = created;
+    onDestroyClients(() => {
+      created.destroy();
+      client = undefined;
+    });
   }
   return client;
 }

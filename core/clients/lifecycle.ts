@@ -1,0 +1,14 @@
+/**
+ * The SDK clients of this process register here so local mode can close their kept-alive
+ * sockets when its stack stops (a Lambda or the container never needs to).
+ */
+const destroyers = new Set<() => void>();
+
+export function onDestroyClients(destroy: () => void): void {
+  destroyers.add(destroy);
+}
+
+export function destroyClients(): void {
+  for (const destroy of destroyers) destroy();
+  destroyers.clear();
+}

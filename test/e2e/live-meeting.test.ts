@@ -1,0 +1,126 @@
+/**
+ * The whole live path on the local stack: Recall simulator → audio gateway → local speech
+ * server → SQS → fan-out Lambda → API Gateway emulator → reference client.
+ */
+import { createLogger } from '../../core/logger';
+import { findKeywords } from '../../core/realtime/keywords';
+import { wordErrorRate } from '../../core/wer';
+import { startSampleMeeting } from '../../local/sample-meeting';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { RecordingClient, REFERENCE_TEXT, scriptSpeakerAt, waitFor } from '../helpers/live';
+
+const logger = createLogger('e2e');
+
+describe('a live meeting on the local stack', () => {
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      httpRoutes: [],
+      speed: 3,
+      reconnectGraceMs: 1_500,
+      recallReconnect: { intervalMs: 200 },
+    });
+  });
+  afterAll(() => stack?.stop());
+
+  it('streams interims and finals in order, attributed, accurate, with keyword alerts, to every reader', async () => {
+    const meeting = await startSampleMeeting(stack, logger, { keywords: ['amiable', 'ill disposed'] });
+    const steady = new RecordingClient(stack, 'alice', meeting.meetingId);
+    const flaky = new RecordingClient(stack, 'alice', meeting.meetingId);
+    const stranger = new RecordingClient(stack, 'mallory');
+    await Promise.all([steady.opened(), flaky.opened(), stranger.opened()]);
+
+    // Another user can neither read nor steer the meeting.
+    stranger.client.subscribe(meeting.meetingId);
+    const refused = stranger.client.command(meeting.meetingId, 'stop');
+    await expect(refused).rejects.toMatchObject({ code: 'MEETING_NOT_FOUND' });
+    await waitFor('the stranger to be refused twice', () => stranger.errors.length >= 2);
+    expect(stranger.errors.map((e) => e.code)).toEqual(['MEETING_NOT_FOUND', 'MEETING_NOT_FOUND']);
+
+    // One reader loses its connection twice mid-meeting and resumes with its lastSeq.
+    await flaky.waitForFinals(1);
+    flaky.client.drop();
+    await flaky.waitForFinals(3);
+    flaky.client.drop();
+
+    await steady.waitForStatus('ended');
+    await flaky.waitForStatus('ended');
+
+    const finals = steady.finals;
+    expect(finals.length).toBeGreaterThanOrEqual(4);
+    // Strictly increasing seqs, meeting times in order.
+    for (let i = 1; i < finals.length; i++) {
+      expect(finals[i]!.seq).toBeGreaterThan(finals[i - 1]!.seq);
+      expect(finals[i]!.startMs).toBeGreaterThanOrEqual(finals[i - 1]!.startMs);
+    }
+    // Accurate: within the WER bound of the audio gateway issue.
+    const { wer } = wordErrorRate(REFERENCE_TEXT, finals.map((f) => f.text).join(' '));
+    expect(wer).toBeLessThanOrEqual(0.4);
+    // Attributed per the floor script.
+    for (const f of finals) expect(f.speaker).toBe(scriptSpeakerAt((f.startMs + f.endMs) / 2));
+    expect(new Set(finals.map((f) => f.speaker))).toEqual(new Set(['Alice', 'Bob']));
+    // Interims before each final, carrying the final's seq.
+    for (const f of finals) {
+      const at = steady.timeline.indexOf(f);
+      expect(steady.timeline.slice(0, at).some((t) => !t.isFinal && t.seq === f.seq)).toBe(true);
+    }
+    // One alert per occurrence of a keyword in the finals.
+    const expectedAlerts = finals.flatMap((f) =>
+      findKeywords(f.text, ['amiable', 'ill disposed']).map((h) => `${f.seq}:${h.keyword}`),
+    );
+    expect(expectedAlerts.length).toBeGreaterThanOrEqual(1);
+    expect(steady.alerts.map((a) => `${a.seq}:${a.keyword}`)).toEqual(expectedAlerts);
+    // Status went live, then ended.
+    expect(steady.statuses.indexOf('live')).toBeLessThan(steady.statuses.indexOf('ended'));
+
+    // The reader that dropped twice holds exactly the same finals: none missing, none twice.
+    expect(flaky.client.connects).toBeGreaterThanOrEqual(3);
+    expect(flaky.finals.map((f) => [f.seq, f.text, f.speaker])).toEqual(finals.map((f) => [f.seq, f.text, f.speaker]));
+
+    // A late reader gets the whole meeting by replay.
+    const late = new RecordingClient(stack, 'alice', meeting.meetingId);
+    await waitFor('the replay', () => late.messages.some((m) => m.type === 'replay_complete'));
+    expect(late.finals.map((f) => f.seq)).toEqual(finals.map((f) => f.seq));
+    // The stranger never saw any of it.
+    expect(stranger.messages.filter((m) => m.type === 'transcript' || m.type === 'status')).toEqual([]);
+    for (const c of [steady, flaky, stranger, late]) c.close();
+  });
+
+  it('pauses, resumes and stops on command, and the bot leaves', async () => {
+    const meeting = await startSampleMeeting(stack, logger);
+    const owner = new RecordingClient(stack, 'alice', meeting.meetingId);
+    await owner.waitForFinals(1);
+
+    const paused = await owner.client.command(meeting.meetingId, 'pause');
+    expect(paused.status).toBe('paused');
+    await owner.waitForStatus('paused');
+    const pausedAtMs = stack.recall.bot(meeting.botId!)!.positionMs;
+    const finalsAtPause = owner.finals.length;
+    // Let several seconds of the meeting pass while paused.
+    await waitFor('meeting time to pass', () => stack.recall.bot(meeting.botId!)!.positionMs > pausedAtMs + 6_000, 20_000);
+    const resumedAtMs = stack.recall.bot(meeting.botId!)!.positionMs;
+    const resumed = await owner.client.command(meeting.meetingId, 'resume');
+    expect(resumed.status).toBe('live');
+    await waitFor('a live status after the pause', () => owner.statuses.lastIndexOf('live') > owner.statuses.indexOf('paused'));
+
+    await waitFor('a final after the resume', () => owner.finals.length > finalsAtPause, 60_000);
+    const stopped = await owner.client.command(meeting.meetingId, 'stop');
+    expect(stopped.status).toBe('disconnecting');
+    await owner.waitForStatus('ended');
+
+    // Nothing said while paused was transcribed (finals before the pause may end inside it by
+    // up to the endpointing delay).
+    for (const f of owner.finals.slice(finalsAtPause)) {
+      const overlap = Math.min(f.endMs, resumedAtMs) - Math.max(f.startMs, pausedAtMs + 1_000);
+      expect(overlap).toBeLessThanOrEqual(0);
+    }
+    // The bot left the call (seen at the Recall simulator).
+    const bot = await waitFor('the bot to leave', () => {
+      const b = stack.recall.bot(meeting.botId!);
+      return b?.statusChanges.some((c) => c.code === 'call_ended') ? b : undefined;
+    });
+    expect(bot.statusChanges.map((c) => c.code)).toContain('in_call_recording');
+    owner.close();
+  });
+});
