@@ -59,6 +59,7 @@ export class AudioGateway {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private shuttingDown: Promise<void> | undefined;
+  private killed = false;
   readonly stats: GatewayStats = { sessions: 0, rejectedFrames: {}, acceptedFrames: 0, refusedUpgrades: 0 };
 
   constructor(private readonly opts: AudioGatewayOptions) {
@@ -109,8 +110,13 @@ export class AudioGateway {
 
   /** Stop without finalizing anything (tests simulate a crashed task with this). */
   async kill(): Promise<void> {
+    this.killed = true;
     clearInterval(this.pollTimer);
-    for (const m of this.meetings.values()) clearTimeout(m.graceTimer);
+    for (const m of this.meetings.values()) {
+      clearTimeout(m.graceTimer);
+      m.session.abandon();
+    }
+    this.meetings.clear();
     for (const client of this.wss.clients) client.terminate();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -196,7 +202,7 @@ export class AudioGateway {
     ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
     ws.on('error', (error) => this.log.warn('Recall socket error', { meetingId, error: error.message }));
     ws.on('close', (code) => {
-      if (entry.socket !== ws) return;
+      if (entry.socket !== ws || this.killed) return;
       entry.socket = undefined;
       if (entry.session.currentState === 'ended' || entry.session.currentState === 'ending') return;
       this.log.info('Recall disconnected; waiting for a reconnect', { meetingId, code });

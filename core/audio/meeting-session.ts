@@ -176,6 +176,12 @@ export class MeetingSession {
     return this.ending;
   }
 
+  /** Stop at once without finalizing or announcing anything (simulates a crashed task). */
+  abandon(): void {
+    this.state = 'ended';
+    this.stt.abandon();
+  }
+
   private async announce(status: MeetingStatus, reason?: string): Promise<void> {
     try {
       const epoch = await this.opts.repo.setStatus(this.meetingId, status);

@@ -127,6 +127,16 @@ export class SttStream {
     this.conn = undefined;
   }
 
+  /** Drop the stream without flushing anything (a crashed process, in tests). */
+  abandon(): void {
+    this.closing = true;
+    this.closed = true;
+    clearInterval(this.keepAliveTimer);
+    clearTimeout(this.reconnectTimer);
+    this.conn?.socket.close();
+    this.conn = undefined;
+  }
+
   private sendMedia(conn: Connection, chunk: Buffer): void {
     try {
       conn.socket.sendMedia(chunk);

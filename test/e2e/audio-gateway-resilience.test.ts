@@ -1,0 +1,218 @@
+/**
+ * The audio gateway under failure, on the local stack: speech socket drops, Recall
+ * reconnects, a crashed gateway task, malformed Recall frames, and pausing at the gateway.
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { BYTES_PER_MS } from '../../core/audio/pcm';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../../core/clients/dynamodb';
+import { tableName } from '../../core/config';
+import { createLogger } from '../../core/logger';
+import { newEndpointToken } from '../../core/meetings/endpoint-token';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { wordErrorRate } from '../../core/wer';
+import { parseWav } from '../../local/recall-simulator/fixture';
+import { mixedAudioMessage, type MessageContext } from '../../local/recall-simulator/messages';
+import { startSampleMeeting } from '../../local/sample-meeting';
+import { SAMPLE_FIXTURE, type LocalStack, startLocalStack } from '../../local/stack';
+import { FIXTURE, RecordingClient, REFERENCE_TEXT, waitFor } from '../helpers/live';
+
+const logger = createLogger('e2e');
+const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
+
+const CTX: MessageContext = {
+  botId: 'bot-test',
+  botMetadata: {},
+  recordingId: 'rec-test',
+  realtimeEndpointId: 're-test',
+  audioMixedId: 'am-test',
+  audioSeparateId: 'as-test',
+  participantEventsId: 'pe-test',
+  meetingStartEpochMs: Date.now(),
+};
+
+/** A meeting whose Recall endpoint token the test knows, so the test can play Recall. */
+async function meetingWithToken(ownerId = 'alice') {
+  const { token, hash } = newEndpointToken();
+  const now = new Date().toISOString();
+  const meetingId = randomUUID();
+  await new MeetingRepository().create({
+    meetingId,
+    ownerId,
+    title: 'gateway test',
+    meetingUrl: 'local://test',
+    status: 'joining',
+    desiredState: 'run',
+    keywords: [],
+    language: 'en',
+    sharedWith: [],
+    endpointTokenHash: hash,
+    seqCounter: 0,
+    statusEpoch: 0,
+    lastSeq: 0,
+    createdAt: now,
+    updatedAt: now,
+  });
+  return { meetingId, token };
+}
+
+function connectAsRecall(stack: LocalStack, meetingId: string, token: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${stack.urls.audioGateway}/recall/${meetingId}?token=${encodeURIComponent(token)}`);
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+/** Sends fixture audio [fromMs, toMs) as 20 ms frames, paced at `speed`× real time. */
+async function sendAudio(ws: WebSocket, fromMs: number, toMs: number, speed = 8): Promise<void> {
+  const started = performance.now();
+  for (let t = fromMs; t < toMs; t += 20) {
+    const pcm = PCM.subarray(t * BYTES_PER_MS, (t + 20) * BYTES_PER_MS);
+    ws.send(JSON.stringify(mixedAudioMessage(CTX, t, pcm)));
+    const due = (t + 20 - fromMs) / speed;
+    const wait = due - (performance.now() - started);
+    if (wait > 2) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+async function storedSeqs(meetingId: string): Promise<number[]> {
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName('segments'),
+      KeyConditionExpression: 'meetingId = :m',
+      ExpressionAttributeValues: { ':m': meetingId },
+    }),
+  );
+  return (out.Items ?? []).map((i) => Number(i.seq));
+}
+
+describe('the audio gateway under failure', () => {
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      httpRoutes: [],
+      speed: 3,
+      reconnectGraceMs: 1_500,
+      recallReconnect: { intervalMs: 200 },
+    });
+  });
+  afterAll(() => stack?.stop());
+
+  it('loses no words when the speech socket drops mid-meeting', async () => {
+    const meeting = await startSampleMeeting(stack, logger);
+    const client = new RecordingClient(stack, 'alice', meeting.meetingId);
+    await client.waitForFinals(1);
+    // Mid-utterance of the second speaker: drop every speech connection abruptly.
+    await waitFor('meeting time 10 s', () => stack.recall.bot(meeting.botId!)!.positionMs > 10_000, 30_000);
+    stack.speech.dropConnections();
+    await client.waitForStatus('ended');
+    const session = client.finals;
+    const { wer } = wordErrorRate(REFERENCE_TEXT, session.map((f) => f.text).join(' '));
+    expect(wer).toBeLessThanOrEqual(0.4);
+    // No gap in covered time: every scripted utterance is covered by some final.
+    for (const s of FIXTURE.segments) {
+      expect(session.some((f) => f.startMs < s.endMs && f.endMs > s.startMs)).toBe(true);
+    }
+    client.close();
+  });
+
+  it('continues one meeting across a Recall reconnect and a crashed gateway task, with no duplicate final', async () => {
+    const meeting = await startSampleMeeting(stack, logger);
+    const client = new RecordingClient(stack, 'alice', meeting.meetingId);
+    await client.waitForFinals(1);
+    expect(stack.recall.dropConnection(meeting.botId!)).toBe(true);
+    await client.waitForFinals(2);
+    await stack.restartAudioGateway();
+    await client.waitForStatus('ended');
+    const bot = stack.recall.bot(meeting.botId!)!;
+    expect(bot.endpoints[0]!.connections).toBeGreaterThanOrEqual(3);
+    const seqs = client.finals.map((f) => f.seq);
+    expect(seqs.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
+    const stored = await storedSeqs(meeting.meetingId);
+    expect(new Set(stored).size).toBe(stored.length);
+    expect(stored.sort((a, b) => a - b)).toEqual(seqs);
+    client.close();
+  });
+
+  it('rejects 1,000 malformed Recall frames one by one and still transcribes the audio after them', async () => {
+    const { meetingId, token } = await meetingWithToken();
+    const client = new RecordingClient(stack, 'alice', meetingId);
+    const ws = await connectAsRecall(stack, meetingId, token);
+    const before = { ...stack.audio.gateway.stats.rejectedFrames };
+    const good = mixedAudioMessage(CTX, 0, PCM.subarray(0, 640));
+    const kinds: (() => string | Buffer)[] = [
+      () => '{not json',
+      () => JSON.stringify({ ...good, event: 'audio_mixed_raw.nonsense' }),
+      () => JSON.stringify({ event: 'audio_mixed_raw.data', data: { data: { buffer: 'AAA' } } }),
+      () => JSON.stringify({ ...good, data: { ...good.data, data: { ...good.data.data, buffer: '!!!not-base64!!!' } } }),
+      () => JSON.stringify({ ...good, data: { ...good.data, data: { ...good.data.data, buffer: Buffer.alloc(3).toString('base64') } } }),
+      () =>
+        JSON.stringify({
+          ...good,
+          data: { ...good.data, data: { ...good.data.data, buffer: Buffer.alloc(64_000).toString('base64') } },
+        }),
+      () => `"${'x'.repeat(140_000)}"`,
+      () => 'null',
+      () => JSON.stringify({ event: 'transcript.data', data: {} }),
+      () => Buffer.from([1, 2, 3, 4]),
+    ];
+    for (let i = 0; i < 1_000; i++) ws.send((kinds[i % kinds.length] as () => string | Buffer)());
+    await waitFor('1,000 rejections', () => {
+      const after = stack.audio.gateway.stats.rejectedFrames;
+      const total = Object.entries(after).reduce((n, [k, v]) => n + v - (before[k] ?? 0), 0);
+      return total >= 1_000 ? total : undefined;
+    });
+    const reasons = Object.keys(stack.audio.gateway.stats.rejectedFrames);
+    for (const reason of ['bad_json', 'unknown_event', 'invalid_shape', 'bad_base64', 'odd_length_pcm', 'oversize', 'message_too_large', 'binary_frame']) {
+      expect(reasons).toContain(reason);
+    }
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    // Well-formed audio after the garbage: the first scripted utterance.
+    const first = FIXTURE.segments[0]!;
+    await sendAudio(ws, 0, first.endMs + 1_000);
+    ws.close(1000);
+    await client.waitForFinals(1);
+    await waitFor('the utterance to be final', () =>
+      wordErrorRate(first.text, client.finals.map((f) => f.text).join(' ')).wer <= 0.5 ? true : undefined,
+    );
+    client.close();
+  });
+
+  it('sends no audio to the speech server while the meeting is paused (checked at the server)', async () => {
+    const { meetingId, token } = await meetingWithToken();
+    const ws = await connectAsRecall(stack, meetingId, token);
+    let bytesAtServer = 0;
+    stack.speech.onAudio = (_info, frame) => {
+      bytesAtServer += frame.length;
+    };
+    await sendAudio(ws, 0, 2_000, 4);
+    await waitFor('audio at the speech server', () => bytesAtServer >= 1_500 * BYTES_PER_MS);
+    // Pause only in Parley's store (as if the bot ignored Recall's pause): the gateway must gate it.
+    await new MeetingRepository().setDesiredState(meetingId, 'pause');
+    await waitFor('the session to pause', () => stack.audio.gateway.session(meetingId)?.currentState === 'paused', 2_000);
+    const atPause = bytesAtServer;
+    const session = stack.audio.gateway.session(meetingId)!;
+    const pausedBefore = session.stats.pausedFrames;
+    await sendAudio(ws, 2_000, 6_000, 8);
+    await waitFor('paused frames counted', () => session.stats.pausedFrames - pausedBefore >= 200);
+    expect(bytesAtServer).toBe(atPause);
+    await new MeetingRepository().setDesiredState(meetingId, 'run');
+    await waitFor('the session to resume', () => session.currentState === 'live', 2_000);
+    await sendAudio(ws, 6_000, 7_000, 8);
+    await waitFor('audio after resume', () => bytesAtServer > atPause);
+    stack.speech.onAudio = undefined;
+    ws.close(1000);
+  });
+
+  it('refuses a wrong token or an unknown meeting at the upgrade', async () => {
+    const { meetingId } = await meetingWithToken();
+    await expect(connectAsRecall(stack, meetingId, 'wrong-token')).rejects.toThrow('HTTP 401');
+    await expect(connectAsRecall(stack, 'no-such-meeting', 'x')).rejects.toThrow('HTTP 404');
+  });
+});
