@@ -39,6 +39,11 @@ export const TABLES = {
         partitionKey: { name: 'ownerId', type: 'S' },
         sortKey: { name: 'createdAt', type: 'S' },
       },
+      {
+        // Sparse (only meetings with a bot): the Recall status webhook finds its meeting by bot id.
+        indexName: 'byBot',
+        partitionKey: { name: 'botId', type: 'S' },
+      },
     ],
   },
   /** Final transcript segments; a conditional put on (meetingId, seq) makes writes idempotent. */

@@ -18,6 +18,7 @@ import { QUEUES } from '../core/resources';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
+import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
 import { type SpeechServer, startSpeechServer } from './speech-server';
@@ -190,7 +191,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const rest: HttpHost = await startHttpHost({
       host,
       port: ports.http,
-      routes: opts.httpRoutes ?? loadRestRoutes(),
+      routes: opts.httpRoutes ?? restRoutes(),
       jwt: (await import('../core/auth/jwt-verifier')).createJwtVerifier({
         issuer: issuer.issuer,
         audience: issuer.audience,
@@ -247,11 +248,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stopAll();
     throw error;
   }
-}
-
-/** The REST API's routes (local/http-routes.ts), loaded only when no routes are given. */
-function loadRestRoutes(): HttpRoute[] {
-  return (require('./http-routes') as { restRoutes: () => HttpRoute[] }).restRoutes();
 }
 
 /** Options without undefined values, so callees' defaults (`{ ...defaults, ...opts }`) apply. */

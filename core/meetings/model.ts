@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Meeting lifecycle, as clients see it in `status` events. */
 export const MEETING_STATUSES = ['joining', 'live', 'paused', 'ended', 'failed', 'disconnecting'] as const;

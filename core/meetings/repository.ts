@@ -60,7 +60,8 @@ export class MeetingRepository {
       );
       return Number(out.Attributes?.seqCounter) - count + 1;
     } catch (error) {
-      if (isConditionalFailure(error)) throw new NotFoundError(`Meeting ${meetingId} not found`, 'MEETING_NOT_FOUND');
+      if (isConditionalFailure(error))
+        throw new NotFoundError(`Meeting ${meetingId} not found`, 'MEETING_NOT_FOUND');
       throw error;
     }
   }
@@ -175,7 +176,8 @@ export class MeetingRepository {
           TableName: this.table,
           Key: { meetingId },
           UpdateExpression: 'SET lastSeq = :seq',
-          ConditionExpression: 'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)',
+          ConditionExpression:
+            'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)',
           ExpressionAttributeValues: { ':seq': seq },
         }),
       );
@@ -226,7 +228,8 @@ export class MeetingRepository {
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
-          UpdateExpression: 'SET sharedWith = list_append(if_not_exists(sharedWith, :empty), :user), updatedAt = :now',
+          UpdateExpression:
+            'SET sharedWith = list_append(if_not_exists(sharedWith, :empty), :user), updatedAt = :now',
           ConditionExpression:
             'attribute_exists(meetingId) AND (attribute_not_exists(sharedWith) OR (NOT contains(sharedWith, :id) AND size(sharedWith) < :max))',
           ExpressionAttributeValues: {
@@ -279,9 +282,14 @@ export class MeetingRepository {
   async getControlStates(
     meetingIds: readonly string[],
   ): Promise<Map<string, Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>>> {
-    const result = new Map<string, Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>>();
+    const result = new Map<
+      string,
+      Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>
+    >();
     for (let i = 0; i < meetingIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = meetingIds.slice(i, i + 100).map((meetingId) => ({ meetingId }));
+      let keys: Record<string, unknown>[] | undefined = meetingIds
+        .slice(i, i + 100)
+        .map((meetingId) => ({ meetingId }));
       for (let attempt = 0; keys && keys.length > 0 && attempt < 5; attempt++) {
         const out: BatchGetCommandOutput = await dynamo().send(
           new BatchGetCommand({

@@ -2,7 +2,7 @@
  * The contract between the audio gateway (producer) and the fan-out Lambda (consumer): the
  * body of every message on the transcript-events FIFO queue. Versioned with `v`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MeetingStatusSchema } from '../meetings/model';
 
 export const SegmentSchema = z.object({

@@ -32,14 +32,10 @@ export class DeliveryError extends Error {
 }
 
 export class TranscriptFanout {
-  /** Keywords per meeting, read once per batch (`startBatch` clears it). */
-  private keywordCache = new Map<string, Promise<string[]>>();
+  /** Keywords per meeting, read once per batch: create one TranscriptFanout per batch. */
+  private readonly keywordCache = new Map<string, Promise<string[]>>();
 
   constructor(private readonly deps: TranscriptFanoutDeps) {}
-
-  startBatch(): void {
-    this.keywordCache.clear();
-  }
 
   async handle(event: PipelineEvent): Promise<void> {
     if (event.type === 'status') return this.status(event);

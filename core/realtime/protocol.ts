@@ -3,7 +3,7 @@
  * Client messages are validated here; server messages are built here. docs/protocol.md lists
  * every message and error code.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { KeywordsSchema, LanguageSchema, type MeetingStatus } from '../meetings/model';
 import type { Segment } from '../pipeline/events';
 

@@ -5,6 +5,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ParleyError } from '../errors';
 import type { JobRepository } from '../jobs/repository';
+import { applyLifecycleCommand, recordStatusChange } from '../meetings/commands';
 import type { Meeting, MeetingStatus } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
@@ -58,12 +59,27 @@ export class RealtimeRoutes {
     await this.deps.connections.subscribe(meetingTopic(meeting.meetingId), ctx.connectionId, ctx.userId);
     const after = msg.lastSeq ?? 0;
     const reply = (m: ServerMessage) => this.deps.fanout.post(ctx.connectionId, m);
-    if (!(await reply({ type: 'subscribed', meetingId: meeting.meetingId, status: meeting.status, lastSeq: meeting.lastSeq ?? 0 }))) return;
+    if (
+      !(await reply({
+        type: 'subscribed',
+        meetingId: meeting.meetingId,
+        status: meeting.status,
+        lastSeq: meeting.lastSeq ?? 0,
+      }))
+    )
+      return;
     let count = 0;
     let last = after;
     for await (const s of this.deps.segments.all(meeting.meetingId, after)) {
       const { deliveredAt: _d, meetingId: _m, ...segment } = s;
-      if (!(await reply({ type: 'transcript', meetingId: meeting.meetingId, transcript: { ...segment, isFinal: true } }))) return;
+      if (
+        !(await reply({
+          type: 'transcript',
+          meetingId: meeting.meetingId,
+          transcript: { ...segment, isFinal: true },
+        }))
+      )
+        return;
       count++;
       last = s.seq;
     }
@@ -80,48 +96,20 @@ export class RealtimeRoutes {
     if (meeting.ownerId !== ctx.userId) {
       throw new RouteError('FORBIDDEN', 'Only the meeting owner can control the meeting', 403);
     }
-    const ended = meeting.status === 'ended' || meeting.status === 'failed';
     let status: MeetingStatus = meeting.status;
-    const recall = meeting.botId ? await this.deps.recall() : undefined;
-    const botCall = async (call: (client: RecallClient, botId: string) => Promise<void>) => {
-      if (!recall || !meeting.botId) return;
-      try {
-        await call(recall, meeting.botId);
-      } catch (error) {
-        this.deps.logger.error('Recall call failed', { meetingId: meeting.meetingId, command: msg.command, error: String(error) });
-        throw new RouteError('UPSTREAM_ERROR', 'The meeting bot did not accept the command; try again', 502);
+    if (msg.command === 'configure') {
+      if (!msg.config || (msg.config.keywords === undefined && msg.config.language === undefined)) {
+        throw new RouteError(
+          'INVALID_MESSAGE',
+          'configure needs config.keywords and/or config.language',
+          400,
+        );
       }
-    };
-    switch (msg.command) {
-      case 'pause':
-        if (ended || meeting.status === 'disconnecting') throw invalidState(meeting.status, 'pause');
-        await this.deps.meetings.setDesiredState(meeting.meetingId, 'pause');
-        await botCall((c, id) => c.pauseRecording(id));
-        status = 'paused';
-        break;
-      case 'resume':
-        if (ended || meeting.status === 'disconnecting') throw invalidState(meeting.status, 'resume');
-        await this.deps.meetings.setDesiredState(meeting.meetingId, 'run');
-        await botCall((c, id) => c.resumeRecording(id));
-        status = meeting.status === 'joining' ? 'joining' : 'live';
-        break;
-      case 'stop':
-        if (ended) throw invalidState(meeting.status, 'stop');
-        await this.deps.meetings.setDesiredState(meeting.meetingId, 'stop');
-        await botCall((c, id) => c.leaveCall(id));
-        status = 'disconnecting';
-        break;
-      case 'configure':
-        if (!msg.config || (msg.config.keywords === undefined && msg.config.language === undefined)) {
-          throw new RouteError('INVALID_MESSAGE', 'configure needs config.keywords and/or config.language', 400);
-        }
-        await this.deps.meetings.configure(meeting.meetingId, msg.config);
-        break;
+      await this.deps.meetings.configure(meeting.meetingId, msg.config);
+    } else {
+      status = await applyLifecycleCommand(meeting, msg.command, this.deps);
     }
-    if (status !== meeting.status) {
-      const epoch = await this.deps.meetings.setStatus(meeting.meetingId, status);
-      await this.deps.publish({ v: 1, type: 'status', meetingId: meeting.meetingId, status, epoch, at: new Date().toISOString() });
-    }
+    await recordStatusChange(meeting, status, this.deps);
     await this.deps.fanout.post(ctx.connectionId, {
       type: 'command_ack',
       meetingId: meeting.meetingId,
@@ -133,7 +121,8 @@ export class RealtimeRoutes {
 
   async subscribeJob(ctx: RouteContext, jobId: string): Promise<void> {
     const job = await this.deps.jobs.get(jobId);
-    if (!job || job.ownerId !== ctx.userId) throw new RouteError('JOB_NOT_FOUND', `Job ${jobId} not found`, 404);
+    if (!job || job.ownerId !== ctx.userId)
+      throw new RouteError('JOB_NOT_FOUND', `Job ${jobId} not found`, 404);
     await this.deps.connections.subscribe(jobTopic(jobId), ctx.connectionId, ctx.userId);
     await this.deps.fanout.post(ctx.connectionId, { type: 'job_subscribed', jobId });
     await this.deps.fanout.post(ctx.connectionId, { type: 'state', jobId, state: { ...job } });
@@ -142,7 +131,8 @@ export class RealtimeRoutes {
   async getState(ctx: RouteContext, target: { meetingId: string } | { jobId: string }): Promise<void> {
     if ('jobId' in target) {
       const job = await this.deps.jobs.get(target.jobId);
-      if (!job || job.ownerId !== ctx.userId) throw new RouteError('JOB_NOT_FOUND', `Job ${target.jobId} not found`, 404);
+      if (!job || job.ownerId !== ctx.userId)
+        throw new RouteError('JOB_NOT_FOUND', `Job ${target.jobId} not found`, 404);
       await this.deps.fanout.post(ctx.connectionId, { type: 'state', jobId: job.jobId, state: { ...job } });
       return;
     }
@@ -177,8 +167,4 @@ export class RealtimeRoutes {
     }
     return meeting;
   }
-}
-
-function invalidState(status: MeetingStatus, command: string): RouteError {
-  return new RouteError('INVALID_STATE', `Cannot ${command} a meeting that is ${status}`, 409);
 }

@@ -11,7 +11,7 @@
  * The wire schemas below are exported so the local simulator builds exactly what this module
  * parses. `parseRecallMessage` is the one entry point for untrusted frames: it never throws.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeStrictBase64, encodedLength, maxDecodedLength } from './base64';
 
 /** PCM format of every Recall raw-audio buffer. */

@@ -3,7 +3,7 @@
  * Request bodies are typed as Recall expects them; responses are validated loosely (only what
  * Parley reads is required, everything else passes through).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RecallRealtimeEventName } from './realtime-schema';
 
 /** Bot status codes Recall documents. The set is open: treat unknown codes as "still going". */

@@ -1,48 +1,102 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { managementEndpoint } from '../../core/config';
+import { sqs } from '../../core/clients/sqs';
+import { dlqUrl, managementEndpoint } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { PipelineEventSchema } from '../../core/pipeline/events';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
+import { QUEUES } from '../../core/resources';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 
 const logger = createLogger('fanout');
 const metrics = new Metrics({ namespace: 'Parley', serviceName: 'fanout' });
+const deadLetterQueue = dlqUrl('transcriptEvents');
 const connections = new ConnectionRepository();
-const fanout = new TranscriptFanout({
+const deps = {
   meetings: new MeetingRepository(),
   segments: new SegmentRepository(),
   connections,
   fanout: new ConnectionFanout(managementEndpoint(), connections, logger),
   logger,
-});
-// On failure, retry that record and the later ones of its meeting only; other meetings go on.
-const processor = new SqsFifoPartialProcessorAsync();
+};
 
-async function recordHandler(record: SQSRecord): Promise<void> {
-  const parsed = PipelineEventSchema.safeParse(JSON.parse(record.body));
+/** A record that can never be handled; it fails until SQS moves it to the DLQ. */
+class MalformedEventError extends Error {
+  override name = 'MalformedEventError';
+}
+
+/**
+ * A record failing its last delivery is parked in the DLQ here, and counts as handled: on a
+ * FIFO queue the later records of its meeting are retried with it, and would otherwise reach
+ * their own last delivery together with it and be dead-lettered although they are fine.
+ */
+async function handleRecord(fanout: TranscriptFanout, record: SQSRecord): Promise<void> {
+  try {
+    await handleEvent(fanout, record);
+  } catch (error) {
+    const receives = Number(record.attributes.ApproximateReceiveCount);
+    if (receives < QUEUES.transcriptEvents.maxReceiveCount) throw error;
+    logger.error('record failed its last delivery; parking it in the DLQ', {
+      messageId: record.messageId,
+      receives,
+      error: error as Error,
+    });
+    metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
+    await sqs().send(
+      new SendMessageCommand({
+        QueueUrl: deadLetterQueue,
+        MessageBody: record.body,
+        MessageGroupId: record.attributes.MessageGroupId,
+        MessageDeduplicationId: record.messageId,
+        MessageAttributes: {
+          SourceMessageId: { DataType: 'String', StringValue: record.messageId },
+          Error: { DataType: 'String', StringValue: String(error).slice(0, 1_000) },
+        },
+      }),
+    );
+  }
+}
+
+async function handleEvent(fanout: TranscriptFanout, record: SQSRecord): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = undefined;
+  }
+  const parsed = PipelineEventSchema.safeParse(body);
   if (!parsed.success) {
-    // A malformed event can never succeed: log it and let it pass rather than block the meeting.
-    logger.error('malformed pipeline event dropped', { messageId: record.messageId, issues: parsed.error.issues.slice(0, 3) });
+    logger.error('malformed pipeline event', {
+      messageId: record.messageId,
+      issues: parsed.error.issues.slice(0, 3),
+    });
     metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
-    return;
+    throw new MalformedEventError(`message ${record.messageId} is not a pipeline event`);
   }
   await fanout.handle(parsed.data);
 }
 
 /** SQS FIFO event source (batch ≤ 10, ReportBatchItemFailures). */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  fanout.startBatch();
+  // Per invocation: the processor and the batch's caches hold state of this batch only.
+  const processor = new SqsFifoPartialProcessorAsync();
+  const fanout = new TranscriptFanout(deps);
   try {
-    return await processPartialResponse(event, recordHandler, processor, {
-      context,
-      skipGroupOnError: true,
-      throwOnFullBatchFailure: false,
-    });
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) => handleRecord(fanout, record),
+      processor,
+      {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      },
+    );
   } finally {
     metrics.addMetric('Events', MetricUnit.Count, event.Records.length);
     metrics.publishStoredMetrics();

@@ -3,7 +3,7 @@
  * (who holds the floor when). Loaded once per simulator and validated with clear messages.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RECALL_AUDIO_FORMAT, RECALL_PCM_BYTES_PER_SECOND } from '../../core/recall/realtime-schema';
 
 export interface FixturePaths {

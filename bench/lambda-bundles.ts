@@ -1,0 +1,167 @@
+/**
+ * Lambda bundle size and cold module-initialisation time.
+ *
+ *   npx tsx bench/lambda-bundles.ts [--runs 5] [--json]
+ *
+ * Bundles every lambdas/<name>/handler.ts exactly as lib/constructs/parley-function.ts does
+ * (esbuild, minified, cjs, node22, source maps, @aws-sdk/* external), plus an empty handler as
+ * the baseline, then times `require(bundle)` in a fresh Node process per run with
+ * process.hrtime — the @aws-sdk/* modules load from node_modules at that point, as Lambda
+ * loads the SDK it ships. Reports the median of the runs. Targets for the connection path
+ * (the ws-* functions): bundle ≤ 300 KB and init ≤ 100 ms.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { build } from 'esbuild';
+import { QUEUES, TABLES } from '../core/resources';
+import { esbuildOptions, LAMBDA_NODE_OPTIONS, REPO_ROOT } from '../lib/constructs/parley-function';
+
+const MAX_BYTES = 300 * 1024;
+const MAX_INIT_MS = 100;
+
+interface Row {
+  name: string;
+  bytes: number;
+  initMs: number;
+  runs: number[];
+  connectionPath: boolean;
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Every setting any handler reads at module load, with plausible values (what the stack sets). */
+function dummyEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: 'parley-bench',
+    NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
+    POWERTOOLS_METRICS_NAMESPACE: 'Parley',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    LOG_LEVEL: 'ERROR',
+    WS_MANAGEMENT_ENDPOINT: 'https://abc123.execute-api.us-east-1.amazonaws.com/dev',
+    OIDC_ISSUER: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench',
+    OIDC_AUDIENCE: 'bench-client',
+    RECALL_BASE_URL: 'https://us-east-1.recall.ai',
+    RECALL_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:recall-AbCdEf',
+    OPENAI_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-AbCdEf',
+    RECALL_WEBHOOK_SECRET_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf',
+    AUDIO_GATEWAY_URL: 'wss://audio.example.com',
+    [QUEUES.transcriptEvents.envVar]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo',
+  };
+  for (const def of Object.values(TABLES)) env[def.envVar] = `bench-${def.localName}`;
+  return env;
+}
+
+/** Milliseconds `require(file)` takes in a fresh process; throws if loading fails. */
+function timeRequire(file: string, env: Record<string, string>): number {
+  const script = [
+    'const start = process.hrtime.bigint();',
+    `const m = require(${JSON.stringify(file)});`,
+    'const ms = Number(process.hrtime.bigint() - start) / 1e6;',
+    "if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(2); }",
+    'process.stdout.write(String(ms));',
+  ].join('\n');
+  const result = spawnSync(process.execPath, ['-e', script], {
+    env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(REPO_ROOT, 'node_modules'), ...env },
+    cwd: tmpdir(),
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`${file} failed to load (${result.status}): ${result.stderr}`);
+  return Number(result.stdout);
+}
+
+async function bundle(entry: string, outdir: string, name: string): Promise<string> {
+  const outfile = path.join(outdir, name, 'index.js');
+  await build(esbuildOptions(entry, outfile));
+  return outfile;
+}
+
+function machine(): string {
+  let model = cpus()[0]?.model ?? 'unknown';
+  try {
+    model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    // not Linux
+  }
+  return `${cpus().length} vCPU (nproc), ${model}, Node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+async function main(): Promise<void> {
+  const runs = arg('--runs', 5);
+  const outdir = mkdtempSync(path.join(tmpdir(), 'parley-bench-'));
+  const env = dummyEnvironment();
+  try {
+    const baselineEntry = path.join(outdir, 'baseline.ts');
+    writeFileSync(baselineEntry, 'export async function handler(): Promise<void> {}\n');
+    const names = readdirSync(path.join(REPO_ROOT, 'lambdas'))
+      .filter((d) => {
+        try {
+          return statSync(path.join(REPO_ROOT, 'lambdas', d, 'handler.ts')).isFile();
+        } catch {
+          return false;
+        }
+      })
+      .sort();
+    const entries: [string, string][] = [
+      ['(baseline: empty handler)', baselineEntry],
+      ...names.map((n): [string, string] => [n, path.join(REPO_ROOT, 'lambdas', n, 'handler.ts')]),
+    ];
+
+    const rows: Row[] = [];
+    for (const [name, entry] of entries) {
+      const file = await bundle(entry, outdir, name.startsWith('(') ? 'baseline' : name);
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push(timeRequire(file, env));
+      rows.push({
+        name,
+        bytes: statSync(file).size,
+        initMs: median(times),
+        runs: times,
+        connectionPath: name.startsWith('ws-'),
+      });
+    }
+
+    if (process.argv.includes('--json')) {
+      console.log(JSON.stringify({ machine: machine(), runs, rows }, null, 2));
+      return;
+    }
+    const baseline = rows[0]?.initMs ?? 0;
+    const lines = [
+      `Machine: ${machine()}`,
+      `Command: npx tsx bench/lambda-bundles.ts (median of ${runs} fresh processes per bundle; NODE_OPTIONS=${LAMBDA_NODE_OPTIONS})`,
+      '',
+      '| function | bundle (KB) | init median (ms) | over baseline (ms) | target (≤ 300 KB, ≤ 100 ms) |',
+      '|---|---:|---:|---:|---|',
+      ...rows.map((r) => {
+        const verdict = r.connectionPath
+          ? r.bytes <= MAX_BYTES && r.initMs <= MAX_INIT_MS
+            ? 'met'
+            : `MISSED (${[r.bytes > MAX_BYTES ? 'size' : '', r.initMs > MAX_INIT_MS ? 'init' : ''].filter(Boolean).join(', ')})`
+          : '—';
+        return `| ${r.name} | ${(r.bytes / 1024).toFixed(1)} | ${r.initMs.toFixed(1)} | ${(r.initMs - baseline).toFixed(1)} | ${verdict} |`;
+      }),
+    ];
+    console.log(lines.join('\n'));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,242 @@
+/**
+ * The realtime API: an API Gateway WebSocket API whose `$connect` runs the token authorizer
+ * (the only place a WebSocket can be authorized) and whose routes, selected by
+ * `$request.body.action`, each run their own Lambda in lambdas/ws-<name>/. Functions that post
+ * to clients get execute-api:ManageConnections on this stage only; every function gets exactly
+ * the table actions its route performs (core/realtime/routes.ts, connection-repository.ts).
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { TableKey } from '../../core/resources';
+import { acknowledge } from '../nag';
+import { type FunctionDefaults, ParleyFunction } from './parley-function';
+
+/** The tables lambdas/shared/realtime.ts builds a repository for at first use. */
+export const REALTIME_TABLES = ['meetings', 'segments', 'connections', 'subscriptions', 'jobs'] as const;
+
+export interface RealtimeRouteSpec {
+  /** `$connect`, `$disconnect`, `$default` or the `action` of a client message. */
+  readonly routeKey: string;
+  /** Folder under lambdas/. */
+  readonly lambda: string;
+  /** Whether the function posts to connections (and so may meet and remove gone ones). */
+  readonly posts: boolean;
+}
+
+/** Every WebSocket route and the Lambda that serves it. */
+export const REALTIME_ROUTES = [
+  { routeKey: '$connect', lambda: 'ws-connect', posts: false },
+  { routeKey: '$disconnect', lambda: 'ws-disconnect', posts: false },
+  { routeKey: '$default', lambda: 'ws-default', posts: true },
+  { routeKey: 'subscribe', lambda: 'ws-subscribe', posts: true },
+  { routeKey: 'unsubscribe', lambda: 'ws-unsubscribe', posts: true },
+  { routeKey: 'command', lambda: 'ws-command', posts: true },
+  { routeKey: 'subscribe_job', lambda: 'ws-subscribe-job', posts: true },
+  { routeKey: 'get_state', lambda: 'ws-get-state', posts: true },
+  { routeKey: 'ping', lambda: 'ws-ping', posts: true },
+] as const satisfies readonly RealtimeRouteSpec[];
+
+export type RealtimeRouteKey = (typeof REALTIME_ROUTES)[number]['routeKey'];
+
+export interface RealtimeApiProps {
+  readonly defaults: FunctionDefaults;
+  readonly tables: { readonly [K in TableKey]: Table };
+  readonly transcriptQueue: IQueue;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly recallApiKey: ISecret;
+  readonly recallBaseUrl: string;
+  /** Steady-state and burst request limits of the stage. @default 500 / 1000 */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Custom domain (the certificate must cover it). */
+  readonly domain?: { readonly domainName: string; readonly certificateArn: string };
+  /**
+   * Set the region's API Gateway CloudWatch Logs role (needed once per account and region for
+   * WebSocket access logs). @default true
+   */
+  readonly configureAccountLogging?: boolean;
+}
+
+export class RealtimeApi extends Construct {
+  readonly api: apigwv2.WebSocketApi;
+  readonly stage: apigwv2.WebSocketStage;
+  readonly authorizerFunction: ParleyFunction;
+  /** Route functions by route key. */
+  readonly routeFunctions: { readonly [K in RealtimeRouteKey]: ParleyFunction };
+  /** The URL clients connect to (`wss://…`). */
+  readonly url: string;
+  readonly domainName?: apigwv2.DomainName;
+
+  constructor(scope: Construct, id: string, props: RealtimeApiProps) {
+    super(scope, id);
+    const { defaults, tables } = props;
+
+    this.authorizerFunction = new ParleyFunction(this, 'Authorizer', {
+      lambda: 'ws-authorizer',
+      defaults,
+      description: `Parley ${defaults.stageName}: $connect token authorizer`,
+    })
+      .setEnvironment('OIDC_ISSUER', props.issuer)
+      .setEnvironment('OIDC_AUDIENCE', props.audience);
+
+    const functions: Partial<Record<RealtimeRouteKey, ParleyFunction>> = {};
+    for (const route of REALTIME_ROUTES) {
+      functions[route.routeKey] = new ParleyFunction(this, routeConstructId(route.lambda), {
+        lambda: route.lambda,
+        defaults,
+        description: `Parley ${defaults.stageName}: WebSocket route ${route.routeKey}`,
+      });
+    }
+    this.routeFunctions = functions as Record<RealtimeRouteKey, ParleyFunction>;
+    const fn = this.routeFunctions;
+
+    this.api = new apigwv2.WebSocketApi(this, 'Api', {
+      description: `Parley ${defaults.stageName} realtime API`,
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', fn.$connect.function),
+        authorizer: new WebSocketLambdaAuthorizer('TokenAuthorizer', this.authorizerFunction.function, {
+          // Browsers cannot set headers on a WebSocket: the token travels in the query string.
+          identitySource: ['route.request.querystring.token'],
+        }),
+      },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DisconnectIntegration', fn.$disconnect.function),
+      },
+      defaultRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', fn.$default.function),
+      },
+    });
+    for (const route of REALTIME_ROUTES) {
+      if (route.routeKey.startsWith('$')) continue;
+      this.api.addRoute(route.routeKey, {
+        integration: new WebSocketLambdaIntegration(
+          `${routeConstructId(route.lambda)}Integration`,
+          fn[route.routeKey].function,
+        ),
+      });
+    }
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG4',
+      'A WebSocket API authorizes once, on $connect (Lambda authorizer on the token); every later route runs on that authorized connection and reads the authorizer context.',
+    );
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: defaults.logRetention,
+      removalPolicy: defaults.removalPolicy,
+    });
+    const certificate = props.domain
+      ? acm.Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn)
+      : undefined;
+    if (props.domain && certificate) {
+      this.domainName = new apigwv2.DomainName(this, 'DomainName', {
+        domainName: props.domain.domainName,
+        certificate,
+      });
+    }
+    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName: defaults.stageName,
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
+      domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
+    });
+    this.url = this.domainName ? `wss://${props.domain?.domainName}` : this.stage.url;
+
+    if (props.configureAccountLogging ?? true) {
+      // API Gateway writes WebSocket access logs through one role per account and region.
+      // Retained: another stage in the same account relies on the same setting.
+      const role = new iam.Role(this, 'ApiGatewayLogsRole', {
+        assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        managedPolicies: [
+          iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+        ],
+      });
+      role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      acknowledge(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'The AWS-managed policy is the documented role for API Gateway account-level logging; it only writes CloudWatch Logs.',
+      );
+      const account = new apigw.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+      account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.stage.node.addDependency(account);
+    }
+
+    // Environment: realtime() builds every repository, the queue publisher and the management
+    // client on first use, so every route function needs every name; grants stay per route.
+    for (const route of REALTIME_ROUTES) {
+      const f = fn[route.routeKey];
+      for (const key of REALTIME_TABLES) f.bindTable(key, tables[key], 'envOnly');
+      f.bindQueue('transcriptEvents', props.transcriptQueue, 'envOnly');
+      f.bindManagementApi(this.stage, route.posts ? 'post' : 'envOnly');
+    }
+
+    // Grants, from what each route does (core/realtime/routes.ts).
+    fn.$connect.bindTable('connections', tables.connections, ['PutItem']);
+    grantConnectionRemoval(fn.$disconnect, tables);
+
+    fn.subscribe
+      .bindTable('meetings', tables.meetings, ['GetItem'])
+      .bindTable('subscriptions', tables.subscriptions, ['PutItem'])
+      .bindTable('segments', tables.segments, ['Query']);
+    grantConnectionRemoval(fn.subscribe, tables);
+
+    fn.unsubscribe.bindTable('subscriptions', tables.subscriptions, ['DeleteItem']);
+    grantConnectionRemoval(fn.unsubscribe, tables);
+
+    fn.command
+      .bindTable('meetings', tables.meetings, ['GetItem', 'UpdateItem'])
+      .bindQueue('transcriptEvents', props.transcriptQueue, 'send')
+      .bindSecret('RECALL_API_KEY', props.recallApiKey)
+      .setEnvironment('RECALL_BASE_URL', props.recallBaseUrl);
+    grantConnectionRemoval(fn.command, tables);
+
+    fn.subscribe_job
+      .bindTable('jobs', tables.jobs, ['GetItem'])
+      .bindTable('subscriptions', tables.subscriptions, ['PutItem']);
+    grantConnectionRemoval(fn.subscribe_job, tables);
+
+    fn.get_state
+      .bindTable('jobs', tables.jobs, ['GetItem'])
+      .bindTable('meetings', tables.meetings, ['GetItem']);
+    grantConnectionRemoval(fn.get_state, tables);
+
+    // ping and $default answer on the connection the frame just arrived on: they post and
+    // touch no table (a failed cleanup after an unlikely 410 is only logged; TTL reclaims it).
+  }
+}
+
+/**
+ * What ConnectionRepository.remove does ($disconnect, and a 410 while posting): query the
+ * connection's subscriptions through the byConnection index, batch-delete them, delete the
+ * connection.
+ */
+export function grantConnectionRemoval(
+  fn: ParleyFunction,
+  tables: { readonly connections: Table; readonly subscriptions: Table },
+): void {
+  fn.bindTable('subscriptions', tables.subscriptions, {
+    table: ['BatchWriteItem'],
+    indexes: { byConnection: ['Query'] },
+  }).bindTable('connections', tables.connections, ['DeleteItem']);
+}
+
+function routeConstructId(lambda: string): string {
+  return lambda
+    .split('-')
+    .map((part) => `${part[0]?.toUpperCase()}${part.slice(1)}`)
+    .join('');
+}
