@@ -4,7 +4,7 @@
  * message naming it. Local mode sets the same variable names the CDK stack sets.
  */
 import { ConfigError } from './errors';
-import { BUCKETS, QUEUES, TABLES, type BucketKey, type QueueKey, type TableKey } from './resources';
+import { BUCKETS, type BucketKey, QUEUES, type QueueKey, TABLES, type TableKey } from './resources';
 
 type Env = Record<string, string | undefined>;
 
@@ -98,7 +98,9 @@ export interface AudioGatewayConfig {
 export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConfig {
   const deepgramUrl = optionalEnv('DEEPGRAM_URL', env);
   if (deepgramUrl !== undefined && !/^wss?:\/\//.test(deepgramUrl)) {
-    throw new ConfigError(`DEEPGRAM_URL environment variable must be a ws:// or wss:// URL, got "${deepgramUrl}"`);
+    throw new ConfigError(
+      `DEEPGRAM_URL environment variable must be a ws:// or wss:// URL, got "${deepgramUrl}"`,
+    );
   }
   return {
     port: intEnv('PORT', 8080, env),

@@ -39,7 +39,8 @@ export const wsAuthorizer: WsAuthorizer = (event) => authorizer()(event);
 
 type SqsHandler = (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse>;
 const fanout = lazy<SqsHandler>(() => require('../lambdas/fanout/handler').handler);
-export const fanoutHandler = (event: SQSEvent): Promise<SQSBatchResponse> => fanout()(event, localContext('fanout'));
+export const fanoutHandler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  fanout()(event, localContext('fanout'));
 
 /** The parts of Lambda's context object the handlers (Powertools) read. */
 export function localContext(functionName: string) {

@@ -17,7 +17,11 @@ export async function startSampleMeeting(
   logger: Logger,
   opts: { ownerId?: string; keywords?: string[]; separateAudio?: boolean } = {},
 ): Promise<Meeting> {
-  const recall = createRecallClient({ baseUrl: stack.urls.recall, apiKey: stack.env.RECALL_API_KEY as string, logger });
+  const recall = createRecallClient({
+    baseUrl: stack.urls.recall,
+    apiKey: stack.env.RECALL_API_KEY as string,
+    logger,
+  });
   return createMeeting(
     {
       ownerId: opts.ownerId ?? 'alice',

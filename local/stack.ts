@@ -117,7 +117,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const issuer = await startDevIssuer({
       host,
-      ...defined({ port: ports.issuer, keyFile: opts.dataDir && path.join(opts.dataDir, 'dev-issuer-key.json') }),
+      ...defined({
+        port: ports.issuer,
+        keyFile: opts.dataDir && path.join(opts.dataDir, 'dev-issuer-key.json'),
+      }),
     });
     stops.push(() => issuer.stop());
 
@@ -142,7 +145,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       stage: STAGE,
       authorizer: wsAuthorizer,
       routes: wsRoutes(),
-      ...defined({ idleTimeoutMs: opts.wsLimits?.idleTimeoutMs, maxDurationMs: opts.wsLimits?.maxDurationMs }),
+      ...defined({
+        idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
+        maxDurationMs: opts.wsLimits?.maxDurationMs,
+      }),
       logger,
     });
     stops.push(() => ws.stop());
@@ -164,7 +170,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const startAudio = (port: number) => {
       process.env.PORT = String(port);
-      return startAudioGateway(loadAudioGatewayConfig(), logger, { host, reconnectGraceMs: opts.reconnectGraceMs });
+      return startAudioGateway(loadAudioGatewayConfig(), logger, {
+        host,
+        reconnectGraceMs: opts.reconnectGraceMs,
+      });
     };
     let audio = await startAudio(ports.audio ?? 0);
     stops.push(() => audio.gateway.shutdown('local stack stopping'));

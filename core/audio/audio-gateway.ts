@@ -7,12 +7,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { endpointTokenMatches } from '../meetings/endpoint-token';
 import { TERMINAL_STATUSES } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
-import { MAX_RECALL_MESSAGE_CHARS, parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
+import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
 import type { SttConnector } from './deepgram-connector';
 import { MeetingSession, type SessionInput } from './meeting-session';
 
@@ -67,7 +67,10 @@ export class AudioGateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD_BYTES });
     this.server = createServer((req, res) => {
       if (req.method === 'GET' && req.url === '/healthz') {
-        const body = JSON.stringify({ status: this.shuttingDown ? 'draining' : 'ok', sessions: this.meetings.size });
+        const body = JSON.stringify({
+          status: this.shuttingDown ? 'draining' : 'ok',
+          sessions: this.meetings.size,
+        });
         res.writeHead(this.shuttingDown ? 503 : 200, { 'content-type': 'application/json' }).end(body);
         return;
       }
@@ -162,7 +165,11 @@ export class AudioGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, meeting, ws));
   }
 
-  private attach(meetingId: string, meeting: NonNullable<Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>>, ws: WebSocket): void {
+  private attach(
+    meetingId: string,
+    meeting: NonNullable<Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>>,
+    ws: WebSocket,
+  ): void {
     let live = this.meetings.get(meetingId);
     if (live) {
       clearTimeout(live.graceTimer);
@@ -216,13 +223,15 @@ export class AudioGateway {
 
   private onFrame(entry: LiveMeeting, data: RawData, isBinary: boolean): void {
     const receivedAt = performance.now();
-    if (isBinary) return this.reject(entry, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
-    const text = data.toString();
-    if (text.length > MAX_RECALL_MESSAGE_CHARS) {
-      return this.reject(entry, 'message_too_large', `${text.length} characters`);
+    if (isBinary) {
+      this.reject(entry, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
+      return;
     }
-    const parsed = parseRecallMessage(text);
-    if (!parsed.ok) return this.reject(entry, parsed.reason, parsed.detail);
+    const parsed = parseRecallMessage(data.toString());
+    if (!parsed.ok) {
+      this.reject(entry, parsed.reason, parsed.detail);
+      return;
+    }
     this.stats.acceptedFrames++;
     const input = toSessionInput(parsed.message);
     if (input) entry.session.handle(input, receivedAt);
@@ -272,8 +281,20 @@ function toSessionInput(message: RecallMessage): SessionInput | undefined {
     };
   }
   const action = message.event.slice('participant_events.'.length);
-  if (action === 'join' || action === 'leave' || action === 'update' || action === 'speech_on' || action === 'speech_off') {
-    return { kind: 'participant', action, participantId: message.participant.id, name: message.participant.name, relativeMs };
+  if (
+    action === 'join' ||
+    action === 'leave' ||
+    action === 'update' ||
+    action === 'speech_on' ||
+    action === 'speech_off'
+  ) {
+    return {
+      kind: 'participant',
+      action,
+      participantId: message.participant.id,
+      name: message.participant.name,
+      relativeMs,
+    };
   }
   return undefined;
 }

@@ -21,7 +21,13 @@ export type ParticipantAction = 'join' | 'leave' | 'update' | 'speech_on' | 'spe
 export type SessionInput =
   | { kind: 'audio'; pcm: Buffer; relativeMs: number }
   | { kind: 'separate_audio'; participantId: number; name: string | null; pcm: Buffer; relativeMs: number }
-  | { kind: 'participant'; action: ParticipantAction; participantId: number; name: string | null; relativeMs: number };
+  | {
+      kind: 'participant';
+      action: ParticipantAction;
+      participantId: number;
+      name: string | null;
+      relativeMs: number;
+    };
 
 export type SessionState = 'starting' | 'live' | 'paused' | 'ending' | 'ended';
 
@@ -122,7 +128,11 @@ export class MeetingSession {
       case 'separate_audio': {
         this.floor.join(input.participantId, input.name);
         if (this.state === 'live' && rms(input.pcm) >= SPEECH_RMS) {
-          this.floor.heard(input.participantId, input.relativeMs, input.relativeMs + bytesToMs(input.pcm.length));
+          this.floor.heard(
+            input.participantId,
+            input.relativeMs,
+            input.relativeMs + bytesToMs(input.pcm.length),
+          );
         }
         return;
       }

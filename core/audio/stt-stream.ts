@@ -172,7 +172,10 @@ export class SttStream {
     try {
       socket = await this.opts.connector(this.opts.connect);
     } catch (error) {
-      this.opts.logger.warn('speech connection failed', { error: String(error), attempt: this.reconnectAttempt });
+      this.opts.logger.warn('speech connection failed', {
+        error: String(error),
+        attempt: this.reconnectAttempt,
+      });
       this.scheduleReconnect();
       return;
     }

@@ -1,7 +1,7 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Agent } from 'node:https';
-import { Agent as HttpAgent } from 'node:http';
 import { awsConfig } from '../config';
 import { onDestroyClients } from './lifecycle';
 

@@ -5,7 +5,11 @@
  * throttling and transient errors. `flush()` resolves once everything queued is sent.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type SQSClient, SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { deduplicationId, type PipelineEvent } from './events';
 
 const MAX_BATCH_ENTRIES = 10;
@@ -114,14 +118,21 @@ export class EventPublisher {
         if (!p) continue;
         if (failed.SenderFault) {
           this.stats.dropped++;
-          this.opts.logger.error('event rejected by SQS', { code: failed.Code, message: failed.Message, group: p.group });
+          this.opts.logger.error('event rejected by SQS', {
+            code: failed.Code,
+            message: failed.Message,
+            group: p.group,
+          });
         } else {
           retry.push(p);
         }
       }
       this.stats.published += batch.length - (out.Failed?.length ?? 0);
     } catch (error) {
-      this.opts.logger.warn('SendMessageBatch failed; retrying', { error: String(error), entries: batch.length });
+      this.opts.logger.warn('SendMessageBatch failed; retrying', {
+        error: String(error),
+        entries: batch.length,
+      });
       retry = batch;
     }
     retry = retry.filter((p) => {
@@ -134,7 +145,9 @@ export class EventPublisher {
     if (retry.length > 0) {
       this.stats.retries += retry.length;
       const attempts = Math.max(...retry.map((p) => p.attempts));
-      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempts, 2_000) * (0.5 + Math.random() / 2)));
+      await new Promise((r) =>
+        setTimeout(r, Math.min(50 * 2 ** attempts, 2_000) * (0.5 + Math.random() / 2)),
+      );
       this.pending = [...retry, ...this.pending];
     }
     for (const p of batch) this.busyGroups.delete(p.group);

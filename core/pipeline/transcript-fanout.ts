@@ -69,7 +69,10 @@ export class TranscriptFanout {
         });
       }
     }
-    await this.deliver(subscribers.map((s) => s.connectionId), messages);
+    await this.deliver(
+      subscribers.map((s) => s.connectionId),
+      messages,
+    );
     if (segment.isFinal) {
       await this.deps.segments.markDelivered(meetingId, segment.seq);
       await this.deps.meetings.advanceLastSeq(meetingId, segment.seq);

@@ -164,7 +164,10 @@ export class ParleyClient {
       for (const [meetingId, state] of this.meetings) this.sendSubscribe(meetingId, state);
       this.emit('open');
       clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this.send({ action: 'ping', timestamp: Date.now() }), this.opts.pingIntervalMs ?? 60_000);
+      this.pingTimer = setInterval(
+        () => this.send({ action: 'ping', timestamp: Date.now() }),
+        this.opts.pingIntervalMs ?? 60_000,
+      );
     };
     socket.onmessage = (ev) => this.onMessage(String(ev.data));
     socket.onerror = () => undefined; // a close follows

@@ -3,8 +3,9 @@
  * with bounded concurrency. A 410 (GoneException) means the client vanished without a
  * `$disconnect`: the connection and its subscriptions are removed and others are unaffected.
  */
-import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { managementApi } from '../clients/management-api';
 import type { ConnectionRepository } from './connection-repository';
 import type { ServerMessage } from './protocol';
@@ -43,7 +44,10 @@ export class ConnectionFanout {
           await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
           result.delivered++;
         } catch (error) {
-          if (error instanceof GoneException || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410) {
+          if (
+            error instanceof GoneException ||
+            (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410
+          ) {
             result.gone.push(connectionId);
           } else {
             result.failed.push({ connectionId, error });

@@ -114,11 +114,16 @@ export class ConnectionRepository {
       cursor = out.LastEvaluatedKey;
     } while (cursor);
     for (let i = 0; i < topics.length; i += 25) {
-      let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] | undefined =
-        topics.slice(i, i + 25).map((topic) => ({ DeleteRequest: { Key: { topic, connectionId } } }));
+      let requests:
+        | NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string]
+        | undefined = topics
+        .slice(i, i + 25)
+        .map((topic) => ({ DeleteRequest: { Key: { topic, connectionId } } }));
       for (let attempt = 0; requests && requests.length > 0 && attempt < 6; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-        const out: BatchWriteCommandOutput = await dynamo().send(new BatchWriteCommand({ RequestItems: { [this.subscriptions]: requests } }));
+        const out: BatchWriteCommandOutput = await dynamo().send(
+          new BatchWriteCommand({ RequestItems: { [this.subscriptions]: requests } }),
+        );
         requests = out.UnprocessedItems?.[this.subscriptions];
       }
     }

@@ -39,7 +39,9 @@ export const CommandSchema = z.strictObject({
   action: z.literal('command'),
   meetingId: MeetingId,
   command: z.enum(['pause', 'resume', 'stop', 'configure']),
-  config: z.strictObject({ keywords: KeywordsSchema.optional(), language: LanguageSchema.optional() }).optional(),
+  config: z
+    .strictObject({ keywords: KeywordsSchema.optional(), language: LanguageSchema.optional() })
+    .optional(),
   requestId: z.string().max(64).optional(),
 });
 export const SubscribeJobSchema = z.strictObject({ action: z.literal('subscribe_job'), jobId: JobId });
@@ -71,16 +73,39 @@ export type ServerMessage =
   | { type: 'replay_complete'; meetingId: string; lastSeq: number; count: number }
   | { type: 'unsubscribed'; meetingId: string }
   | { type: 'transcript'; meetingId: string; transcript: Omit<Segment, 'revision'> & { revision?: number } }
-  | { type: 'keyword_alert'; meetingId: string; keyword: string; segmentId: string; seq: number; text: string; timestamp: string }
+  | {
+      type: 'keyword_alert';
+      meetingId: string;
+      keyword: string;
+      segmentId: string;
+      seq: number;
+      text: string;
+      timestamp: string;
+    }
   | { type: 'status'; meetingId: string; status: MeetingStatus; timestamp: string }
   | { type: 'command_ack'; meetingId: string; command: string; status: MeetingStatus; requestId?: string }
   | { type: 'state'; meetingId?: string; jobId?: string; state: Record<string, unknown> }
   | { type: 'job_subscribed'; jobId: string }
-  | { type: 'progress_update' | 'stage_change' | 'time_estimate' | 'complete'; jobId: string; payload: Record<string, unknown> }
+  | {
+      type: 'progress_update' | 'stage_change' | 'time_estimate' | 'complete';
+      jobId: string;
+      payload: Record<string, unknown>;
+    }
   | { type: 'pong'; timestamp?: number; serverTime: number }
-  | { type: 'error'; code: ErrorCode; message: string; timestamp: string; action?: string; requestId?: string };
+  | {
+      type: 'error';
+      code: ErrorCode;
+      message: string;
+      timestamp: string;
+      action?: string;
+      requestId?: string;
+    };
 
-export function errorMessage(code: ErrorCode, message: string = ERROR_CODES[code], extra: { action?: string; requestId?: string } = {}): ServerMessage {
+export function errorMessage(
+  code: ErrorCode,
+  message: string = ERROR_CODES[code],
+  extra: { action?: string; requestId?: string } = {},
+): ServerMessage {
   return { type: 'error', code, message, timestamp: new Date().toISOString(), ...extra };
 }
 
@@ -90,7 +115,9 @@ export function describeZodError(error: z.ZodError): string {
     .slice(0, 3)
     .map((issue) => {
       const field = issue.path.join('.') || '(message)';
-      return issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : `${field}: ${issue.message}`;
+      return issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.join(', ')}`
+        : `${field}: ${issue.message}`;
     })
     .join('; ');
 }

@@ -3,7 +3,7 @@
  * redelivered final a no-op; `deliveredAt` records that the fan-out posted it, so a retry
  * after a failed post sends it again and a plain duplicate does not.
  */
-import { PutCommand, type QueryCommandOutput, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';

@@ -12,7 +12,6 @@ import { JobRepository } from '../../core/jobs/repository';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { sendPipelineEvent } from '../../core/pipeline/send-event';
-import type { RecallClient } from '../../core/recall/client';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import {
@@ -22,6 +21,7 @@ import {
   MAX_CLIENT_MESSAGE_BYTES,
 } from '../../core/realtime/protocol';
 import { RealtimeRoutes, type RouteContext } from '../../core/realtime/routes';
+import type { RecallClient } from '../../core/recall/client';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 
 export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -75,7 +75,9 @@ export function parseBody(body: string | undefined): Record<string, unknown> | n
   if (body === undefined) return null;
   try {
     const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -107,7 +109,12 @@ export function wsRoute<S extends z.ZodType>(
     let requestId: string | undefined;
     try {
       if (event.body !== undefined && Buffer.byteLength(event.body) > MAX_CLIENT_MESSAGE_BYTES) {
-        await replyError(connectionId, 'MESSAGE_TOO_LARGE', `Frames are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`, { action });
+        await replyError(
+          connectionId,
+          'MESSAGE_TOO_LARGE',
+          `Frames are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`,
+          { action },
+        );
         return OK;
       }
       const body = parseBody(event.body);
@@ -118,7 +125,10 @@ export function wsRoute<S extends z.ZodType>(
       if (typeof body.requestId === 'string') requestId = body.requestId.slice(0, 64);
       const parsed = schema.safeParse(body);
       if (!parsed.success) {
-        await replyError(connectionId, 'INVALID_MESSAGE', describeZodError(parsed.error), { action, requestId });
+        await replyError(connectionId, 'INVALID_MESSAGE', describeZodError(parsed.error), {
+          action,
+          requestId,
+        });
         return OK;
       }
       await run(routeContext(event), parsed.data);

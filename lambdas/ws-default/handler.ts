@@ -6,7 +6,11 @@ import { parseBody, replyError, type WsEvent } from '../shared/realtime';
 export async function handler(event: WsEvent): Promise<APIGatewayProxyResultV2> {
   const connectionId = event.requestContext.connectionId;
   if (event.body !== undefined && Buffer.byteLength(event.body) > MAX_CLIENT_MESSAGE_BYTES) {
-    await replyError(connectionId, 'MESSAGE_TOO_LARGE', `Frames are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`);
+    await replyError(
+      connectionId,
+      'MESSAGE_TOO_LARGE',
+      `Frames are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`,
+    );
     return { statusCode: 200 };
   }
   const body = parseBody(event.body);

@@ -1,4 +1,6 @@
 import { SubscribeSchema } from '../../core/realtime/protocol';
 import { realtime, wsRoute } from '../shared/realtime';
 
-export const handler = wsRoute('subscribe', SubscribeSchema, (ctx, msg) => realtime().routes.subscribe(ctx, msg));
+export const handler = wsRoute('subscribe', SubscribeSchema, (ctx, msg) =>
+  realtime().routes.subscribe(ctx, msg),
+);

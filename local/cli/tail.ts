@@ -45,7 +45,14 @@ async function main(): Promise<void> {
   client.on('interim', ({ segment }) => {
     if (!tty) return;
     clearInterim();
-    process.stdout.write(dim(`${clock(segment.startMs)} ${segment.speaker}: ${segment.text}`.slice(0, (process.stdout.columns ?? 100) - 1)));
+    process.stdout.write(
+      dim(
+        `${clock(segment.startMs)} ${segment.speaker}: ${segment.text}`.slice(
+          0,
+          (process.stdout.columns ?? 100) - 1,
+        ),
+      ),
+    );
     interimShown = true;
   });
   client.on('keyword_alert', (a) => {

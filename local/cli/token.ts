@@ -2,7 +2,10 @@
 import { cliArgs, localToken } from './local-endpoints';
 
 async function main(): Promise<void> {
-  const { values } = cliArgs({ user: { type: 'string', default: 'alice' }, hours: { type: 'string', default: '12' } });
+  const { values } = cliArgs({
+    user: { type: 'string', default: 'alice' },
+    hours: { type: 'string', default: '12' },
+  });
   const hours = Number(values.hours);
   if (!Number.isFinite(hours) || hours <= 0) throw new Error('--hours must be a positive number');
   process.stdout.write(`${await localToken(String(values.user), Math.round(hours * 3600))}\n`);

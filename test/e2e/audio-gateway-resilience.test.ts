@@ -2,11 +2,12 @@
  * The audio gateway under failure, on the local stack: speech socket drops, Recall
  * reconnects, a crashed gateway task, malformed Recall frames, and pausing at the gateway.
  */
-import { readFileSync } from 'node:fs';
+
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { BYTES_PER_MS } from '../../core/audio/pcm';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../core/clients/dynamodb';
 import { tableName } from '../../core/config';
 import { createLogger } from '../../core/logger';
@@ -14,10 +15,10 @@ import { newEndpointToken } from '../../core/meetings/endpoint-token';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { wordErrorRate } from '../../core/wer';
 import { parseWav } from '../../local/recall-simulator/fixture';
-import { mixedAudioMessage, type MessageContext } from '../../local/recall-simulator/messages';
+import { type MessageContext, mixedAudioMessage } from '../../local/recall-simulator/messages';
 import { startSampleMeeting } from '../../local/sample-meeting';
-import { SAMPLE_FIXTURE, type LocalStack, startLocalStack } from '../../local/stack';
-import { FIXTURE, RecordingClient, REFERENCE_TEXT, waitFor } from '../helpers/live';
+import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
+import { FIXTURE, REFERENCE_TEXT, RecordingClient, waitFor } from '../helpers/live';
 
 const logger = createLogger('e2e');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
@@ -60,7 +61,9 @@ async function meetingWithToken(ownerId = 'alice') {
 
 function connectAsRecall(stack: LocalStack, meetingId: string, token: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${stack.urls.audioGateway}/recall/${meetingId}?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(
+      `${stack.urls.audioGateway}/recall/${meetingId}?token=${encodeURIComponent(token)}`,
+    );
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);
@@ -150,12 +153,23 @@ describe('the audio gateway under failure', () => {
       () => '{not json',
       () => JSON.stringify({ ...good, event: 'audio_mixed_raw.nonsense' }),
       () => JSON.stringify({ event: 'audio_mixed_raw.data', data: { data: { buffer: 'AAA' } } }),
-      () => JSON.stringify({ ...good, data: { ...good.data, data: { ...good.data.data, buffer: '!!!not-base64!!!' } } }),
-      () => JSON.stringify({ ...good, data: { ...good.data, data: { ...good.data.data, buffer: Buffer.alloc(3).toString('base64') } } }),
       () =>
         JSON.stringify({
           ...good,
-          data: { ...good.data, data: { ...good.data.data, buffer: Buffer.alloc(64_000).toString('base64') } },
+          data: { ...good.data, data: { ...good.data.data, buffer: '!!!not-base64!!!' } },
+        }),
+      () =>
+        JSON.stringify({
+          ...good,
+          data: { ...good.data, data: { ...good.data.data, buffer: Buffer.alloc(3).toString('base64') } },
+        }),
+      () =>
+        JSON.stringify({
+          ...good,
+          data: {
+            ...good.data,
+            data: { ...good.data.data, buffer: Buffer.alloc(64_000).toString('base64') },
+          },
         }),
       () => `"${'x'.repeat(140_000)}"`,
       () => 'null',
@@ -169,7 +183,16 @@ describe('the audio gateway under failure', () => {
       return total >= 1_000 ? total : undefined;
     });
     const reasons = Object.keys(stack.audio.gateway.stats.rejectedFrames);
-    for (const reason of ['bad_json', 'unknown_event', 'invalid_shape', 'bad_base64', 'odd_length_pcm', 'oversize', 'message_too_large', 'binary_frame']) {
+    for (const reason of [
+      'bad_json',
+      'unknown_event',
+      'invalid_shape',
+      'bad_base64',
+      'odd_length_pcm',
+      'oversize',
+      'message_too_large',
+      'binary_frame',
+    ]) {
       expect(reasons).toContain(reason);
     }
     expect(ws.readyState).toBe(WebSocket.OPEN);
@@ -195,7 +218,11 @@ describe('the audio gateway under failure', () => {
     await waitFor('audio at the speech server', () => bytesAtServer >= 1_500 * BYTES_PER_MS);
     // Pause only in Parley's store (as if the bot ignored Recall's pause): the gateway must gate it.
     await new MeetingRepository().setDesiredState(meetingId, 'pause');
-    await waitFor('the session to pause', () => stack.audio.gateway.session(meetingId)?.currentState === 'paused', 2_000);
+    await waitFor(
+      'the session to pause',
+      () => stack.audio.gateway.session(meetingId)?.currentState === 'paused',
+      2_000,
+    );
     const atPause = bytesAtServer;
     const session = stack.audio.gateway.session(meetingId)!;
     const pausedBefore = session.stats.pausedFrames;

@@ -7,7 +7,7 @@ import { findKeywords } from '../../core/realtime/keywords';
 import { wordErrorRate } from '../../core/wer';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { RecordingClient, REFERENCE_TEXT, scriptSpeakerAt, waitFor } from '../helpers/live';
+import { REFERENCE_TEXT, RecordingClient, scriptSpeakerAt, waitFor } from '../helpers/live';
 
 const logger = createLogger('e2e');
 
@@ -76,7 +76,9 @@ describe('a live meeting on the local stack', () => {
 
     // The reader that dropped twice holds exactly the same finals: none missing, none twice.
     expect(flaky.client.connects).toBeGreaterThanOrEqual(3);
-    expect(flaky.finals.map((f) => [f.seq, f.text, f.speaker])).toEqual(finals.map((f) => [f.seq, f.text, f.speaker]));
+    expect(flaky.finals.map((f) => [f.seq, f.text, f.speaker])).toEqual(
+      finals.map((f) => [f.seq, f.text, f.speaker]),
+    );
 
     // A late reader gets the whole meeting by replay.
     const late = new RecordingClient(stack, 'alice', meeting.meetingId);
@@ -98,11 +100,18 @@ describe('a live meeting on the local stack', () => {
     const pausedAtMs = stack.recall.bot(meeting.botId!)!.positionMs;
     const finalsAtPause = owner.finals.length;
     // Let several seconds of the meeting pass while paused.
-    await waitFor('meeting time to pass', () => stack.recall.bot(meeting.botId!)!.positionMs > pausedAtMs + 6_000, 20_000);
+    await waitFor(
+      'meeting time to pass',
+      () => stack.recall.bot(meeting.botId!)!.positionMs > pausedAtMs + 6_000,
+      20_000,
+    );
     const resumedAtMs = stack.recall.bot(meeting.botId!)!.positionMs;
     const resumed = await owner.client.command(meeting.meetingId, 'resume');
     expect(resumed.status).toBe('live');
-    await waitFor('a live status after the pause', () => owner.statuses.lastIndexOf('live') > owner.statuses.indexOf('paused'));
+    await waitFor(
+      'a live status after the pause',
+      () => owner.statuses.lastIndexOf('live') > owner.statuses.indexOf('paused'),
+    );
 
     await waitFor('a final after the resume', () => owner.finals.length > finalsAtPause, 60_000);
     const stopped = await owner.client.command(meeting.meetingId, 'stop');

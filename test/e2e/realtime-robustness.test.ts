@@ -74,7 +74,8 @@ async function send(body: PipelineEvent | string, group: string, dedup?: string)
 
 const transcriptsFor = (c: RecordingClient, meetingId: string) =>
   c.messages.filter(
-    (m): m is Extract<ServerMessage, { type: 'transcript' }> => m.type === 'transcript' && m.meetingId === meetingId,
+    (m): m is Extract<ServerMessage, { type: 'transcript' }> =>
+      m.type === 'transcript' && m.meetingId === meetingId,
   );
 
 describe('the realtime path under bad luck and bad input', () => {
@@ -93,7 +94,9 @@ describe('the realtime path under bad luck and bad input', () => {
     await send(event, meetingId, 'first-delivery');
     await send(event, meetingId, 'redelivery-after-timeout'); // beyond SQS's own deduplication
     await send(final(meetingId, 2, 'Next item.'), meetingId);
-    await waitFor('the later final', () => transcriptsFor(client, meetingId).some((m) => m.transcript.seq === 2));
+    await waitFor('the later final', () =>
+      transcriptsFor(client, meetingId).some((m) => m.transcript.seq === 2),
+    );
     await stack.fanout.idle();
     expect(transcriptsFor(client, meetingId).map((m) => m.transcript.seq)).toEqual([1, 2]);
     expect(client.alerts.map((a) => a.seq)).toEqual([1]);
@@ -117,7 +120,10 @@ describe('the realtime path under bad luck and bad input', () => {
     await client.opened();
     client.client.subscribe(stuck);
     client.client.subscribe(other);
-    await waitFor('both subscriptions', () => client.messages.filter((m) => m.type === 'replay_complete').length === 2);
+    await waitFor(
+      'both subscriptions',
+      () => client.messages.filter((m) => m.type === 'replay_complete').length === 2,
+    );
 
     await send(final(stuck, 1, 'before the poison'), stuck);
     await send('this is not an event', stuck);
@@ -125,7 +131,9 @@ describe('the realtime path under bad luck and bad input', () => {
     for (let seq = 1; seq <= 5; seq++) await send(final(other, seq, `other ${seq}`), other);
 
     await waitFor('the other meeting', () => transcriptsFor(client, other).length === 5);
-    await waitFor('the stuck meeting to go on', () => transcriptsFor(client, stuck).some((m) => m.transcript.seq === 2));
+    await waitFor('the stuck meeting to go on', () =>
+      transcriptsFor(client, stuck).some((m) => m.transcript.seq === 2),
+    );
     await stack.fanout.idle();
     // Each event reached the client exactly once: nothing but the failing record was retried.
     expect(transcriptsFor(client, other).map((m) => m.transcript.seq)).toEqual([1, 2, 3, 4, 5]);
@@ -151,21 +159,36 @@ describe('the realtime path under bad luck and bad input', () => {
     await dynamo().send(
       new PutCommand({
         TableName: tableName('connections'),
-        Item: { connectionId: ghost, userId: 'alice', connectedAt: new Date().toISOString(), expiresAt: 4_000_000_000 },
+        Item: {
+          connectionId: ghost,
+          userId: 'alice',
+          connectedAt: new Date().toISOString(),
+          expiresAt: 4_000_000_000,
+        },
       }),
     );
     await dynamo().send(
       new PutCommand({
         TableName: tableName('subscriptions'),
-        Item: { topic: meetingTopic(meetingId), connectionId: ghost, userId: 'alice', expiresAt: 4_000_000_000 },
+        Item: {
+          topic: meetingTopic(meetingId),
+          connectionId: ghost,
+          userId: 'alice',
+          expiresAt: 4_000_000_000,
+        },
       }),
     );
     await send(final(meetingId, 1, 'hello ghost'), meetingId);
     await waitFor('the live client', () => transcriptsFor(client, meetingId).length === 1);
     await stack.fanout.idle();
-    const conn = await dynamo().send(new GetCommand({ TableName: tableName('connections'), Key: { connectionId: ghost } }));
+    const conn = await dynamo().send(
+      new GetCommand({ TableName: tableName('connections'), Key: { connectionId: ghost } }),
+    );
     const sub = await dynamo().send(
-      new GetCommand({ TableName: tableName('subscriptions'), Key: { topic: meetingTopic(meetingId), connectionId: ghost } }),
+      new GetCommand({
+        TableName: tableName('subscriptions'),
+        Key: { topic: meetingTopic(meetingId), connectionId: ghost },
+      }),
     );
     expect(conn.Item).toBeUndefined();
     expect(sub.Item).toBeUndefined();
@@ -191,7 +214,12 @@ describe('the realtime path under bad luck and bad input', () => {
       JSON.stringify({ action: 'subscribe', meetingId: '../etc/passwd' }),
       JSON.stringify({ action: 'subscribe', meetingId: 'x', lastSeq: -1 }),
       JSON.stringify({ action: 'command', meetingId: 'x', command: 'explode' }),
-      JSON.stringify({ action: 'command', meetingId: 'x', command: 'configure', config: { keywords: 'nope' } }),
+      JSON.stringify({
+        action: 'command',
+        meetingId: 'x',
+        command: 'configure',
+        config: { keywords: 'nope' },
+      }),
       JSON.stringify({ action: 'ping', timestamp: 'soon' }),
       JSON.stringify({ action: 'get_state' }),
       JSON.stringify({ action: 'subscribe', meetingId: 'x', extra: true }),

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { MeetingStatus } from '../../core/meetings/model';
 import { ParleyClient } from '../../core/realtime/client';
 import type { ServerMessage } from '../../core/realtime/protocol';
-import { SAMPLE_FIXTURE, type LocalStack } from '../../local/stack';
+import { type LocalStack, SAMPLE_FIXTURE } from '../../local/stack';
 
 type Transcript = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
 
@@ -36,7 +36,11 @@ export function scriptSpeakerAt(ms: number): string {
 }
 
 /** Waits until `check` returns a value (polling), or fails with `what`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createLogger } from '../../core/logger';
 import { type PipelineEvent, PipelineEventSchema } from '../../core/pipeline/events';
 import { EventPublisher } from '../../core/pipeline/publisher';
@@ -46,7 +46,12 @@ describe('EventPublisher against the local SQS FIFO queue', () => {
     const deadline = Date.now() + 20_000;
     while (received.length < expected && Date.now() < deadline) {
       const out = await clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          AttributeNames: ['All'],
+        }),
       );
       const messages = out.Messages ?? [];
       for (const m of messages) received.push(PipelineEventSchema.parse(JSON.parse(m.Body ?? '')));
@@ -77,7 +82,9 @@ describe('EventPublisher against the local SQS FIFO queue', () => {
     expect(received).toHaveLength(400);
     for (const m of meetings) {
       const mine = received.filter((e) => e.meetingId === m && e.type === 'transcript');
-      const order = mine.map((e) => (e.type === 'transcript' ? `${e.segment.seq}${e.segment.isFinal ? 'f' : 'i'}` : ''));
+      const order = mine.map((e) =>
+        e.type === 'transcript' ? `${e.segment.seq}${e.segment.isFinal ? 'f' : 'i'}` : '',
+      );
       const expected = Array.from({ length: 40 }, (_, i) => [`${i + 1}i`, `${i + 1}f`]).flat();
       expect(order).toEqual(expected);
     }
@@ -91,7 +98,9 @@ describe('EventPublisher against the local SQS FIFO queue', () => {
     await publisher.flush();
     const received = await drain(1);
     expect(received).toHaveLength(1);
-    const again = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }));
+    const again = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }),
+    );
     expect(again.Messages ?? []).toHaveLength(0);
   });
 });

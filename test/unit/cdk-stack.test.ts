@@ -551,6 +551,8 @@ describe('least privilege', () => {
       'sqs:GetQueueAttributes queue:transcript',
       'sqs:GetQueueUrl queue:transcript',
       'sqs:ReceiveMessage queue:transcript',
+      // Parks a record that failed its last delivery (lambdas/fanout).
+      'sqs:SendMessage queue:dlq',
     ],
     'ws-authorizer': [],
   };

@@ -8,9 +8,15 @@ describe('configuration', () => {
   });
 
   it('rejects malformed values with the variable and the value', () => {
-    expect(() => intEnv('PORT', 1, { PORT: 'eighty' })).toThrow('PORT environment variable must be a non-negative integer, got "eighty"');
-    expect(() => queueUrl('transcriptEvents', { TRANSCRIPT_QUEUE_URL: 'not a url' })).toThrow('TRANSCRIPT_QUEUE_URL');
-    expect(() => loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_URL: 'http://x' })).toThrow('DEEPGRAM_URL');
+    expect(() => intEnv('PORT', 1, { PORT: 'eighty' })).toThrow(
+      'PORT environment variable must be a non-negative integer, got "eighty"',
+    );
+    expect(() => queueUrl('transcriptEvents', { TRANSCRIPT_QUEUE_URL: 'not a url' })).toThrow(
+      'TRANSCRIPT_QUEUE_URL',
+    );
+    expect(() => loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_URL: 'http://x' })).toThrow(
+      'DEEPGRAM_URL',
+    );
   });
 
   it('applies documented defaults', () => {

@@ -1,4 +1,8 @@
-import { endpointTokenMatches, hashEndpointToken, newEndpointToken } from '../../core/meetings/endpoint-token';
+import {
+  endpointTokenMatches,
+  hashEndpointToken,
+  newEndpointToken,
+} from '../../core/meetings/endpoint-token';
 
 describe('endpoint tokens', () => {
   it('stores only a hash that matches its own token', () => {

@@ -15,7 +15,11 @@ describe('findKeywords', () => {
   });
 
   it('orders hits of several keywords by position', () => {
-    const hits = findKeywords('he might even have been made amiable himself', ['himself', 'amiable', 'made amiable']);
+    const hits = findKeywords('he might even have been made amiable himself', [
+      'himself',
+      'amiable',
+      'made amiable',
+    ]);
     expect(hits.map((h) => h.keyword)).toEqual(['made amiable', 'amiable', 'himself']);
   });
 

@@ -8,7 +8,13 @@ function result(text: string, startMs: number, endMs: number, isFinal: boolean, 
   const words = text
     ? text.split(' ').map((word, i, all) => {
         const step = (endMs - startMs) / all.length;
-        return { word, startMs: startMs + i * step, endMs: startMs + (i + 1) * step, confidence: 0.9, speaker };
+        return {
+          word,
+          startMs: startMs + i * step,
+          endMs: startMs + (i + 1) * step,
+          confidence: 0.9,
+          speaker,
+        };
       })
     : [];
   return { isFinal, speechFinal: isFinal, fromFinalize: false, text, confidence: 0.9, startMs, endMs, words };
