@@ -93,6 +93,8 @@ export interface AudioGatewayConfig {
   commandPollMs: number;
   reconnectGraceMs: number;
   shutdownTimeoutMs: number;
+  /** Set on AWS: the stage whose ActiveSessions metric this task publishes. */
+  stage: string | undefined;
 }
 
 export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConfig {
@@ -111,6 +113,7 @@ export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConf
     commandPollMs: intEnv('COMMAND_POLL_MS', 500, env),
     reconnectGraceMs: intEnv('RECALL_RECONNECT_GRACE_MS', 100_000, env),
     shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 100_000, env),
+    stage: optionalEnv('PARLEY_STAGE', env),
   };
 }
 

@@ -150,3 +150,12 @@ export const BUCKETS = {
 } as const satisfies Record<string, BucketDefinition>;
 
 export type BucketKey = keyof typeof BUCKETS;
+
+/** The custom metric the audio gateway publishes and its ECS service scales on. */
+export const ACTIVE_SESSIONS_METRIC = {
+  namespace: 'Parley/AudioGateway',
+  metricName: 'ActiveSessions',
+  /** Dimension `Stage` = the stage name (the container reads it from PARLEY_STAGE). */
+  dimension: 'Stage',
+  periodSeconds: 60,
+} as const;

@@ -7,6 +7,7 @@
  * are then cached for the life of the process, a second stack in the same process reuses the
  * first one's ports (which also shows the first one freed them).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -103,6 +104,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
     stops.length = 0;
   };
+  const webhookSecret = process.env.RECALL_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`;
   try {
     if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
     // Last to run on stop: close the kept-alive sockets of the handlers' SDK clients.
@@ -124,20 +126,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => issuer.stop());
 
-    const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
-    stops.push(() => speech.stop());
-
-    const recall = await startRecallSimulator({
-      host,
-      port: ports.recall,
-      apiKey: LOCAL_API_KEY,
-      fixture: SAMPLE_FIXTURE,
-      speed: opts.speed ?? 1,
-      reconnect: opts.recallReconnect,
-      logger,
-    });
-    stops.push(() => recall.stop());
-
     // The gateway emulator must exist before the handlers load (they read its endpoint).
     const ws: WsGateway = await startWsGateway({
       host,
@@ -153,6 +141,37 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => ws.stop());
 
+    const rest: HttpHost = await startHttpHost({
+      host,
+      port: ports.http,
+      routes: opts.httpRoutes ?? restRoutes(),
+      jwt: (await import('../core/auth/jwt-verifier')).createJwtVerifier({
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUri: issuer.jwksUri,
+      }),
+      cors: { allowOrigins: ['*'] },
+      logger,
+    });
+    stops.push(() => rest.stop());
+
+    const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
+    stops.push(() => speech.stop());
+
+    const recall = await startRecallSimulator({
+      host,
+      port: ports.recall,
+      apiKey: LOCAL_API_KEY,
+      fixture: SAMPLE_FIXTURE,
+      speed: opts.speed ?? 1,
+      reconnect: opts.recallReconnect,
+      // Bot status changes reach the REST API's webhook, signed as Recall signs them.
+      webhookUrl: `${rest.url}/webhooks/recall`,
+      webhookSecret,
+      logger,
+    });
+    stops.push(() => recall.stop());
+
     const env: Record<string, string> = {
       ...emulators.env,
       OIDC_ISSUER: issuer.issuer,
@@ -162,6 +181,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       RECALL_BASE_URL: recall.url,
       RECALL_API_KEY: LOCAL_API_KEY,
+      RECALL_WEBHOOK_SECRET: webhookSecret,
       DEEPGRAM_API_KEY: LOCAL_API_KEY,
       DEEPGRAM_URL: speech.wsUrl,
       PORT: String(ports.audio ?? 0),
@@ -196,20 +216,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       logger,
     });
     stops.push(() => fanout.stop());
-
-    const rest: HttpHost = await startHttpHost({
-      host,
-      port: ports.http,
-      routes: opts.httpRoutes ?? restRoutes(),
-      jwt: (await import('../core/auth/jwt-verifier')).createJwtVerifier({
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-        jwksUri: issuer.jwksUri,
-      }),
-      cors: { allowOrigins: ['*'] },
-      logger,
-    });
-    stops.push(() => rest.stop());
 
     Object.assign(rememberedPorts, {
       dynamodb: portOf(emulators.endpoints.dynamodb),

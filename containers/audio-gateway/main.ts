@@ -6,8 +6,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import { publishActiveSessions } from '../../core/audio/session-metric';
 import { sqs } from '../../core/clients/sqs';
-import { type AudioGatewayConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
+import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { EventPublisher } from '../../core/pipeline/publisher';
@@ -51,6 +52,14 @@ if (require.main === module) {
   const config = loadAudioGatewayConfig();
   startAudioGateway(config, logger).then(
     ({ gateway }) => {
+      if (config.stage) {
+        publishActiveSessions({
+          stage: config.stage,
+          region: awsConfig().region,
+          count: () => gateway.sessionCount,
+          logger,
+        });
+      }
       const stop = (signal: string) => {
         logger.info('stopping: finalizing sessions', { signal });
         const deadline = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);

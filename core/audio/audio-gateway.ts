@@ -23,7 +23,7 @@ const PATH = /^\/recall\/([A-Za-z0-9_-]{1,64})$/;
 export interface AudioGatewayOptions {
   host?: string;
   port?: number;
-  repo: Pick<MeetingRepository, 'get' | 'reserveSeqs' | 'setStatus' | 'getControlStates'>;
+  repo: Pick<MeetingRepository, 'get' | 'reserveSeqs' | 'setStatus' | 'setStatusIf' | 'getControlStates'>;
   connector: SttConnector;
   publish: (event: PipelineEvent) => void;
   /** Resolves when every published event has been sent (used on shutdown). */
@@ -91,6 +91,11 @@ export class AudioGateway {
     const address = this.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     return { port, url: `ws://${this.opts.host ?? '127.0.0.1'}:${port}` };
+  }
+
+  /** Meetings this task serves now. */
+  get sessionCount(): number {
+    return this.meetings.size;
   }
 
   session(meetingId: string): MeetingSession | undefined {
@@ -254,7 +259,9 @@ export class AudioGateway {
       for (const [meetingId, state] of states) {
         const live = this.meetings.get(meetingId);
         if (!live) continue;
-        const desired = TERMINAL_STATUSES.has(state.status) ? 'stop' : (state.desiredState ?? 'run');
+        // The bot has left (webhook) or the meeting is over: finalize now.
+        const over = TERMINAL_STATUSES.has(state.status) || state.status === 'disconnecting';
+        const desired = over ? 'stop' : (state.desiredState ?? 'run');
         // Not awaited: a stop finalizes for up to a few seconds and must not hold up the others.
         live.session.applyDesiredState(desired).catch((error) => {
           this.log.error('command failed', { meetingId, desired, error: String(error) });

@@ -5,7 +5,12 @@
  * and speech socket drops (SttStream resends unfinalized audio).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { DesiredState, MeetingStatus } from '../meetings/model';
+import {
+  type DesiredState,
+  MEETING_STATUSES,
+  type MeetingStatus,
+  TERMINAL_STATUSES,
+} from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import { SeqAllocator } from '../meetings/seq-allocator';
 import type { PipelineEvent } from '../pipeline/events';
@@ -36,7 +41,7 @@ export interface MeetingSessionOptions {
   keywords: readonly string[];
   language: string;
   connector: SttConnector;
-  repo: Pick<MeetingRepository, 'reserveSeqs' | 'setStatus'>;
+  repo: Pick<MeetingRepository, 'reserveSeqs' | 'setStatus' | 'setStatusIf'>;
   publish: (event: PipelineEvent) => void;
   logger: Logger;
   /** Called once the session has ended and released everything. */
@@ -45,6 +50,8 @@ export interface MeetingSessionOptions {
   onAudioForwarded?: (receivedAt: number) => void;
   sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
 }
+
+const NON_TERMINAL = MEETING_STATUSES.filter((s) => !TERMINAL_STATUSES.has(s));
 
 /** Separate-audio frames quieter than this (RMS of S16 samples) do not count as speech. */
 const SPEECH_RMS = 300;
@@ -194,7 +201,11 @@ export class MeetingSession {
 
   private async announce(status: MeetingStatus, reason?: string): Promise<void> {
     try {
-      const epoch = await this.opts.repo.setStatus(this.meetingId, status);
+      // `ended` / `failed` are set once, whoever gets there first (a webhook may have).
+      const epoch = TERMINAL_STATUSES.has(status)
+        ? await this.opts.repo.setStatusIf(this.meetingId, status, NON_TERMINAL)
+        : await this.opts.repo.setStatus(this.meetingId, status);
+      if (epoch === undefined) return;
       this.opts.publish({
         v: 1,
         type: 'status',

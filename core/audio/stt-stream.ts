@@ -37,6 +37,7 @@ export interface SttStreamOptions {
   /** Backoff for reconnects: first delay, doubled per attempt up to maxReconnectDelayMs. */
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
+  /** How long close() waits for the speech server to flush and close (default 30 s). */
   closeTimeoutMs?: number;
 }
 
@@ -117,7 +118,7 @@ export class SttStream {
       await Promise.race([
         closedByServer,
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.opts.closeTimeoutMs ?? 5_000);
+          timer = setTimeout(resolve, this.opts.closeTimeoutMs ?? 30_000);
         }),
       ]);
       clearTimeout(timer);

@@ -20,13 +20,24 @@ import { verifySvixSignature } from '../recall/webhook-signature';
 import { FieldValidationError, UnavailableError } from './errors';
 import { RecallWebhookSchema } from './schemas';
 
+/**
+ * Recall status → meeting status. When the bot has left (`call_ended`, `done`) a meeting that
+ * was transcribing becomes `disconnecting`: the audio gateway then finalizes the last words
+ * and marks it `ended`, so `ended` always comes after the last final. A meeting that never
+ * got audio goes straight to `ended` (see `targetFor`).
+ */
 export const RECALL_STATUS_TO_MEETING: Readonly<Record<string, MeetingStatus>> = {
   joining_call: 'joining',
   in_call_recording: 'live',
-  call_ended: 'ended',
-  done: 'ended',
+  call_ended: 'disconnecting',
+  done: 'disconnecting',
   fatal: 'failed',
 };
+
+/** `disconnecting` only makes sense for a meeting the audio gateway is transcribing. */
+function targetFor(mapped: MeetingStatus, current: MeetingStatus): MeetingStatus {
+  return mapped === 'disconnecting' && current === 'joining' ? 'ended' : mapped;
+}
 
 const RANK: Record<MeetingStatus, number> = {
   joining: 0,
@@ -113,8 +124,8 @@ export async function handleRecallWebhook(
   }
   const change = statusChangeOf(body);
   if (!change) return { received: true, applied: false };
-  const target = RECALL_STATUS_TO_MEETING[change.code];
-  if (!target) return { received: true, applied: false };
+  const mapped = RECALL_STATUS_TO_MEETING[change.code];
+  if (!mapped) return { received: true, applied: false };
   const meeting = await deps.meetings.findByBot(change.botId);
   if (!meeting) {
     deps.logger.info('Recall webhook for a bot Parley does not know', {
@@ -123,6 +134,7 @@ export async function handleRecallWebhook(
     });
     return { received: true, applied: false };
   }
+  const target = targetFor(mapped, meeting.status);
   const epoch = await deps.meetings.setStatusIf(meeting.meetingId, target, statusesBefore(target));
   if (epoch === undefined) return { received: true, applied: false, status: meeting.status };
   await deps.publish({

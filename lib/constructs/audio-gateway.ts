@@ -18,19 +18,13 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BUCKETS, QUEUES, TABLES } from '../../core/resources';
+import { ACTIVE_SESSIONS_METRIC, BUCKETS, QUEUES, TABLES } from '../../core/resources';
 import { grantBucketPrefix, grantQueueSend, grantTable } from '../grants';
 import { acknowledge, acknowledgeGrantWildcards } from '../nag';
 import type { LogLevel } from '../parley-props';
 import { REPO_ROOT } from './parley-function';
 
-/** The custom metric the container publishes and the service scales on. */
-export const ACTIVE_SESSIONS_METRIC = {
-  namespace: 'Parley/AudioGateway',
-  metricName: 'ActiveSessions',
-  /** Dimension `Stage` = the stage name (the container reads it from PARLEY_STAGE). */
-  dimension: 'Stage',
-} as const;
+export { ACTIVE_SESSIONS_METRIC };
 
 export const CONTAINER_PORT = 8080;
 /** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */

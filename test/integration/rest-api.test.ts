@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { MeetingRepository } from '../../core/meetings/repository';
 import { svixHeaders } from '../../core/recall/webhook-signature';
 import type { MeetingView, TranscriptSegmentView } from '../../core/rest/schemas';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -524,13 +525,14 @@ describe('REST API (local stack)', () => {
   });
 
   it('applies Recall status webhooks only with a valid signature, moving the meeting forward', async () => {
-    // Prepare: a meeting whose (simulated) bot never reaches a call, so only webhooks change it.
+    // Prepare: a meeting whose bot the simulator does not run, so only these webhooks change it.
     const created = await call('POST', '/meetings', {
       user: 'alice',
       body: { meetingUrl: 'https://meet.google.com/abc-defg-hij' },
     });
     const meetingId: string = created.json.meetingId;
-    const bot = await waitFor('the bot', () => botOf(meetingId));
+    const bot = { id: randomUUID() };
+    await new MeetingRepository().setBot(meetingId, bot.id);
     const watcher = await subscribe('alice', meetingId);
     const status = async () =>
       (await call('GET', `/meetings/${meetingId}/status`, { user: 'alice' })).json.status;
@@ -576,14 +578,28 @@ describe('REST API (local stack)', () => {
       }
       expect(await status()).toBe('live');
 
-      const ended = await call('POST', '/webhooks/recall', signedWebhook(statusChange(bot.id, 'call_ended')));
-      expect(ended.json.status).toBe('ended');
-      await watcher.statusEvent('ended');
-      const meeting = await call('GET', `/meetings/${meetingId}`, { user: 'alice' });
-      expect(meeting.json).toMatchObject({ status: 'ended', endedAt: expect.any(String) });
+      // The bot left a meeting it was recording: the audio gateway finalizes and ends it.
+      const left = await call('POST', '/webhooks/recall', signedWebhook(statusChange(bot.id, 'call_ended')));
+      expect(left.json.status).toBe('disconnecting');
+      await watcher.statusEvent('disconnecting');
+      expect(await status()).toBe('disconnecting');
     } finally {
       watcher.close();
     }
+  });
+
+  it('ends a meeting at once when its bot leaves before it ever recorded', async () => {
+    const created = await call('POST', '/meetings', {
+      user: 'alice',
+      body: { meetingUrl: 'https://meet.google.com/xyz-defg-hij' },
+    });
+    const meetingId: string = created.json.meetingId;
+    const botId = randomUUID();
+    await new MeetingRepository().setBot(meetingId, botId);
+    const reply = await call('POST', '/webhooks/recall', signedWebhook(statusChange(botId, 'call_ended')));
+    expect(reply.json).toMatchObject({ applied: true, status: 'ended' });
+    const meeting = await call('GET', `/meetings/${meetingId}`, { user: 'alice' });
+    expect(meeting.json).toMatchObject({ status: 'ended', endedAt: expect.any(String) });
   });
 
   it('makes the bot leave on the owner’s request', async () => {
