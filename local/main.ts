@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     '',
     `  npm run tail -- ${meeting.meetingId}`,
     '',
+    'Start another sample meeting:     npm run sample',
     'A token for user "alice" (12 h):  npm run token -- --user alice',
     '',
     token,
