@@ -34,26 +34,36 @@ export function recallEndpointUrl(audioGatewayUrl: string, meetingId: string, to
   return `${base}/recall/${encodeURIComponent(meetingId)}?token=${encodeURIComponent(token)}`;
 }
 
-export async function createMeeting(input: NewMeeting, deps: MeetingServiceDeps): Promise<Meeting> {
-  const now = new Date().toISOString();
+/** A new meeting item (not stored), with a fresh endpoint token whose hash it keeps. */
+export function newMeetingRecord(
+  input: Pick<NewMeeting, 'ownerId' | 'title' | 'meetingUrl'> &
+    Partial<Pick<Meeting, 'keywords' | 'language' | 'status'>>,
+  now = new Date(),
+): { meeting: Meeting; token: string } {
   const { token, hash } = newEndpointToken();
+  const at = now.toISOString();
   const meeting: Meeting = {
     meetingId: randomUUID(),
     ownerId: input.ownerId,
     title: input.title,
     meetingUrl: input.meetingUrl,
-    status: 'joining',
+    status: input.status ?? 'joining',
     desiredState: 'run',
-    keywords: input.keywords,
-    language: input.language,
+    keywords: input.keywords ?? [],
+    language: input.language ?? 'en',
     sharedWith: [],
     endpointTokenHash: hash,
     seqCounter: 0,
     statusEpoch: 0,
     lastSeq: 0,
-    createdAt: now,
-    updatedAt: now,
+    createdAt: at,
+    updatedAt: at,
   };
+  return { meeting, token };
+}
+
+export async function createMeeting(input: NewMeeting, deps: MeetingServiceDeps): Promise<Meeting> {
+  const { meeting, token } = newMeetingRecord(input);
   await deps.repo.create(meeting);
   if (!deps.recall) {
     deps.logger.warn('Recall is not configured: the meeting has no bot', { meetingId: meeting.meetingId });

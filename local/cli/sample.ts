@@ -6,7 +6,10 @@ async function main(): Promise<void> {
   const endpoints = readLocalEndpoints();
   const response = await fetch(`${endpoints.rest}/meetings`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${await localToken(String(values.user))}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${await localToken(String(values.user))}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({
       meetingUrl: 'local://sample',
       title: 'Sample meeting: Sense and Sensibility, chapter 1',
@@ -14,8 +17,11 @@ async function main(): Promise<void> {
     }),
   });
   const body = (await response.json()) as { meetingId?: string; error?: { message: string } };
-  if (!response.ok || !body.meetingId) throw new Error(`Could not start a meeting: ${body.error?.message ?? response.status}`);
-  process.stdout.write(`Sample meeting ${body.meetingId} is streaming. Watch it:\n\n  npm run tail -- ${body.meetingId}\n`);
+  if (!response.ok || !body.meetingId)
+    throw new Error(`Could not start a meeting: ${body.error?.message ?? response.status}`);
+  process.stdout.write(
+    `Sample meeting ${body.meetingId} is streaming. Watch it:\n\n  npm run tail -- ${body.meetingId}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,6 @@
  * reconnects, a crashed gateway task, malformed Recall frames, and pausing at the gateway.
  */
 
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
@@ -11,14 +10,14 @@ import { BYTES_PER_MS } from '../../core/audio/pcm';
 import { dynamo } from '../../core/clients/dynamodb';
 import { tableName } from '../../core/config';
 import { createLogger } from '../../core/logger';
-import { newEndpointToken } from '../../core/meetings/endpoint-token';
 import { MeetingRepository } from '../../core/meetings/repository';
+import { newMeetingRecord } from '../../core/meetings/service';
 import { wordErrorRate } from '../../core/wer';
 import { parseWav } from '../../local/recall-simulator/fixture';
 import { type MessageContext, mixedAudioMessage } from '../../local/recall-simulator/messages';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import { FIXTURE, REFERENCE_TEXT, RecordingClient, waitFor } from '../helpers/live';
+import { FAST_MEETING_STACK, FIXTURE, REFERENCE_TEXT, RecordingClient, waitFor } from '../helpers/live';
 
 const logger = createLogger('e2e');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
@@ -36,27 +35,9 @@ const CTX: MessageContext = {
 
 /** A meeting whose Recall endpoint token the test knows, so the test can play Recall. */
 async function meetingWithToken(ownerId = 'alice') {
-  const { token, hash } = newEndpointToken();
-  const now = new Date().toISOString();
-  const meetingId = randomUUID();
-  await new MeetingRepository().create({
-    meetingId,
-    ownerId,
-    title: 'gateway test',
-    meetingUrl: 'local://test',
-    status: 'joining',
-    desiredState: 'run',
-    keywords: [],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: hash,
-    seqCounter: 0,
-    statusEpoch: 0,
-    lastSeq: 0,
-    createdAt: now,
-    updatedAt: now,
-  });
-  return { meetingId, token };
+  const { meeting, token } = newMeetingRecord({ ownerId, title: 'gateway test', meetingUrl: 'local://test' });
+  await new MeetingRepository().create(meeting);
+  return { meetingId: meeting.meetingId, token };
 }
 
 function connectAsRecall(stack: LocalStack, meetingId: string, token: string): Promise<WebSocket> {
@@ -97,12 +78,7 @@ describe('the audio gateway under failure', () => {
   let stack: LocalStack;
 
   beforeAll(async () => {
-    stack = await startLocalStack({
-      httpRoutes: [],
-      speed: 3,
-      reconnectGraceMs: 1_500,
-      recallReconnect: { intervalMs: 200 },
-    });
+    stack = await startLocalStack(FAST_MEETING_STACK);
   });
   afterAll(() => stack?.stop());
 

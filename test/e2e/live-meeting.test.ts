@@ -7,7 +7,13 @@ import { findKeywords } from '../../core/realtime/keywords';
 import { wordErrorRate } from '../../core/wer';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { REFERENCE_TEXT, RecordingClient, scriptSpeakerAt, waitFor } from '../helpers/live';
+import {
+  FAST_MEETING_STACK,
+  REFERENCE_TEXT,
+  RecordingClient,
+  scriptSpeakerAt,
+  waitFor,
+} from '../helpers/live';
 
 const logger = createLogger('e2e');
 
@@ -15,12 +21,7 @@ describe('a live meeting on the local stack', () => {
   let stack: LocalStack;
 
   beforeAll(async () => {
-    stack = await startLocalStack({
-      httpRoutes: [],
-      speed: 3,
-      reconnectGraceMs: 1_500,
-      recallReconnect: { intervalMs: 200 },
-    });
+    stack = await startLocalStack(FAST_MEETING_STACK);
   });
   afterAll(() => stack?.stop());
 

@@ -9,8 +9,8 @@ import WebSocket from 'ws';
 import { dynamo } from '../../core/clients/dynamodb';
 import { sqs } from '../../core/clients/sqs';
 import { dlqUrl, queueUrl, tableName } from '../../core/config';
-import { newEndpointToken } from '../../core/meetings/endpoint-token';
 import { MeetingRepository } from '../../core/meetings/repository';
+import { newMeetingRecord } from '../../core/meetings/service';
 import { deduplicationId, type PipelineEvent } from '../../core/pipeline/events';
 import { meetingTopic } from '../../core/realtime/connection-repository';
 import { ERROR_CODES, type ServerMessage } from '../../core/realtime/protocol';
@@ -18,26 +18,15 @@ import { type LocalStack, startLocalStack } from '../../local/stack';
 import { RecordingClient, waitFor } from '../helpers/live';
 
 async function newMeeting(keywords: string[] = []): Promise<string> {
-  const now = new Date().toISOString();
-  const meetingId = randomUUID();
-  await new MeetingRepository().create({
-    meetingId,
+  const { meeting } = newMeetingRecord({
     ownerId: 'alice',
     title: 'robustness',
     meetingUrl: 'local://none',
-    status: 'live',
-    desiredState: 'run',
     keywords,
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: newEndpointToken().hash,
-    seqCounter: 0,
-    statusEpoch: 0,
-    lastSeq: 0,
-    createdAt: now,
-    updatedAt: now,
+    status: 'live',
   });
-  return meetingId;
+  await new MeetingRepository().create(meeting);
+  return meeting.meetingId;
 }
 
 function final(meetingId: string, seq: number, text: string): PipelineEvent {

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { MeetingStatus } from '../../core/meetings/model';
 import { ParleyClient } from '../../core/realtime/client';
 import type { ServerMessage } from '../../core/realtime/protocol';
-import { type LocalStack, SAMPLE_FIXTURE } from '../../local/stack';
+import { type LocalStack, type LocalStackOptions, SAMPLE_FIXTURE } from '../../local/stack';
 
 type Transcript = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
 
@@ -109,3 +109,11 @@ export function endpointUrlOf(stack: LocalStack, botId: string): string {
   if (!url) throw new Error(`bot ${botId} has no realtime endpoint`);
   return url;
 }
+
+/** Stack options for tests that run whole meetings: 3× real time, short reconnect waits. */
+export const FAST_MEETING_STACK = {
+  httpRoutes: [],
+  speed: 3,
+  reconnectGraceMs: 1_500,
+  recallReconnect: { intervalMs: 200 },
+} as const satisfies LocalStackOptions;
