@@ -61,6 +61,7 @@ function dummyEnvironment(): Record<string, string> {
     RECALL_WEBHOOK_SECRET_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf',
     AUDIO_GATEWAY_URL: 'wss://audio.example.com',
     [QUEUES.transcriptEvents.envVar]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo',
+    [QUEUES.transcriptEvents.dlq.envVar]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-dlq.fifo',
   };
   for (const def of Object.values(TABLES)) env[def.envVar] = `bench-${def.localName}`;
   return env;

@@ -8,7 +8,8 @@
  * first one's ports (which also shows the first one freed them).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RunningAudioGateway, startAudioGateway } from '../containers/audio-gateway/main';
@@ -92,6 +93,17 @@ export interface LocalStack {
 /** Ports of the first stack in this process, reused by later ones (see the module comment). */
 const rememberedPorts: Partial<Record<PortName, number>> = {};
 
+let tempDir: string | undefined;
+/** A folder for this process's in-memory stacks, removed when the process exits. */
+function processTempDir(): string {
+  if (!tempDir) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-local-'));
+    tempDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return tempDir;
+}
+
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const host = opts.host ?? '127.0.0.1';
   const ports = { ...rememberedPorts, ...opts.ports };
@@ -119,10 +131,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const issuer = await startDevIssuer({
       host,
-      ...defined({
-        port: ports.issuer,
-        keyFile: opts.dataDir && path.join(opts.dataDir, 'dev-issuer-key.json'),
-      }),
+      ...defined({ port: ports.issuer }),
+      // Handlers cache the issuer's keys, so later stacks in this process keep the same key.
+      keyFile: path.join(opts.dataDir ?? processTempDir(), 'dev-issuer-key.json'),
     });
     stops.push(() => issuer.stop());
 
