@@ -19,6 +19,8 @@ export function managementApi(endpoint: string): ApiGatewayManagementApiClient {
       region: cfg.region,
       endpoint,
       maxAttempts: 2,
+      // Reuse the resolved middleware stack: ~20% less CPU per post (docs/benchmarks.md).
+      cacheMiddleware: true,
       requestHandler: new NodeHttpHandler({
         httpsAgent: new Agent({ keepAlive: true, maxSockets: 64 }),
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),

@@ -1,0 +1,618 @@
+/**
+ * Fan-out: one meeting with 1,000 subscribers: time until all have one event, p99.
+ * Target ≤ 500 ms locally.
+ *
+ *   npx tsx bench/fanout.ts [--subscribers 1000] [--events 20] [--wave 100]
+ *                           [--sweep 10,50,200] [--rtt-ms 20] [--rtt-sweep 10,50,64,128] [--rtt-events 5]
+ *   experiments (in memory only): [--sqs-receive-fix] [--sdk-cache-middleware]
+ *
+ * Harness (loopback only, bounded, cleans up):
+ * - main thread: `startLocalStack()`; one meeting row;
+ * - worker thread (bench/lib-fanout-clients.ts): `--subscribers` realtime connections to the API
+ *   Gateway emulator, opened in waves of `--wave`, all subscribed to the meeting; it reports,
+ *   per transcript seq, every connection's receive time.
+ * - `--events` final events, one at a time, through each path below, interleaved round-robin
+ *   so that noise from other work on the machine hits every path alike. Per event: time from
+ *   send to the LAST subscriber receiving it, and every subscriber's receive time.
+ *   1. SQS: SendMessage to the transcript queue → local SQS event source → fan-out handler;
+ *   2. the fan-out handler called directly with an SQSEvent (no SQS polling);
+ *   3. ConnectionFanout.broadcast alone (the handler's post loop, no DynamoDB) at several
+ *      concurrencies (`--sweep`; Parley uses 50);
+ *   4. floors: the same payload to the same connections from a plain loop (concurrency 50)
+ *      with the management API client Parley uses, and with bare HTTP POSTs (no SDK).
+ *   5. ConnectionFanout again at several concurrencies, but through a proxy (in the clients'
+ *      worker) that holds each PostToConnection `--rtt-ms`: loopback has no network round
+ *      trip, so only this shows how concurrency matters once posts wait on the network.
+ */
+
+import { Agent, request } from 'node:http';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { SQSEvent } from 'aws-lambda';
+import { managementApi } from '../core/clients/management-api';
+import { sqs } from '../core/clients/sqs';
+import { queueUrl } from '../core/config';
+import { createLogger } from '../core/logger';
+import type { PipelineEvent, Segment } from '../core/pipeline/events';
+import { sendPipelineEvent } from '../core/pipeline/send-event';
+import { TranscriptFanout } from '../core/pipeline/transcript-fanout';
+import { ConnectionFanout } from '../core/realtime/connection-fanout';
+import { ConnectionRepository, meetingTopic } from '../core/realtime/connection-repository';
+import type { ServerMessage } from '../core/realtime/protocol';
+import { fanoutHandler } from '../local/lambda-routes';
+import { toRecord } from '../local/sqs-event-source';
+import { type LocalStack, startLocalStack } from '../local/stack';
+import {
+  applyLocalSqsReceiveFix,
+  clockSkew,
+  createBenchMeeting,
+  flagArg,
+  listArg,
+  machineFacts,
+  mainThreadCpuMs,
+  markdownTable,
+  ms,
+  nowAbs,
+  numArg,
+  openFileLimit,
+  type RpcPeer,
+  type Summary,
+  startTsWorker,
+  summarize,
+  withTimeout,
+} from './lib-bench';
+import type { ConnectResult } from './lib-fanout-clients';
+
+const TARGET_MS = 500;
+const SUBSCRIBERS = numArg('subscribers', 1000);
+const EVENTS = numArg('events', 20);
+const WAVE = numArg('wave', 100);
+const SWEEP = listArg('sweep', [10, 50, 200]);
+/** Simulated Lambda → API Gateway round trip for the concurrency sweep (0 skips it). */
+const RTT_MS = numArg('rtt-ms', 20);
+const RTT_SWEEP = listArg('rtt-sweep', [10, 50, 64, 128]);
+const RTT_EVENTS = numArg('rtt-events', 5);
+const SQS_FIX = flagArg('sqs-receive-fix');
+/** Experiment: the SDK's `cacheMiddleware` on the management API client (Parley leaves it off). */
+const CACHE_MIDDLEWARE = flagArg('sdk-cache-middleware');
+const EVENT_TIMEOUT_MS = 30_000;
+
+// ---- in-process stamps, keyed by seq ---------------------------------------------------------
+
+type Stage = 'handler' | 'queryStart' | 'queryEnd' | 'postStart' | 'postEnd' | 'handlerDone';
+const marks = new Map<number, Partial<Record<Stage, number>>>();
+
+function mark(seq: number, stage: Stage): void {
+  let m = marks.get(seq);
+  if (!m) {
+    m = {};
+    marks.set(seq, m);
+  }
+  m[stage] ??= nowAbs();
+}
+
+/** Wraps prototypes in memory only (the fan-out's stages); nothing on disk changes. */
+function instrument(): void {
+  const handle = TranscriptFanout.prototype.handle;
+  TranscriptFanout.prototype.handle = function (this: TranscriptFanout, event: PipelineEvent) {
+    if (event.type !== 'transcript') return handle.call(this, event);
+    const seq = event.segment.seq;
+    mark(seq, 'handler');
+    const done = handle.call(this, event);
+    void done.then(
+      () => mark(seq, 'handlerDone'),
+      () => undefined,
+    );
+    return done;
+  };
+  // The handler's one Query of the meeting's subscribers; by call order (one event at a time).
+  const subscribers = ConnectionRepository.prototype.subscribers;
+  ConnectionRepository.prototype.subscribers = function (
+    this: ConnectionRepository,
+    topic: string,
+    now?: Date,
+  ) {
+    const seq = currentSeq;
+    if (seq !== undefined) mark(seq, 'queryStart');
+    const out = subscribers.call(this, topic, now);
+    void out.then(
+      () => seq !== undefined && mark(seq, 'queryEnd'),
+      () => undefined,
+    );
+    return out;
+  };
+  const broadcast = ConnectionFanout.prototype.broadcast;
+  ConnectionFanout.prototype.broadcast = function (
+    this: ConnectionFanout,
+    ids: readonly string[],
+    message: ServerMessage | string,
+  ) {
+    const seq =
+      typeof message === 'object' && message.type === 'transcript' ? message.transcript.seq : undefined;
+    if (seq !== undefined) mark(seq, 'postStart');
+    const out = broadcast.call(this, ids, message);
+    void out.then(
+      () => seq !== undefined && mark(seq, 'postEnd'),
+      () => undefined,
+    );
+    return out;
+  };
+}
+
+let currentSeq: number | undefined;
+
+// ---- the paths -------------------------------------------------------------------------------
+
+interface Ctx {
+  stack: LocalStack;
+  /** Management API endpoint behind the delay proxy (when `--rtt-ms` > 0). */
+  delayedEndpoint?: string;
+  meetingId: string;
+  connectionIds: string[];
+  clients: RpcPeer;
+  completions: Map<number, (times: number[]) => void>;
+}
+
+interface EventResult {
+  seq: number;
+  sentAt: number;
+  /** Receive time − send time, one per subscriber that got it. */
+  latencies: number[];
+  missing: number;
+}
+
+interface Mode {
+  name: string;
+  /** Sends event `seq`; resolves once the sender's own work is done (handler returned, loop done). */
+  send(ctx: Ctx, seq: number): Promise<void>;
+  fanoutPath: boolean;
+}
+
+function segment(seq: number): Segment {
+  return {
+    id: `fanout-bench:${seq}`,
+    seq,
+    revision: 0,
+    text: `Fan-out benchmark sentence number ${seq}, about as long as a spoken sentence usually is.`,
+    speaker: 'Alice',
+    confidence: 0.93,
+    startMs: seq * 1000,
+    endMs: seq * 1000 + 900,
+    timestamp: new Date().toISOString(),
+    isFinal: true,
+  };
+}
+
+function finalEvent(meetingId: string, seq: number): PipelineEvent {
+  return { v: 1, type: 'transcript', meetingId, segment: segment(seq) };
+}
+
+/** The exact message the fan-out posts for a final. */
+function transcriptMessage(meetingId: string, seq: number): string {
+  const message: ServerMessage = { type: 'transcript', meetingId, transcript: segment(seq) };
+  return JSON.stringify(message);
+}
+
+function sqsEventFor(ctx: Ctx, seq: number): SQSEvent {
+  const body = JSON.stringify(finalEvent(ctx.meetingId, seq));
+  const now = String(Date.now());
+  const record = toRecord(
+    {
+      MessageId: `bench-${seq}`,
+      ReceiptHandle: `bench-${seq}`,
+      Body: body,
+      Attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: now,
+        SenderId: 'bench',
+        ApproximateFirstReceiveTimestamp: now,
+        MessageGroupId: ctx.meetingId,
+        MessageDeduplicationId: `bench-${seq}`,
+        SequenceNumber: String(seq),
+      },
+    },
+    ctx.stack.emulators.queueArns.transcriptEvents.queue,
+    'us-east-1',
+  );
+  return { Records: [record] };
+}
+
+/** Runs `worker` over `ids` with `concurrency` loops (the shape of ConnectionFanout.broadcast). */
+async function loop(
+  ids: readonly string[],
+  concurrency: number,
+  post: (id: string) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) await post(ids[next++] as string);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+}
+
+const httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function rawPost(endpoint: string, connectionId: string, body: Buffer): Promise<void> {
+  const url = new URL(`${endpoint}/@connections/${encodeURIComponent(connectionId)}`);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: httpAgent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function broadcastMode(concurrency: number, delayed: boolean): Mode {
+  const logger = createLogger('bench-fanout');
+  return {
+    name: delayed
+      ? `ConnectionFanout via +${RTT_MS} ms RTT, concurrency ${concurrency}${concurrency === 50 ? ' (Parley)' : ''}`
+      : `ConnectionFanout.broadcast, concurrency ${concurrency}${concurrency === 50 ? ' (Parley)' : ''}`,
+    fanoutPath: false,
+    async send(ctx, seq) {
+      const endpoint = delayed ? ctx.delayedEndpoint : ctx.stack.urls.wsManagement;
+      if (!endpoint) throw new Error('no delay proxy');
+      const fanout = new ConnectionFanout(endpoint, new ConnectionRepository(), logger, concurrency);
+      const message: ServerMessage = {
+        type: 'transcript',
+        meetingId: ctx.meetingId,
+        transcript: segment(seq),
+      };
+      const result = await fanout.broadcast(ctx.connectionIds, message);
+      if (result.delivered !== ctx.connectionIds.length) throw new Error(`delivered ${result.delivered}`);
+    },
+  };
+}
+
+function modes(): Mode[] {
+  const list: Mode[] = [
+    {
+      name: 'SQS → event source → fan-out handler',
+      fanoutPath: true,
+      async send(ctx, seq) {
+        await sendPipelineEvent(sqs(), queueUrl('transcriptEvents'), finalEvent(ctx.meetingId, seq));
+        // Done when the handler has finished (it stores, posts, then marks the final delivered).
+        const deadline = Date.now() + EVENT_TIMEOUT_MS;
+        while (marks.get(seq)?.handlerDone === undefined && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      },
+    },
+    {
+      name: 'fan-out handler, direct SQSEvent',
+      fanoutPath: true,
+      async send(ctx, seq) {
+        const out = await fanoutHandler(sqsEventFor(ctx, seq));
+        if (out.batchItemFailures.length > 0) throw new Error(`handler reported a failure for seq ${seq}`);
+      },
+    },
+    ...SWEEP.map((concurrency) => broadcastMode(concurrency, false)),
+    ...(CACHE_MIDDLEWARE
+      ? []
+      : [
+          {
+            ...broadcastMode(50, false),
+            name: 'ConnectionFanout.broadcast, concurrency 50, SDK cacheMiddleware on (experiment)',
+            async send(ctx: Ctx, seq: number) {
+              // Toggled for this event only, so the A/B runs interleaved with the other paths.
+              const config = managementApi(ctx.stack.urls.wsManagement).config as {
+                cacheMiddleware?: boolean;
+              };
+              config.cacheMiddleware = true;
+              try {
+                await broadcastMode(50, false).send(ctx, seq);
+              } finally {
+                config.cacheMiddleware = false;
+              }
+            },
+          } satisfies Mode,
+        ]),
+    {
+      name: 'floor: management API client loop, concurrency 50',
+      fanoutPath: false,
+      async send(ctx, seq) {
+        const client = managementApi(ctx.stack.urls.wsManagement);
+        const data = Buffer.from(transcriptMessage(ctx.meetingId, seq));
+        await loop(ctx.connectionIds, 50, (id) =>
+          client.send(new PostToConnectionCommand({ ConnectionId: id, Data: data })),
+        );
+      },
+    },
+    {
+      name: 'floor: bare HTTP POST loop (no SDK), concurrency 50',
+      fanoutPath: false,
+      async send(ctx, seq) {
+        const data = Buffer.from(transcriptMessage(ctx.meetingId, seq));
+        await loop(ctx.connectionIds, 50, (id) => rawPost(ctx.stack.urls.wsManagement, id, data));
+      },
+    },
+  ];
+  return list;
+}
+
+async function runEvent(ctx: Ctx, mode: Mode, seq: number): Promise<EventResult> {
+  const arrived = new Promise<number[]>((resolve) => ctx.completions.set(seq, resolve));
+  currentSeq = seq;
+  const sentAt = nowAbs();
+  const sent = mode.send(ctx, seq);
+  let times: number[];
+  try {
+    times = await withTimeout(
+      arrived,
+      EVENT_TIMEOUT_MS,
+      `all subscribers to receive seq ${seq} (${mode.name})`,
+    );
+  } catch {
+    ctx.completions.delete(seq);
+    times = await ctx.clients.call<number[]>('partial', seq);
+  }
+  await withTimeout(sent, EVENT_TIMEOUT_MS, `sender of seq ${seq} (${mode.name})`);
+  currentSeq = undefined;
+  return {
+    seq,
+    sentAt,
+    latencies: times.map((t) => t - sentAt),
+    missing: SUBSCRIBERS - times.length,
+  };
+}
+
+// ---- reporting -------------------------------------------------------------------------------
+
+interface ModeStats {
+  mode: Mode;
+  events: EventResult[];
+  cpuMs: number;
+  wallMs: number;
+}
+
+const p = (s: Summary) => `${ms(s.p50)} / ${ms(s.p99)}`;
+
+function stageSummary(events: EventResult[], from: Stage | 'sent', to: Stage): Summary {
+  const values: number[] = [];
+  for (const e of events) {
+    const m = marks.get(e.seq);
+    const a = from === 'sent' ? e.sentAt : m?.[from];
+    const b = m?.[to];
+    if (a !== undefined && b !== undefined) values.push(b - a);
+  }
+  return summarize(values);
+}
+
+function allHaveItRows(stats: ModeStats[]): (string | number)[][] {
+  return stats.map(({ mode, events, cpuMs }) => {
+    const last = summarize(events.map((e) => Math.max(...e.latencies)));
+    const first = summarize(events.map((e) => Math.min(...e.latencies)));
+    const all = summarize(events.flatMap((e) => e.latencies));
+    return [
+      mode.name,
+      events.length,
+      ms(last.p50),
+      ms(last.p99),
+      ms(last.max),
+      ms(first.p50),
+      p(all),
+      events.reduce((n, e) => n + e.missing, 0),
+      `${ms(cpuMs / Math.max(1, events.length))} ms`,
+    ];
+  });
+}
+
+const ALL_HAVE_IT_HEADERS = [
+  'path',
+  'events',
+  'all have it p50',
+  'all have it p99',
+  'all have it max',
+  'first has it p50',
+  'per-subscriber p50 / p99',
+  'missing',
+  'main-thread CPU per event',
+];
+
+function report(
+  stats: ModeStats[],
+  rttStats: ModeStats[],
+  connect: ConnectResult,
+  skew: { skewMs: number; rttMs: number },
+  stray: unknown,
+  loopP99: number,
+): string {
+  const out: string[] = [];
+  out.push(`# Fan-out: one meeting, ${SUBSCRIBERS} subscribers`);
+  out.push('');
+  out.push(machineFacts());
+  out.push(
+    `- settings: ${EVENTS} final events per path, one at a time, paths interleaved round-robin; ` +
+      `connections opened in waves of ${WAVE}; local-aws-sqs receive fix ${SQS_FIX ? 'ON' : 'off'}; ` +
+      `management API client cacheMiddleware ${CACHE_MIDDLEWARE ? 'ON' : 'off (Parley default)'}; ` +
+      `concurrency sweep behind a +${RTT_MS} ms proxy: ${RTT_MS > 0 ? `${RTT_EVENTS} events per setting` : 'skipped'}`,
+  );
+  out.push(
+    `- ${connect.connected} connections subscribed in ${(connect.wallMs / 1000).toFixed(1)} s ` +
+      `(per connection open → replay_complete p50 ${ms(connect.p50)} ms, p99 ${ms(connect.p99)} ms, max ${ms(connect.max)} ms)`,
+  );
+  out.push(
+    `- worker clock vs main clock ${skew.skewMs.toFixed(3)} ms (round trip ${skew.rttMs.toFixed(3)} ms); ` +
+      `main-thread event-loop delay p99 during the events ${ms(loopP99)} ms; stray client messages ${JSON.stringify(stray)}`,
+  );
+  out.push('');
+  out.push('## Time until all subscribers have the event (ms)');
+  out.push('');
+  out.push(markdownTable(ALL_HAVE_IT_HEADERS, allHaveItRows(stats)));
+  out.push('');
+  const cpuPerEvent = (prefix: string) => {
+    const s = stats.find((x) => x.mode.name.startsWith(prefix));
+    return s ? s.cpuMs / Math.max(1, s.events.length) : Number.NaN;
+  };
+  const sdk = cpuPerEvent('floor: management API client');
+  const bare = cpuPerEvent('floor: bare HTTP');
+  out.push(
+    `Main-thread CPU per PostToConnection: ${(sdk / SUBSCRIBERS).toFixed(3)} ms with the SDK client, ` +
+      `${(bare / SUBSCRIBERS).toFixed(3)} ms as a bare HTTP POST (both include the emulator's side): the SDK ` +
+      `client itself costs about ${((sdk - bare) / SUBSCRIBERS).toFixed(3)} ms of CPU per post. The posts are ` +
+      'CPU-bound on loopback, so concurrency changes little here; see the next table for a network round trip.',
+  );
+  out.push('');
+  if (rttStats.length > 0) {
+    out.push(`## ConnectionFanout concurrency with a simulated ${RTT_MS} ms round trip per post (ms)`);
+    out.push('');
+    out.push(markdownTable(ALL_HAVE_IT_HEADERS, allHaveItRows(rttStats)));
+    out.push('');
+    out.push(
+      'The management API client Parley builds (core/clients/management-api.ts) allows 64 sockets, so ' +
+        'concurrency above 64 queues in its agent. The proxy adds no CPU to the stack’s thread.',
+    );
+    out.push('');
+  }
+  out.push('## Inside the fan-out paths (ms, p50 / p99 over events)');
+  out.push('');
+  const fanoutStats = stats.filter((s) => s.mode.fanoutPath);
+  out.push(
+    markdownTable(
+      ['stage', ...fanoutStats.map((s) => s.mode.name)],
+      [
+        ['send → handler entry (SQS hop; ~0 when called directly)', 'sent', 'handler'],
+        ['handler entry → Query subscribers starts (PutItem final)', 'handler', 'queryStart'],
+        ['Query subscribers (DynamoDB)', 'queryStart', 'queryEnd'],
+        ['Query end → first PostToConnection (GetItem keywords)', 'queryEnd', 'postStart'],
+        ['broadcast: all PostToConnection calls', 'postStart', 'postEnd'],
+        ['broadcast end → handler done (markDelivered, advanceLastSeq)', 'postEnd', 'handlerDone'],
+        ['send → handler done', 'sent', 'handlerDone'],
+      ].map(([label, from, to]) => [
+        label as string,
+        ...fanoutStats.map((s) => p(stageSummary(s.events, from as Stage | 'sent', to as Stage))),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `## Verdict (target: all ${SUBSCRIBERS} subscribers have the event within ${TARGET_MS} ms at p99)`,
+  );
+  out.push('');
+  for (const s of stats) {
+    const last = summarize(s.events.map((e) => Math.max(...e.latencies)));
+    const missing = s.events.reduce((n, e) => n + e.missing, 0);
+    const ok = last.p99 <= TARGET_MS && missing === 0;
+    out.push(`- ${s.mode.name}: p99 ${ms(last.p99)} ms → **${ok ? 'PASS' : 'FAIL'}**`);
+  }
+  return out.join('\n');
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const limit = openFileLimit();
+  const needed = SUBSCRIBERS * 2 + 500; // client and server end of each socket, plus the rest
+  if (limit !== undefined && limit < needed) {
+    throw new Error(
+      `open-file limit ${limit} is below the ~${needed} this run needs: run \`ulimit -n ${needed}\` first`,
+    );
+  }
+  instrument();
+  if (SQS_FIX) applyLocalSqsReceiveFix();
+  const stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR' });
+  if (CACHE_MIDDLEWARE) {
+    // The one client the handlers, ConnectionFanout and the SDK floor loop all share.
+    (managementApi(stack.urls.wsManagement).config as { cacheMiddleware?: boolean }).cacheMiddleware = true;
+  }
+  let clients: { worker: import('node:worker_threads').Worker; rpc: RpcPeer } | undefined;
+  try {
+    const { meetingId } = await createBenchMeeting('alice', 'fan-out bench');
+    const token = await stack.issuer.mintToken('alice', { expiresInSeconds: 3600 });
+    clients = startTsWorker(path.join(__dirname, 'lib-fanout-clients.ts'), {
+      url: `${stack.urls.ws}?token=${encodeURIComponent(token)}`,
+      meetingId,
+      count: SUBSCRIBERS,
+      wave: WAVE,
+    });
+    const completions = new Map<number, (times: number[]) => void>();
+    clients.rpc.on<{ seq: number; times: number[] }>('complete', ({ seq, times }) => {
+      completions.get(seq)?.(times);
+      completions.delete(seq);
+    });
+    const skew = await clockSkew(clients.rpc);
+    console.error(`[fanout] opening ${SUBSCRIBERS} connections…`);
+    const connect = await clients.rpc.call<ConnectResult>('connect');
+    const connectionIds = (await new ConnectionRepository().subscribers(meetingTopic(meetingId))).map(
+      (s) => s.connectionId,
+    );
+    if (connectionIds.length !== SUBSCRIBERS) {
+      throw new Error(`${connectionIds.length} subscriptions stored for ${SUBSCRIBERS} connections`);
+    }
+    const ctx: Ctx = { stack, meetingId, connectionIds, clients: clients.rpc, completions };
+    const stats: ModeStats[] = modes().map((mode) => ({ mode, events: [], cpuMs: 0, wallMs: 0 }));
+    // One untimed event per path first (module loading, JIT, sockets of the agents).
+    let seq = 0;
+    for (const s of stats) await runEvent(ctx, s.mode, ++seq);
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    for (let round = 0; round < EVENTS; round++) {
+      for (const s of stats) {
+        const cpu0 = mainThreadCpuMs();
+        const wall0 = performance.now();
+        s.events.push(await runEvent(ctx, s.mode, ++seq));
+        s.cpuMs += mainThreadCpuMs() - cpu0;
+        s.wallMs += performance.now() - wall0;
+      }
+      if ((round + 1) % 5 === 0) console.error(`[fanout] round ${round + 1} of ${EVENTS}`);
+    }
+    loopDelay.disable();
+    const rttStats: ModeStats[] = [];
+    if (RTT_MS > 0 && RTT_EVENTS > 0) {
+      const target = new URL(stack.urls.wsManagement);
+      const { endpoint } = await clients.rpc.call<{ endpoint: string }>('startDelayProxy', {
+        target: target.origin,
+        delayMs: RTT_MS,
+      });
+      ctx.delayedEndpoint = `${endpoint}${target.pathname}`;
+      rttStats.push(
+        ...RTT_SWEEP.map((c) => ({ mode: broadcastMode(c, true), events: [], cpuMs: 0, wallMs: 0 })),
+      );
+      for (const s of rttStats) await runEvent(ctx, s.mode, ++seq); // warm the proxy and the client's sockets
+      for (let round = 0; round < RTT_EVENTS; round++) {
+        for (const s of rttStats) {
+          const cpu0 = mainThreadCpuMs();
+          s.events.push(await runEvent(ctx, s.mode, ++seq));
+          s.cpuMs += mainThreadCpuMs() - cpu0;
+        }
+      }
+      await clients.rpc.call('stopDelayProxy');
+      console.error(`[fanout] concurrency sweep with +${RTT_MS} ms RTT done`);
+    }
+    await withTimeout(stack.fanout.idle(), 30_000, 'the queue to drain').catch((e) =>
+      console.error(String(e)),
+    );
+    const stray = await clients.rpc.call('stray');
+    console.log(report(stats, rttStats, connect, skew, stray, loopDelay.percentile(99) / 1e6));
+  } finally {
+    if (clients) {
+      await withTimeout(clients.rpc.call('close'), 60_000, 'clients to close').catch((e) =>
+        console.error(String(e)),
+      );
+      await clients.worker.terminate();
+    }
+    httpAgent.destroy();
+    await stack.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
