@@ -109,7 +109,7 @@ export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConf
     deepgramApiKey: requireEnv('DEEPGRAM_API_KEY', env),
     deepgramUrl,
     deepgramModel: optionalEnv('DEEPGRAM_MODEL', env) ?? 'nova-3',
-    maxSessions: intEnv('MAX_SESSIONS', 500, env),
+    maxSessions: intEnv('MAX_SESSIONS', 150, env),
     commandPollMs: intEnv('COMMAND_POLL_MS', 500, env),
     reconnectGraceMs: intEnv('RECALL_RECONNECT_GRACE_MS', 100_000, env),
     shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 100_000, env),

@@ -149,7 +149,7 @@ export class AudioGateway {
     const token = url.searchParams.get('token');
     if (!token) return this.refuse(socket, 401, 'Missing token');
     const existing = this.meetings.get(meetingId);
-    if (!existing && this.meetings.size >= (this.opts.maxSessions ?? 500)) {
+    if (!existing && this.meetings.size >= (this.opts.maxSessions ?? 150)) {
       return this.refuse(socket, 503, 'At capacity');
     }
     let meeting: Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>;

@@ -1,0 +1,391 @@
+/**
+ * The process under test for bench/audio-gateway.ts (started by it; not run by hand).
+ *
+ *   node --expose-gc --import tsx bench/audio-gateway-target.ts <gateway|relay> <sinkUrl> [experiments]
+ *
+ * `gateway`: the real AudioGateway (core/audio/audio-gateway.ts) with the real Deepgram
+ * connector (createDeepgramConnector → @deepgram/sdk) pointed at the bench's sink. The meeting
+ * repository is an in-memory stand-in and publish/flush are counting no-ops: this measures the
+ * gateway, not DynamoDB or SQS.
+ *
+ * `relay`: the baseline — a plain `ws` server that JSON-parses each Recall frame, base64-decodes
+ * the PCM and forwards it on a plain `ws` client to the sink. No validation, no session logic.
+ *
+ * `experiments` (comma-separated, see audio-gateway-experiments.ts) patch candidate optimisations
+ * in before the gateway's modules load, which is why those are required lazily below.
+ *
+ * Talks to the parent over IPC: `ready` (with idle memory) → `mark` (start of the measured
+ * window) → `report` (window stats) → `exit`. Exits by itself when the parent goes away.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  createHistogram,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  performance,
+  type RecordableHistogram,
+} from 'node:perf_hooks';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { AudioGatewayOptions } from '../core/audio/audio-gateway';
+import { hashEndpointToken } from '../core/meetings/endpoint-token';
+import type { Meeting } from '../core/meetings/model';
+import {
+  BENCH_API_KEY,
+  benchMeetingId,
+  benchToken,
+  type ChildReport,
+  type DelaySummary,
+  type ParentMessage,
+  parseBenchMeetingId,
+  summarize,
+} from './audio-gateway-shared';
+
+const mode = process.argv[2];
+const sinkUrl = process.argv[3];
+const experiments = (process.argv[4] ?? '').split(',').filter(Boolean);
+if ((mode !== 'gateway' && mode !== 'relay') || !sinkUrl) {
+  console.error('usage: audio-gateway-target.ts <gateway|relay> <ws://sink>');
+  process.exit(2);
+}
+if (!process.send) {
+  console.error('audio-gateway-target.ts is started by bench/audio-gateway.ts (needs an IPC channel)');
+  process.exit(2);
+}
+
+function send(message: unknown): void {
+  process.send?.(message);
+}
+
+// -- measurements --------------------------------------------------------------------------------
+
+/** performance.now() at frame arrival → after the frame was handed to the speech socket, in ns. */
+let forwardDelay: RecordableHistogram = createHistogram();
+let forwarded = 0;
+let measuring = false;
+const counters = { published: 0, transcriptEvents: 0, statusEvents: 0 };
+
+function onAudioForwarded(receivedAt: number): void {
+  forwarded++;
+  if (measuring) forwardDelay.record(Math.max(1, Math.round((performance.now() - receivedAt) * 1e6)));
+}
+
+// -- gateway mode ------------------------------------------------------------------------------
+
+function inMemoryRepo(): AudioGatewayOptions['repo'] {
+  const seqs = new Map<string, number>();
+  const epochs = new Map<string, number>();
+  const now = new Date().toISOString();
+  const meeting = (meetingId: string): Meeting | undefined => {
+    const index = parseBenchMeetingId(meetingId);
+    if (index === undefined) return undefined;
+    return {
+      meetingId,
+      ownerId: 'bench-owner',
+      title: `Bench meeting ${index}`,
+      meetingUrl: 'https://meet.example.com/bench',
+      status: 'live',
+      desiredState: 'run',
+      keywords: ['parley', 'benchmark'],
+      language: 'en',
+      sharedWith: [],
+      endpointTokenHash: hashEndpointToken(benchToken(index)),
+      seqCounter: 0,
+      statusEpoch: 0,
+      lastSeq: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+  };
+  type ControlState = Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>;
+  // Not a literal typed as the option: the option's Pick has grown methods before (setStatusIf).
+  const repo = {
+    get: async (meetingId: string) => meeting(meetingId),
+    reserveSeqs: async (meetingId: string, count = 1) => {
+      const next = (seqs.get(meetingId) ?? 0) + count;
+      seqs.set(meetingId, next);
+      return next - count + 1;
+    },
+    setStatus: async (meetingId: string) => bumpEpoch(meetingId),
+    setStatusIf: async (meetingId: string) => bumpEpoch(meetingId),
+    getControlStates: async (meetingIds: readonly string[]) => {
+      const states = new Map<string, ControlState>();
+      for (const meetingId of meetingIds) {
+        states.set(meetingId, {
+          meetingId,
+          desiredState: 'run',
+          status: 'live',
+          keywords: ['parley', 'benchmark'],
+          language: 'en',
+        });
+      }
+      return states;
+    },
+  };
+  function bumpEpoch(meetingId: string): number {
+    const epoch = (epochs.get(meetingId) ?? 0) + 1;
+    epochs.set(meetingId, epoch);
+    return epoch;
+  }
+  return repo;
+}
+
+type Target = { port: number; stats: (streams: number) => Record<string, unknown> };
+
+async function startGateway(): Promise<Target> {
+  // Required here, after applyExperiments, so patched modules are the ones the gateway gets.
+  const { AudioGateway } =
+    require('../core/audio/audio-gateway') as typeof import('../core/audio/audio-gateway');
+  const { createDeepgramConnector } =
+    require('../core/audio/deepgram-connector') as typeof import('../core/audio/deepgram-connector');
+  const gateway = new AudioGateway({
+    host: '127.0.0.1',
+    port: 0,
+    repo: inMemoryRepo(),
+    connector: createDeepgramConnector({ apiKey: BENCH_API_KEY, wsUrl: sinkUrl }),
+    publish: (event) => {
+      counters.published++;
+      if (event.type === 'transcript') counters.transcriptEvents++;
+      else counters.statusEvents++;
+    },
+    flush: async () => undefined,
+    logger: new Logger({ serviceName: 'audio-gateway-bench' }),
+    maxSessions: 10_000,
+    onAudioForwarded,
+  });
+  const { port } = await gateway.listen();
+  return {
+    port,
+    stats: (streams) => {
+      let connects = 0;
+      let reconnects = 0;
+      let results = 0;
+      for (let i = 0; i < streams; i++) {
+        const session = gateway.session(benchMeetingId(i));
+        if (!session) continue;
+        connects += session.sttStats.connects;
+        reconnects += session.sttStats.reconnects;
+        results += session.sttStats.results;
+      }
+      return {
+        sessions: gateway.stats.sessions,
+        acceptedFrames: gateway.stats.acceptedFrames,
+        rejectedFrames: gateway.stats.rejectedFrames,
+        refusedUpgrades: gateway.stats.refusedUpgrades,
+        sttConnects: connects,
+        sttReconnects: reconnects,
+        sttResults: results,
+        ...counters,
+      };
+    },
+  };
+}
+
+// -- relay mode --------------------------------------------------------------------------------
+
+async function startRelay(): Promise<Target> {
+  const stats = { sessions: 0, acceptedFrames: 0, badFrames: 0, queuedFrames: 0 };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const match = /^\/recall\/([A-Za-z0-9_-]{1,64})/.exec(req.url ?? '');
+    if (!match) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const meetingId = match[1] as string;
+    wss.handleUpgrade(req, socket, head, (recall) => {
+      stats.sessions++;
+      const query = new URLSearchParams({
+        encoding: 'linear16',
+        sample_rate: '16000',
+        channels: '1',
+        tag: `meeting:${meetingId}`,
+      });
+      const speech = new WebSocket(`${sinkUrl}/v1/listen?${query}`, {
+        headers: { Authorization: `Token ${BENCH_API_KEY}` },
+        perMessageDeflate: false,
+      });
+      const pending: Buffer[] = [];
+      speech.on('open', () => {
+        for (const pcm of pending) speech.send(pcm);
+        pending.length = 0;
+      });
+      speech.on('error', () => undefined);
+      recall.on('message', (data, isBinary) => {
+        const receivedAt = performance.now();
+        if (isBinary) return;
+        let pcm: Buffer;
+        try {
+          const message = JSON.parse(data.toString()) as { data: { data: { buffer: string } } };
+          pcm = Buffer.from(message.data.data.buffer, 'base64');
+        } catch {
+          stats.badFrames++;
+          return;
+        }
+        stats.acceptedFrames++;
+        if (speech.readyState === WebSocket.OPEN) speech.send(pcm);
+        else {
+          stats.queuedFrames++;
+          pending.push(pcm);
+        }
+        onAudioForwarded(receivedAt);
+      });
+      recall.on('close', () => speech.close());
+      recall.on('error', () => undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { port, stats: () => ({ ...stats }) };
+}
+
+// -- lifecycle ---------------------------------------------------------------------------------
+
+const ELD_RESOLUTION_MS = 10;
+
+/** monitorEventLoopDelay records whole timer intervals: what counts is how much later than planned. */
+function beyondInterval(s: DelaySummary, intervalMs: number): DelaySummary {
+  const late = (ms: number) => Math.max(0, ms - intervalMs);
+  return {
+    ...s,
+    p50: late(s.p50),
+    p90: late(s.p90),
+    p99: late(s.p99),
+    p999: late(s.p999),
+    max: late(s.max),
+    mean: late(s.mean),
+  };
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function main(): Promise<void> {
+  if (experiments.length > 0) {
+    const { applyExperiments } =
+      require('./audio-gateway-experiments') as typeof import('./audio-gateway-experiments');
+    applyExperiments(experiments);
+  }
+  const target = mode === 'gateway' ? await startGateway() : await startRelay();
+  // Idle memory: everything loaded and listening, no streams yet.
+  await new Promise((r) => setTimeout(r, 300));
+  gc();
+  await new Promise((r) => setTimeout(r, 200));
+  const idle = process.memoryUsage();
+  send({ type: 'ready', port: target.port, idle: { rss: idle.rss, heapUsed: idle.heapUsed } });
+
+  const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
+  let window:
+    | {
+        cpu: NodeJS.CpuUsage;
+        t0: number;
+        elu: ReturnType<typeof performance.eventLoopUtilization>;
+        forwarded: number;
+        accepted: number;
+      }
+    | undefined;
+  let rssPeak = 0;
+  let heapPeak = 0;
+  let heapTotalPeak = 0;
+  let externalPeak = 0;
+  const samplePeaks = () => {
+    const m = process.memoryUsage();
+    rssPeak = Math.max(rssPeak, m.rss);
+    heapPeak = Math.max(heapPeak, m.heapUsed);
+    heapTotalPeak = Math.max(heapTotalPeak, m.heapTotal);
+    externalPeak = Math.max(externalPeak, m.external);
+  };
+  const sampler = setInterval(() => {
+    if (window) samplePeaks();
+  }, 250);
+  sampler.unref();
+  const gcStats = { minorCount: 0, minorMs: 0, majorCount: 0, majorMs: 0, maxPauseMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    if (!measuring) return;
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      // kind 1 = scavenge (minor); 2, 4 = mark-compact / incremental marking; 8 = weak callbacks
+      if (kind === 1) {
+        gcStats.minorCount++;
+        gcStats.minorMs += entry.duration;
+      } else {
+        gcStats.majorCount++;
+        gcStats.majorMs += entry.duration;
+      }
+      gcStats.maxPauseMs = Math.max(gcStats.maxPauseMs, entry.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+
+  process.on('message', (raw: ParentMessage) => {
+    if (raw.type === 'mark') {
+      forwardDelay = createHistogram();
+      measuring = true;
+      eld.reset();
+      eld.enable();
+      rssPeak = 0;
+      heapPeak = 0;
+      heapTotalPeak = 0;
+      externalPeak = 0;
+      samplePeaks();
+      Object.assign(gcStats, { minorCount: 0, minorMs: 0, majorCount: 0, majorMs: 0, maxPauseMs: 0 });
+      window = {
+        cpu: process.cpuUsage(),
+        t0: performance.now(),
+        elu: performance.eventLoopUtilization(),
+        forwarded,
+        accepted: Number(target.stats(raw.streams).acceptedFrames ?? 0),
+      };
+      send({ type: 'marked' });
+    } else if (raw.type === 'report' && window) {
+      const cpu = process.cpuUsage(window.cpu);
+      const wallMs = performance.now() - window.t0;
+      const elu = performance.eventLoopUtilization(window.elu);
+      measuring = false;
+      eld.disable();
+      samplePeaks();
+      const end = process.memoryUsage();
+      const stats = target.stats(raw.streams);
+      gc();
+      const afterGc = process.memoryUsage();
+      const report: ChildReport = {
+        type: 'report',
+        wallMs,
+        cpuUserMs: cpu.user / 1000,
+        cpuSystemMs: cpu.system / 1000,
+        elu: elu.utilization,
+        rssEnd: end.rss,
+        rssPeak,
+        heapPeak,
+        heapTotalPeak,
+        externalPeak,
+        gc: { ...gcStats },
+        rssAfterGc: afterGc.rss,
+        heapAfterGc: afterGc.heapUsed,
+        forwardedInWindow: forwarded - window.forwarded,
+        acceptedInWindow: Number(stats.acceptedFrames ?? 0) - window.accepted,
+        forwardDelayMs: summarize(forwardDelay),
+        eventLoopDelayMs: beyondInterval(summarize(eld), ELD_RESOLUTION_MS),
+        stats,
+      };
+      send(report);
+    } else if (raw.type === 'exit') {
+      process.exit(0);
+    }
+  });
+}
+
+// The parent owns this process: if it goes away, so do we.
+process.on('disconnect', () => process.exit(1));
+const lifetime = setTimeout(() => process.exit(3), Number(process.env.BENCH_CHILD_MAX_MS ?? 600_000));
+lifetime.unref();
+
+main().catch((error: unknown) => {
+  console.error('audio-gateway-target failed:', error);
+  process.exit(1);
+});
