@@ -8,7 +8,6 @@
  * have no gap and no duplicate across reconnects.
  */
 import type { MeetingStatus } from '../meetings/model';
-import type { Segment } from '../pipeline/events';
 import type { ServerMessage } from './protocol';
 
 type Transcript = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
@@ -265,5 +264,3 @@ export class ParleyClient {
     this.emit('final', { meetingId, segment });
   }
 }
-
-export type { Segment };

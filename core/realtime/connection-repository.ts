@@ -7,7 +7,6 @@ import {
   BatchWriteCommand,
   type BatchWriteCommandOutput,
   DeleteCommand,
-  GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
@@ -53,12 +52,6 @@ export class ConnectionRepository {
         } satisfies ConnectionRecord,
       }),
     );
-  }
-
-  async get(connectionId: string, now = new Date()): Promise<ConnectionRecord | undefined> {
-    const out = await dynamo().send(new GetCommand({ TableName: this.connections, Key: { connectionId } }));
-    const item = out.Item as ConnectionRecord | undefined;
-    return item && item.expiresAt > epochSeconds(now) ? item : undefined;
   }
 
   async subscribe(topic: string, connectionId: string, userId: string, now = new Date()): Promise<void> {
