@@ -23,6 +23,7 @@ import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
+import { loadRecording } from './recordings';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 import { startWsGateway, type WsGateway } from './ws-gateway';
@@ -32,6 +33,8 @@ export const SAMPLE_FIXTURE = {
   wavPath: path.join(FIXTURE_DIR, 'meeting-librivox.wav'),
   scriptPath: path.join(FIXTURE_DIR, 'meeting-librivox.json'),
 };
+/** `<dataDir>/recordings`: where `npm run sample -- FILE` links files it is asked to play. */
+export const RECORDINGS_SUBDIR = 'recordings';
 /** Any value works locally; Recall and Deepgram keys are only checked for presence. */
 const LOCAL_API_KEY = 'local-dev-key';
 const STAGE = 'local';
@@ -52,6 +55,11 @@ export interface LocalStackOptions {
   wsLimits?: { idleTimeoutMs?: number; maxDurationMs?: number };
   /** How long a meeting session waits for Recall to reconnect before it ends. */
   reconnectGraceMs?: number;
+  /**
+   * Folders of recordings a `local://recordings/<name>` meeting can play, searched first; the
+   * stack adds `<dataDir>/recordings` (when persisting) and the repo's fixtures/ after them.
+   */
+  recordingDirs?: string[];
   /** REST routes; default: every REST API handler (local/http-routes.ts). */
   httpRoutes?: HttpRoute[];
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -76,6 +84,8 @@ export interface LocalStack {
   env: Record<string, string>;
   issuer: DevIssuer;
   recall: RecallSimulator;
+  /** Where `local://recordings/<name>` meetings find their files, in search order. */
+  recordingDirs: string[];
   speech: SpeechServer;
   /** The audio gateway now running (replaced by restartAudioGateway). */
   audio: RunningAudioGateway;
@@ -169,11 +179,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
     stops.push(() => speech.stop());
 
+    const recordingDirs = [
+      ...(opts.recordingDirs ?? []).map((dir) => path.resolve(dir)),
+      ...(opts.dataDir ? [path.join(opts.dataDir, RECORDINGS_SUBDIR)] : []),
+      FIXTURE_DIR,
+    ];
     const recall = await startRecallSimulator({
       host,
       port: ports.recall,
       apiKey: LOCAL_API_KEY,
       fixture: SAMPLE_FIXTURE,
+      recordings: (name) => loadRecording(recordingDirs, name),
       speed: opts.speed ?? 1,
       reconnect: opts.recallReconnect,
       // Bot status changes reach the REST API's webhook, signed as Recall signs them.
@@ -255,6 +271,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       env,
       issuer,
       recall,
+      recordingDirs,
       speech,
       get audio() {
         return audio;
