@@ -111,6 +111,7 @@ function inMemoryRepo(): AudioGatewayOptions['repo'] {
     setStatus: async (meetingId: string) => bumpEpoch(meetingId),
     setStatusIf: async (meetingId: string) => bumpEpoch(meetingId),
     ackCommands: async () => undefined,
+    releaseSeq: async () => false,
     getControlStates: async (meetingIds: readonly string[]) => {
       const states = new Map<string, ControlState>();
       for (const meetingId of meetingIds) {

@@ -26,8 +26,14 @@ export async function startAudioGateway(
   logger: Logger = createLogger('audio-gateway'),
   overrides: { host?: string; reconnectGraceMs?: number } = {},
 ): Promise<RunningAudioGateway> {
-  const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
-  const gateway = new AudioGateway({
+  let gateway: AudioGateway | undefined;
+  const publisher = new EventPublisher({
+    sqs: sqs(),
+    queueUrl: queueUrl('transcriptEvents'),
+    logger,
+    onBackpressure: (on) => gateway?.applyBackpressure(on),
+  });
+  gateway = new AudioGateway({
     host: overrides.host ?? '0.0.0.0',
     port: config.port,
     repo: new MeetingRepository(),

@@ -47,7 +47,12 @@ const PATH = /^\/recall\/([A-Za-z0-9_-]{1,64})$/;
 export interface AudioGatewayOptions {
   host?: string;
   port?: number;
-  repo: Pick<MeetingRepository, 'get' | 'reserveSeqs' | 'setStatusIf' | 'getControlStates' | 'ackCommands'>;
+  repo: Pick<
+    MeetingRepository,
+    'get' | 'reserveSeqs' | 'releaseSeq' | 'setStatusIf' | 'getControlStates' | 'ackCommands'
+  >;
+  /** A Recall connection silent this long may be replaced by a new one (default STALE_CONNECTION_MS). */
+  staleConnectionMs?: number;
   connector: SttConnector;
   publish: (event: PipelineEvent) => void;
   /** Resolves when every published event has been sent (used on shutdown). */
@@ -87,6 +92,7 @@ export class AudioGateway {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private draining = false;
+  private backpressure = false;
   private shuttingDown: Promise<void> | undefined;
   private killed = false;
   readonly stats: GatewayStats = { sessions: 0, rejectedFrames: {}, acceptedFrames: 0, refusedUpgrades: 0 };
@@ -143,6 +149,20 @@ export class AudioGateway {
       this.server.closeAllConnections();
     })();
     return this.shuttingDown;
+  }
+
+  /**
+   * The event publisher is holding too many events (SQS unavailable): stop reading Recall's
+   * sockets (TCP pushes back on Recall; nothing is dropped here) and take no new meetings,
+   * until it clears.
+   */
+  applyBackpressure(on: boolean): void {
+    if (this.backpressure === on) return;
+    this.backpressure = on;
+    for (const m of this.meetings.values()) {
+      if (on) m.socket?.pause();
+      else m.socket?.resume();
+    }
   }
 
   /** Stops taking new Recall connections (the port is freed); live sessions carry on. */
@@ -218,6 +238,7 @@ export class AudioGateway {
       if (this.meetings.size + this.reserved.size >= (this.opts.maxSessions ?? 150)) {
         return this.refuse(socket, 503, 'At capacity');
       }
+      if (this.backpressure) return this.refuse(socket, 503, 'Event queue backlogged');
       this.reserved.add(meetingId);
     }
     try {
@@ -250,7 +271,7 @@ export class AudioGateway {
     return (
       live?.socket !== undefined &&
       live.socket.readyState === live.socket.OPEN &&
-      performance.now() - live.lastFrameAt < STALE_CONNECTION_MS
+      performance.now() - live.lastFrameAt < (this.opts.staleConnectionMs ?? STALE_CONNECTION_MS)
     );
   }
 
@@ -300,6 +321,7 @@ export class AudioGateway {
     const entry = live;
     entry.socket = ws;
     entry.lastFrameAt = performance.now();
+    if (this.backpressure) ws.pause();
     ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
     ws.on('error', (error) => this.log.warn('Recall socket error', { meetingId, error: error.message }));
     ws.on('close', (code) => {

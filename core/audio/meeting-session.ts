@@ -40,7 +40,7 @@ export interface MeetingSessionOptions {
   keywords: readonly string[];
   language: string;
   connector: SttConnector;
-  repo: Pick<MeetingRepository, 'reserveSeqs' | 'setStatusIf' | 'ackCommands'>;
+  repo: Pick<MeetingRepository, 'reserveSeqs' | 'releaseSeq' | 'setStatusIf' | 'ackCommands'>;
   publish: (event: PipelineEvent) => void;
   logger: Logger;
   /** The meeting's command log when the session starts: its net effect is the initial state. */
@@ -91,6 +91,7 @@ export class MeetingSession {
   private readonly stt: SttStream;
   private readonly assembler: SegmentAssembler;
   private readonly log: Logger;
+  private readonly seqs: SeqAllocator;
   private finishing: Promise<void> | undefined;
   /** How many entries of the meeting's command log this session has applied. */
   private applied: number;
@@ -115,6 +116,7 @@ export class MeetingSession {
     this.applied = this.acked = opts.commandLog?.length ?? 0;
     this.log = opts.logger.createChild({ persistentLogAttributes: { meetingId: opts.meetingId } });
     const seqs = new SeqAllocator(opts.repo, opts.meetingId);
+    this.seqs = seqs;
     this.assembler = new SegmentAssembler({
       meetingId: opts.meetingId,
       nextSeq: () => seqs.next(),
@@ -297,6 +299,7 @@ export class MeetingSession {
         await this.assembler.drain();
         const pending = this.assembler.pendingSeq;
         if (pending !== undefined) this.dropInterimsBelow(pending + 1);
+        await this.seqs.release();
         if (outcome === 'ended') await this.announce(status, reason);
       } finally {
         this.state = 'ended';

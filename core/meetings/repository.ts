@@ -72,6 +72,29 @@ export class MeetingRepository {
     }
   }
 
+  /**
+   * Gives back `seq`, the last one reserved, if nobody has reserved after it (a session that
+   * stops gracefully returns its unused prefetch, so the next session continues without a gap).
+   * Returns whether it was given back.
+   */
+  async releaseSeq(meetingId: string, seq: number): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: 'SET seqCounter = :previous',
+          ConditionExpression: 'seqCounter = :seq',
+          ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Sets the status and returns the new status epoch (for the event's deduplication id). */
   async setStatus(meetingId: string, status: MeetingStatus, now = new Date()): Promise<number> {
     const ended = status === 'ended' || status === 'failed';

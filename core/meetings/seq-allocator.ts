@@ -10,7 +10,7 @@ export class SeqAllocator {
   private next_: Promise<number> | undefined;
 
   constructor(
-    private readonly repo: Pick<MeetingRepository, 'reserveSeqs'>,
+    private readonly repo: Pick<MeetingRepository, 'reserveSeqs' | 'releaseSeq'>,
     private readonly meetingId: string,
     private readonly attempts = 5,
   ) {}
@@ -29,6 +29,21 @@ export class SeqAllocator {
     ahead.catch(() => undefined); // a failed prefetch is dropped by the next call
     this.next_ = ahead;
     return seq;
+  }
+
+  /**
+   * Gives back the prefetched seq (the session is stopping), so the meeting's next session
+   * continues without a gap. Best effort: a gap is allowed, only order and uniqueness are not.
+   */
+  async release(): Promise<void> {
+    const prefetched = this.next_;
+    this.next_ = undefined;
+    if (!prefetched) return;
+    try {
+      await this.repo.releaseSeq(this.meetingId, await prefetched);
+    } catch {
+      // a failed prefetch or release leaves a gap, nothing worse
+    }
   }
 
   private async reserve(): Promise<number> {
