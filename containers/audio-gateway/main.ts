@@ -1,7 +1,8 @@
 /**
  * Entry point of the audio-gateway Fargate service (and of local mode's in-process gateway):
  * reads configuration, wires the SQS publisher, DynamoDB and Deepgram, and serves Recall.
- * SIGTERM (an ECS task stop) finalizes every session and flushes before exit.
+ * SIGTERM (an ECS task stop on a deploy or scale-in) hands every meeting over to another task
+ * (AudioGateway.handover): the meetings stay live. SIGINT (a developer's Ctrl-C) ends them.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
@@ -25,8 +26,14 @@ export async function startAudioGateway(
   logger: Logger = createLogger('audio-gateway'),
   overrides: { host?: string; reconnectGraceMs?: number } = {},
 ): Promise<RunningAudioGateway> {
-  const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
-  const gateway = new AudioGateway({
+  let gateway: AudioGateway | undefined;
+  const publisher = new EventPublisher({
+    sqs: sqs(),
+    queueUrl: queueUrl('transcriptEvents'),
+    logger,
+    onBackpressure: (on) => gateway?.applyBackpressure(on),
+  });
+  gateway = new AudioGateway({
     host: overrides.host ?? '0.0.0.0',
     port: config.port,
     repo: new MeetingRepository(),
@@ -61,10 +68,13 @@ if (require.main === module) {
         });
       }
       const stop = (signal: string) => {
-        logger.info('stopping: finalizing sessions', { signal });
+        logger.info(signal === 'SIGTERM' ? 'stopping: handing meetings over' : 'stopping: ending meetings', {
+          signal,
+          sessions: gateway.sessionCount,
+        });
         const deadline = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
         deadline.unref();
-        gateway.shutdown(signal).then(
+        (signal === 'SIGTERM' ? gateway.handover() : gateway.shutdown(signal)).then(
           () => process.exit(0),
           () => process.exit(1),
         );

@@ -39,6 +39,14 @@ export class TranscriptFanout {
 
   async handle(event: PipelineEvent): Promise<void> {
     if (event.type === 'status') return this.status(event);
+    if (event.type === 'interim_dropped') {
+      const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
+      const { meetingId, beforeSeq } = event;
+      return this.deliver(
+        subscribers.map((s) => s.connectionId),
+        [{ type: 'interim_dropped', meetingId, beforeSeq }],
+      );
+    }
     return this.transcript(event);
   }
 
