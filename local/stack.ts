@@ -85,6 +85,8 @@ export interface LocalStack {
    */
   restartAudioGateway(): Promise<void>;
   fanout: SqsEventSource;
+  /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
+  ws: WsGateway;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -264,6 +266,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         audio = await startAudio(audio.port);
       },
       fanout,
+      ws,
       emulators,
       stop: () => {
         stopping ??= stopAll();
