@@ -101,6 +101,8 @@ export interface LocalStack {
    */
   replaceAudioGateway(opts?: { graceful?: boolean }): Promise<void>;
   fanout: SqsEventSource;
+  /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
+  ws: WsGateway;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -296,6 +298,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       restartAudioGateway: () => replaceAudioGateway(),
       replaceAudioGateway,
       fanout,
+      ws,
       emulators,
       stop: () => {
         stopping ??= stopAll();
