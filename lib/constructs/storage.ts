@@ -12,7 +12,7 @@ import { acknowledge } from '../nag';
 
 export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
-  /** Origins allowed to PUT to presigned upload URLs. */
+  /** Origins allowed to PUT to presigned upload URLs (more with `mediaBucket.addCorsRule`). */
   readonly corsOrigins: readonly string[];
   /** How long access logs are kept. @default 90 days */
   readonly accessLogDays?: number;
@@ -98,17 +98,20 @@ export class Storage extends Construct {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       // Browsers upload straight to S3 with presigned PUT URLs.
-      cors: [
-        {
-          allowedMethods: [s3.HttpMethods.PUT],
-          allowedOrigins: [...props.corsOrigins],
-          allowedHeaders: ['*'],
-          exposedHeaders: ['ETag'],
-          maxAge: 3000,
-        },
-      ],
+      cors: props.corsOrigins.length > 0 ? [uploadCorsRule(props.corsOrigins)] : undefined,
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: !retain,
     });
   }
+}
+
+/** The CORS rule that lets browsers of `origins` PUT to presigned upload URLs. */
+export function uploadCorsRule(origins: readonly string[]): s3.CorsRule {
+  return {
+    allowedMethods: [s3.HttpMethods.PUT],
+    allowedOrigins: [...origins],
+    allowedHeaders: ['*'],
+    exposedHeaders: ['ETag'],
+    maxAge: 3000,
+  };
 }
