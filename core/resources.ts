@@ -16,6 +16,11 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * `KEYS_ONLY`: the index holds the table's and the index's keys only (every write to the
+   * table costs less); its readers fetch anything else from the table. Default `ALL`.
+   */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
 export interface TableDefinition {
   readonly envVar: string;
@@ -40,9 +45,11 @@ export const TABLES = {
         sortKey: { name: 'createdAt', type: 'S' },
       },
       {
-        // Sparse (only meetings with a bot): the Recall status webhook finds its meeting by bot id.
+        // Sparse (only meetings with a bot): the Recall status webhook finds its meeting by bot
+        // id, then reads the meeting itself (MeetingRepository.findByBot).
         indexName: 'byBot',
         partitionKey: { name: 'botId', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
     ],
   },
@@ -71,9 +78,11 @@ export const TABLES = {
     ttlAttribute: 'expiresAt',
     globalSecondaryIndexes: [
       {
+        // ConnectionRepository.remove needs only the topics (a table key).
         indexName: 'byConnection',
         partitionKey: { name: 'connectionId', type: 'S' },
         sortKey: { name: 'topic', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
     ],
   },
@@ -158,4 +167,14 @@ export const ACTIVE_SESSIONS_METRIC = {
   /** Dimension `Stage` = the stage name (the container reads it from PARLEY_STAGE). */
   dimension: 'Stage',
   periodSeconds: 60,
+} as const;
+
+/** What the fan-out Lambda publishes (Powertools Metrics, EMF; dimension `service`). */
+export const FANOUT_METRICS = {
+  namespace: 'Parley',
+  service: 'fanout',
+  /** Final segments handled (count). */
+  finals: 'Finals',
+  /** Milliseconds from a final's `timestamp` (produced by the gateway) to its delivery. */
+  finalLatency: 'FinalLatency',
 } as const;

@@ -10,11 +10,11 @@ import { PipelineEventSchema } from '../../core/pipeline/events';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { QUEUES } from '../../core/resources';
+import { FANOUT_METRICS, QUEUES } from '../../core/resources';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 
 const logger = createLogger('fanout');
-const metrics = new Metrics({ namespace: 'Parley', serviceName: 'fanout' });
+const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
 const deadLetterQueue = dlqUrl('transcriptEvents');
 const connections = new ConnectionRepository();
 const deps = {
@@ -79,6 +79,19 @@ async function handleEvent(fanout: TranscriptFanout, record: SQSRecord): Promise
     throw new MalformedEventError(`message ${record.messageId} is not a pipeline event`);
   }
   await fanout.handle(parsed.data);
+  const event = parsed.data;
+  if (event.type === 'transcript' && event.segment.isFinal) {
+    // The dashboard's golden signals: finals/s and produced → delivered latency.
+    metrics.addMetric(FANOUT_METRICS.finals, MetricUnit.Count, 1);
+    const produced = Date.parse(event.segment.timestamp);
+    if (Number.isFinite(produced)) {
+      metrics.addMetric(
+        FANOUT_METRICS.finalLatency,
+        MetricUnit.Milliseconds,
+        Math.max(0, Date.now() - produced),
+      );
+    }
+  }
 }
 
 /** SQS FIFO event source (batch ≤ 10, ReportBatchItemFailures). */

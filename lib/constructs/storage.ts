@@ -7,7 +7,14 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type AttributeType, BUCKETS, type KeyAttribute, TABLES, type TableKey } from '../../core/resources';
+import {
+  type AttributeType,
+  BUCKETS,
+  type IndexDefinition,
+  type KeyAttribute,
+  TABLES,
+  type TableKey,
+} from '../../core/resources';
 import { acknowledge } from '../nag';
 
 export interface StorageProps {
@@ -49,16 +56,15 @@ export class Storage extends Construct {
         removalPolicy: props.removalPolicy,
         deletionProtection: retain,
       });
-      for (const index of def.globalSecondaryIndexes as readonly {
-        indexName: string;
-        partitionKey: KeyAttribute;
-        sortKey?: KeyAttribute;
-      }[]) {
+      for (const index of def.globalSecondaryIndexes as readonly IndexDefinition[]) {
         table.addGlobalSecondaryIndex({
           indexName: index.indexName,
           partitionKey: attribute(index.partitionKey),
           sortKey: index.sortKey ? attribute(index.sortKey) : undefined,
-          projectionType: dynamodb.ProjectionType.ALL,
+          projectionType:
+            index.projection === 'KEYS_ONLY'
+              ? dynamodb.ProjectionType.KEYS_ONLY
+              : dynamodb.ProjectionType.ALL,
         });
       }
       tables[key] = table;
