@@ -125,9 +125,14 @@ export const QUEUES = {
     envVar: 'TRANSCRIPT_QUEUE_URL',
     localName: 'parley-transcript-events.fifo',
     fifo: true,
-    visibilityTimeoutSeconds: 60,
+    // A failing record holds back its meeting (FIFO group) for (maxReceiveCount - 1) ×
+    // visibility + one run before the fan-out parks it in the DLQ: 2 × 30 s + 5 s ≈ 65 s,
+    // where 5 × 60 s stalled a meeting for ~5 minutes. The fan-out's timeout is a sixth of the
+    // visibility (5 s; a batch normally takes tens of milliseconds), AWS's advice for Lambda
+    // consumers, so a throttled invocation is retried before the message counts a receive.
+    visibilityTimeoutSeconds: 30,
     retentionSeconds: 4 * 24 * 3600,
-    maxReceiveCount: 5,
+    maxReceiveCount: 3,
     batchSize: 10,
     dlq: {
       envVar: 'TRANSCRIPT_DLQ_URL',

@@ -10,11 +10,13 @@ import { ApiSecrets } from './constructs/api-secrets';
 import { AudioGateway } from './constructs/audio-gateway';
 import { Auth } from './constructs/auth';
 import { TranscriptFanout } from './constructs/fanout';
+import { Monitoring } from './constructs/monitoring';
 import type { FunctionDefaults, ParleyFunction } from './constructs/parley-function';
 import { Pipeline } from './constructs/pipeline';
 import { RealtimeApi } from './constructs/realtime-api';
 import { RestApi } from './constructs/rest-api';
 import { Storage, uploadCorsRule } from './constructs/storage';
+import { StuckMeetingSweeper } from './constructs/sweeper';
 import { WebApp } from './constructs/web-app';
 import type { ParleySettings } from './parley-props';
 import { addRestRoutes } from './rest-routes';
@@ -36,6 +38,8 @@ export class ParleyStack extends Stack {
   readonly restFunctions: Readonly<Record<string, ParleyFunction>>;
   readonly audioGateway: AudioGateway;
   readonly webApp: WebApp;
+  readonly sweeper: StuckMeetingSweeper;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, {
@@ -126,6 +130,27 @@ export class ParleyStack extends Stack {
     });
 
     this.webApp = this.addWebApp(s);
+    this.sweeper = new StuckMeetingSweeper(this, 'Sweeper', {
+      defaults,
+      meetingsTable: tables.meetings,
+      transcriptQueue: this.pipeline.transcriptQueue,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stageName: s.stageName,
+      alarmEmail: s.alarmEmail,
+      fanout: this.fanout.function.function,
+      sweeper: this.sweeper.function.function,
+      transcriptQueue: this.pipeline.transcriptQueue,
+      transcriptDlq: this.pipeline.deadLetterQueue,
+      sweeperDlq: this.sweeper.deadLetterQueue,
+      loadBalancer: this.audioGateway.loadBalancer,
+      targetGroup: this.audioGateway.targetGroup,
+      service: this.audioGateway.service,
+      maxSessions: s.audioGateway.maxSessions,
+      realtimeApi: this.realtime.api,
+      realtimeStage: this.realtime.stage,
+      restApi: this.rest.api,
+    });
     this.addOutputs();
   }
 
@@ -204,6 +229,16 @@ export class ParleyStack extends Stack {
       'Dead-letter queue of the transcript pipeline',
     );
     out('MediaBucketName', this.storage.mediaBucket.bucketName, 'Recordings and uploads');
+    out(
+      'AlarmTopicArn',
+      this.monitoring.topic.topicArn,
+      'Every alarm notifies this SNS topic: subscribe to it',
+    );
+    out(
+      'DashboardUrl',
+      `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.monitoring.dashboard.dashboardName}`,
+      'The CloudWatch dashboard with the golden signals',
+    );
     if (this.realtime.domainName) {
       out(
         'RealtimeDomainTarget',
