@@ -398,7 +398,7 @@ function createTableInput(def: TableDefinition): CreateTableCommandInput {
         : def.globalSecondaryIndexes.map((index) => ({
             IndexName: index.indexName,
             KeySchema: keySchema(index.partitionKey, index.sortKey),
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: index.projection ?? 'ALL' },
           })),
   };
 }

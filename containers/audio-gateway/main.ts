@@ -13,6 +13,7 @@ import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } 
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { EventPublisher } from '../../core/pipeline/publisher';
+import { TaskProtection, watchTaskStopping } from './task-protection';
 
 export interface RunningAudioGateway {
   gateway: AudioGateway;
@@ -81,6 +82,16 @@ if (require.main === module) {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // ECS only (no-ops locally): scale-in protection while holding meetings, and the handover
+      // started when draining begins, before the load balancer cuts the sockets (task-protection.ts).
+      const protection = TaskProtection.fromEnv(process.env, {
+        sessionCount: () => gateway.sessionCount,
+        logger,
+      });
+      protection.start();
+      watchTaskStopping(process.env, logger, () => process.emit('SIGTERM', 'SIGTERM'));
+      // Also keeps ECS's later SIGTERM from killing a handover in progress (stop() has its deadline).
+      process.on('SIGTERM', () => void protection.stop());
     },
     (error: unknown) => {
       logger.error('audio gateway failed to start', { error: String(error) });

@@ -21,6 +21,8 @@ export interface FanoutRecordDeps {
   /** Sends to SQS (core/clients/sqs.ts `sendMessage`). */
   send: (input: SendMessageCommandInput) => Promise<void>;
   count: (metric: FanoutMetric) => void;
+  /** Called for each final delivered, with the time from its production (segment timestamp). */
+  onFinal?: (latencyMs: number) => void;
   logger: Logger;
 }
 
@@ -35,7 +37,12 @@ export async function handleFanoutRecord(
   deps: FanoutRecordDeps,
 ): Promise<void> {
   try {
-    await fanout.handle(parseRecord(record, deps));
+    const event = parseRecord(record, deps);
+    await fanout.handle(event);
+    if (event.type === 'transcript' && event.segment.isFinal) {
+      const produced = Date.parse(event.segment.timestamp);
+      if (Number.isFinite(produced)) deps.onFinal?.(Math.max(0, Date.now() - produced));
+    }
   } catch (error) {
     const receives = Number(record.attributes.ApproximateReceiveCount);
     if (receives < deps.maxReceiveCount) throw error;

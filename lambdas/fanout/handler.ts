@@ -9,11 +9,11 @@ import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { QUEUES } from '../../core/resources';
+import { FANOUT_METRICS, QUEUES } from '../../core/resources';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 
 const logger = createLogger('fanout');
-const metrics = new Metrics({ namespace: 'Parley', serviceName: 'fanout' });
+const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
 const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
 const connections = new ConnectionRepository();
 const fanout = new ConnectionFanout(managementEndpoint(), connections, logger);
@@ -23,7 +23,12 @@ const onEvicted = () => count('EvictedSubscribers');
 const fanoutDeps = { meetings, segments, connections, fanout, onEvicted, logger };
 const { maxReceiveCount } = QUEUES.transcriptEvents;
 const deadLetterQueueUrl = dlqUrl('transcriptEvents');
-const recordDeps = { deadLetterQueueUrl, maxReceiveCount, send: sendMessage, count, logger };
+/** The dashboard's golden signals: finals/s and produced → delivered latency. */
+const onFinal = (latencyMs: number) => {
+  count(FANOUT_METRICS.finals);
+  metrics.addMetric(FANOUT_METRICS.finalLatency, MetricUnit.Milliseconds, latencyMs);
+};
+const recordDeps = { deadLetterQueueUrl, maxReceiveCount, send: sendMessage, count, onFinal, logger };
 
 /** SQS FIFO event source (batch ≤ 10, ReportBatchItemFailures). */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
