@@ -107,7 +107,6 @@ describe('the audio gateway fault matrix', () => {
     // The meeting went on, live, to its real end: `ended` only after the bot left.
     expect(client.statuses.filter((s) => s === 'ended')).toEqual(['ended']);
     expect(client.statuses[client.statuses.length - 1]).toBe('ended');
-    console.log(JSON.stringify(client.finals.map((f) => [f.seq, f.startMs, f.endMs, f.text])), JSON.stringify(client.statuses));
     expectCoverage(client, 0);
     expect(wordErrorRate(REFERENCE_TEXT, client.finals.map((f) => f.text).join(' ')).wer).toBeLessThanOrEqual(
       0.4,
