@@ -49,7 +49,14 @@ export interface AudioGatewayOptions {
   port?: number;
   repo: Pick<
     MeetingRepository,
-    'get' | 'reserveSeqs' | 'releaseSeq' | 'setStatusIf' | 'getControlStates' | 'ackCommands'
+    | 'get'
+    | 'reserveSeqs'
+    | 'releaseSeq'
+    | 'setStatusIf'
+    | 'getControlStates'
+    | 'ackCommands'
+    | 'setHandover'
+    | 'clearHandover'
   >;
   /** A Recall connection silent this long may be replaced by a new one (default STALE_CONNECTION_MS). */
   staleConnectionMs?: number;
@@ -185,10 +192,17 @@ export class AudioGateway {
       const live = [...this.meetings.values()];
       await Promise.allSettled(
         live.map(async (m) => {
-          await m.session.handover(maxWaitMs);
+          const meetingId = m.session.meetingId;
+          // At the cut, Recall is told to reconnect (to another task) while this one flushes;
+          // the next task holds its events until the handover mark is cleared.
+          await m.session.handover(maxWaitMs, () => {
+            clearTimeout(m.graceTimer);
+            m.socket?.close(RECALL_CLOSE_CODES.HANDOVER, 'Service restart: reconnect');
+          });
           await this.opts.flush();
-          clearTimeout(m.graceTimer);
-          m.socket?.close(RECALL_CLOSE_CODES.HANDOVER, 'Service restart: reconnect');
+          await this.opts.repo.clearHandover(meetingId).catch((error: unknown) => {
+            this.log.warn('could not clear the handover mark', { meetingId, error: String(error) });
+          });
         }),
       );
       await this.opts.flush();
@@ -297,6 +311,7 @@ export class AudioGateway {
         logger: this.log,
         commandLog: meeting.commandLog ?? [],
         seqCounter: meeting.seqCounter ?? 0,
+        ...(meeting.handoverUntil ? { handoverUntil: meeting.handoverUntil } : {}),
         onRejected: (reason, detail) => this.reject(session.meetingId, reason, detail),
         onAudioForwarded: this.opts.onAudioForwarded,
         sttOptions: this.opts.sttOptions,

@@ -31,6 +31,8 @@ export interface Meeting {
   commandLog?: DesiredState[];
   /** How many of `commandLog` the audio gateway has applied. */
   commandsApplied?: number;
+  /** Epoch ms until which a stopping gateway task is still publishing this meeting's last finals. */
+  handoverUntil?: number;
   keywords: string[];
   language: string;
   /** Users (other than the owner) who may read the meeting. */

@@ -95,6 +95,34 @@ export class MeetingRepository {
     }
   }
 
+  /**
+   * Marks the meeting as being handed over by a stopping task until `untilMs` (epoch ms): the
+   * next task's session holds its events until the mark is cleared (or expires), so the old
+   * task's last finals come first.
+   */
+  async setHandover(meetingId: string, untilMs: number): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'SET handoverUntil = :u',
+        ConditionExpression: 'attribute_exists(meetingId)',
+        ExpressionAttributeValues: { ':u': untilMs },
+      }),
+    );
+  }
+
+  async clearHandover(meetingId: string): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'REMOVE handoverUntil',
+        ConditionExpression: 'attribute_exists(meetingId)',
+      }),
+    );
+  }
+
   /** Sets the status and returns the new status epoch (for the event's deduplication id). */
   async setStatus(meetingId: string, status: MeetingStatus, now = new Date()): Promise<number> {
     const ended = status === 'ended' || status === 'failed';
