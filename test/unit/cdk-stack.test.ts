@@ -661,7 +661,16 @@ describe('REST API', () => {
     const updates = Object.values(template.findResources('Custom::AWS')) as CfnResourceJson[];
     const cors = updates.filter((r) => JSON.stringify(r.Properties.Create).includes('UpdateApi'));
     expect(cors).toHaveLength(1);
-    const call = JSON.parse(flattenCfnReference((cors[0] as CfnResourceJson).Properties.Create)) as {
+    // The call is JSON joined with references; render each reference as <LogicalId[.Attr]>.
+    const render = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const node = value as Json;
+      if (node['Fn::Join']) return (node['Fn::Join'] as [string, unknown[]])[1].map(render).join('');
+      if (node.Ref) return `<${node.Ref}>`;
+      if (node['Fn::GetAtt']) return `<${(node['Fn::GetAtt'] as string[]).join('.')}>`;
+      throw new Error(`unexpected ${JSON.stringify(value)}`);
+    };
+    const call = JSON.parse(render((cors[0] as CfnResourceJson).Properties.Create)) as {
       action: string;
       parameters: { ApiId: string; CorsConfiguration: Record<string, unknown> };
     };
@@ -947,8 +956,8 @@ describe('audio gateway', () => {
         's3:PutObject bucket:media/recordings/*',
         'cloudwatch:PutMetricData * if {"StringEquals":{"cloudwatch:namespace":"Parley/AudioGateway"}}',
         // The ECS agent's task-protection endpoint calls ECS with the task role.
-        `ecs:GetTaskProtection arn:<AWS::Partition>:ecs:us-east-1:<AWS::AccountId>:task/${cluster}/*`,
-        `ecs:UpdateTaskProtection arn:<AWS::Partition>:ecs:us-east-1:<AWS::AccountId>:task/${cluster}/*`,
+        `ecs:GetTaskProtection arn:aws:ecs:us-east-1:<AWS::AccountId>:task/${cluster}/*`,
+        `ecs:UpdateTaskProtection arn:aws:ecs:us-east-1:<AWS::AccountId>:task/${cluster}/*`,
       ].sort(),
     );
   });
