@@ -205,6 +205,12 @@ export class ParleyStack extends Stack {
         'Point the audio gateway domain (CNAME or alias) here',
       );
     }
+    out(
+      'AudioGatewayClusterName',
+      this.audioGateway.cluster.clusterName,
+      'ECS cluster of the audio gateway (for update-service --force-new-deployment)',
+    );
+    out('AudioGatewayServiceName', this.audioGateway.service.serviceName, 'ECS service of the audio gateway');
     out('OidcIssuer', this.auth.issuer, 'Issuer of the tokens Parley accepts');
     out('OidcAudience', this.auth.audience, 'Audience (app client id) the tokens must carry');
     if (this.auth.userPool && this.auth.userPoolClient) {

@@ -149,9 +149,30 @@ describe('a production-like stack', () => {
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
-  it('allows uploads from the configured origin only', () => {
+  it('allows uploads and REST calls from the configured origin and the web app only', () => {
+    const webOrigin = stack.resolve(stack.webApp.origin);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: ['https://app.example.com'] })] },
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({ AllowedOrigins: ['https://app.example.com'] }),
+          Match.objectLike({ AllowedOrigins: [webOrigin] }),
+        ],
+      },
+    });
+    const cors = Object.values(template.findResources('Custom::AWS')).map((r) =>
+      JSON.stringify((r as { Properties: Json }).Properties.Create),
+    );
+    expect(cors.some((c) => c.includes('https://app.example.com') && c.includes('UpdateApi'))).toBe(true);
+  });
+
+  it('publishes the DNS targets docs/deploy.md tells the operator to point the domains at', () => {
+    for (const name of ['AudioGatewayLoadBalancerDns', 'RealtimeDomainTarget', 'RestDomainTarget']) {
+      template.hasOutput(name, {});
+    }
+    // With a domain, Recall connects to the load balancer directly: no CloudFront in front.
+    expect(stack.audioGateway.distribution).toBeUndefined();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internet-facing',
     });
   });
 
