@@ -17,6 +17,7 @@ import { destroyClients } from '../core/clients/lifecycle';
 import { dlqUrl, loadAudioGatewayConfig, queueUrl } from '../core/config';
 import { createLogger } from '../core/logger';
 import { QUEUES } from '../core/resources';
+import { LOCAL_WEB_CLIENT_ID, type WebConfig } from '../core/web/config';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
@@ -25,6 +26,7 @@ import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
+import { startWebServer, type WebServer } from './web-server';
 import { startWsGateway, type WsGateway } from './ws-gateway';
 
 export const FIXTURE_DIR = path.resolve(__dirname, '..', 'fixtures');
@@ -36,7 +38,7 @@ export const SAMPLE_FIXTURE = {
 const LOCAL_API_KEY = 'local-dev-key';
 const STAGE = 'local';
 
-type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio';
+type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio' | 'web';
 
 export interface LocalStackOptions {
   /** Persist DynamoDB and S3 data (and the dev issuer's key) here; unset keeps them in memory. */
@@ -56,6 +58,10 @@ export interface LocalStackOptions {
   httpRoutes?: HttpRoute[];
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   logger?: Logger;
+  /** Where the built web console is (default web/dist; npm start builds it first). */
+  webDistDir?: string;
+  /** Lifetime of the access tokens the dev issuer gives the web app (tests shorten it). */
+  webTokenLifetimeSeconds?: number;
 }
 
 export interface LocalStack {
@@ -66,6 +72,8 @@ export interface LocalStack {
     rest: string;
     /** Where Recall connects (`/recall/{meetingId}?token=…`). */
     audioGateway: string;
+    /** The web console: the URL to open in a browser. */
+    web: string;
     speech: string;
     recall: string;
     issuer: string;
@@ -75,6 +83,14 @@ export interface LocalStack {
   };
   env: Record<string, string>;
   issuer: DevIssuer;
+  /** The web console's server and the `/config.json` it serves. */
+  web: WebServer;
+  webConfig(): WebConfig;
+  /**
+   * Simulates the realtime API dropping every WebSocket: the gateway emulator stops (closing
+   * all connections) and a new one starts on the same address.
+   */
+  restartWsGateway(): Promise<void>;
   recall: RecallSimulator;
   speech: SpeechServer;
   /** The audio gateway now running (replaced by restartAudioGateway). */
@@ -131,25 +147,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const issuer = await startDevIssuer({
       host,
-      ...defined({ port: ports.issuer }),
+      ...defined({ port: ports.issuer, accessTokenLifetimeSeconds: opts.webTokenLifetimeSeconds }),
       // Handlers cache the issuer's keys, so later stacks in this process keep the same key.
       keyFile: path.join(opts.dataDir ?? processTempDir(), 'dev-issuer-key.json'),
     });
     stops.push(() => issuer.stop());
 
     // The gateway emulator must exist before the handlers load (they read its endpoint).
-    const ws: WsGateway = await startWsGateway({
-      host,
-      port: ports.ws,
-      stage: STAGE,
-      authorizer: wsAuthorizer,
-      routes: wsRoutes(),
-      ...defined({
-        idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
-        maxDurationMs: opts.wsLimits?.maxDurationMs,
-      }),
-      logger,
-    });
+    const startWs = (port: number | undefined) =>
+      startWsGateway({
+        host,
+        port,
+        stage: STAGE,
+        authorizer: wsAuthorizer,
+        routes: wsRoutes(),
+        ...defined({
+          idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
+          maxDurationMs: opts.wsLimits?.maxDurationMs,
+        }),
+        logger,
+      });
+    let ws: WsGateway = await startWs(ports.ws);
     stops.push(() => ws.stop());
 
     const rest: HttpHost = await startHttpHost({
@@ -165,6 +183,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       logger,
     });
     stops.push(() => rest.stop());
+
+    const webConfig = (): WebConfig => ({
+      stage: STAGE,
+      wsUrl: ws.url,
+      restUrl: rest.url,
+      oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
+    });
+    const web = await startWebServer({
+      host,
+      ...defined({ port: ports.web, distDir: opts.webDistDir }),
+      config: webConfig,
+      logger,
+    });
+    stops.push(() => web.stop());
 
     const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
     stops.push(() => speech.stop());
@@ -238,6 +270,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ws: ws.port,
       http: rest.port,
       audio: audio.port,
+      web: web.port,
     });
 
     let stopping: Promise<void> | undefined;
@@ -247,6 +280,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         wsManagement: ws.managementEndpoint,
         rest: rest.url,
         audioGateway: audioUrl,
+        web: web.url,
         speech: speech.wsUrl,
         recall: recall.url,
         issuer: issuer.issuer,
@@ -254,6 +288,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       },
       env,
       issuer,
+      web,
+      webConfig,
+      async restartWsGateway() {
+        const port = ws.port;
+        await ws.stop();
+        ws = await startWs(port);
+      },
       recall,
       speech,
       get audio() {
