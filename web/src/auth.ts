@@ -1,7 +1,8 @@
 /**
  * Sign-in: OpenID Connect authorization code with PKCE (oidc-client-ts), against Cognito's
  * managed login on AWS and the dev issuer locally. Tokens renew silently with the refresh
- * token; when that fails the browser goes back to sign in and returns to the page it was on.
+ * token a minute before they expire (and on demand); when that fails the browser goes back to
+ * sign in and returns to the page it was on.
  */
 import { type User, UserManager } from 'oidc-client-ts';
 import { WEB_CALLBACK_PATH, type WebConfig } from '../../core/web/config';
@@ -14,6 +15,10 @@ export class SessionExpiredError extends Error {
   }
 }
 
+/** Renew this long before the access token expires (oidc-client-ts's own default is 60 s). */
+const RENEW_BEFORE_EXPIRY_S = 60;
+const RENEW_BEFORE_EXPIRY_MIN_DELAY_S = 5;
+
 interface SignInState {
   returnTo: string;
 }
@@ -23,6 +28,8 @@ export class Auth {
   private user: User | null = null;
   private readonly listeners = new Set<(user: User | null) => void>();
   private redirecting = false;
+  private renewing: Promise<User | null> | undefined;
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly config: WebConfig) {
     this.manager = new UserManager({
@@ -32,15 +39,13 @@ export class Auth {
       post_logout_redirect_uri: `${location.origin}/`,
       response_type: 'code',
       scope: config.oidc.scope,
-      automaticSilentRenew: true,
+      // Renewal is ours (single-flight, below): refresh tokens rotate, so two renewals racing
+      // with the same one would sign the user out.
+      automaticSilentRenew: false,
       loadUserInfo: false,
     });
     this.manager.events.addUserLoaded((user) => this.setUser(user));
     this.manager.events.addUserUnloaded(() => this.setUser(null));
-    this.manager.events.addSilentRenewError(() => {
-      // The refresh token is gone or refused: sign in again, keeping the page.
-      void this.signIn();
-    });
   }
 
   /** Finishes a sign-in redirect, or restores the session (renewing an expired access token). */
@@ -111,18 +116,36 @@ export class Auth {
     return user.access_token;
   }
 
-  private async renew(): Promise<User | null> {
-    try {
-      const user = await this.manager.signinSilent();
-      this.setUser(user);
-      return user;
-    } catch {
-      return null;
-    }
+  /** One renewal at a time (refresh token grant); null when it fails. */
+  private renew(): Promise<User | null> {
+    this.renewing ??= this.manager
+      .signinSilent()
+      .then(
+        (user) => {
+          this.setUser(user);
+          return user;
+        },
+        () => null,
+      )
+      .finally(() => {
+        this.renewing = undefined;
+      });
+    return this.renewing;
   }
 
   private setUser(user: User | null): void {
     this.user = user;
+    this.scheduleRenewal(user);
     for (const fn of this.listeners) fn(user);
+  }
+
+  /** Renews a minute before the access token expires; a failed renewal goes back to sign in. */
+  private scheduleRenewal(user: User | null): void {
+    clearTimeout(this.renewTimer);
+    if (!user || user.expires_in === undefined) return;
+    const delaySeconds = Math.max(RENEW_BEFORE_EXPIRY_MIN_DELAY_S, user.expires_in - RENEW_BEFORE_EXPIRY_S);
+    this.renewTimer = setTimeout(async () => {
+      if (!(await this.renew())) void this.signIn();
+    }, delaySeconds * 1000);
   }
 }

@@ -118,8 +118,15 @@ export class MeetingStore {
         this.changed();
       }),
     ];
+    const offline = () => this.setConnection({ kind: 'offline' });
+    const online = () =>
+      this.setConnection(client.connected ? { kind: 'connected' } : { kind: 'connecting' });
+    addEventListener('offline', offline);
+    addEventListener('online', online);
     return () => {
       for (const off of offs) off();
+      removeEventListener('offline', offline);
+      removeEventListener('online', online);
     };
   }
 

@@ -1,6 +1,9 @@
 import type { AlertEntry } from '../meeting-store';
 import { scrollToLine } from './Transcript';
 
+/** The list shows the newest alerts only (the counts cover all): a long meeting keeps a cheap DOM. */
+const MAX_LISTED = 200;
+
 export function AlertsPanel({
   alerts,
   keywords,
@@ -29,7 +32,7 @@ export function AlertsPanel({
       )}
       {alerts.length > 0 && (
         <ol class="alert-list">
-          {alerts.map((alert) => (
+          {alerts.slice(-MAX_LISTED).map((alert) => (
             <li key={`${alert.seq}:${alert.keyword}`}>
               <button type="button" class="link-button" onClick={() => scrollToLine(alert.seq)}>
                 “{alert.keyword}” in line {alert.seq}
