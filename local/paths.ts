@@ -25,4 +25,6 @@ export interface LocalEndpoints {
   issuer: string;
   audience: string;
   keyFile: string;
+  /** `npm run sample -- FILE` links files it plays here (a recordings folder of the stack). */
+  recordingsDir: string;
 }

@@ -24,6 +24,7 @@ import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
+import { listRecordings, loadRecording } from './recordings';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 import { startWebServer, type WebServer } from './web-server';
@@ -34,6 +35,8 @@ export const SAMPLE_FIXTURE = {
   wavPath: path.join(FIXTURE_DIR, 'meeting-librivox.wav'),
   scriptPath: path.join(FIXTURE_DIR, 'meeting-librivox.json'),
 };
+/** `<dataDir>/recordings`: where `npm run sample -- FILE` links files it is asked to play. */
+export const RECORDINGS_SUBDIR = 'recordings';
 /** Any value works locally; Recall and Deepgram keys are only checked for presence. */
 const LOCAL_API_KEY = 'local-dev-key';
 const STAGE = 'local';
@@ -54,6 +57,11 @@ export interface LocalStackOptions {
   wsLimits?: { idleTimeoutMs?: number; maxDurationMs?: number };
   /** How long a meeting session waits for Recall to reconnect before it ends. */
   reconnectGraceMs?: number;
+  /**
+   * Folders of recordings a `local://recordings/<name>` meeting can play, searched first; the
+   * stack adds `<dataDir>/recordings` (when persisting) and the repo's fixtures/ after them.
+   */
+  recordingDirs?: string[];
   /** REST routes; default: every REST API handler (local/http-routes.ts). */
   httpRoutes?: HttpRoute[];
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -85,13 +93,15 @@ export interface LocalStack {
   issuer: DevIssuer;
   /** The web console's server and the `/config.json` it serves. */
   web: WebServer;
-  webConfig(): WebConfig;
+  webConfig(): Promise<WebConfig>;
   /**
    * Simulates the realtime API dropping every WebSocket: the gateway emulator stops (closing
    * all connections) and a new one starts on the same address.
    */
   restartWsGateway(): Promise<void>;
   recall: RecallSimulator;
+  /** Where `local://recordings/<name>` meetings find their files, in search order. */
+  recordingDirs: string[];
   speech: SpeechServer;
   /** The audio gateway now running (replaced by restartAudioGateway). */
   audio: RunningAudioGateway;
@@ -100,7 +110,15 @@ export interface LocalStack {
    * old one stops without finalizing anything; Recall reconnects to the new one.
    */
   restartAudioGateway(): Promise<void>;
+  /**
+   * Replaces the audio-gateway task by a new one on the same address. `graceful` is a rolling
+   * deploy (the old task gets SIGTERM: it stops listening, the new one starts, the old one hands
+   * its meetings over and Recall reconnects to the new one); otherwise the old task crashes.
+   */
+  replaceAudioGateway(opts?: { graceful?: boolean }): Promise<void>;
   fanout: SqsEventSource;
+  /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
+  ws: WsGateway;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -184,11 +202,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => rest.stop());
 
-    const webConfig = (): WebConfig => ({
+    const recordingDirs = [
+      ...(opts.recordingDirs ?? []).map((dir) => path.resolve(dir)),
+      ...(opts.dataDir ? [path.join(opts.dataDir, RECORDINGS_SUBDIR)] : []),
+      FIXTURE_DIR,
+    ];
+    // Read on every request, so recordings added while the stack runs show up in the form.
+    const webConfig = async (): Promise<WebConfig> => ({
       stage: STAGE,
       wsUrl: ws.url,
       restUrl: rest.url,
       oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
+      recordings: await listRecordings(recordingDirs),
     });
     const web = await startWebServer({
       host,
@@ -206,6 +231,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       port: ports.recall,
       apiKey: LOCAL_API_KEY,
       fixture: SAMPLE_FIXTURE,
+      recordings: (name) => loadRecording(recordingDirs, name),
       speed: opts.speed ?? 1,
       reconnect: opts.recallReconnect,
       // Bot status changes reach the REST API's webhook, signed as Recall signs them.
@@ -273,6 +299,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       web: web.port,
     });
 
+    const replaceAudioGateway = async ({ graceful = false } = {}) => {
+      const old = audio;
+      if (!graceful) {
+        await old.gateway.kill();
+        audio = await startAudio(old.port);
+        return;
+      }
+      old.gateway.stopListening();
+      audio = await startAudio(old.port);
+      await old.gateway.handover();
+    };
     let stopping: Promise<void> | undefined;
     return {
       urls: {
@@ -296,15 +333,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ws = await startWs(port);
       },
       recall,
+      recordingDirs,
       speech,
       get audio() {
         return audio;
       },
-      async restartAudioGateway() {
-        await audio.gateway.kill();
-        audio = await startAudio(audio.port);
-      },
+      restartAudioGateway: () => replaceAudioGateway(),
+      replaceAudioGateway,
       fanout,
+      ws,
       emulators,
       stop: () => {
         stopping ??= stopAll();

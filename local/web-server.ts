@@ -34,7 +34,7 @@ export interface WebServerOptions {
   port?: number;
   distDir?: string;
   /** The runtime configuration served as `/config.json`. */
-  config: () => WebConfig;
+  config: () => WebConfig | Promise<WebConfig>;
   logger?: Logger;
 }
 
@@ -74,7 +74,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const config = opts.config();
+    const config = await opts.config();
     res.setHeader('content-security-policy', contentSecurityPolicy(config));
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');

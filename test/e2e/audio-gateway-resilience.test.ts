@@ -193,7 +193,7 @@ describe('the audio gateway under failure', () => {
     await sendAudio(ws, 0, 2_000, 4);
     await waitFor('audio at the speech server', () => bytesAtServer >= 1_500 * BYTES_PER_MS);
     // Pause only in Parley's store (as if the bot ignored Recall's pause): the gateway must gate it.
-    await new MeetingRepository().setDesiredState(meetingId, 'pause');
+    await new MeetingRepository().appendCommand(meetingId, 'pause');
     await waitFor(
       'the session to pause',
       () => stack.audio.gateway.session(meetingId)?.currentState === 'paused',
@@ -205,7 +205,7 @@ describe('the audio gateway under failure', () => {
     await sendAudio(ws, 2_000, 6_000, 8);
     await waitFor('paused frames counted', () => session.stats.pausedFrames - pausedBefore >= 200);
     expect(bytesAtServer).toBe(atPause);
-    await new MeetingRepository().setDesiredState(meetingId, 'run');
+    await new MeetingRepository().appendCommand(meetingId, 'run');
     await waitFor('the session to resume', () => session.currentState === 'live', 2_000);
     await sendAudio(ws, 6_000, 7_000, 8);
     await waitFor('audio after resume', () => bytesAtServer > atPause);

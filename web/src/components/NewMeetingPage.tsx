@@ -81,7 +81,7 @@ export function NewMeetingPage() {
               <option value="">Choose…</option>
               <option value="local://sample">Sample meeting</option>
               {(config.recordings ?? []).map((name) => (
-                <option key={name} value={`local://recordings/${name}`}>
+                <option key={name} value={`local://recordings/${encodeURIComponent(name)}`}>
                   {name}
                 </option>
               ))}

@@ -39,7 +39,10 @@ export function Transcript({ snapshot }: { snapshot: MeetingSnapshot }) {
   return (
     <section class="transcript-panel" aria-labelledby="transcript-heading">
       <h2 id="transcript-heading">
-        Transcript <span class="count">({snapshot.finalCount} lines)</span>
+        Transcript{' '}
+        <span class="count">
+          ({snapshot.finalCount} {snapshot.finalCount === 1 ? 'line' : 'lines'})
+        </span>
       </h2>
       <section
         class="transcript"
