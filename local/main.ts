@@ -10,11 +10,16 @@ import { DATA_DIR, ENDPOINTS_FILE, LOCAL_PORTS, type LocalEndpoints } from './pa
 import { listRecordings } from './recordings';
 import { startSampleMeeting } from './sample-meeting';
 import { RECORDINGS_SUBDIR, startLocalStack } from './stack';
+import { ensureWebBuild, webBuildIsStale } from './web-build';
 
 async function main(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const logger = createLogger('local');
   const { values } = parseArgs({ options: { recordings: { type: 'string', multiple: true } }, strict: true });
+  if (await webBuildIsStale()) {
+    process.stdout.write('Building the web console (web/dist)…\n');
+    await ensureWebBuild();
+  }
   const stack = await startLocalStack({
     dataDir: DATA_DIR,
     ports: LOCAL_PORTS,
@@ -41,9 +46,11 @@ async function main(): Promise<void> {
   const meeting = await startSampleMeeting(stack, logger);
   const token = await stack.issuer.mintToken('alice', { expiresInSeconds: 12 * 3600 });
   const lines = [
+    `Open ${stack.urls.web} (sign in as alice to watch the sample meeting live)`,
     '',
     'Parley is running locally.',
     '',
+    `  Web console                ${stack.urls.web}`,
     `  Realtime API (WebSocket)   ${stack.urls.ws}?token=<JWT>`,
     `  REST API                   ${stack.urls.rest}   (docs: ${stack.urls.rest}/docs)`,
     `  Audio gateway (Recall)     ${stack.urls.audioGateway}/recall/{meetingId}?token=…`,

@@ -17,15 +17,17 @@ import { destroyClients } from '../core/clients/lifecycle';
 import { dlqUrl, loadAudioGatewayConfig, queueUrl } from '../core/config';
 import { createLogger } from '../core/logger';
 import { QUEUES } from '../core/resources';
+import { LOCAL_WEB_CLIENT_ID, type WebConfig } from '../core/web/config';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
-import { loadRecording } from './recordings';
+import { listRecordings, loadRecording } from './recordings';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
+import { startWebServer, type WebServer } from './web-server';
 import { startWsGateway, type WsGateway } from './ws-gateway';
 
 export const FIXTURE_DIR = path.resolve(__dirname, '..', 'fixtures');
@@ -39,7 +41,7 @@ export const RECORDINGS_SUBDIR = 'recordings';
 const LOCAL_API_KEY = 'local-dev-key';
 const STAGE = 'local';
 
-type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio';
+type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio' | 'web';
 
 export interface LocalStackOptions {
   /** Persist DynamoDB and S3 data (and the dev issuer's key) here; unset keeps them in memory. */
@@ -64,6 +66,10 @@ export interface LocalStackOptions {
   httpRoutes?: HttpRoute[];
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   logger?: Logger;
+  /** Where the built web console is (default web/dist; npm start builds it first). */
+  webDistDir?: string;
+  /** Lifetime of the access tokens the dev issuer gives the web app (tests shorten it). */
+  webTokenLifetimeSeconds?: number;
 }
 
 export interface LocalStack {
@@ -74,6 +80,8 @@ export interface LocalStack {
     rest: string;
     /** Where Recall connects (`/recall/{meetingId}?token=…`). */
     audioGateway: string;
+    /** The web console: the URL to open in a browser. */
+    web: string;
     speech: string;
     recall: string;
     issuer: string;
@@ -83,6 +91,14 @@ export interface LocalStack {
   };
   env: Record<string, string>;
   issuer: DevIssuer;
+  /** The web console's server and the `/config.json` it serves. */
+  web: WebServer;
+  webConfig(): Promise<WebConfig>;
+  /**
+   * Simulates the realtime API dropping every WebSocket: the gateway emulator stops (closing
+   * all connections) and a new one starts on the same address.
+   */
+  restartWsGateway(): Promise<void>;
   recall: RecallSimulator;
   /** Where `local://recordings/<name>` meetings find their files, in search order. */
   recordingDirs: string[];
@@ -149,25 +165,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const issuer = await startDevIssuer({
       host,
-      ...defined({ port: ports.issuer }),
+      ...defined({ port: ports.issuer, accessTokenLifetimeSeconds: opts.webTokenLifetimeSeconds }),
       // Handlers cache the issuer's keys, so later stacks in this process keep the same key.
       keyFile: path.join(opts.dataDir ?? processTempDir(), 'dev-issuer-key.json'),
     });
     stops.push(() => issuer.stop());
 
     // The gateway emulator must exist before the handlers load (they read its endpoint).
-    const ws: WsGateway = await startWsGateway({
-      host,
-      port: ports.ws,
-      stage: STAGE,
-      authorizer: wsAuthorizer,
-      routes: wsRoutes(),
-      ...defined({
-        idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
-        maxDurationMs: opts.wsLimits?.maxDurationMs,
-      }),
-      logger,
-    });
+    const startWs = (port: number | undefined) =>
+      startWsGateway({
+        host,
+        port,
+        stage: STAGE,
+        authorizer: wsAuthorizer,
+        routes: wsRoutes(),
+        ...defined({
+          idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
+          maxDurationMs: opts.wsLimits?.maxDurationMs,
+        }),
+        logger,
+      });
+    let ws: WsGateway = await startWs(ports.ws);
     stops.push(() => ws.stop());
 
     const rest: HttpHost = await startHttpHost({
@@ -184,14 +202,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => rest.stop());
 
-    const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
-    stops.push(() => speech.stop());
-
     const recordingDirs = [
       ...(opts.recordingDirs ?? []).map((dir) => path.resolve(dir)),
       ...(opts.dataDir ? [path.join(opts.dataDir, RECORDINGS_SUBDIR)] : []),
       FIXTURE_DIR,
     ];
+    // Read on every request, so recordings added while the stack runs show up in the form.
+    const webConfig = async (): Promise<WebConfig> => ({
+      stage: STAGE,
+      wsUrl: ws.url,
+      restUrl: rest.url,
+      oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
+      recordings: await listRecordings(recordingDirs),
+    });
+    const web = await startWebServer({
+      host,
+      ...defined({ port: ports.web, distDir: opts.webDistDir }),
+      config: webConfig,
+      logger,
+    });
+    stops.push(() => web.stop());
+
+    const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
+    stops.push(() => speech.stop());
+
     const recall = await startRecallSimulator({
       host,
       port: ports.recall,
@@ -262,6 +296,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ws: ws.port,
       http: rest.port,
       audio: audio.port,
+      web: web.port,
     });
 
     const replaceAudioGateway = async ({ graceful = false } = {}) => {
@@ -282,6 +317,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         wsManagement: ws.managementEndpoint,
         rest: rest.url,
         audioGateway: audioUrl,
+        web: web.url,
         speech: speech.wsUrl,
         recall: recall.url,
         issuer: issuer.issuer,
@@ -289,6 +325,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       },
       env,
       issuer,
+      web,
+      webConfig,
+      async restartWsGateway() {
+        const port = ws.port;
+        await ws.stop();
+        ws = await startWs(port);
+      },
       recall,
       recordingDirs,
       speech,

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what Parley needs on a fresh Debian machine with Node 20+ and root:
-# the embedded speech engine's Debian packages, then the locked npm dependencies.
+# the embedded speech engine's Debian packages, Chromium for the web console's browser tests
+# (they drive /usr/bin/chromium), then the locked npm dependencies. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us)
+DEBIAN_PACKAGES=(libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us chromium)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
