@@ -6,6 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import { createLiveAudio } from '../../core/audio/live-audio';
 import { publishActiveSessions } from '../../core/audio/session-metric';
 import { sqs } from '../../core/clients/sqs';
 import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
@@ -26,17 +27,24 @@ export async function startAudioGateway(
   overrides: { host?: string; reconnectGraceMs?: number } = {},
 ): Promise<RunningAudioGateway> {
   const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
+  const repo = new MeetingRepository();
+  // Recordings and browser microphones (core/audio/live-audio.ts).
+  const extensions = createLiveAudio({ repo, logger });
   const gateway = new AudioGateway({
+    extensions,
     host: overrides.host ?? '0.0.0.0',
     port: config.port,
-    repo: new MeetingRepository(),
+    repo,
     connector: createDeepgramConnector({
       apiKey: config.deepgramApiKey,
       wsUrl: config.deepgramUrl,
       model: config.deepgramModel,
     }),
     publish: (event) => publisher.publish(event),
-    flush: () => publisher.flush(),
+    flush: async () => {
+      await extensions.settle();
+      await publisher.flush();
+    },
     logger,
     maxSessions: config.maxSessions,
     commandPollMs: config.commandPollMs,

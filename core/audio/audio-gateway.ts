@@ -9,11 +9,12 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { endpointTokenMatches } from '../meetings/endpoint-token';
-import { TERMINAL_STATUSES } from '../meetings/model';
+import { type Meeting, TERMINAL_STATUSES } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
 import type { SttConnector } from './deepgram-connector';
+import type { GatewayExtensions } from './gateway-extensions';
 import { MeetingSession, type SessionInput } from './meeting-session';
 
 /** Frames above this close the socket with 1009; smaller oversize frames are rejected one by one. */
@@ -36,6 +37,8 @@ export interface AudioGatewayOptions {
   reconnectGraceMs?: number;
   onAudioForwarded?: (receivedAt: number) => void;
   sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
+  /** Browser microphones (`/browser/{meetingId}`) and recordings (core/audio/gateway-extensions.ts). */
+  extensions?: GatewayExtensions;
 }
 
 interface LiveMeeting {
@@ -102,6 +105,16 @@ export class AudioGateway {
     return this.meetings.get(meetingId)?.session;
   }
 
+  /** The meeting's live session, started as for a Recall connection when there is none (browser microphones). */
+  openSession(meetingId: string, meeting: Meeting): MeetingSession {
+    return this.attach(meetingId, meeting, undefined);
+  }
+
+  /** False once the task is stopping or has been killed. */
+  get accepting(): boolean {
+    return !this.shuttingDown && !this.killed;
+  }
+
   /** Finalize every session, flush the publisher, close the server. Idempotent. */
   shutdown(reason = 'shutdown'): Promise<void> {
     this.shuttingDown ??= (async () => {
@@ -120,6 +133,7 @@ export class AudioGateway {
   async kill(): Promise<void> {
     this.killed = true;
     clearInterval(this.pollTimer);
+    this.opts.extensions?.kill();
     for (const m of this.meetings.values()) {
       clearTimeout(m.graceTimer);
       m.session.abandon();
@@ -141,6 +155,8 @@ export class AudioGateway {
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
+    if (this.opts.extensions?.handlesPath(url.pathname))
+      return this.opts.extensions.upgrade(req, socket, head, this);
     const match = PATH.exec(url.pathname);
     if (!match) return this.refuse(socket, 404, 'Unknown path');
     if (req.method !== 'GET') return this.refuse(socket, 405, 'Method not allowed');
@@ -170,11 +186,7 @@ export class AudioGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, meeting, ws));
   }
 
-  private attach(
-    meetingId: string,
-    meeting: NonNullable<Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>>,
-    ws: WebSocket,
-  ): void {
+  private attach(meetingId: string, meeting: Meeting, ws: WebSocket | undefined): MeetingSession {
     let live = this.meetings.get(meetingId);
     if (live) {
       clearTimeout(live.graceTimer);
@@ -208,7 +220,9 @@ export class AudioGateway {
         this.log.error('session failed to start', { meetingId, error: String(error) });
       });
       this.log.info('meeting session started', { meetingId });
+      this.opts.extensions?.follow(meetingId, session);
     }
+    if (!ws) return live.session;
     const entry = live;
     entry.socket = ws;
     ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
@@ -224,6 +238,7 @@ export class AudioGateway {
       }, this.opts.reconnectGraceMs ?? 100_000);
       entry.graceTimer.unref();
     });
+    return entry.session;
   }
 
   private onFrame(entry: LiveMeeting, data: RawData, isBinary: boolean): void {
@@ -239,7 +254,8 @@ export class AudioGateway {
     }
     this.stats.acceptedFrames++;
     const input = toSessionInput(parsed.message);
-    if (input) entry.session.handle(input, receivedAt);
+    if (input && this.opts.extensions) this.opts.extensions.forward(entry.session, input, receivedAt);
+    else if (input) entry.session.handle(input, receivedAt);
   }
 
   private reject(entry: LiveMeeting, reason: string, detail: string): void {
