@@ -79,6 +79,10 @@ export const PARLEY_INPUTS = {
   },
   gatewayMinTasks: { env: 'PARLEY_GATEWAY_MIN_TASKS', help: 'fewest audio gateway tasks (default 1)' },
   gatewayMaxTasks: { env: 'PARLEY_GATEWAY_MAX_TASKS', help: 'most audio gateway tasks (default 10)' },
+  recordingRetentionDays: {
+    env: 'PARLEY_RECORDING_RETENTION_DAYS',
+    help: 'days meeting recordings are kept before S3 deletes them (default 90)',
+  },
 } as const;
 
 export type ParleyInputKey = keyof typeof PARLEY_INPUTS;
@@ -114,6 +118,8 @@ export interface ParleySettings {
     readonly recallWebhook?: string;
   };
   readonly corsOrigins: readonly string[];
+  /** Days before the `recordings/` lifecycle rule deletes a recording. */
+  readonly recordingRetentionDays: number;
   readonly audioGateway: {
     readonly maxSessions: number;
     readonly minTasks: number;
@@ -282,6 +288,7 @@ export function resolveParleySettings(inputs: ParleyInputs): ParleySettings {
       recallWebhook: secretName('recallWebhookSecretName', inputs.recallWebhookSecretName),
     },
     corsOrigins,
+    recordingRetentionDays: integer('recordingRetentionDays', inputs.recordingRetentionDays, 90, 1, 3650),
     audioGateway: { maxSessions, minTasks, maxTasks },
   };
 }

@@ -21,6 +21,14 @@ export const REST_ERROR_CODES = {
   NOT_FOUND: { status: 404, description: 'No such route' },
   MEETING_NOT_FOUND: { status: 404, description: 'No such meeting, or it is not shared with you' },
   INVALID_STATE: { status: 409, description: 'The meeting is not in a state that allows this' },
+  RECORDING_NOT_FOUND: {
+    status: 404,
+    description: 'The meeting has no recording (nothing was archived, or it expired)',
+  },
+  RECORDING_NOT_READY: {
+    status: 409,
+    description: 'The meeting is not over yet: its recording is assembled when it ends',
+  },
   TOO_MANY_SHARES: { status: 409, description: 'The meeting is shared with as many users as allowed' },
   SPEECH_UNAVAILABLE: {
     status: 409,

@@ -756,6 +756,7 @@ describe('REST routes (core/rest/routes.ts)', () => {
     ],
     'http-health': [...MEETING_READ, 'sqs:GetQueueAttributes queue:transcript'],
     'http-docs': [],
+    'http-get-recording': [...MEETING_READ, 's3:GetObject bucket:media/recordings/*'],
   };
 
   it.each(Object.keys(REST_LAMBDAS))('%s may do exactly what its handler calls', (name) => {
@@ -833,7 +834,7 @@ describe('audio gateway', () => {
     expect(JSON.stringify(container.Image)).toContain('container-assets');
   });
 
-  it('lets the task only send events, read/update meetings, write recordings and publish its session metric', () => {
+  it('lets the task only send events, read/update meetings, keep recordings and publish its session metric', () => {
     const taskRole = stack.audioGateway.taskDefinition.taskRole;
     expect(permissions(lid(taskRole))).toEqual(
       [
@@ -843,6 +844,9 @@ describe('audio gateway', () => {
         'sqs:SendMessage queue:transcript',
         's3:AbortMultipartUpload bucket:media/recordings/*',
         's3:PutObject bucket:media/recordings/*',
+        's3:GetObject bucket:media/recordings/*',
+        's3:DeleteObject bucket:media/recordings/*',
+        's3:ListBucket bucket:media if {"StringLike":{"s3:prefix":["recordings/*"]}}',
         'cloudwatch:PutMetricData * if {"StringEquals":{"cloudwatch:namespace":"Parley/AudioGateway"}}',
       ].sort(),
     );
