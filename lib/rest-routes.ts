@@ -51,6 +51,7 @@ export const REST_TABLE_ACCESS: {
   // findByBot (byBot index, then GetItem), setStatusIf (UpdateItem).
   'http-recall-webhook': { meetings: { table: ['GetItem', 'UpdateItem'], indexes: { byBot: ['Query'] } } },
   'http-health': { meetings: ['GetItem'] },
+  'http-get-recording': { meetings: ['GetItem'] },
 };
 
 const READ_ACTIONS: readonly DynamoDbAction[] = ['GetItem', 'BatchGetItem', 'Query'];
@@ -158,7 +159,7 @@ function createRestFunction(rest: RestApi, name: RestLambdaName, deps: RestRoute
     else if (variable === 'MEDIA_BUCKET' && deps.mediaBucket) {
       fn.setEnvironment(variable, deps.mediaBucket.bucketName);
       acknowledgeGrantWildcards(
-        fn.function,
+        fn,
         grantBucketPrefix(fn.function, 'media', deps.mediaBucket, 'read', 'recordings/'),
         'Recording keys are chosen per meeting at run time; reads are limited to the recordings/ prefix.',
       );

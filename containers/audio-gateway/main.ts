@@ -6,6 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import type { LiveAudioExtensions } from '../../core/audio/gateway-extensions';
 import { createLiveAudio } from '../../core/audio/live-audio';
 import { publishActiveSessions } from '../../core/audio/session-metric';
 import { sqs } from '../../core/clients/sqs';
@@ -17,6 +18,8 @@ import { EventPublisher } from '../../core/pipeline/publisher';
 export interface RunningAudioGateway {
   gateway: AudioGateway;
   publisher: EventPublisher;
+  /** Recordings and browser microphones (tests look at their state). */
+  extensions: LiveAudioExtensions;
   port: number;
   url: string;
 }
@@ -52,7 +55,7 @@ export async function startAudioGateway(
   });
   const { port, url } = await gateway.listen();
   logger.info('audio gateway listening', { port, maxSessions: config.maxSessions });
-  return { gateway, publisher, port, url };
+  return { gateway, publisher, extensions, port, url };
 }
 
 if (require.main === module) {
