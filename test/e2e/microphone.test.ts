@@ -270,7 +270,7 @@ describe('the microphone chunk protocol', () => {
     const renewed = await RawStream.open(
       b.streamUrl,
       session(),
-      await stack.issuer.mintToken('alice', { expiresInSeconds: 2 }),
+      await stack.issuer.mintToken('alice', { expiresInSeconds: 10 }),
     );
     await renewed.ready();
     const before = stack.audio.extensions.browser?.stream(b.meetingId)?.tokenExpiresAt ?? 0;
