@@ -260,7 +260,7 @@ describe('the microphone chunk protocol', () => {
     const short = await RawStream.open(
       a.streamUrl,
       session(),
-      await stack.issuer.mintToken('alice', { expiresInSeconds: 2 }),
+      await stack.issuer.mintToken('alice', { expiresInSeconds: 5 }),
     );
     await short.ready();
     short.send(1, piece(0));
