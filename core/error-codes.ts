@@ -37,6 +37,14 @@ export const ERROR_CODES = {
   MEETING_NOT_FOUND: { status: 404, description: 'No such meeting, or it is not shared with you' },
   JOB_NOT_FOUND: { status: 404, description: 'No such job, or it is not yours' },
   RECALL_BOT_NOT_FOUND: { status: 404, description: 'Recall has no such bot in this region' },
+  RECORDING_NOT_FOUND: {
+    status: 404,
+    description: 'The meeting has no recording (nothing was archived, or it expired)',
+  },
+  RECORDING_NOT_READY: {
+    status: 409,
+    description: 'The meeting is not over yet: its recording is assembled when it ends',
+  },
   CONFLICT: { status: 409, description: 'The request conflicts with the current state' },
   INVALID_STATE: { status: 409, description: 'The meeting is not in a state that allows this' },
   TOO_MANY_SHARES: { status: 409, description: 'The meeting is shared with as many users as allowed' },

@@ -59,6 +59,7 @@ export class ParleyStack extends Stack {
     this.storage = new Storage(this, 'Storage', {
       removalPolicy: s.removalPolicy,
       corsOrigins: s.corsOrigins,
+      recordingRetentionDays: s.recordingRetentionDays,
     });
     const { tables } = this.storage;
     this.pipeline = new Pipeline(this, 'Pipeline', { removalPolicy: s.removalPolicy });
@@ -109,6 +110,8 @@ export class ParleyStack extends Stack {
       maxSessions: s.audioGateway.maxSessions,
       minTasks: s.audioGateway.minTasks,
       maxTasks: s.audioGateway.maxTasks,
+      // Browser microphones authenticate with the users' tokens.
+      auth: { issuer: this.auth.issuer, audience: this.auth.audience },
     });
 
     this.rest = new RestApi(this, 'Rest', {
@@ -127,6 +130,7 @@ export class ParleyStack extends Stack {
       secrets: this.secrets,
       recallBaseUrl: s.recallBaseUrl,
       audioGatewayUrl: this.audioGateway.publicUrl,
+      mediaBucket: this.storage.mediaBucket,
     });
 
     this.webApp = this.addWebApp(s);

@@ -97,6 +97,8 @@ export interface AudioGatewayProps {
   readonly maxSessions: number;
   readonly minTasks: number;
   readonly maxTasks: number;
+  /** Who signs user tokens: browser microphones (`/browser/{meetingId}`) are off without it. */
+  readonly auth?: { readonly issuer: string; readonly audience: string };
 }
 
 export class AudioGateway extends Construct {
@@ -163,7 +165,26 @@ export class AudioGateway extends Construct {
     // polling), publish pipeline events, write recordings, and publish its session count.
     grantTable(taskRole, 'meetings', props.meetingsTable, ['GetItem', 'UpdateItem', 'BatchGetItem']);
     grantQueueSend(taskRole, props.transcriptQueue);
-    const recordings = grantBucketPrefix(taskRole, 'media', props.mediaBucket, 'write', 'recordings/');
+    // Recordings: write chunks, read them back (resume, assembly), list and delete them (assembly).
+    const recordings = grantBucketPrefix(taskRole, 'media', props.mediaBucket, 'readWrite', 'recordings/');
+    recordings.combine(
+      iam.Grant.addToPrincipal({
+        grantee: taskRole,
+        actions: ['s3:DeleteObject'],
+        resourceArns: [props.mediaBucket.arnForObjects('recordings/*')],
+      }),
+    );
+    const listRecordings = iam.Grant.addToPrincipal({
+      grantee: taskRole,
+      actions: ['s3:ListBucket'],
+      resourceArns: [props.mediaBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['recordings/*'] } },
+    });
+    acknowledgeGrantWildcards(
+      this.taskDefinition,
+      listRecordings,
+      "Listing is limited to keys under recordings/ (s3:prefix condition): the archive finds a meeting's chunks.",
+    );
     acknowledgeGrantWildcards(
       this.taskDefinition,
       recordings,
@@ -220,12 +241,16 @@ export class AudioGateway extends Construct {
         MAX_SESSIONS: String(props.maxSessions),
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
         PARLEY_STAGE: props.stageName,
+        ...(props.auth ? { OIDC_ISSUER: props.auth.issuer, OIDC_AUDIENCE: props.auth.audience } : {}),
         POWERTOOLS_SERVICE_NAME: 'audio-gateway',
         LOG_LEVEL: props.logLevel,
       },
       // Injected by ECS from Secrets Manager at task start; never a plain environment value.
       secrets: { DEEPGRAM_API_KEY: ecs.Secret.fromSecretsManager(props.deepgramApiKey) },
     });
+    // The root filesystem is read-only: recording assembly (ffmpeg) writes its file to /tmp.
+    this.taskDefinition.addVolume({ name: 'tmp' });
+    this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
     acknowledge(
       this.taskDefinition,
       'AwsSolutions-ECS2',

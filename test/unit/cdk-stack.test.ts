@@ -815,6 +815,7 @@ describe('REST routes (core/rest/routes.ts)', () => {
     ],
     'http-health': [...MEETING_READ, 'sqs:GetQueueAttributes queue:transcript'],
     'http-docs': [],
+    'http-get-recording': [...MEETING_READ, 's3:GetObject bucket:media/recordings/*'],
   };
 
   it.each(Object.keys(REST_LAMBDAS))('%s may do exactly what its handler calls', (name) => {
@@ -946,7 +947,7 @@ describe('audio gateway', () => {
     });
   });
 
-  it('lets the task only send events, read/update meetings, write recordings, publish its session metric and protect itself', () => {
+  it('lets the task only send events, read/update meetings, keep recordings, publish its session metric and protect itself', () => {
     const taskRole = stack.audioGateway.taskDefinition.taskRole;
     const cluster = `<${lid(stack.audioGateway.cluster)}>`;
     expect(permissions(lid(taskRole))).toEqual(
@@ -957,6 +958,9 @@ describe('audio gateway', () => {
         'sqs:SendMessage queue:transcript',
         's3:AbortMultipartUpload bucket:media/recordings/*',
         's3:PutObject bucket:media/recordings/*',
+        's3:GetObject bucket:media/recordings/*',
+        's3:DeleteObject bucket:media/recordings/*',
+        's3:ListBucket bucket:media if {"StringLike":{"s3:prefix":["recordings/*"]}}',
         'cloudwatch:PutMetricData * if {"StringEquals":{"cloudwatch:namespace":"Parley/AudioGateway"}}',
         // The ECS agent's task-protection endpoint calls ECS with the task role.
         `ecs:GetTaskProtection arn:aws:ecs:us-east-1:<AWS::AccountId>:task/${cluster}/*`,
