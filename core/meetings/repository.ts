@@ -7,6 +7,8 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
+  ScanCommand,
+  type ScanCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
@@ -371,6 +373,36 @@ export class MeetingRepository {
       }
     }
     throw new ConflictError('The meeting changed while it was being updated; try again', 'CONCURRENT_UPDATE');
+  }
+
+  /**
+   * Meetings in `status` whose last update is older than `before`: a paged Scan (no index serves
+   * it; the sweeper runs it every few minutes), at most `maxPages` pages per call.
+   */
+  async findStale(
+    status: MeetingStatus,
+    before: Date,
+    maxPages: number,
+  ): Promise<{ meetingIds: string[]; complete: boolean }> {
+    const meetingIds: string[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    let pages = 0;
+    do {
+      const out: ScanCommandOutput = await dynamo().send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: '#status = :status AND updatedAt < :before',
+          ProjectionExpression: 'meetingId',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ':before': before.toISOString() },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of out.Items ?? []) meetingIds.push(String(item.meetingId));
+      cursor = out.LastEvaluatedKey;
+      pages++;
+    } while (cursor && pages < maxPages);
+    return { meetingIds, complete: cursor === undefined };
   }
 
   /**
