@@ -39,6 +39,7 @@ const NASTY = [
   '%00',
   '../',
   '<script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal template placeholder is the hostile input
   '${x}',
   '__proto__',
   ' ',
