@@ -27,6 +27,8 @@ export interface WorldMeeting {
   clientUrl: string;
   /** Send `{action:'subscribe'}` and wait for `replay_complete` (Parley), or just open (relay). */
   subscribe: boolean;
+  /** Clients of this meeting (default 1; bench/soak.ts uses 10). */
+  clients?: number;
 }
 
 export interface SetupRequest {
@@ -49,6 +51,12 @@ export interface Sample {
   emit: number;
   /** NaN when the client never received it within the drain time. */
   recv: number;
+  /** When the last of the meeting's clients received it (NaN if one never did). */
+  recvLast: number;
+  /** How many of the meeting's clients received it (duplicates counted apart). */
+  clients: number;
+  expectedClients: number;
+  duplicates: number;
 }
 
 export interface RunResult {
@@ -70,6 +78,7 @@ interface MeetingState {
   meeting: WorldMeeting;
   recall?: WebSocket;
   client?: WebSocket;
+  extraClients: WebSocket[];
   audioTimer?: NodeJS.Timeout;
   audioMs: number;
 }
@@ -160,6 +169,9 @@ function results(key: string, startS: number, endS: number, isFinal: boolean): s
 let states: MeetingState[] = [];
 /** key → first receive time at a client. */
 const received = new Map<string, number>();
+/** key → receive time per client (index in the meeting), for meetings with several clients. */
+const arrivals = new Map<string, Map<number, number>>();
+let duplicateArrivals = new Map<string, number>();
 let audioFramesSent = 0;
 
 function keyOf(raw: string): string | undefined {
@@ -190,8 +202,16 @@ function open(url: string): Promise<WebSocket> {
 }
 
 async function connectClient(state: MeetingState): Promise<void> {
+  const count = state.meeting.clients ?? 1;
+  for (let i = 0; i < count; i++) {
+    const ws = await connectOneClient(state, i);
+    if (i === 0) state.client = ws;
+    else state.extraClients.push(ws);
+  }
+}
+
+async function connectOneClient(state: MeetingState, clientIndex: number): Promise<WebSocket> {
   const ws = await open(state.meeting.clientUrl);
-  state.client = ws;
   let subscribed = !state.meeting.subscribe;
   ws.on('message', (data) => {
     const at = nowAbs();
@@ -199,6 +219,13 @@ async function connectClient(state: MeetingState): Promise<void> {
     const key = keyOf(text);
     if (key !== undefined) {
       if (!received.has(key)) received.set(key, at);
+      let byClient = arrivals.get(key);
+      if (!byClient) {
+        byClient = new Map();
+        arrivals.set(key, byClient);
+      }
+      if (byClient.has(clientIndex)) duplicateArrivals.set(key, (duplicateArrivals.get(key) ?? 0) + 1);
+      else byClient.set(clientIndex, at);
       return;
     }
     if (text.includes('"replay_complete"')) subscribed = true;
@@ -209,6 +236,7 @@ async function connectClient(state: MeetingState): Promise<void> {
     if (!(await until(() => subscribed, 30_000)))
       throw new Error(`no replay_complete for ${state.meeting.meetingId}`);
   }
+  return ws;
 }
 
 function sendAudio(state: MeetingState, ctx: MessageContext, frameMs: number): void {
@@ -252,7 +280,7 @@ async function connectRecall(state: MeetingState, audioFrameMs: number): Promise
 
 async function setup(req: SetupRequest): Promise<{ setupMs: number; speechSockets: number }> {
   const started = performance.now();
-  states = req.meetings.map((meeting, index) => ({ index, meeting, audioMs: 0 }));
+  states = req.meetings.map((meeting, index) => ({ index, meeting, audioMs: 0, extraClients: [] }));
   // Clients first (so nothing is missed), then Recall; in waves of 50 to stay gentle on the stack.
   for (let i = 0; i < states.length; i += 50) await Promise.all(states.slice(i, i + 50).map(connectClient));
   for (let i = 0; i < states.length; i += 50) {
@@ -262,7 +290,7 @@ async function setup(req: SetupRequest): Promise<{ setupMs: number; speechSocket
 }
 
 async function run(req: RunRequest): Promise<RunResult> {
-  const emitted = new Map<string, { emit: number; final: boolean; measured: boolean }>();
+  const emitted = new Map<string, { emit: number; final: boolean; measured: boolean; clients: number }>();
   let skipped = 0;
   const t0 = nowAbs();
   const measureStart = t0 + req.warmupMs;
@@ -286,7 +314,12 @@ async function run(req: RunRequest): Promise<RunResult> {
       const message = results(key, startS, startS + (rev + 1) * 0.25, final);
       const emit = nowAbs();
       socket.send(message);
-      emitted.set(key, { emit, final, measured: emit >= measureStart && emit < measureEnd });
+      emitted.set(key, {
+        emit,
+        final,
+        measured: emit >= measureStart && emit < measureEnd,
+        clients: state.meeting.clients ?? 1,
+      });
     };
     // Each meeting at its own phase; the ticker runs until the measurement window closes.
     const offset = Math.random() * req.intervalMs;
@@ -300,13 +333,26 @@ async function run(req: RunRequest): Promise<RunResult> {
   await sleep(measureEnd - nowAbs());
   for (const t of timers) clearTimeout(t);
   const measured = [...emitted].filter(([, e]) => e.measured);
-  await until(() => measured.every(([key]) => received.has(key)), req.drainMs);
-  const samples: Sample[] = measured.map(([key, e]) => ({
-    key,
-    final: e.final,
-    emit: e.emit,
-    recv: received.get(key) ?? Number.NaN,
-  }));
+  await until(
+    () => measured.every(([key, e]) => received.has(key) && (arrivals.get(key)?.size ?? 0) >= e.clients),
+    req.drainMs,
+  );
+  const samples: Sample[] = measured.map(([key, e]) => {
+    const byClient = arrivals.get(key);
+    const complete = (byClient?.size ?? 0) >= e.clients;
+    return {
+      key,
+      final: e.final,
+      emit: e.emit,
+      recv: received.get(key) ?? Number.NaN,
+      recvLast: complete && byClient ? Math.max(...byClient.values()) : Number.NaN,
+      clients: byClient?.size ?? 0,
+      expectedClients: e.clients,
+      duplicates: duplicateArrivals.get(key) ?? 0,
+    };
+  });
+  arrivals.clear();
+  duplicateArrivals = new Map();
   let receivedInWindow = 0;
   for (const at of received.values()) if (at >= measureStart && at < measureEnd) receivedInWindow++;
   received.clear();
@@ -322,6 +368,7 @@ async function teardown(): Promise<void> {
   for (const s of states) {
     s.recall?.close(1000);
     s.client?.close(1000);
+    for (const c of s.extraClients) c.close(1000);
   }
   await until(
     () => states.every((s) => (s.recall?.readyState ?? 3) === 3 && (s.client?.readyState ?? 3) === 3),

@@ -4,7 +4,7 @@
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { countPublisher } from '../clients/cloudwatch';
 import { ACTIVE_SESSIONS_METRIC } from '../resources';
 
 export function publishActiveSessions(opts: {
@@ -13,27 +13,20 @@ export function publishActiveSessions(opts: {
   count: () => number;
   logger: Logger;
 }): () => void {
-  const client = new CloudWatchClient({ region: opts.region });
+  const metrics = countPublisher(opts.region);
+  const metric = {
+    namespace: ACTIVE_SESSIONS_METRIC.namespace,
+    metricName: ACTIVE_SESSIONS_METRIC.metricName,
+    dimension: { name: ACTIVE_SESSIONS_METRIC.dimension, value: opts.stage },
+  };
   const timer = setInterval(() => {
-    client
-      .send(
-        new PutMetricDataCommand({
-          Namespace: ACTIVE_SESSIONS_METRIC.namespace,
-          MetricData: [
-            {
-              MetricName: ACTIVE_SESSIONS_METRIC.metricName,
-              Dimensions: [{ Name: ACTIVE_SESSIONS_METRIC.dimension, Value: opts.stage }],
-              Value: opts.count(),
-              Unit: 'Count',
-            },
-          ],
-        }),
-      )
+    metrics
+      .put(metric, opts.count())
       .catch((error) => opts.logger.warn('could not publish ActiveSessions', { error: String(error) }));
   }, ACTIVE_SESSIONS_METRIC.periodSeconds * 1000);
   timer.unref();
   return () => {
     clearInterval(timer);
-    client.destroy();
+    metrics.destroy();
   };
 }

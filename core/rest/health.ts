@@ -3,17 +3,13 @@
  * dependency (a GetItem of a key that never exists; GetQueueAttributes), each with its own
  * timeout. Errors are reported by name only, never with endpoints or account details.
  */
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Health } from './schemas';
 
 export const HEALTH_TIMEOUT_MS = 2_000;
 
 export interface HealthDeps {
-  dynamo: Pick<DynamoDBDocumentClient, 'send'>;
-  meetingsTable: string;
-  sqs: Pick<SQSClient, 'send'>;
-  queueUrl: string;
+  /** One cheap call per dependency (core/clients/probes.ts). */
+  probes: { dynamodb: (signal: AbortSignal) => Promise<void>; sqs: (signal: AbortSignal) => Promise<void> };
   timeoutMs?: number;
 }
 
@@ -37,17 +33,8 @@ async function timed(timeoutMs: number, run: (signal: AbortSignal) => Promise<un
 export async function checkHealth(deps: HealthDeps): Promise<{ healthy: boolean; body: Health }> {
   const timeoutMs = deps.timeoutMs ?? HEALTH_TIMEOUT_MS;
   const [dynamodb, sqs] = await Promise.all([
-    timed(timeoutMs, (abortSignal) =>
-      deps.dynamo.send(new GetCommand({ TableName: deps.meetingsTable, Key: { meetingId: '__health__' } }), {
-        abortSignal,
-      }),
-    ),
-    timed(timeoutMs, (abortSignal) =>
-      deps.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: deps.queueUrl, AttributeNames: ['QueueArn'] }),
-        { abortSignal },
-      ),
-    ),
+    timed(timeoutMs, deps.probes.dynamodb),
+    timed(timeoutMs, deps.probes.sqs),
   ]);
   const checks = { dynamodb, sqs };
   const healthy = Object.values(checks).every((check) => check.status === 'ok');

@@ -1,14 +1,15 @@
-import { dynamo } from '../../core/clients/dynamodb';
-import { sqs } from '../../core/clients/sqs';
+import { probeQueue, probeTable } from '../../core/clients/probes';
 import { queueUrl, tableName } from '../../core/config';
 import { checkHealth } from '../../core/rest/health';
 import { httpRoute } from '../shared/http';
 
+const meetingsTable = tableName('meetings');
+const transcriptQueue = queueUrl('transcriptEvents');
 const deps = {
-  dynamo: dynamo(),
-  meetingsTable: tableName('meetings'),
-  sqs: sqs(),
-  queueUrl: queueUrl('transcriptEvents'),
+  probes: {
+    dynamodb: (signal: AbortSignal) => probeTable(meetingsTable, signal),
+    sqs: (signal: AbortSignal) => probeQueue(transcriptQueue, signal),
+  },
 };
 
 /** GET /health: 200 when DynamoDB and SQS answer, 503 (same body) when one does not. */

@@ -1,0 +1,194 @@
+/**
+ * Soak: 20 meetings × 10 clients for 10 minutes through the whole local pipeline, with a fast
+ * fake speech peer speaking Deepgram's live protocol. Reports the stack's memory over time,
+ * missed and duplicated finals (per client), and latency percentiles (first and last client).
+ *
+ *   npm run bench:soak -- [--minutes 10] [--meetings 20] [--clients 10] [--interval-ms 250]
+ *                         [--sample-seconds 30] [--drain-seconds 60]
+ *
+ * Harness (loopback only, bounded, stops by itself): the main thread runs `startLocalStack()`
+ * (dynalite, local SQS, the API Gateway emulator, the fan-out handler) and an AudioGateway wired
+ * as containers/audio-gateway/main.ts wires it, its Deepgram connector pointed at the fake peer;
+ * a worker thread (bench/lib-pipeline-world.ts) runs the peer (per meeting an interim every
+ * `interval-ms`, every fourth result a final), one fake Recall bot per meeting streaming silent
+ * PCM in real time, and `clients` subscribed realtime clients per meeting. The first sample of
+ * memory, taken after setup and warm-up, is the baseline the later ones are compared with.
+ */
+import * as path from 'node:path';
+import { AudioGateway } from '../core/audio/audio-gateway';
+import { createDeepgramConnector } from '../core/audio/deepgram-connector';
+import { sqs } from '../core/clients/sqs';
+import { queueUrl } from '../core/config';
+import { createLogger } from '../core/logger';
+import { MeetingRepository } from '../core/meetings/repository';
+import { recallEndpointUrl } from '../core/meetings/service';
+import { EventPublisher } from '../core/pipeline/publisher';
+import { startLocalStack } from '../local/stack';
+import {
+  createBenchMeeting,
+  machineFacts,
+  markdownTable,
+  ms,
+  numArg,
+  startTsWorker,
+  summarize,
+  until,
+  withTimeout,
+} from './lib-bench';
+import type { RunRequest, RunResult, SetupRequest, WorldMeeting } from './lib-pipeline-world';
+
+const MINUTES = numArg('minutes', 10);
+const MEETINGS = numArg('meetings', 20);
+const CLIENTS = numArg('clients', 10);
+const INTERVAL_MS = numArg('interval-ms', 250);
+const SAMPLE_S = numArg('sample-seconds', 30);
+const DRAIN_S = numArg('drain-seconds', 60);
+const MB = 1024 * 1024;
+
+interface MemorySample {
+  atS: number;
+  rssMb: number;
+  heapUsedMb: number;
+  externalMb: number;
+}
+
+function memory(startedAt: number): MemorySample {
+  const m = process.memoryUsage();
+  return {
+    atS: Math.round((performance.now() - startedAt) / 1000),
+    rssMb: m.rss / MB,
+    heapUsedMb: m.heapUsed / MB,
+    externalMb: m.external / MB,
+  };
+}
+
+async function main(): Promise<void> {
+  const stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR' });
+  const { worker, rpc: world } = startTsWorker(path.join(__dirname, 'lib-pipeline-world.ts'), {});
+  const logger = createLogger('bench-soak');
+  const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
+  let gateway: AudioGateway | undefined;
+  try {
+    const { url: peerUrl } = await world.call<{ url: string }>('startPeer');
+    gateway = new AudioGateway({
+      host: '127.0.0.1',
+      port: 0,
+      repo: new MeetingRepository(),
+      connector: createDeepgramConnector({ apiKey: 'bench-key', wsUrl: peerUrl }),
+      publish: (event) => publisher.publish(event),
+      flush: () => publisher.flush(),
+      logger,
+      maxSessions: Math.max(150, MEETINGS),
+    });
+    const { url: audioUrl } = await gateway.listen();
+    const token = await stack.issuer.mintToken('alice');
+    const meetings: WorldMeeting[] = [];
+    for (let i = 0; i < MEETINGS; i++) {
+      const m = await createBenchMeeting('alice', `soak ${i}`);
+      meetings.push({
+        meetingId: m.meetingId,
+        recallUrl: recallEndpointUrl(audioUrl, m.meetingId, m.token),
+        clientUrl: `${stack.urls.ws}?token=${encodeURIComponent(token)}`,
+        subscribe: true,
+        clients: CLIENTS,
+      });
+    }
+    console.error(`[soak] ${MEETINGS} meetings × ${CLIENTS} clients: setting up…`);
+    await world.call('setup', { meetings, audioFrameMs: 100 } satisfies SetupRequest);
+    const live = gateway;
+    if (!(await until(() => live.stats.sessions === MEETINGS, 60_000))) {
+      throw new Error(`only ${live.stats.sessions} of ${MEETINGS} sessions started`);
+    }
+    await withTimeout(stack.fanout.idle(), 60_000, 'status events to drain');
+
+    const startedAt = performance.now();
+    const samples: MemorySample[] = [];
+    const warmupMs = 10_000;
+    const timer = setInterval(() => {
+      const sample = memory(startedAt);
+      samples.push(sample);
+      console.error(
+        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB`,
+      );
+    }, SAMPLE_S * 1000);
+    const run = await world.call<RunResult>('run', {
+      phase: 1,
+      warmupMs,
+      measureMs: MINUTES * 60_000,
+      drainMs: DRAIN_S * 1000,
+      intervalMs: INTERVAL_MS,
+    } satisfies RunRequest);
+    clearInterval(timer);
+    samples.push(memory(startedAt));
+    await world.call('stopAudio');
+    console.log(report(run, samples));
+  } finally {
+    if (gateway) await withTimeout(gateway.shutdown('soak done'), 30_000, 'gateway shutdown').catch(() => {});
+    await world.call('teardown').catch(() => undefined);
+    await world.call('stopPeer').catch(() => undefined);
+    await worker.terminate();
+    await stack.stop();
+  }
+}
+
+function report(run: RunResult, samples: MemorySample[]): string {
+  const finals = run.samples.filter((s) => s.final);
+  const expected = finals.reduce((n, s) => n + s.expectedClients, 0);
+  const delivered = finals.reduce((n, s) => n + Math.min(s.clients, s.expectedClients), 0);
+  const duplicates = finals.reduce((n, s) => n + s.duplicates, 0);
+  const first = summarize(run.samples.filter((s) => !Number.isNaN(s.recv)).map((s) => s.recv - s.emit));
+  const last = summarize(
+    run.samples.filter((s) => !Number.isNaN(s.recvLast)).map((s) => s.recvLast - s.emit),
+  );
+  const finalLast = summarize(
+    finals.filter((s) => !Number.isNaN(s.recvLast)).map((s) => s.recvLast - s.emit),
+  );
+  // Baseline: the first sample after warm-up; later ones are compared with it.
+  const base = samples.find((s) => s.atS * 1000 >= 10_000) ?? samples[0];
+  const lines = [
+    `## Soak: ${MEETINGS} meetings × ${CLIENTS} clients, ${MINUTES} min, a result every ${INTERVAL_MS} ms per meeting`,
+    '',
+    machineFacts(),
+    '',
+    `- results emitted in the window: ${run.samples.length} (${finals.length} finals); skipped before the speech socket opened: ${run.skipped}`,
+    `- final deliveries: ${delivered} of ${expected} expected (missed: not received within ${DRAIN_S} s of the window's end: ${expected - delivered}), duplicates ${duplicates}`,
+    '',
+    markdownTable(
+      ['latency (peer emit → client receive)', 'n', 'p50', 'p90', 'p99', 'max'],
+      [
+        ['first client, every result', first.n, ms(first.p50), ms(first.p90), ms(first.p99), ms(first.max)],
+        ['last of 10 clients, every result', last.n, ms(last.p50), ms(last.p90), ms(last.p99), ms(last.max)],
+        [
+          'last of 10 clients, finals',
+          finalLast.n,
+          ms(finalLast.p50),
+          ms(finalLast.p90),
+          ms(finalLast.p99),
+          ms(finalLast.max),
+        ],
+      ],
+    ),
+    '',
+    markdownTable(
+      ['t (s)', 'rss MB', 'heap used MB', 'external MB', 'heap vs baseline'],
+      samples.map((s) => [
+        s.atS,
+        s.rssMb.toFixed(0),
+        s.heapUsedMb.toFixed(1),
+        s.externalMb.toFixed(1),
+        base
+          ? `${(s.heapUsedMb - base.heapUsedMb >= 0 ? '+' : '') + (s.heapUsedMb - base.heapUsedMb).toFixed(1)} MB`
+          : '',
+      ]),
+    ),
+  ];
+  return lines.join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
