@@ -3,7 +3,9 @@
  * a JWKS on loopback and mints RS256 access tokens for any user id. It stands in for Cognito,
  * which issues the tokens on AWS; `core/auth/jwt-verifier.ts` verifies both the same way.
  *
- * It is not an authorization server: there is no login, no token endpoint, no refresh tokens.
+ * It is also a small authorization server (local/dev-issuer-oauth.ts) for the web app: a login
+ * page without passwords, authorization code with PKCE, and refresh tokens, so the browser
+ * signs in locally exactly as it does against Cognito's managed login.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,6 +21,8 @@ import {
   type JWK,
   SignJWT,
 } from 'jose';
+import { LOCAL_WEB_CLIENT_ID, WEB_CALLBACK_PATH } from '../core/web/config';
+import { allowCors, createAuthorizationServer, sendJson } from './dev-issuer-oauth';
 
 export const DEV_ISSUER_ALGORITHM = 'RS256';
 export const DEFAULT_AUDIENCE = 'parley-local';
@@ -33,6 +37,10 @@ export interface DevIssuerOptions {
   audience?: string;
   /** JSON file holding the private JWK; created on first start, reused afterwards. */
   keyFile?: string;
+  /** Lifetime of access tokens from the token endpoint (tests shorten it to exercise renewal). */
+  accessTokenLifetimeSeconds?: number;
+  /** Exact redirect URIs of the web client besides loopback `…/callback` ones (any port). */
+  webRedirectUris?: string[];
 }
 
 export interface MintTokenOptions {
@@ -43,6 +51,8 @@ export interface MintTokenOptions {
   email?: string;
   /** Further claims, e.g. `{ client_id: 'parley-local', scope: 'meetings/read' }`. */
   claims?: Record<string, unknown>;
+  /** Leaves `kid` out of the header (tests: such a token must be refused). */
+  omitKid?: boolean;
 }
 
 export interface DevIssuer {
@@ -71,7 +81,32 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
   const key = keyFile ? await loadOrCreateKey(keyFile) : await generateSigningKey();
 
   let issuer = '';
-  const server = createServer((req, res) => serve(req, res, issuer, key));
+  const oauth = createAuthorizationServer({
+    issuer: () => issuer,
+    clients: [
+      {
+        clientId: LOCAL_WEB_CLIENT_ID,
+        loopbackPaths: [WEB_CALLBACK_PATH],
+        ...(options.webRedirectUris ? { redirectUris: options.webRedirectUris } : {}),
+      },
+    ],
+    accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS,
+    signer: {
+      accessToken: (userId, clientId, scope, lifetime) =>
+        signToken(key, issuer, audience, userId, {
+          expiresInSeconds: lifetime,
+          claims: { client_id: clientId, scope },
+        }),
+      idToken: (userId, clientId, nonce, lifetime) =>
+        signIdToken(key, issuer, clientId, userId, nonce, lifetime),
+    },
+  });
+  const server = createServer((req, res) => {
+    serve(req, res, issuer, key, oauth).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { error: 'server_error' });
+      else res.destroy();
+    });
+  });
   await listen(server, port, host);
   const boundPort = (server.address() as AddressInfo).port;
   issuer = `http://${host}:${boundPort}`;
@@ -105,7 +140,7 @@ function signToken(
   const now = Math.floor(Date.now() / 1000);
   const email = mint.email === undefined ? {} : { email: mint.email };
   const jwt = new SignJWT({ token_use: 'access', ...email, ...mint.claims })
-    .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, kid: key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, typ: 'JWT', ...(mint.omitKid ? {} : { kid: key.kid }) })
     .setIssuer(issuer)
     .setSubject(userId)
     .setIssuedAt(now)
@@ -130,30 +165,58 @@ export async function mintWithKeyFile(
   return signToken(await toSigningKey(privateJwk), issuer, audience, userId, mint);
 }
 
-function serve(req: IncomingMessage, res: ServerResponse, issuer: string, key: SigningKey): void {
-  const path = new URL(req.url ?? '/', issuer).pathname;
-  if (req.method !== 'GET') {
-    sendJson(res, 405, { message: 'Method Not Allowed' });
-  } else if (path === DISCOVERY_PATH) {
-    sendJson(res, 200, {
-      issuer,
-      jwks_uri: `${issuer}${JWKS_PATH}`,
-      response_types_supported: ['token'],
-      subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: [DEV_ISSUER_ALGORITHM],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'jti', 'email'],
-    });
-  } else if (path === JWKS_PATH) {
-    sendJson(res, 200, { keys: [key.publicJwk] });
-  } else {
-    sendJson(res, 404, { message: 'Not Found' });
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  issuer: string,
+  key: SigningKey,
+  oauth: ReturnType<typeof createAuthorizationServer>,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', issuer);
+  const path = url.pathname;
+  if (path === DISCOVERY_PATH || path === JWKS_PATH) {
+    // The browser reads both (oidc-client-ts): CORS for any origin; they hold nothing secret.
+    allowCors(res);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+    } else if (req.method !== 'GET') {
+      sendJson(res, 405, { message: 'Method Not Allowed' });
+    } else if (path === DISCOVERY_PATH) {
+      sendJson(res, 200, {
+        issuer,
+        jwks_uri: `${issuer}${JWKS_PATH}`,
+        ...oauth.metadata(issuer),
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: [DEV_ISSUER_ALGORITHM],
+        claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'jti', 'email', 'nonce', 'client_id', 'scope'],
+      });
+    } else {
+      sendJson(res, 200, { keys: [key.publicJwk] });
+    }
+    return;
   }
+  if (await oauth.handle(req, res, url)) return;
+  sendJson(res, 404, { message: 'Not Found' });
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function signIdToken(
+  key: SigningKey,
+  issuer: string,
+  clientId: string,
+  userId: string,
+  nonce: string | undefined,
+  lifetimeSeconds: number,
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ token_use: 'id', auth_time: now, ...(nonce ? { nonce } : {}) })
+    .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, kid: key.kid, typ: 'JWT' })
+    .setIssuer(issuer)
+    .setSubject(userId)
+    .setAudience(clientId)
+    .setIssuedAt(now)
+    .setExpirationTime(now + lifetimeSeconds)
+    .setJti(randomUUID())
+    .sign(key.privateKey);
 }
 
 async function generateSigningKey(): Promise<SigningKey> {

@@ -2,17 +2,32 @@
  * `npm start`: the whole of Parley on this machine, with a sample meeting you can watch live.
  * Data persists under .data/ (delete it to start afresh). Ctrl-C stops everything.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { createLogger } from '../core/logger';
 import { DATA_DIR, ENDPOINTS_FILE, LOCAL_PORTS, type LocalEndpoints } from './paths';
+import { listRecordings } from './recordings';
 import { startSampleMeeting } from './sample-meeting';
-import { startLocalStack } from './stack';
+import { RECORDINGS_SUBDIR, startLocalStack } from './stack';
+import { ensureWebBuild, webBuildIsStale } from './web-build';
 
 async function main(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   const logger = createLogger('local');
-  const stack = await startLocalStack({ dataDir: DATA_DIR, ports: LOCAL_PORTS, speed: 1 });
+  const { values } = parseArgs({ options: { recordings: { type: 'string', multiple: true } }, strict: true });
+  if (await webBuildIsStale()) {
+    process.stdout.write('Building the web console (web/dist)…\n');
+    await ensureWebBuild();
+  }
+  const stack = await startLocalStack({
+    dataDir: DATA_DIR,
+    ports: LOCAL_PORTS,
+    speed: 1,
+    recordingDirs: values.recordings ?? [],
+  });
+  const recordingsDir = path.join(DATA_DIR, RECORDINGS_SUBDIR);
+  mkdirSync(recordingsDir, { recursive: true });
   writeFileSync(
     ENDPOINTS_FILE,
     JSON.stringify(
@@ -22,6 +37,7 @@ async function main(): Promise<void> {
         issuer: stack.issuer.issuer,
         audience: stack.issuer.audience,
         keyFile: path.join(DATA_DIR, 'dev-issuer-key.json'),
+        recordingsDir,
       } satisfies LocalEndpoints,
       null,
       2,
@@ -30,9 +46,11 @@ async function main(): Promise<void> {
   const meeting = await startSampleMeeting(stack, logger);
   const token = await stack.issuer.mintToken('alice', { expiresInSeconds: 12 * 3600 });
   const lines = [
+    `Open ${stack.urls.web} (sign in as alice to watch the sample meeting live)`,
     '',
     'Parley is running locally.',
     '',
+    `  Web console                ${stack.urls.web}`,
     `  Realtime API (WebSocket)   ${stack.urls.ws}?token=<JWT>`,
     `  REST API                   ${stack.urls.rest}   (docs: ${stack.urls.rest}/docs)`,
     `  Audio gateway (Recall)     ${stack.urls.audioGateway}/recall/{meetingId}?token=…`,
@@ -47,6 +65,7 @@ async function main(): Promise<void> {
     `  npm run tail -- ${meeting.meetingId}`,
     '',
     'Start another sample meeting:     npm run sample',
+    `Play a recording into a meeting:  npm run sample -- FILE   (${(await listRecordings(stack.recordingDirs)).length} ready: npm run sample -- --list)`,
     'A token for user "alice" (12 h):  npm run token -- --user alice',
     '',
     token,

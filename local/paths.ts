@@ -11,6 +11,7 @@ export const LOCAL_PORTS = {
   dynamodb: 4516,
   s3: 4517,
   sqs: 4518,
+  web: 4519,
 } as const;
 
 /** Where `npm start` keeps its data (DynamoDB, S3, the dev issuer's key). */
@@ -24,4 +25,6 @@ export interface LocalEndpoints {
   issuer: string;
   audience: string;
   keyFile: string;
+  /** `npm run sample -- FILE` links files it plays here (a recordings folder of the stack). */
+  recordingsDir: string;
 }

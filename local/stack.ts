@@ -17,14 +17,17 @@ import { destroyClients } from '../core/clients/lifecycle';
 import { dlqUrl, loadAudioGatewayConfig, queueUrl } from '../core/config';
 import { createLogger } from '../core/logger';
 import { QUEUES } from '../core/resources';
+import { LOCAL_WEB_CLIENT_ID, type WebConfig } from '../core/web/config';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
+import { listRecordings, loadRecording } from './recordings';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
+import { startWebServer, type WebServer } from './web-server';
 import { startWsGateway, type WsGateway } from './ws-gateway';
 
 export const FIXTURE_DIR = path.resolve(__dirname, '..', 'fixtures');
@@ -32,11 +35,13 @@ export const SAMPLE_FIXTURE = {
   wavPath: path.join(FIXTURE_DIR, 'meeting-librivox.wav'),
   scriptPath: path.join(FIXTURE_DIR, 'meeting-librivox.json'),
 };
+/** `<dataDir>/recordings`: where `npm run sample -- FILE` links files it is asked to play. */
+export const RECORDINGS_SUBDIR = 'recordings';
 /** Any value works locally; Recall and Deepgram keys are only checked for presence. */
 const LOCAL_API_KEY = 'local-dev-key';
 const STAGE = 'local';
 
-type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio';
+type PortName = 'dynamodb' | 's3' | 'sqs' | 'issuer' | 'speech' | 'recall' | 'ws' | 'http' | 'audio' | 'web';
 
 export interface LocalStackOptions {
   /** Persist DynamoDB and S3 data (and the dev issuer's key) here; unset keeps them in memory. */
@@ -52,10 +57,19 @@ export interface LocalStackOptions {
   wsLimits?: { idleTimeoutMs?: number; maxDurationMs?: number };
   /** How long a meeting session waits for Recall to reconnect before it ends. */
   reconnectGraceMs?: number;
+  /**
+   * Folders of recordings a `local://recordings/<name>` meeting can play, searched first; the
+   * stack adds `<dataDir>/recordings` (when persisting) and the repo's fixtures/ after them.
+   */
+  recordingDirs?: string[];
   /** REST routes; default: every REST API handler (local/http-routes.ts). */
   httpRoutes?: HttpRoute[];
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   logger?: Logger;
+  /** Where the built web console is (default web/dist; npm start builds it first). */
+  webDistDir?: string;
+  /** Lifetime of the access tokens the dev issuer gives the web app (tests shorten it). */
+  webTokenLifetimeSeconds?: number;
 }
 
 export interface LocalStack {
@@ -66,6 +80,8 @@ export interface LocalStack {
     rest: string;
     /** Where Recall connects (`/recall/{meetingId}?token=…`). */
     audioGateway: string;
+    /** The web console: the URL to open in a browser. */
+    web: string;
     speech: string;
     recall: string;
     issuer: string;
@@ -75,7 +91,17 @@ export interface LocalStack {
   };
   env: Record<string, string>;
   issuer: DevIssuer;
+  /** The web console's server and the `/config.json` it serves. */
+  web: WebServer;
+  webConfig(): Promise<WebConfig>;
+  /**
+   * Simulates the realtime API dropping every WebSocket: the gateway emulator stops (closing
+   * all connections) and a new one starts on the same address.
+   */
+  restartWsGateway(): Promise<void>;
   recall: RecallSimulator;
+  /** Where `local://recordings/<name>` meetings find their files, in search order. */
+  recordingDirs: string[];
   speech: SpeechServer;
   /** The audio gateway now running (replaced by restartAudioGateway). */
   audio: RunningAudioGateway;
@@ -91,6 +117,8 @@ export interface LocalStack {
    */
   replaceAudioGateway(opts?: { graceful?: boolean }): Promise<void>;
   fanout: SqsEventSource;
+  /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
+  ws: WsGateway;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -137,25 +165,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const issuer = await startDevIssuer({
       host,
-      ...defined({ port: ports.issuer }),
+      ...defined({ port: ports.issuer, accessTokenLifetimeSeconds: opts.webTokenLifetimeSeconds }),
       // Handlers cache the issuer's keys, so later stacks in this process keep the same key.
       keyFile: path.join(opts.dataDir ?? processTempDir(), 'dev-issuer-key.json'),
     });
     stops.push(() => issuer.stop());
 
     // The gateway emulator must exist before the handlers load (they read its endpoint).
-    const ws: WsGateway = await startWsGateway({
-      host,
-      port: ports.ws,
-      stage: STAGE,
-      authorizer: wsAuthorizer,
-      routes: wsRoutes(),
-      ...defined({
-        idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
-        maxDurationMs: opts.wsLimits?.maxDurationMs,
-      }),
-      logger,
-    });
+    const startWs = (port: number | undefined) =>
+      startWsGateway({
+        host,
+        port,
+        stage: STAGE,
+        authorizer: wsAuthorizer,
+        routes: wsRoutes(),
+        ...defined({
+          idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
+          maxDurationMs: opts.wsLimits?.maxDurationMs,
+        }),
+        logger,
+      });
+    let ws: WsGateway = await startWs(ports.ws);
     stops.push(() => ws.stop());
 
     const rest: HttpHost = await startHttpHost({
@@ -172,6 +202,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => rest.stop());
 
+    const recordingDirs = [
+      ...(opts.recordingDirs ?? []).map((dir) => path.resolve(dir)),
+      ...(opts.dataDir ? [path.join(opts.dataDir, RECORDINGS_SUBDIR)] : []),
+      FIXTURE_DIR,
+    ];
+    // Read on every request, so recordings added while the stack runs show up in the form.
+    const webConfig = async (): Promise<WebConfig> => ({
+      stage: STAGE,
+      wsUrl: ws.url,
+      restUrl: rest.url,
+      oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
+      recordings: await listRecordings(recordingDirs),
+    });
+    const web = await startWebServer({
+      host,
+      ...defined({ port: ports.web, distDir: opts.webDistDir }),
+      config: webConfig,
+      logger,
+    });
+    stops.push(() => web.stop());
+
     const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
     stops.push(() => speech.stop());
 
@@ -180,6 +231,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       port: ports.recall,
       apiKey: LOCAL_API_KEY,
       fixture: SAMPLE_FIXTURE,
+      recordings: (name) => loadRecording(recordingDirs, name),
       speed: opts.speed ?? 1,
       reconnect: opts.recallReconnect,
       // Bot status changes reach the REST API's webhook, signed as Recall signs them.
@@ -244,6 +296,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ws: ws.port,
       http: rest.port,
       audio: audio.port,
+      web: web.port,
     });
 
     const replaceAudioGateway = async ({ graceful = false } = {}) => {
@@ -264,6 +317,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         wsManagement: ws.managementEndpoint,
         rest: rest.url,
         audioGateway: audioUrl,
+        web: web.url,
         speech: speech.wsUrl,
         recall: recall.url,
         issuer: issuer.issuer,
@@ -271,7 +325,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       },
       env,
       issuer,
+      web,
+      webConfig,
+      async restartWsGateway() {
+        const port = ws.port;
+        await ws.stop();
+        ws = await startWs(port);
+      },
       recall,
+      recordingDirs,
       speech,
       get audio() {
         return audio;
@@ -279,6 +341,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       restartAudioGateway: () => replaceAudioGateway(),
       replaceAudioGateway,
       fanout,
+      ws,
       emulators,
       stop: () => {
         stopping ??= stopAll();

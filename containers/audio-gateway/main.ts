@@ -7,16 +7,21 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import type { LiveAudioExtensions } from '../../core/audio/gateway-extensions';
+import { createLiveAudio } from '../../core/audio/live-audio';
 import { publishActiveSessions } from '../../core/audio/session-metric';
 import { sqs } from '../../core/clients/sqs';
 import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { EventPublisher } from '../../core/pipeline/publisher';
+import { TaskProtection, watchTaskStopping } from './task-protection';
 
 export interface RunningAudioGateway {
   gateway: AudioGateway;
   publisher: EventPublisher;
+  /** Recordings and browser microphones (tests look at their state). */
+  extensions: LiveAudioExtensions;
   port: number;
   url: string;
 }
@@ -33,17 +38,24 @@ export async function startAudioGateway(
     logger,
     onBackpressure: (on) => gateway?.applyBackpressure(on),
   });
+  const repo = new MeetingRepository();
+  // Recordings and browser microphones (core/audio/live-audio.ts).
+  const extensions = createLiveAudio({ repo, logger });
   gateway = new AudioGateway({
+    extensions,
     host: overrides.host ?? '0.0.0.0',
     port: config.port,
-    repo: new MeetingRepository(),
+    repo,
     connector: createDeepgramConnector({
       apiKey: config.deepgramApiKey,
       wsUrl: config.deepgramUrl,
       model: config.deepgramModel,
     }),
     publish: (event) => publisher.publish(event),
-    flush: () => publisher.flush(),
+    flush: async () => {
+      await extensions.settle();
+      await publisher.flush();
+    },
     logger,
     maxSessions: config.maxSessions,
     commandPollMs: config.commandPollMs,
@@ -51,7 +63,7 @@ export async function startAudioGateway(
   });
   const { port, url } = await gateway.listen();
   logger.info('audio gateway listening', { port, maxSessions: config.maxSessions });
-  return { gateway, publisher, port, url };
+  return { gateway, publisher, extensions, port, url };
 }
 
 if (require.main === module) {
@@ -81,6 +93,16 @@ if (require.main === module) {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // ECS only (no-ops locally): scale-in protection while holding meetings, and the handover
+      // started when draining begins, before the load balancer cuts the sockets (task-protection.ts).
+      const protection = TaskProtection.fromEnv(process.env, {
+        sessionCount: () => gateway.sessionCount,
+        logger,
+      });
+      protection.start();
+      watchTaskStopping(process.env, logger, () => process.emit('SIGTERM', 'SIGTERM'));
+      // Also keeps ECS's later SIGTERM from killing a handover in progress (stop() has its deadline).
+      process.on('SIGTERM', () => void protection.stop());
     },
     (error: unknown) => {
       logger.error('audio gateway failed to start', { error: String(error) });

@@ -20,6 +20,7 @@ import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
 import type { SttConnector } from './deepgram-connector';
+import type { GatewayExtensions } from './gateway-extensions';
 import { MeetingSession, type SessionInput, stateAfter } from './meeting-session';
 
 /** Frames above this close the socket with 1009; smaller oversize frames are rejected one by one. */
@@ -72,6 +73,8 @@ export interface AudioGatewayOptions {
   reconnectGraceMs?: number;
   onAudioForwarded?: (receivedAt: number) => void;
   sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
+  /** Browser microphones (`/browser/{meetingId}`) and recordings (core/audio/gateway-extensions.ts). */
+  extensions?: GatewayExtensions;
 }
 
 interface LiveMeeting {
@@ -142,6 +145,16 @@ export class AudioGateway {
 
   session(meetingId: string): MeetingSession | undefined {
     return this.meetings.get(meetingId)?.session;
+  }
+
+  /** The meeting's live session, started as for a Recall connection when there is none (browser microphones). */
+  openSession(meetingId: string, meeting: Meeting): MeetingSession {
+    return this.liveMeeting(meetingId, meeting).session;
+  }
+
+  /** False once the task is stopping or has been killed. */
+  get accepting(): boolean {
+    return !this.shuttingDown && !this.killed;
   }
 
   /** Finalize every session, flush the publisher, close the server. Idempotent. */
@@ -216,6 +229,7 @@ export class AudioGateway {
   async kill(): Promise<void> {
     this.killed = true;
     clearInterval(this.pollTimer);
+    this.opts.extensions?.kill();
     for (const m of this.meetings.values()) {
       clearTimeout(m.graceTimer);
       m.session.abandon();
@@ -237,6 +251,8 @@ export class AudioGateway {
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
+    if (this.opts.extensions?.handlesPath(url.pathname))
+      return this.opts.extensions.upgrade(req, socket, head, this);
     const match = PATH.exec(url.pathname);
     if (!match) return this.refuse(socket, 404, 'Unknown path');
     if (req.method !== 'GET') return this.refuse(socket, 405, 'Method not allowed');
@@ -294,11 +310,17 @@ export class AudioGateway {
       ws.close(RECALL_CLOSE_CODES.DUPLICATE, 'Meeting already has a live Recall connection');
       return;
     }
+    const live = this.liveMeeting(meetingId, meeting);
+    live.socket?.close(RECALL_CLOSE_CODES.REPLACED, 'Replaced by a newer connection');
+    this.connect(meetingId, live, ws);
+  }
+
+  /** The meeting's live entry, with a session started for it when there is none. */
+  private liveMeeting(meetingId: string, meeting: Meeting): LiveMeeting {
     let live = this.meetings.get(meetingId);
     if (live) {
       clearTimeout(live.graceTimer);
       live.graceTimer = undefined;
-      live.socket?.close(RECALL_CLOSE_CODES.REPLACED, 'Replaced by a newer connection');
       this.log.info('Recall reconnected', { meetingId });
     } else {
       const session = new MeetingSession({
@@ -332,8 +354,12 @@ export class AudioGateway {
         this.log.error('session failed to start', { meetingId, error: String(error) });
       });
       this.log.info('meeting session started', { meetingId });
+      this.opts.extensions?.follow(meetingId, session);
     }
-    const entry = live;
+    return live;
+  }
+
+  private connect(meetingId: string, entry: LiveMeeting, ws: WebSocket): void {
     entry.socket = ws;
     entry.lastFrameAt = performance.now();
     if (this.backpressure) ws.pause();
@@ -367,7 +393,8 @@ export class AudioGateway {
     }
     this.stats.acceptedFrames++;
     const input = toSessionInput(parsed.message);
-    if (input) entry.session.handle(input, receivedAt);
+    if (input && this.opts.extensions) this.opts.extensions.forward(entry.session, input, receivedAt);
+    else if (input) entry.session.handle(input, receivedAt);
   }
 
   private reject(meetingId: string, reason: string, detail: string): void {

@@ -48,4 +48,9 @@ export interface Meeting {
   createdAt: string;
   updatedAt: string;
   endedAt?: string;
+  /** Where the audio comes from: a Recall bot (absent = `recall`) or the owner's browser microphone. */
+  source?: MeetingSource;
 }
+
+export const MEETING_SOURCES = ['recall', 'microphone'] as const;
+export type MeetingSource = (typeof MEETING_SOURCES)[number];

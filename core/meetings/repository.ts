@@ -3,8 +3,6 @@
  * conditional; nothing here uses transactions (dynalite lacks them).
  */
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -12,6 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
+import { batchGetAll } from '../clients/dynamodb-batch';
 import { tableName } from '../config';
 import { ConflictError, NotFoundError } from '../errors';
 import type { DesiredState, Meeting, MeetingStatus } from './model';
@@ -374,32 +373,21 @@ export class MeetingRepository {
     throw new ConflictError('The meeting changed while it was being updated; try again', 'CONCURRENT_UPDATE');
   }
 
-  /** What the live sessions need to follow commands: one BatchGet per 100 meetings. */
+  /**
+   * What the live sessions need to follow commands: one BatchGet per 100 meetings. Keys left
+   * unprocessed are retried; still unprocessed, it throws UnprocessedItemsError.
+   */
   async getControlStates(meetingIds: readonly string[]): Promise<Map<string, ControlState>> {
     const result = new Map<string, ControlState>();
-    for (let i = 0; i < meetingIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = meetingIds
-        .slice(i, i + 100)
-        .map((meetingId) => ({ meetingId }));
-      for (let attempt = 0; keys && keys.length > 0 && attempt < 5; attempt++) {
-        const out: BatchGetCommandOutput = await dynamo().send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: keys,
-                ProjectionExpression: 'meetingId, commandLog, #status, keywords, #language',
-                ExpressionAttributeNames: { '#status': 'status', '#language': 'language' },
-              },
-            },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          result.set(String(item.meetingId), item as Meeting);
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-        if (keys && keys.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      }
-    }
+    const items = await batchGetAll(
+      this.table,
+      meetingIds.map((meetingId) => ({ meetingId })),
+      {
+        projection: 'meetingId, commandLog, #status, keywords, #language',
+        names: { '#status': 'status', '#language': 'language' },
+      },
+    );
+    for (const item of items) result.set(String(item.meetingId), item as unknown as ControlState);
     return result;
   }
 }

@@ -18,6 +18,8 @@ type Ack = Extract<ServerMessage, { type: 'command_ack' }>;
 export interface ClientEvents {
   open: [];
   close: [{ code: number; reason: string }];
+  /** A reconnect is scheduled in `delayMs` (attempt 1, 2, …); the web page shows a countdown. */
+  reconnecting: [{ delayMs: number; attempt: number }];
   subscribed: [{ meetingId: string; status: MeetingStatus; lastSeq: number }];
   final: [{ meetingId: string; segment: Transcript }];
   interim: [{ meetingId: string; segment: Transcript }];
@@ -186,6 +188,7 @@ export class ParleyClient {
     this.attempt++;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => void this.open(), delay);
+    this.emit('reconnecting', { delayMs: delay, attempt: this.attempt });
   }
 
   private sendSubscribe(meetingId: string, state: MeetingState): void {

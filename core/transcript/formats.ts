@@ -46,7 +46,7 @@ export function toPlainText(segments: readonly FormattableSegment[], title?: str
   const lines = segments.map(
     (s) => `[${formatTimestamp(s.startMs, '.').slice(0, 8)}] ${oneLine(s.speaker)}: ${oneLine(s.text)}`,
   );
-  return `${title ? `${oneLine(title)}\n\n` : ''}${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`;
+  return `${title ? `${oneLine(toWellFormed(title))}\n\n` : ''}${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`;
 }
 
 export function toSrt(segments: readonly FormattableSegment[]): string {
@@ -87,16 +87,46 @@ export function formatTranscript(
   }
 }
 
-/** `attachment; filename="…"; filename*=UTF-8''…` with a safe ASCII fallback name. */
+/** Lone surrogates (half of a UTF-16 pair) replaced by U+FFFD, so the text is valid Unicode. */
+export function toWellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
+/** At most `max` code points: never cuts a surrogate pair (an emoji) in half. */
+export function truncateCodePoints(text: string, max: number): string {
+  let out = '';
+  let count = 0;
+  for (const char of text) {
+    if (count++ >= max) break;
+    out += char;
+  }
+  return out;
+}
+
+/** RFC 5987 `value-chars`: UTF-8 percent-encoded, leaving only `attr-char` bare. */
+function encodeRfc5987(text: string): string {
+  return encodeURIComponent(text).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Longest file name offered (code points, without the extension). */
+export const MAX_FILENAME_CHARS = 120;
+
+/**
+ * `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266 with RFC 5987 encoding): an ASCII
+ * fallback name for old clients and the full UTF-8 name. Any title works: lone surrogates
+ * become U+FFFD, control characters are dropped, and truncation counts code points.
+ */
 export function contentDisposition(baseName: string, format: TranscriptFileFormat): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+  const clean = toWellFormed(baseName).replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
   const ascii =
-    baseName
+    clean
       .normalize('NFKD')
       .replace(/[^\w .-]+/g, '')
       .replace(/\s+/g, '-')
       .replace(/-+/g, '-')
       .replace(/^[-.]+|[-.]+$/g, '')
       .slice(0, 80) || 'transcript';
-  const utf8 = encodeURIComponent(`${baseName.slice(0, 120)}.${format}`);
+  const utf8 = encodeRfc5987(`${truncateCodePoints(clean, MAX_FILENAME_CHARS)}.${format}`);
   return `attachment; filename="${ascii}.${format}"; filename*=UTF-8''${utf8}`;
 }

@@ -8,14 +8,14 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { requireSecret } from '../../core/clients/secrets';
 import { sqs } from '../../core/clients/sqs';
-import { queueUrl, recallBaseUrl } from '../../core/config';
-import { ParleyError } from '../../core/errors';
+import { queueUrl } from '../../core/config';
+import { toClientError } from '../../core/error-codes';
 import { createLogger } from '../../core/logger';
 import type { PipelineEvent } from '../../core/pipeline/events';
 import { sendPipelineEvent } from '../../core/pipeline/send-event';
-import { createRecallClient, type RecallClient } from '../../core/recall/client';
+import type { RecallClient } from '../../core/recall/client';
+import { recallFromEnv as recallClientFromEnv } from '../../core/recall/from-env';
 import { errorBody } from '../../core/rest/errors';
 import { MAX_JSON_BODY_BYTES } from '../../core/rest/schemas';
 
@@ -196,42 +196,20 @@ function parsePart(
   return { error: errorResult(400, 'INVALID_REQUEST', message, field) };
 }
 
+/** The one mapping (core/error-codes.ts): typed errors keep their code; the rest is INTERNAL_ERROR. */
 function failure(error: unknown): HttpResult {
-  if (error instanceof ParleyError && error.status < 500) {
-    logger.info('request refused', { code: error.code, status: error.status });
-    const field = (error as { field?: unknown }).field;
-    return errorResult(
-      error.status,
-      error.code,
-      error.message,
-      typeof field === 'string' ? field : undefined,
-    );
-  }
-  if (error instanceof ParleyError && error.code !== 'CONFIG_INVALID') {
-    // Upstream and availability failures: their messages are written for the caller.
-    logger.warn('request failed', { code: error.code, status: error.status, error: error as Error });
-    return errorResult(error.status, error.code, error.message);
-  }
-  logger.error('request failed', { error: error as Error });
-  return errorResult(500, 'INTERNAL_ERROR', 'Something went wrong on our side; try again');
+  const client = toClientError(error);
+  if (client.internal) logger.error('request failed', { error: error as Error });
+  else if (client.status < 500) logger.info('request refused', { code: client.code, status: client.status });
+  else logger.warn('request failed', { code: client.code, status: client.status, error: error as Error });
+  return errorResult(client.status, client.code, client.message, client.field);
 }
 
 // ----- dependencies several handlers share (built at module load, used lazily) -----
 
-/** The Recall client, when RECALL_BASE_URL is set; its key is read once, on first use. */
+/** The Recall client, when RECALL_BASE_URL is set; its key is read on first use (core/recall/from-env.ts). */
 export function recallFromEnv(): () => Promise<RecallClient | undefined> {
-  const baseUrl = recallBaseUrl();
-  let client: Promise<RecallClient> | undefined;
-  return async () => {
-    if (!baseUrl) return undefined;
-    client ??= requireSecret('RECALL_API_KEY').then((apiKey) =>
-      createRecallClient({ baseUrl, apiKey, logger }),
-    );
-    client.catch(() => {
-      client = undefined;
-    });
-    return client;
-  };
+  return recallClientFromEnv(logger);
 }
 
 /** Sends status events to the transcript queue, like the audio gateway does. */

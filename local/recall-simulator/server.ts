@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../core/logger';
 import type { RecallLogger } from '../../core/recall/client';
-import { loadMeetingFixture } from './fixture';
+import { recordingName } from '../recordings';
+import { loadMeetingFixture, type MeetingFixture } from './fixture';
 import { type FieldErrors, validateCreateBot, validateOutputAudio } from './request-validation';
 import { SimulatedBot } from './simulated-bot';
 import { buildTimeline } from './timeline';
@@ -186,12 +187,34 @@ export async function startRecallSimulator(options: RecallSimulatorOptions): Pro
     outputAudioTimes.push(now);
   }
 
-  function createBot(body: unknown): { status: number; body: unknown } {
+  /** `local://recordings/<name>` meetings play that recording instead of the simulator's fixture. */
+  async function recordingFor(
+    body: unknown,
+  ): Promise<{ fixture: MeetingFixture; timeline: typeof timeline } | undefined> {
+    const meetingUrl = (body as { meeting_url?: unknown } | null)?.meeting_url;
+    const name = typeof meetingUrl === 'string' ? recordingName(meetingUrl) : undefined;
+    if (name === undefined) return undefined;
+    if (!options.recordings) {
+      throw badRequest({ meeting_url: ['This simulator has no recordings to play (no recordings loader).'] });
+    }
+    try {
+      const recorded = await options.recordings(name);
+      return { fixture: recorded, timeline: buildTimeline(recorded, settings.frameMs) };
+    } catch (error) {
+      logger.warn('Recall simulator: recording not playable', { name, error: (error as Error).message });
+      throw badRequest({ meeting_url: [(error as Error).message] });
+    }
+  }
+
+  function createBot(
+    body: unknown,
+    meeting: { fixture: MeetingFixture; timeline: typeof timeline } = { fixture, timeline },
+  ): { status: number; body: unknown } {
     const result = validateCreateBot(body);
     if (!result.ok) throw badRequest(result.errors);
     const bot = new SimulatedBot(result.value, {
-      fixture,
-      timeline,
+      fixture: meeting.fixture,
+      timeline: meeting.timeline,
       speed: settings.speed,
       joinDelayMs: settings.joinDelayMs,
       reconnect: settings.reconnect,
@@ -251,7 +274,8 @@ export async function startRecallSimulator(options: RecallSimulatorOptions): Pro
       }
       if (method !== 'POST') throw notAllowed();
       const body = parseJsonBody(await readBody(req));
-      return replayable(req, method, path, () => createBot(body));
+      const recording = await recordingFor(body);
+      return replayable(req, method, path, () => createBot(body, recording));
     }
     const botMatch = /^\/api\/v1\/bot\/([^/]+)\/?$/.exec(path);
     if (botMatch) {

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { RecallLogger } from '../../core/recall/client';
 import type { RecallStatusChange } from '../../core/recall/rest-schema';
 import type { EndpointState, ReconnectPolicy } from './endpoint-connection';
-import type { FixturePaths } from './fixture';
+import type { FixturePaths, MeetingFixture } from './fixture';
 
 export interface RecallSimulatorOptions {
   /** Default 127.0.0.1. */
@@ -11,8 +11,13 @@ export interface RecallSimulatorOptions {
   port?: number;
   /** When set, every request must carry `Authorization: Token <apiKey>`. */
   apiKey?: string;
-  /** The recorded meeting every `local://…` bot streams. */
+  /** The recorded meeting every `local://…` bot streams (but `local://recordings/<name>`). */
   fixture: FixturePaths;
+  /**
+   * Loads the recording a `local://recordings/<name>` meeting plays (local/recordings.ts); a
+   * rejection becomes Recall's 400 on `meeting_url` with its message.
+   */
+  recordings?: (name: string) => Promise<MeetingFixture>;
   /** 1 = real time, N = N× faster. Default 1. */
   speed?: number;
   /** Audio frame length, 10–100 ms. Default 20. */

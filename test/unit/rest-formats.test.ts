@@ -1,9 +1,12 @@
 import {
   contentDisposition,
   formatTimestamp,
+  MAX_FILENAME_CHARS,
   toPlainText,
   toSrt,
   toVtt,
+  toWellFormed,
+  truncateCodePoints,
 } from '../../core/transcript/formats';
 
 const segments = [
@@ -51,5 +54,31 @@ describe('transcript formats', () => {
       'attachment; filename="Reunion-Q3-transcript.srt"; filename*=UTF-8\'\'R%C3%A9union%20%22Q3%22%20transcript.srt',
     );
     expect(contentDisposition('???', 'vtt')).toMatch(/^attachment; filename="transcript\.vtt"/);
+  });
+
+  it('never cuts an emoji in half when the name is longer than the limit', () => {
+    const title = `${'a'.repeat(MAX_FILENAME_CHARS - 1)}\u{1F600} transcript`;
+    const header = contentDisposition(title, 'txt');
+    const encoded = /filename\*=UTF-8''(.*)$/.exec(header)![1]!;
+    expect(decodeURIComponent(encoded)).toBe(`${'a'.repeat(MAX_FILENAME_CHARS - 1)}\u{1F600}.txt`);
+  });
+
+  it('turns a lone surrogate into U+FFFD instead of failing', () => {
+    const header = contentDisposition('bad \uD800 title', 'srt');
+    expect(header).toContain("filename*=UTF-8''bad%20%EF%BF%BD%20title.srt");
+    expect(toWellFormed('\uDC00x\uD83D\uDE00')).toBe('\uFFFDx\u{1F600}');
+  });
+
+  it('percent-encodes the characters RFC 5987 does not allow bare and drops control characters', () => {
+    const header = contentDisposition("it's (a*b)\r\nX-Injected: 1", 'vtt');
+    expect(header).toBe(
+      'attachment; filename="its-abX-Injected-1.vtt"; filename*=UTF-8\'\'it%27s%20%28a%2Ab%29X-Injected%3A%201.vtt',
+    );
+    expect(header).not.toMatch(/[\r\n]/);
+  });
+
+  it('counts the limit in code points', () => {
+    expect(truncateCodePoints('\u{1F600}\u{1F600}\u{1F600}', 2)).toBe('\u{1F600}\u{1F600}');
+    expect(truncateCodePoints('abc', 5)).toBe('abc');
   });
 });

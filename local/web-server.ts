@@ -1,0 +1,161 @@
+/**
+ * Serves the built web console (web/dist) in local mode, as CloudFront serves it on AWS:
+ * static files, `/config.json` from the running stack, the app's index.html for every other
+ * path (the app routes in the browser), and a Content-Security-Policy naming exactly the
+ * REST, WebSocket and issuer origins the page may talk to.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { WebConfig } from '../core/web/config';
+
+export const WEB_DIST_DIR = path.resolve(__dirname, '..', 'web', 'dist');
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+export interface WebServerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  distDir?: string;
+  /** The runtime configuration served as `/config.json`. */
+  config: () => WebConfig | Promise<WebConfig>;
+  logger?: Logger;
+}
+
+export interface WebServer {
+  /** `http://{host}:{port}`: the URL to open. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** The page may load its own files and talk to exactly the stage's APIs and issuer. */
+export function contentSecurityPolicy(config: WebConfig): string {
+  const origin = (url: string) => new URL(url).origin;
+  const connect = [...new Set([origin(config.restUrl), origin(config.wsUrl), origin(config.oidc.authority)])];
+  return [
+    "default-src 'self'",
+    `connect-src 'self' ${connect.join(' ')}`,
+    "img-src 'self' data:",
+    "style-src 'self'",
+    "script-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const opts = { host: '127.0.0.1', port: 0, distDir: WEB_DIST_DIR, ...options };
+  const root = path.resolve(opts.distDir);
+  const server = createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      opts.logger?.error('web server failed to answer', { error });
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const config = await opts.config();
+    res.setHeader('content-security-policy', contentSecurityPolicy(config));
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://local').pathname);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    if (pathname === '/config.json') {
+      const body = JSON.stringify(config);
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const file = path.resolve(root, `.${pathname}`);
+    if (file !== root && !file.startsWith(`${root}${path.sep}`)) {
+      res.writeHead(404).end();
+      return;
+    }
+    if (await sendFile(req, res, file, pathname.startsWith('/assets/'))) return;
+    // A path that names a file (has an extension) and is missing is a 404; anything else is a route.
+    if (path.extname(pathname) !== '') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not Found');
+      return;
+    }
+    if (await sendFile(req, res, path.join(root, 'index.html'), false)) return;
+    const text =
+      'The web app is not built. Run `npm run build:web` (npm start builds it for you), then reload.';
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' }).end(text);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${opts.host}:${port}`,
+    port,
+    stop: () => {
+      stopped ??= closeServer(server);
+      return stopped;
+    },
+  };
+}
+
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, immutable: boolean) {
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) return false;
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
+    'content-length': info.size,
+    // Hashed asset names change with their content; index.html must always be revalidated.
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return true;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const stream = createReadStream(file);
+    stream.on('error', reject);
+    res.on('close', resolve);
+    stream.pipe(res);
+  });
+  return true;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,30 @@
+import { useRoute } from '../router';
+import { Header } from './Header';
+import { MeetingPage } from './MeetingPage';
+import { MeetingsPage } from './MeetingsPage';
+import { NewMeetingPage } from './NewMeetingPage';
+
+export function App() {
+  const route = useRoute();
+  return (
+    <>
+      <a class="skip-link" href="#content">
+        Skip to content
+      </a>
+      <Header />
+      <div id="content">
+        {route.name === 'meetings' || route.name === 'callback' ? (
+          <MeetingsPage />
+        ) : route.name === 'new' ? (
+          <NewMeetingPage />
+        ) : route.name === 'meeting' ? (
+          <MeetingPage key={route.meetingId} meetingId={route.meetingId} />
+        ) : (
+          <main class="page">
+            <h1>Page not found</h1>
+          </main>
+        )}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,253 @@
+/**
+ * One store per open meeting, fed only by the reference client's events
+ * (core/realtime/client.ts). Components read snapshots and re-render when `version` changes;
+ * updates are batched to one per animation frame, so a burst of finals costs one render.
+ *
+ * Finals are kept in blocks of BLOCK_SIZE lines: a full block never changes (same array), so
+ * the transcript re-renders only its last block when a line arrives, however long the meeting.
+ */
+import type { MeetingStatus } from '../../core/meetings/model';
+import type { ParleyClient } from '../../core/realtime/client';
+import { findKeywords } from '../../core/realtime/keywords';
+import type { ServerMessage } from '../../core/realtime/protocol';
+
+type Segment = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
+
+export const BLOCK_SIZE = 100;
+
+export interface Line {
+  seq: number;
+  speaker: string;
+  text: string;
+  startMs: number;
+  final: boolean;
+  /** Keywords this line contains. */
+  keywords: string[];
+}
+
+export interface AlertEntry {
+  seq: number;
+  keyword: string;
+  text: string;
+}
+
+export type ConnectionState =
+  | { kind: 'connecting' }
+  | { kind: 'connected' }
+  | { kind: 'reconnecting'; at: number }
+  | { kind: 'offline' };
+
+export interface MeetingSnapshot {
+  version: number;
+  status: MeetingStatus | undefined;
+  blocks: readonly (readonly Line[])[];
+  finalCount: number;
+  lastSeq: number;
+  interims: readonly Line[];
+  alerts: readonly AlertEntry[];
+  connection: ConnectionState;
+  /** The newest final, for the screen reader live region. */
+  latest: Line | undefined;
+  error: string | undefined;
+}
+
+export class MeetingStore {
+  private blocks: Line[][] = [];
+  private finalCount = 0;
+  private lastSeq = 0;
+  private readonly interims = new Map<number, Line>();
+  private alerts: AlertEntry[] = [];
+  private readonly alertKeys = new Set<string>();
+  private readonly notified = new Set<string>();
+  private status: MeetingStatus | undefined;
+  private connection: ConnectionState = { kind: 'connecting' };
+  private latest: Line | undefined;
+  private error: string | undefined;
+  private keywords: string[] = [];
+  private version = 0;
+  private snapshotCache: MeetingSnapshot | undefined;
+  private readonly listeners = new Set<() => void>();
+  private readonly alertListeners = new Set<(alert: AlertEntry) => void>();
+  private scheduled = false;
+
+  constructor(readonly meetingId: string) {}
+
+  /** Listens to the client's events for this meeting; returns the detach function. */
+  attach(client: ParleyClient): () => void {
+    const mine = (id: string) => id === this.meetingId;
+    if (client.connected) this.connection = { kind: 'connected' };
+    const offs = [
+      client.on('open', () => this.setConnection({ kind: 'connected' })),
+      client.on('close', () =>
+        this.setConnection(navigator.onLine === false ? { kind: 'offline' } : { kind: 'connecting' }),
+      ),
+      client.on('reconnecting', ({ delayMs }) =>
+        this.setConnection(
+          navigator.onLine === false
+            ? { kind: 'offline' }
+            : { kind: 'reconnecting', at: Date.now() + delayMs },
+        ),
+      ),
+      client.on('subscribed', (e) => {
+        if (!mine(e.meetingId)) return;
+        this.error = undefined;
+        this.setStatus(e.status);
+      }),
+      client.on('status', (e) => {
+        if (mine(e.meetingId)) this.setStatus(e.status);
+      }),
+      client.on('final', (e) => {
+        if (mine(e.meetingId)) this.addFinal(e.segment);
+      }),
+      client.on('interim', (e) => {
+        if (mine(e.meetingId)) this.addInterim(e.segment);
+      }),
+      client.on('keyword_alert', (a) => {
+        if (!mine(a.meetingId)) return;
+        const alert = { seq: a.seq, keyword: a.keyword, text: a.text };
+        this.addAlert(alert);
+        // Only live alerts notify (a replay has none), each once.
+        const key = `${a.seq}:${a.keyword}`;
+        if (this.notified.has(key)) return;
+        this.notified.add(key);
+        for (const fn of this.alertListeners) fn(alert);
+      }),
+      client.on('error', (e) => {
+        if (e.action !== 'subscribe' && e.code !== 'MEETING_NOT_FOUND') return;
+        this.error = e.message;
+        this.changed();
+      }),
+    ];
+    const offline = () => this.setConnection({ kind: 'offline' });
+    const online = () =>
+      this.setConnection(client.connected ? { kind: 'connected' } : { kind: 'connecting' });
+    addEventListener('offline', offline);
+    addEventListener('online', online);
+    return () => {
+      for (const off of offs) off();
+      removeEventListener('offline', offline);
+      removeEventListener('online', online);
+    };
+  }
+
+  /** The meeting's keywords (from the REST API; again after `configure`): re-highlights every line. */
+  setKeywords(keywords: readonly string[]): void {
+    this.keywords = [...keywords];
+    this.blocks = this.blocks.map((block) =>
+      block.map((line) => {
+        const found = this.keywordsIn(line.text);
+        for (const keyword of found) this.addAlert({ seq: line.seq, keyword, text: line.text });
+        return { ...line, keywords: found };
+      }),
+    );
+    this.changed();
+  }
+
+  private keywordsIn(text: string): string[] {
+    return [...new Set(findKeywords(text, this.keywords).map((h) => h.keyword))];
+  }
+
+  setStatus(status: MeetingStatus): void {
+    this.status = status;
+    // An ended meeting finalises nothing more: words still shown as interim will not come.
+    if (status === 'ended' || status === 'failed') this.interims.clear();
+    this.changed();
+  }
+
+  /** Appends a final (also the test hook the benchmark uses to feed finals fast). */
+  addFinal(segment: Pick<Segment, 'seq' | 'speaker' | 'text' | 'startMs'>): void {
+    if (segment.seq <= this.lastSeq) return; // the client already drops duplicates; stay safe
+    for (const seq of this.interims.keys()) if (seq <= segment.seq) this.interims.delete(seq);
+    const keywords = this.keywordsIn(segment.text);
+    const line: Line = {
+      seq: segment.seq,
+      speaker: segment.speaker,
+      text: segment.text,
+      startMs: segment.startMs,
+      final: true,
+      keywords,
+    };
+    let block = this.blocks.at(-1);
+    if (!block || block.length >= BLOCK_SIZE) {
+      block = [];
+      this.blocks.push(block);
+    } else {
+      // A new array for the last block only: memoised full blocks keep their identity.
+      block = [...block];
+      this.blocks[this.blocks.length - 1] = block;
+    }
+    block.push(line);
+    this.blocks = [...this.blocks];
+    this.finalCount++;
+    this.lastSeq = segment.seq;
+    this.latest = line;
+    // Replayed finals carry no keyword_alert: derive those alerts from the meeting's keywords.
+    for (const keyword of keywords) this.addAlert({ seq: line.seq, keyword, text: line.text });
+    this.changed();
+  }
+
+  private addInterim(segment: Segment): void {
+    if (segment.seq <= this.lastSeq) return;
+    this.interims.set(segment.seq, {
+      seq: segment.seq,
+      speaker: segment.speaker,
+      text: segment.text,
+      startMs: segment.startMs,
+      final: false,
+      keywords: [],
+    });
+    this.changed();
+  }
+
+  private addAlert(alert: AlertEntry): void {
+    const key = `${alert.seq}:${alert.keyword}`;
+    if (this.alertKeys.has(key)) return;
+    this.alertKeys.add(key);
+    this.alerts = [...this.alerts, alert].sort((a, b) => a.seq - b.seq);
+    this.changed();
+  }
+
+  private setConnection(state: ConnectionState): void {
+    this.connection = state;
+    this.changed();
+  }
+
+  onAlert(fn: (alert: AlertEntry) => void): () => void {
+    this.alertListeners.add(fn);
+    return () => this.alertListeners.delete(fn);
+  }
+
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  snapshot(): MeetingSnapshot {
+    if (this.snapshotCache?.version === this.version) return this.snapshotCache;
+    this.snapshotCache = {
+      version: this.version,
+      status: this.status,
+      blocks: this.blocks,
+      finalCount: this.finalCount,
+      lastSeq: this.lastSeq,
+      interims: [...this.interims.values()].sort((a, b) => a.seq - b.seq),
+      alerts: this.alerts,
+      connection: this.connection,
+      latest: this.latest,
+      error: this.error,
+    };
+    return this.snapshotCache;
+  }
+
+  private changed(): void {
+    this.version++;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const flush = () => {
+      this.scheduled = false;
+      for (const fn of this.listeners) fn();
+    };
+    if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 200);
+    else requestAnimationFrame(flush);
+  }
+}
