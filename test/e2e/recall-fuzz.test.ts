@@ -145,7 +145,7 @@ describe('fuzzing the Recall ingress', () => {
   beforeAll(async () => {
     stack = await startLocalStack(FAST_MEETING_STACK);
   });
-  afterAll(() => stack?.stop());
+  afterAll(() => stack?.stop(), 120_000);
 
   it('rejects and counts every bad frame of a seeded fuzz run, keeps the socket open, and a concurrent meeting loses nothing', async () => {
     const good = await startSampleMeeting(stack, logger);
@@ -188,12 +188,18 @@ describe('fuzzing the Recall ingress', () => {
       const wait = (t + 20) / 8 - (performance.now() - started);
       if (wait > 2) await new Promise((r) => setTimeout(r, wait));
     }
+    // Waited for before the socket closes, so no flush timeout on a slow speech engine can cut it.
+    await waitFor(
+      'the utterance after the garbage',
+      () =>
+        wordErrorRate(first.text, fuzzClient.finals.map((f) => f.text).join(' ')).wer <= 0.5
+          ? true
+          : undefined,
+      120_000,
+    );
     ws.close(1000);
     await fuzzClient.waitForStatus('ended');
     expect(closed).toEqual([1000]);
-    expect(wordErrorRate(first.text, fuzzClient.finals.map((f) => f.text).join(' ')).wer).toBeLessThanOrEqual(
-      0.5,
-    );
     for (const f of fuzzClient.finals) expect(f.endMs).toBeLessThan(24 * 3_600_000);
 
     // The well-behaved meeting: complete, and the client's finals equal the store.
@@ -209,5 +215,5 @@ describe('fuzzing the Recall ingress', () => {
     ).toBeLessThanOrEqual(0.4);
     goodClient.close();
     fuzzClient.close();
-  }, 180_000);
+  }, 300_000);
 });
