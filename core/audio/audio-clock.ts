@@ -10,7 +10,7 @@
  * stream's own clock.
  */
 export type ClockVerdict =
-  /** The frame's time agrees with the clock (or set the first anchor). */
+  /** The frame's time agrees with the clock. */
   | 'ok'
   /** A forward jump, held until the next frame confirms it. */
   | 'held'
@@ -37,11 +37,6 @@ export class AudioClock {
    * caller counts one bad frame either way).
    */
   observe(streamMs: number, meetingMs: number): ClockVerdict {
-    const last = this.anchors[this.anchors.length - 1];
-    if (!last) {
-      this.anchors.push({ streamMs, meetingMs });
-      return 'ok';
-    }
     const candidate = this.candidate;
     this.candidate = undefined;
     if (
@@ -50,6 +45,12 @@ export class AudioClock {
     ) {
       this.anchors.push(candidate);
       return 'confirmed';
+    }
+    const last = this.anchors[this.anchors.length - 1];
+    if (!last) {
+      // Not even the first frame is believed alone (a new task may join mid-meeting at any time).
+      this.candidate = { streamMs, meetingMs };
+      return candidate ? 'rejected' : 'held';
     }
     const predicted = last.meetingMs + (streamMs - last.streamMs);
     if (Math.abs(predicted - meetingMs) <= this.toleranceMs) return candidate ? 'rejected' : 'ok';

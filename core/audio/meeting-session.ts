@@ -293,6 +293,7 @@ export class MeetingSession {
         });
       }
       onCut(); // Recall reconnects to another task while this one flushes
+      this.finishing = undefined; // this promise waits for finish(); it must not be finish() itself
       return this.finish('handed over', 'handed_over');
     };
     if (this.state !== 'live') {
@@ -310,7 +311,6 @@ export class MeetingSession {
     });
     this.finishing = Promise.race([quiet, deadline]).then(() => {
       clearTimeout(timer);
-      this.finishing = undefined;
       return cut();
     });
     return this.finishing;

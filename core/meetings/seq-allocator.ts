@@ -1,3 +1,4 @@
+import { retry } from '../backoff';
 import type { MeetingRepository } from './repository';
 
 /**
@@ -46,18 +47,11 @@ export class SeqAllocator {
     }
   }
 
-  private async reserve(): Promise<number> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < this.attempts; attempt++) {
-      try {
-        return await this.repo.reserveSeqs(this.meetingId, 1);
-      } catch (error) {
-        lastError = error;
-        if (isMissingMeeting(error)) throw error;
-        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      }
-    }
-    throw lastError;
+  private reserve(): Promise<number> {
+    return retry(() => this.repo.reserveSeqs(this.meetingId, 1), {
+      maxAttempts: this.attempts,
+      retryable: (error) => !isMissingMeeting(error),
+    });
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { backoffDelay, sleep } from '../backoff';
 import { deduplicationId, type PipelineEvent } from './events';
 
 const MAX_BATCH_ENTRIES = 10;
@@ -181,9 +182,7 @@ export class EventPublisher {
     if (retry.length > 0) {
       this.stats.retries += retry.length;
       const attempts = Math.max(...retry.map((p) => p.attempts));
-      await new Promise((r) =>
-        setTimeout(r, Math.min(50 * 2 ** attempts, 2_000) * (0.5 + Math.random() / 2)),
-      );
+      await sleep(backoffDelay(attempts + 1));
       this.pending = [...retry, ...this.pending];
     }
     for (const p of batch) this.busyGroups.delete(p.group);

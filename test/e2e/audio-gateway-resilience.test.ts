@@ -80,7 +80,7 @@ describe('the audio gateway under failure', () => {
   beforeAll(async () => {
     stack = await startLocalStack(FAST_MEETING_STACK);
   });
-  afterAll(() => stack?.stop());
+  afterAll(() => stack?.stop(), 120_000);
 
   it('loses no words when the speech socket drops mid-meeting', async () => {
     const meeting = await startSampleMeeting(stack, logger);

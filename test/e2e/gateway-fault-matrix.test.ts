@@ -42,7 +42,7 @@ describe('the audio gateway fault matrix', () => {
     // on a loaded machine (3× real time outruns it there, and that is not what these tests test).
     stack = await startLocalStack({ ...FAST_MEETING_STACK, speed: 1 });
   });
-  afterAll(() => stack?.stop());
+  afterAll(() => stack?.stop(), 120_000);
 
   async function meetingWith(fault: Fault) {
     const meeting = await startSampleMeeting(stack, logger);

@@ -23,7 +23,7 @@ describe('a live meeting on the local stack', () => {
   beforeAll(async () => {
     stack = await startLocalStack(FAST_MEETING_STACK);
   });
-  afterAll(() => stack?.stop());
+  afterAll(() => stack?.stop(), 120_000);
 
   it('streams interims and finals in order, attributed, accurate, with keyword alerts, to every reader', async () => {
     const meeting = await startSampleMeeting(stack, logger, { keywords: ['amiable', 'ill disposed'] });

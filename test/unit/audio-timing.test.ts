@@ -28,8 +28,9 @@ describe('AudioRing', () => {
 describe('AudioClock', () => {
   it('maps stream time to meeting time across a pause once the next frame confirms the jump', () => {
     const clock = new AudioClock();
-    expect(clock.observe(0, 1_000)).toBe('ok');
-    expect(clock.observe(500, 1_500)).toBe('ok'); // continuous: no new anchor needed
+    expect(clock.observe(0, 1_000)).toBe('held');
+    expect(clock.observe(500, 1_500)).toBe('confirmed');
+    expect(clock.observe(750, 1_750)).toBe('ok'); // continuous: no new anchor needed
     expect(clock.observe(1_000, 9_000)).toBe('held'); // 7.5 s of paused audio was never sent
     expect(clock.observe(1_020, 9_020)).toBe('confirmed');
     expect(clock.toMeetingMs(250)).toBe(1_250);
@@ -39,6 +40,7 @@ describe('AudioClock', () => {
   it('never runs meeting time backwards, and rejects the frame that tries', () => {
     const clock = new AudioClock();
     clock.observe(0, 5_000);
+    clock.observe(20, 5_020);
     expect(clock.observe(1_000, 2_000)).toBe('rejected');
     expect(clock.toMeetingMs(1_000)).toBe(6_000);
   });
@@ -53,9 +55,18 @@ describe('AudioClock', () => {
     expect(clock.toMeetingMs(5_000)).toBe(65_000);
   });
 
+  it('does not believe a wild first frame: the clock starts from the first two frames that agree', () => {
+    const clock = new AudioClock();
+    expect(clock.observe(0, 3.6e8)).toBe('held');
+    expect(clock.observe(20, 1_000)).toBe('rejected');
+    expect(clock.observe(40, 1_020)).toBe('confirmed');
+    expect(clock.toMeetingMs(1_040)).toBe(2_020);
+  });
+
   it('rejects a run of frames that contradict each other and keeps the stream clock', () => {
     const clock = new AudioClock();
     clock.observe(0, 0);
+    clock.observe(10, 10);
     expect(clock.observe(20, 9e8)).toBe('held');
     expect(clock.observe(40, 4e8)).toBe('rejected');
     expect(clock.observe(60, 7e8)).toBe('rejected');
