@@ -43,6 +43,12 @@ export const RECALL_CLOSE_CODES = {
 
 /** A connection that has sent nothing for this long may be replaced by a new one. */
 export const STALE_CONNECTION_MS = 10_000;
+/**
+ * Recall only sends, so the gateway pings each Recall socket this often: CloudFront closes a
+ * WebSocket that has carried no byte from the origin for 10 minutes (docs/deploy.md), and the
+ * ping's pong also proves the peer is alive.
+ */
+export const RECALL_PING_MS = 60_000;
 const PATH = /^\/recall\/([A-Za-z0-9_-]{1,64})$/;
 
 export interface AudioGatewayOptions {
@@ -61,6 +67,8 @@ export interface AudioGatewayOptions {
   >;
   /** A Recall connection silent this long may be replaced by a new one (default STALE_CONNECTION_MS). */
   staleConnectionMs?: number;
+  /** How often each Recall socket is pinged (default RECALL_PING_MS). */
+  recallPingMs?: number;
   connector: SttConnector;
   publish: (event: PipelineEvent) => void;
   /** Resolves when every published event has been sent (used on shutdown). */
@@ -100,6 +108,7 @@ export class AudioGateway {
   private readonly reserved = new Set<string>();
   private readonly log: Logger;
   private pollTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private draining = false;
   private backpressure = false;
@@ -133,6 +142,8 @@ export class AudioGateway {
     });
     this.pollTimer = setInterval(() => void this.pollCommands(), this.opts.commandPollMs ?? 500);
     this.pollTimer.unref();
+    this.pingTimer = setInterval(() => this.pingRecall(), this.opts.recallPingMs ?? RECALL_PING_MS);
+    this.pingTimer.unref();
     const address = this.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     return { port, url: `ws://${this.opts.host ?? '127.0.0.1'}:${port}` };
@@ -161,6 +172,7 @@ export class AudioGateway {
   shutdown(reason = 'shutdown'): Promise<void> {
     this.shuttingDown ??= (async () => {
       clearInterval(this.pollTimer);
+      clearInterval(this.pingTimer);
       this.server.close();
       const live = [...this.meetings.values()];
       await Promise.allSettled(live.map((m) => m.session.end(reason)));
@@ -189,6 +201,7 @@ export class AudioGateway {
   stopListening(): void {
     this.draining = true;
     clearInterval(this.pollTimer);
+    clearInterval(this.pingTimer);
     this.server.close();
   }
 
@@ -229,6 +242,7 @@ export class AudioGateway {
   async kill(): Promise<void> {
     this.killed = true;
     clearInterval(this.pollTimer);
+    clearInterval(this.pingTimer);
     this.opts.extensions?.kill();
     for (const m of this.meetings.values()) {
       clearTimeout(m.graceTimer);
@@ -292,6 +306,12 @@ export class AudioGateway {
       this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, found, ws));
     } finally {
       if (isNew) this.reserved.delete(meetingId);
+    }
+  }
+
+  private pingRecall(): void {
+    for (const { socket } of this.meetings.values()) {
+      if (socket?.readyState === socket?.OPEN) socket?.ping();
     }
   }
 

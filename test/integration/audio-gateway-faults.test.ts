@@ -185,6 +185,7 @@ describe('the audio gateway under faults (local emulators)', () => {
         logger,
         maxSessions: 2,
         staleConnectionMs: 600,
+        recallPingMs: 100,
         reconnectGraceMs: 200,
         sttOptions: { reconnectDelayMs: 60_000 },
       });
@@ -215,6 +216,16 @@ describe('the audio gateway under faults (local emulators)', () => {
       expect(gateway.sessionCount).toBe(2);
       for (const r of opened) (r as PromiseFulfilledResult<WebSocket>).value.close(1000);
       await waitFor('the sessions to end', () => gateway.sessionCount === 0, 30_000);
+    });
+
+    it('pings a quiet Recall socket, so proxies that close idle sockets (CloudFront: 10 min) keep it', async () => {
+      const { meetingId, token } = await newMeeting();
+      const quiet = await connect(meetingId, token);
+      let pings = 0;
+      quiet.on('ping', () => pings++);
+      await waitFor('two pings', () => pings >= 2);
+      quiet.close(1000);
+      await waitFor('the session to end', () => gateway.session(meetingId) === undefined, 30_000);
     });
 
     it('refuses a second bot while the first streams, and lets a new connection replace a silent one once', async () => {
