@@ -229,15 +229,15 @@ export function watchTaskStopping(
   if (!metadataUri) return () => undefined;
   let done = false;
   let failures = 0;
-  const timer = setInterval(async () => {
-    if (done) return;
+  let timer: NodeJS.Timeout | undefined;
+  // One request at a time: the next poll is scheduled when this one has answered.
+  const poll = async () => {
     try {
       const task = (await requestJson(`${metadataUri}/task`, { method: 'GET' })) as {
         DesiredStatus?: unknown;
       };
       if (task.DesiredStatus === 'STOPPED' && !done) {
         done = true;
-        clearInterval(timer);
         logger.info('ECS is stopping this task: handing meetings over before the load balancer drains');
         onStopping();
       }
@@ -245,10 +245,15 @@ export function watchTaskStopping(
       // Logged once every 60 failures: SIGTERM remains the fallback.
       if (failures++ % 60 === 0) logger.warn('task metadata unavailable', { error: String(error) });
     }
-  }, pollMs);
-  timer.unref();
+    if (!done) schedule();
+  };
+  const schedule = () => {
+    timer = setTimeout(() => void poll(), pollMs);
+    timer.unref();
+  };
+  schedule();
   return () => {
     done = true;
-    clearInterval(timer);
+    clearTimeout(timer);
   };
 }
