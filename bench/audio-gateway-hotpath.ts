@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     logger: quietLogger,
     sttOptions: { keepAliveMs: 60_000 },
   });
-  await session.start('run');
+  await session.start();
   let relativeMs = 0;
   const chunks = jsons.map((j) => Buffer.from(j.data.data.buffer, 'base64'));
   await measure(

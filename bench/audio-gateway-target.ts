@@ -99,7 +99,7 @@ function inMemoryRepo(): AudioGatewayOptions['repo'] {
       updatedAt: now,
     };
   };
-  type ControlState = Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>;
+  type ControlState = Pick<Meeting, 'meetingId' | 'commandLog' | 'status' | 'keywords' | 'language'>;
   // Not a literal typed as the option: the option's Pick has grown methods before (setStatusIf).
   const repo = {
     get: async (meetingId: string) => meeting(meetingId),
@@ -110,12 +110,16 @@ function inMemoryRepo(): AudioGatewayOptions['repo'] {
     },
     setStatus: async (meetingId: string) => bumpEpoch(meetingId),
     setStatusIf: async (meetingId: string) => bumpEpoch(meetingId),
+    ackCommands: async () => undefined,
+    releaseSeq: async () => false,
+    setHandover: async () => undefined,
+    clearHandover: async () => undefined,
     getControlStates: async (meetingIds: readonly string[]) => {
       const states = new Map<string, ControlState>();
       for (const meetingId of meetingIds) {
         states.set(meetingId, {
           meetingId,
-          desiredState: 'run',
+          commandLog: [],
           status: 'live',
           keywords: ['parley', 'benchmark'],
           language: 'en',

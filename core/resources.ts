@@ -16,6 +16,11 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * `KEYS_ONLY`: the index holds the table's and the index's keys only (every write to the
+   * table costs less); its readers fetch anything else from the table. Default `ALL`.
+   */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
 export interface TableDefinition {
   readonly envVar: string;
@@ -40,9 +45,11 @@ export const TABLES = {
         sortKey: { name: 'createdAt', type: 'S' },
       },
       {
-        // Sparse (only meetings with a bot): the Recall status webhook finds its meeting by bot id.
+        // Sparse (only meetings with a bot): the Recall status webhook finds its meeting by bot
+        // id, then reads the meeting itself (MeetingRepository.findByBot).
         indexName: 'byBot',
         partitionKey: { name: 'botId', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
     ],
   },
@@ -71,9 +78,11 @@ export const TABLES = {
     ttlAttribute: 'expiresAt',
     globalSecondaryIndexes: [
       {
+        // ConnectionRepository.remove needs only the topics (a table key).
         indexName: 'byConnection',
         partitionKey: { name: 'connectionId', type: 'S' },
         sortKey: { name: 'topic', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
     ],
   },
@@ -116,9 +125,14 @@ export const QUEUES = {
     envVar: 'TRANSCRIPT_QUEUE_URL',
     localName: 'parley-transcript-events.fifo',
     fifo: true,
-    visibilityTimeoutSeconds: 60,
+    // A failing record holds back its meeting (FIFO group) for (maxReceiveCount - 1) ×
+    // visibility + one run before the fan-out parks it in the DLQ: 2 × 30 s + 5 s ≈ 65 s,
+    // where 5 × 60 s stalled a meeting for ~5 minutes. The fan-out's timeout is a sixth of the
+    // visibility (5 s; a batch normally takes tens of milliseconds), AWS's advice for Lambda
+    // consumers, so a throttled invocation is retried before the message counts a receive.
+    visibilityTimeoutSeconds: 30,
     retentionSeconds: 4 * 24 * 3600,
-    maxReceiveCount: 5,
+    maxReceiveCount: 3,
     batchSize: 10,
     dlq: {
       envVar: 'TRANSCRIPT_DLQ_URL',
@@ -158,4 +172,14 @@ export const ACTIVE_SESSIONS_METRIC = {
   /** Dimension `Stage` = the stage name (the container reads it from PARLEY_STAGE). */
   dimension: 'Stage',
   periodSeconds: 60,
+} as const;
+
+/** What the fan-out Lambda publishes (Powertools Metrics, EMF; dimension `service`). */
+export const FANOUT_METRICS = {
+  namespace: 'Parley',
+  service: 'fanout',
+  /** Final segments handled (count). */
+  finals: 'Finals',
+  /** Milliseconds from a final's `timestamp` (produced by the gateway) to its delivery. */
+  finalLatency: 'FinalLatency',
 } as const;

@@ -4,7 +4,7 @@
  * grant itself so the acknowledgement covers exactly that statement and nothing else.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
-import type { Grant } from 'aws-cdk-lib/aws-iam';
+import type { Grant, PolicyDocument } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
 /** Acknowledge one cdk-nag rule (or one finding of it) on `scope` and everything under it. */
@@ -39,9 +39,30 @@ export function flattenCfnReference(reference: unknown): string {
  * actions or resources), each by its exact finding id, with `reason`.
  */
 export function acknowledgeGrantWildcards(scope: IConstruct, grant: Grant, reason: string): void {
+  acknowledgeStatementWildcards(
+    scope,
+    grant.principalStatements.map((statement) => statement.toStatementJson()),
+    reason,
+  );
+}
+
+/**
+ * The same for a whole policy document (the roles of aws-cdk-lib's own singleton Lambdas,
+ * whose grants Parley does not write).
+ */
+export function acknowledgeDocumentWildcards(
+  scope: IConstruct,
+  document: PolicyDocument,
+  reason: string,
+): void {
+  const json = Stack.of(scope).resolve(document.toJSON()) as { Statement?: unknown[] } | undefined;
+  acknowledgeStatementWildcards(scope, json?.Statement ?? [], reason);
+}
+
+function acknowledgeStatementWildcards(scope: IConstruct, statements: unknown[], reason: string): void {
   const stack = Stack.of(scope);
-  for (const statement of grant.principalStatements) {
-    const json = stack.resolve(statement.toStatementJson()) as { Action?: unknown; Resource?: unknown };
+  for (const statement of statements) {
+    const json = stack.resolve(statement) as { Action?: unknown; Resource?: unknown };
     const list = (value: unknown): unknown[] =>
       value === undefined ? [] : Array.isArray(value) ? value : [value];
     for (const action of list(json.Action)) {

@@ -71,7 +71,15 @@ export const PARLEY_INPUTS = {
   },
   corsOrigins: {
     env: 'PARLEY_CORS_ORIGINS',
-    help: 'comma-separated origins allowed by the REST API and uploads (default *)',
+    help: 'comma-separated origins allowed by the REST API and uploads besides the web app (default: the web app only)',
+  },
+  webAppDir: {
+    env: 'PARLEY_WEB_APP_DIR',
+    help: 'an already-built web app directory to deploy (default: npm run build:web at deploy)',
+  },
+  alarmEmail: {
+    env: 'PARLEY_ALARM_EMAIL',
+    help: 'e-mail address subscribed to the alarm topic (confirm the subscription mail)',
   },
   maxSessions: {
     env: 'PARLEY_MAX_SESSIONS',
@@ -117,9 +125,14 @@ export interface ParleySettings {
     readonly openai?: string;
     readonly recallWebhook?: string;
   };
+  /** Extra CORS origins (the web app's own origin is always allowed). */
   readonly corsOrigins: readonly string[];
   /** Days before the `recordings/` lifecycle rule deletes a recording. */
   readonly recordingRetentionDays: number;
+  /** A built web app to deploy instead of running `npm run build:web` at deploy time. */
+  readonly webAppDir?: string;
+  /** Subscribed to the alarm topic when set. */
+  readonly alarmEmail?: string;
   readonly audioGateway: {
     readonly maxSessions: number;
     readonly minTasks: number;
@@ -254,7 +267,7 @@ export function resolveParleySettings(inputs: ParleyInputs): ParleySettings {
 
   const recallBaseUrl = httpsUrl('recallBaseUrl', inputs.recallBaseUrl ?? DEFAULT_RECALL_BASE_URL);
 
-  const corsOrigins = (inputs.corsOrigins ?? '*')
+  const corsOrigins = (inputs.corsOrigins ?? '')
     .split(',')
     .map((o) => o.trim())
     .filter((o) => o !== '');
@@ -263,7 +276,11 @@ export function resolveParleySettings(inputs: ParleyInputs): ParleySettings {
       fail('corsOrigins', `each origin must be * or scheme://host[:port] without a path, got "${origin}"`);
     }
   }
-  if (corsOrigins.length === 0) fail('corsOrigins', 'must name at least one origin');
+
+  const alarmEmail = inputs.alarmEmail;
+  if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) {
+    fail('alarmEmail', `must be an e-mail address, got "${alarmEmail}"`);
+  }
 
   const maxSessions = integer('maxSessions', inputs.maxSessions, 50, 1, 1000);
   const minTasks = integer('gatewayMinTasks', inputs.gatewayMinTasks, 1, 1, 100);
@@ -289,6 +306,8 @@ export function resolveParleySettings(inputs: ParleyInputs): ParleySettings {
     },
     corsOrigins,
     recordingRetentionDays: integer('recordingRetentionDays', inputs.recordingRetentionDays, 90, 1, 3650),
+    webAppDir: inputs.webAppDir,
+    alarmEmail,
     audioGateway: { maxSessions, minTasks, maxTasks },
   };
 }

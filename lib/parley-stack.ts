@@ -5,15 +5,19 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { WEB_CALLBACK_PATH } from '../core/web/config';
 import { ApiSecrets } from './constructs/api-secrets';
 import { AudioGateway } from './constructs/audio-gateway';
 import { Auth } from './constructs/auth';
 import { TranscriptFanout } from './constructs/fanout';
+import { Monitoring } from './constructs/monitoring';
 import type { FunctionDefaults, ParleyFunction } from './constructs/parley-function';
 import { Pipeline } from './constructs/pipeline';
 import { RealtimeApi } from './constructs/realtime-api';
 import { RestApi } from './constructs/rest-api';
-import { Storage } from './constructs/storage';
+import { Storage, uploadCorsRule } from './constructs/storage';
+import { StuckMeetingSweeper } from './constructs/sweeper';
+import { WebApp } from './constructs/web-app';
 import type { ParleySettings } from './parley-props';
 import { addRestRoutes } from './rest-routes';
 
@@ -33,6 +37,9 @@ export class ParleyStack extends Stack {
   /** REST functions by Lambda name (lambdas/http-*). */
   readonly restFunctions: Readonly<Record<string, ParleyFunction>>;
   readonly audioGateway: AudioGateway;
+  readonly webApp: WebApp;
+  readonly sweeper: StuckMeetingSweeper;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, {
@@ -96,7 +103,6 @@ export class ParleyStack extends Stack {
       meetingsTable: tables.meetings,
       transcriptQueue: this.pipeline.transcriptQueue,
       mediaBucket: this.storage.mediaBucket,
-      logBucket: this.storage.logBucket,
       deepgramApiKey: this.secrets.deepgram,
       domain: s.domain
         ? { domainName: s.domain.audioGateway, certificateArn: s.domain.certificateArn }
@@ -127,12 +133,68 @@ export class ParleyStack extends Stack {
       mediaBucket: this.storage.mediaBucket,
     });
 
+    this.webApp = this.addWebApp(s);
+    this.sweeper = new StuckMeetingSweeper(this, 'Sweeper', {
+      defaults,
+      meetingsTable: tables.meetings,
+      transcriptQueue: this.pipeline.transcriptQueue,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stageName: s.stageName,
+      alarmEmail: s.alarmEmail,
+      fanout: this.fanout.function.function,
+      sweeper: this.sweeper.function.function,
+      transcriptQueue: this.pipeline.transcriptQueue,
+      transcriptDlq: this.pipeline.deadLetterQueue,
+      sweeperDlq: this.sweeper.deadLetterQueue,
+      loadBalancer: this.audioGateway.loadBalancer,
+      targetGroup: this.audioGateway.targetGroup,
+      service: this.audioGateway.service,
+      maxSessions: s.audioGateway.maxSessions,
+      realtimeApi: this.realtime.api,
+      realtimeStage: this.realtime.stage,
+      restApi: this.rest.api,
+    });
     this.addOutputs();
+  }
+
+  /** The web app: site, CSP naming exactly the APIs and the issuer, sign-in, CORS, uploads. */
+  private addWebApp(s: ParleySettings): WebApp {
+    const apiHost = (apiId: string) => `${apiId}.execute-api.${this.region}.${this.urlSuffix}`;
+    const realtimeOrigin = `wss://${s.domain?.realtime ?? apiHost(this.realtime.api.apiId)}`;
+    // The REST stage is `$default`: its base URL is the origin itself.
+    const restOrigin = `https://${s.domain?.rest ?? apiHost(this.rest.api.apiId)}`;
+    const issuerOrigin =
+      s.auth.kind === 'oidc'
+        ? new URL(s.auth.issuer).origin
+        : `https://cognito-idp.${this.region}.${this.urlSuffix}`;
+    const signIn = this.auth.signInOrigin;
+    const webApp = new WebApp(this, 'WebApp', {
+      stageName: s.stageName,
+      removalPolicy: s.removalPolicy,
+      logBucket: this.storage.logBucket,
+      source: s.webAppDir ? { kind: 'directory', path: s.webAppDir } : { kind: 'build' },
+      connectOrigins: [realtimeOrigin, restOrigin, issuerOrigin, ...(signIn ? [signIn] : [])],
+      config: (origin) => ({
+        wsUrl: this.realtime.url,
+        restUrl: restOrigin,
+        oidc: {
+          authority: this.auth.issuer,
+          clientId: this.auth.audience,
+          scope: this.auth.webScope,
+          logoutUrl: this.auth.addWebApp(origin, WEB_CALLBACK_PATH),
+        },
+      }),
+    });
+    this.rest.allowOriginsAfterDeploy([webApp.origin]);
+    this.storage.mediaBucket.addCorsRule(uploadCorsRule([webApp.origin]));
+    return webApp;
   }
 
   private addOutputs(): void {
     const out = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
+    out('WebAppUrl', this.webApp.origin, 'Open this in a browser: the Parley web app');
     out('RealtimeUrl', this.realtime.url, 'WebSocket URL clients connect to (append ?token=<JWT>)');
     out('RestApiUrl', this.rest.url, 'REST API base URL');
     out(
@@ -140,11 +202,13 @@ export class ParleyStack extends Stack {
       this.audioGateway.recallEndpointBaseUrl,
       'Base of the realtime endpoint Recall bots stream to: <base>/<meetingId>?token=<endpoint token>',
     );
-    out(
-      'AudioGatewayLoadBalancerDns',
-      this.audioGateway.loadBalancer.loadBalancerDnsName,
-      'Point the audio gateway domain (CNAME or alias) here',
-    );
+    if (this.settings.domain) {
+      out(
+        'AudioGatewayLoadBalancerDns',
+        this.audioGateway.loadBalancer.loadBalancerDnsName,
+        'Point the audio gateway domain (CNAME or alias) here',
+      );
+    }
     out('OidcIssuer', this.auth.issuer, 'Issuer of the tokens Parley accepts');
     out('OidcAudience', this.auth.audience, 'Audience (app client id) the tokens must carry');
     if (this.auth.userPool && this.auth.userPoolClient) {
@@ -169,6 +233,16 @@ export class ParleyStack extends Stack {
       'Dead-letter queue of the transcript pipeline',
     );
     out('MediaBucketName', this.storage.mediaBucket.bucketName, 'Recordings and uploads');
+    out(
+      'AlarmTopicArn',
+      this.monitoring.topic.topicArn,
+      'Every alarm notifies this SNS topic: subscribe to it',
+    );
+    out(
+      'DashboardUrl',
+      `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards/dashboard/${this.monitoring.dashboard.dashboardName}`,
+      'The CloudWatch dashboard with the golden signals',
+    );
     if (this.realtime.domainName) {
       out(
         'RealtimeDomainTarget',

@@ -66,9 +66,17 @@ export interface RunningEmulators {
    */
   env: Record<string, string>;
   queueArns: Record<QueueKey, { queue: string; dlq: string }>;
+  /**
+   * Fault injection for tests: the next `times` DynamoDB requests of `operation` (e.g. PutItem)
+   * are answered 500 InternalServerError, as DynamoDB answers a failed write.
+   */
+  failDynamo(operation: string, times: number): void;
   /** Stops all three servers and frees their ports. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** Pending injected DynamoDB failures per operation. */
+const dynamoFaults = new Map<string, number>();
 
 /** Region and credentials of local mode. s3rver accepts only this key pair. */
 export const LOCAL_REGION = 'us-east-1';
@@ -178,7 +186,10 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Runnin
     }
 
     logger.info('AWS emulators started', { endpoints, dataDir: opts.dataDir ?? null });
-    return { endpoints, env, queueArns, stop: stopAll };
+    const failDynamo = (operation: string, times: number) => {
+      dynamoFaults.set(operation, times);
+    };
+    return { endpoints, env, queueArns, failDynamo, stop: stopAll };
   } catch (err) {
     await stopAll().catch((stopErr: unknown) =>
       logger.error('Stopping emulators after a failed start failed too', { error: stopErr }),
@@ -207,6 +218,22 @@ async function startDynalite(
   const dynalite = require('dynalite') as DynaliteFactory;
   // Tables become ACTIVE at once instead of after dynalite's default 500 ms.
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const [serve] = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+    const left = dynamoFaults.get(operation) ?? 0;
+    if (left <= 0 || !serve) return serve?.(req, res);
+    dynamoFaults.set(operation, left - 1);
+    req.resume();
+    res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+    res.end(
+      JSON.stringify({
+        __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+        message: 'Injected fault',
+      }),
+    );
+  });
   const address = await listen(server, port, host);
   // dynalite's close() also closes its LevelDB store (releasing the LOCK of a persistent one).
   stops.push(() => closeServer(server));
@@ -371,7 +398,7 @@ function createTableInput(def: TableDefinition): CreateTableCommandInput {
         : def.globalSecondaryIndexes.map((index) => ({
             IndexName: index.indexName,
             KeySchema: keySchema(index.partitionKey, index.sortKey),
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: index.projection ?? 'ALL' },
           })),
   };
 }

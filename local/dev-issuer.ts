@@ -43,6 +43,8 @@ export interface MintTokenOptions {
   email?: string;
   /** Further claims, e.g. `{ client_id: 'parley-local', scope: 'meetings/read' }`. */
   claims?: Record<string, unknown>;
+  /** Leaves `kid` out of the header (tests: such a token must be refused). */
+  omitKid?: boolean;
 }
 
 export interface DevIssuer {
@@ -105,7 +107,7 @@ function signToken(
   const now = Math.floor(Date.now() / 1000);
   const email = mint.email === undefined ? {} : { email: mint.email };
   const jwt = new SignJWT({ token_use: 'access', ...email, ...mint.claims })
-    .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, kid: key.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, typ: 'JWT', ...(mint.omitKid ? {} : { kid: key.kid }) })
     .setIssuer(issuer)
     .setSubject(userId)
     .setIssuedAt(now)

@@ -94,7 +94,15 @@ export interface LocalStack {
    * old one stops without finalizing anything; Recall reconnects to the new one.
    */
   restartAudioGateway(): Promise<void>;
+  /**
+   * Replaces the audio-gateway task by a new one on the same address. `graceful` is a rolling
+   * deploy (the old task gets SIGTERM: it stops listening, the new one starts, the old one hands
+   * its meetings over and Recall reconnects to the new one); otherwise the old task crashes.
+   */
+  replaceAudioGateway(opts?: { graceful?: boolean }): Promise<void>;
   fanout: SqsEventSource;
+  /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
+  ws: WsGateway;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -256,6 +264,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       audio: audio.port,
     });
 
+    const replaceAudioGateway = async ({ graceful = false } = {}) => {
+      const old = audio;
+      if (!graceful) {
+        await old.gateway.kill();
+        audio = await startAudio(old.port);
+        return;
+      }
+      old.gateway.stopListening();
+      audio = await startAudio(old.port);
+      await old.gateway.handover();
+    };
     let stopping: Promise<void> | undefined;
     return {
       urls: {
@@ -276,11 +295,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       get audio() {
         return audio;
       },
-      async restartAudioGateway() {
-        await audio.gateway.kill();
-        audio = await startAudio(audio.port);
-      },
+      restartAudioGateway: () => replaceAudioGateway(),
+      replaceAudioGateway,
       fanout,
+      ws,
       emulators,
       stop: () => {
         stopping ??= stopAll();

@@ -137,7 +137,19 @@ export interface WsGateway {
   managementEndpoint: string;
   port: number;
   connectionCount(): number;
+  /**
+   * Fault injection for tests: management API POSTs to the connections `match` accepts are
+   * answered with `status` and `x-amzn-errortype: errorType` (as API Gateway answers a throttled
+   * or failing post) until the fault is cleared with `undefined`.
+   */
+  injectPostFault(fault: PostFault | undefined): void;
   stop(): Promise<void>;
+}
+
+export interface PostFault {
+  match: (connection: { connectionId: string; authorizer?: Record<string, unknown> }) => boolean;
+  status: number;
+  errorType: string;
 }
 
 // ---- internal state ---------------------------------------------------------------------------
@@ -215,6 +227,7 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
   const inFlight = new Set<Promise<unknown>>();
   let stopping = false;
   let domainName = '';
+  let postFault: PostFault | undefined;
 
   const wssOptions: ServerOptions & { closeTimeout: number } = {
     noServer: true,
@@ -479,7 +492,11 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
       switch (req.method) {
         case 'POST': {
           const data = await readPayload(req, WS_LIMITS.managementPayloadBytes);
-          await postToConnection(openConnection(connectionId), data);
+          const target = openConnection(connectionId);
+          if (postFault?.match(target.context)) {
+            throw new ManagementApiError(postFault.status, postFault.errorType, 'Injected fault');
+          }
+          await postToConnection(target, data);
           return sendEmpty(res, 200);
         }
         case 'GET': {
@@ -642,6 +659,9 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
     managementEndpoint: `http://${domainName}${stagePath}`,
     port,
     connectionCount: () => registry.size,
+    injectPostFault: (fault) => {
+      postFault = fault;
+    },
     stop: () => {
       stopped ??= stopGateway();
       return stopped;

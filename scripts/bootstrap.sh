@@ -20,7 +20,9 @@ fi
 node -e 'const [maj,min]=process.versions.node.split(".").map(Number); if (maj<20||(maj===20&&min<19)) { console.error("Parley needs Node 20.19 or newer, found "+process.version); process.exit(1) }'
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm 11.19 writes lockfiles without other platforms' optional packages and then refuses them
-  # in `npm ci`; `npm install` installs the same locked versions (direct ones are exact).
-  npm ci --no-audit --no-fund 2>/dev/null || npm install --no-audit --no-fund --no-save
+  # The lockfile carries every platform's optional packages (scripts/lock.sh keeps it so).
+  if ! npm ci --no-audit --no-fund; then
+    echo "npm ci refused package-lock.json: regenerate it with scripts/lock.sh and commit it" >&2
+    exit 1
+  fi
 fi

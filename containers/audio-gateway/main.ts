@@ -1,7 +1,8 @@
 /**
  * Entry point of the audio-gateway Fargate service (and of local mode's in-process gateway):
  * reads configuration, wires the SQS publisher, DynamoDB and Deepgram, and serves Recall.
- * SIGTERM (an ECS task stop) finalizes every session and flushes before exit.
+ * SIGTERM (an ECS task stop on a deploy or scale-in) hands every meeting over to another task
+ * (AudioGateway.handover): the meetings stay live. SIGINT (a developer's Ctrl-C) ends them.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
@@ -14,6 +15,7 @@ import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } 
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { EventPublisher } from '../../core/pipeline/publisher';
+import { TaskProtection, watchTaskStopping } from './task-protection';
 
 export interface RunningAudioGateway {
   gateway: AudioGateway;
@@ -29,11 +31,17 @@ export async function startAudioGateway(
   logger: Logger = createLogger('audio-gateway'),
   overrides: { host?: string; reconnectGraceMs?: number } = {},
 ): Promise<RunningAudioGateway> {
-  const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
+  let gateway: AudioGateway | undefined;
+  const publisher = new EventPublisher({
+    sqs: sqs(),
+    queueUrl: queueUrl('transcriptEvents'),
+    logger,
+    onBackpressure: (on) => gateway?.applyBackpressure(on),
+  });
   const repo = new MeetingRepository();
   // Recordings and browser microphones (core/audio/live-audio.ts).
   const extensions = createLiveAudio({ repo, logger });
-  const gateway = new AudioGateway({
+  gateway = new AudioGateway({
     extensions,
     host: overrides.host ?? '0.0.0.0',
     port: config.port,
@@ -72,16 +80,29 @@ if (require.main === module) {
         });
       }
       const stop = (signal: string) => {
-        logger.info('stopping: finalizing sessions', { signal });
+        logger.info(signal === 'SIGTERM' ? 'stopping: handing meetings over' : 'stopping: ending meetings', {
+          signal,
+          sessions: gateway.sessionCount,
+        });
         const deadline = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
         deadline.unref();
-        gateway.shutdown(signal).then(
+        (signal === 'SIGTERM' ? gateway.handover() : gateway.shutdown(signal)).then(
           () => process.exit(0),
           () => process.exit(1),
         );
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // ECS only (no-ops locally): scale-in protection while holding meetings, and the handover
+      // started when draining begins, before the load balancer cuts the sockets (task-protection.ts).
+      const protection = TaskProtection.fromEnv(process.env, {
+        sessionCount: () => gateway.sessionCount,
+        logger,
+      });
+      protection.start();
+      watchTaskStopping(process.env, logger, () => process.emit('SIGTERM', 'SIGTERM'));
+      // Also keeps ECS's later SIGTERM from killing a handover in progress (stop() has its deadline).
+      process.on('SIGTERM', () => void protection.stop());
     },
     (error: unknown) => {
       logger.error('audio gateway failed to start', { error: String(error) });

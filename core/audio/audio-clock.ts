@@ -2,30 +2,71 @@
  * Maps the session's stream clock (ms of audio sent to the speech engine) to meeting time
  * (ms from meeting start, from Recall's `timestamp.relative`). Paused audio is never sent,
  * so the two drift apart at every pause; each discontinuity adds an anchor.
+ *
+ * Recall's timestamps are input from outside, so one frame cannot move meeting time by
+ * itself: a forward jump is held as a candidate until the next frame confirms it (its time
+ * follows on from the jump). A frame that the next one contradicts, or one that runs
+ * backwards, is rejected and counted by the caller; meeting time keeps following the
+ * stream's own clock.
  */
+export type ClockVerdict =
+  /** The frame's time agrees with the clock (or set the first anchor). */
+  | 'ok'
+  /** A forward jump, held until the next frame confirms it. */
+  | 'held'
+  /** The previous frame's jump was confirmed and is now an anchor. */
+  | 'confirmed'
+  /** The frame's time was not believed (backwards, or a jump the next frame contradicted). */
+  | 'rejected';
+
+interface Anchor {
+  streamMs: number;
+  meetingMs: number;
+}
+
 export class AudioClock {
   /** Ascending by streamMs. */
-  private anchors: { streamMs: number; meetingMs: number }[] = [];
+  private anchors: Anchor[] = [];
+  private candidate: Anchor | undefined;
 
-  /** Record that the audio at `streamMs` was heard at `meetingMs`. Only jumps > toleranceMs add anchors. */
-  observe(streamMs: number, meetingMs: number, toleranceMs = 40): void {
+  constructor(private readonly toleranceMs = 40) {}
+
+  /**
+   * Record that the audio at `streamMs` was heard at `meetingMs`. Returns the verdict; when a
+   * held jump turns out wrong, the verdict for the frame that carried it is `rejected` (the
+   * caller counts one bad frame either way).
+   */
+  observe(streamMs: number, meetingMs: number): ClockVerdict {
     const last = this.anchors[this.anchors.length - 1];
-    if (last) {
-      const predicted = last.meetingMs + (streamMs - last.streamMs);
-      if (Math.abs(predicted - meetingMs) <= toleranceMs) return;
-      // Meeting time never runs backwards for one stream.
-      if (meetingMs < predicted) meetingMs = predicted;
+    if (!last) {
+      this.anchors.push({ streamMs, meetingMs });
+      return 'ok';
     }
-    this.anchors.push({ streamMs, meetingMs });
+    const candidate = this.candidate;
+    this.candidate = undefined;
+    if (
+      candidate &&
+      Math.abs(candidate.meetingMs + (streamMs - candidate.streamMs) - meetingMs) <= this.toleranceMs
+    ) {
+      this.anchors.push(candidate);
+      return 'confirmed';
+    }
+    const predicted = last.meetingMs + (streamMs - last.streamMs);
+    if (Math.abs(predicted - meetingMs) <= this.toleranceMs) return candidate ? 'rejected' : 'ok';
+    // Meeting time never runs backwards for one stream.
+    if (meetingMs < predicted) return 'rejected';
+    this.candidate = { streamMs, meetingMs };
+    return candidate ? 'rejected' : 'held';
   }
 
+  /** Meeting ms of the audio at `streamMs`. */
   toMeetingMs(streamMs: number): number {
     let anchor = this.anchors[0];
     if (!anchor) return Math.max(0, Math.round(streamMs));
     for (let i = this.anchors.length - 1; i >= 0; i--) {
-      const candidate = this.anchors[i] as { streamMs: number; meetingMs: number };
-      if (candidate.streamMs <= streamMs) {
-        anchor = candidate;
+      const a = this.anchors[i] as Anchor;
+      if (a.streamMs <= streamMs) {
+        anchor = a;
         break;
       }
     }
@@ -36,7 +77,7 @@ export class AudioClock {
   prune(streamMs: number): void {
     let keepFrom = 0;
     for (let i = 0; i < this.anchors.length; i++) {
-      if ((this.anchors[i] as { streamMs: number }).streamMs <= streamMs) keepFrom = i;
+      if ((this.anchors[i] as Anchor).streamMs <= streamMs) keepFrom = i;
     }
     if (keepFrom > 0) this.anchors = this.anchors.slice(keepFrom);
   }

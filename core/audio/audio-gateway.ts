@@ -2,29 +2,65 @@
  * The audio gateway's ingress: an HTTP server with `GET /healthz` and the WebSocket path
  * Recall connects to (`/recall/{meetingId}?token=…`). One MeetingSession per live meeting;
  * a Recall reconnect re-attaches to the same session. Commands (pause / resume / stop) are
- * learned by polling the meetings table (one BatchGet per 100 live meetings per interval).
+ * learned by polling the meetings table (one BatchGet per 100 live meetings per interval) and
+ * applied in the order they were given (each meeting's command log).
+ *
+ * One Recall connection per meeting: while one is streaming, another is refused (409), so two
+ * bots on one meeting cannot take turns; a connection silent for STALE_CONNECTION_MS is
+ * replaced by a new one (close 4000). Close codes sent to Recall: RECALL_CLOSE_CODES.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { endpointTokenMatches } from '../meetings/endpoint-token';
-import { type Meeting, TERMINAL_STATUSES } from '../meetings/model';
+import { isTerminal } from '../meetings/lifecycle';
+import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
 import type { SttConnector } from './deepgram-connector';
 import type { GatewayExtensions } from './gateway-extensions';
-import { MeetingSession, type SessionInput } from './meeting-session';
+import { MeetingSession, type SessionInput, stateAfter } from './meeting-session';
 
 /** Frames above this close the socket with 1009; smaller oversize frames are rejected one by one. */
 export const MAX_WS_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * Close codes the gateway sends to Recall. Recall reconnects after any close except 1000
+ * (https://docs.recall.ai/docs/real-time-websocket-endpoints#retry-policy).
+ */
+export const RECALL_CLOSE_CODES = {
+  /** The meeting is over: Recall stops delivering. */
+  MEETING_ENDED: 1000,
+  /** Graceful stop of this task: Recall reconnects (through the load balancer) to another task. */
+  HANDOVER: 1012,
+  /** A newer connection took over from this one, which had been silent (a dead peer). */
+  REPLACED: 4000,
+  /** Another connection already streams this meeting (lost a race at the upgrade). */
+  DUPLICATE: 4409,
+} as const;
+
+/** A connection that has sent nothing for this long may be replaced by a new one. */
+export const STALE_CONNECTION_MS = 10_000;
 const PATH = /^\/recall\/([A-Za-z0-9_-]{1,64})$/;
 
 export interface AudioGatewayOptions {
   host?: string;
   port?: number;
-  repo: Pick<MeetingRepository, 'get' | 'reserveSeqs' | 'setStatus' | 'setStatusIf' | 'getControlStates'>;
+  repo: Pick<
+    MeetingRepository,
+    | 'get'
+    | 'reserveSeqs'
+    | 'releaseSeq'
+    | 'setStatusIf'
+    | 'getControlStates'
+    | 'ackCommands'
+    | 'setHandover'
+    | 'clearHandover'
+  >;
+  /** A Recall connection silent this long may be replaced by a new one (default STALE_CONNECTION_MS). */
+  staleConnectionMs?: number;
   connector: SttConnector;
   publish: (event: PipelineEvent) => void;
   /** Resolves when every published event has been sent (used on shutdown). */
@@ -44,6 +80,8 @@ export interface AudioGatewayOptions {
 interface LiveMeeting {
   session: MeetingSession;
   socket: WebSocket | undefined;
+  /** performance.now() of the last frame on `socket`. */
+  lastFrameAt: number;
   graceTimer: NodeJS.Timeout | undefined;
 }
 
@@ -58,9 +96,13 @@ export class AudioGateway {
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly meetings = new Map<string, LiveMeeting>();
+  /** Upgrades for new meetings between the capacity check and the session's creation. */
+  private readonly reserved = new Set<string>();
   private readonly log: Logger;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  private draining = false;
+  private backpressure = false;
   private shuttingDown: Promise<void> | undefined;
   private killed = false;
   readonly stats: GatewayStats = { sessions: 0, rejectedFrames: {}, acceptedFrames: 0, refusedUpgrades: 0 };
@@ -107,12 +149,13 @@ export class AudioGateway {
 
   /** The meeting's live session, started as for a Recall connection when there is none (browser microphones). */
   openSession(meetingId: string, meeting: Meeting): MeetingSession {
-    return this.attach(meetingId, meeting, undefined);
+    // Without a socket attach always returns the session.
+    return this.attach(meetingId, meeting, undefined) as MeetingSession;
   }
 
   /** False once the task is stopping or has been killed. */
   get accepting(): boolean {
-    return !this.shuttingDown && !this.killed;
+    return !this.shuttingDown && !this.draining && !this.killed;
   }
 
   /** Finalize every session, flush the publisher, close the server. Idempotent. */
@@ -124,6 +167,60 @@ export class AudioGateway {
       await Promise.allSettled(live.map((m) => m.session.end(reason)));
       for (const client of this.wss.clients) client.terminate();
       await this.opts.flush();
+      this.server.closeAllConnections();
+    })();
+    return this.shuttingDown;
+  }
+
+  /**
+   * The event publisher is holding too many events (SQS unavailable): stop reading Recall's
+   * sockets (TCP pushes back on Recall; nothing is dropped here) and take no new meetings,
+   * until it clears.
+   */
+  applyBackpressure(on: boolean): void {
+    if (this.backpressure === on) return;
+    this.backpressure = on;
+    for (const m of this.meetings.values()) {
+      if (on) m.socket?.pause();
+      else m.socket?.resume();
+    }
+  }
+
+  /** Stops taking new Recall connections (the port is freed); live sessions carry on. */
+  stopListening(): void {
+    this.draining = true;
+    clearInterval(this.pollTimer);
+    this.server.close();
+  }
+
+  /**
+   * Graceful stop (SIGTERM on a deploy or scale-in): hand every meeting over to another task.
+   * Each session cuts its stream at a quiet moment, flushes the speech engine and publishes the
+   * last finals; once they are sent, Recall's socket is closed with 1012 so that Recall
+   * reconnects (to a healthy task) and the meeting goes on, `live`, with the next seq.
+   * Resolves within `maxWaitMs` plus the flush. Idempotent.
+   */
+  handover(maxWaitMs = 5_000): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      this.stopListening();
+      const live = [...this.meetings.values()];
+      await Promise.allSettled(
+        live.map(async (m) => {
+          const meetingId = m.session.meetingId;
+          // At the cut, Recall is told to reconnect (to another task) while this one flushes;
+          // the next task holds its events until the handover mark is cleared.
+          await m.session.handover(maxWaitMs, () => {
+            clearTimeout(m.graceTimer);
+            m.socket?.close(RECALL_CLOSE_CODES.HANDOVER, 'Service restart: reconnect');
+          });
+          await this.opts.flush();
+          await this.opts.repo.clearHandover(meetingId).catch((error: unknown) => {
+            this.log.warn('could not clear the handover mark', { meetingId, error: String(error) });
+          });
+        }),
+      );
+      await this.opts.flush();
+      for (const client of this.wss.clients) client.terminate();
       this.server.closeAllConnections();
     })();
     return this.shuttingDown;
@@ -160,38 +257,66 @@ export class AudioGateway {
     const match = PATH.exec(url.pathname);
     if (!match) return this.refuse(socket, 404, 'Unknown path');
     if (req.method !== 'GET') return this.refuse(socket, 405, 'Method not allowed');
-    if (this.shuttingDown) return this.refuse(socket, 503, 'Shutting down');
+    if (this.shuttingDown || this.draining) return this.refuse(socket, 503, 'Shutting down');
     const meetingId = match[1] as string;
     const token = url.searchParams.get('token');
     if (!token) return this.refuse(socket, 401, 'Missing token');
-    const existing = this.meetings.get(meetingId);
-    if (!existing && this.meetings.size >= (this.opts.maxSessions ?? 150)) {
-      return this.refuse(socket, 503, 'At capacity');
+    if (this.streaming(meetingId))
+      return this.refuse(socket, 409, 'Meeting already has a live Recall connection');
+    // The slot is taken before the first await, so simultaneous upgrades cannot exceed maxSessions.
+    const isNew = !this.meetings.has(meetingId) && !this.reserved.has(meetingId);
+    if (isNew) {
+      if (this.meetings.size + this.reserved.size >= (this.opts.maxSessions ?? 150)) {
+        return this.refuse(socket, 503, 'At capacity');
+      }
+      if (this.backpressure) return this.refuse(socket, 503, 'Event queue backlogged');
+      this.reserved.add(meetingId);
     }
-    let meeting: Awaited<ReturnType<AudioGatewayOptions['repo']['get']>>;
     try {
-      meeting = await this.opts.repo.get(meetingId);
-    } catch (error) {
-      this.log.error('meeting lookup failed', { meetingId, error: String(error) });
-      return this.refuse(socket, 503, 'Meeting store unavailable');
+      let meeting: Meeting | undefined;
+      try {
+        meeting = await this.opts.repo.get(meetingId);
+      } catch (error) {
+        this.log.error('meeting lookup failed', { meetingId, error: String(error) });
+        return this.refuse(socket, 503, 'Meeting store unavailable');
+      }
+      if (!meeting) return this.refuse(socket, 404, 'Unknown meeting');
+      if (!endpointTokenMatches(token, meeting.endpointTokenHash)) {
+        this.log.warn('refused Recall upgrade: bad token', { meetingId });
+        return this.refuse(socket, 401, 'Bad token');
+      }
+      if (isTerminal(meeting.status) || stateAfter(meeting.commandLog ?? []) === 'stop') {
+        return this.refuse(socket, 410, 'Meeting has ended');
+      }
+      if (this.shuttingDown || this.draining) return this.refuse(socket, 503, 'Shutting down');
+      const found = meeting;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, found, ws));
+    } finally {
+      if (isNew) this.reserved.delete(meetingId);
     }
-    if (!meeting) return this.refuse(socket, 404, 'Unknown meeting');
-    if (!endpointTokenMatches(token, meeting.endpointTokenHash)) {
-      this.log.warn('refused Recall upgrade: bad token', { meetingId });
-      return this.refuse(socket, 401, 'Bad token');
-    }
-    if (TERMINAL_STATUSES.has(meeting.status) || meeting.desiredState === 'stop') {
-      return this.refuse(socket, 410, 'Meeting has ended');
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, meeting, ws));
   }
 
-  private attach(meetingId: string, meeting: Meeting, ws: WebSocket | undefined): MeetingSession {
+  /** Whether another connection is streaming this meeting now (so a new one is refused). */
+  private streaming(meetingId: string): boolean {
+    const live = this.meetings.get(meetingId);
+    return (
+      live?.socket !== undefined &&
+      live.socket.readyState === live.socket.OPEN &&
+      performance.now() - live.lastFrameAt < (this.opts.staleConnectionMs ?? STALE_CONNECTION_MS)
+    );
+  }
+
+  /** `ws` undefined: a session for another ingress (browser microphones), no Recall socket. */
+  private attach(meetingId: string, meeting: Meeting, ws: WebSocket | undefined): MeetingSession | undefined {
+    if (ws && this.streaming(meetingId)) {
+      ws.close(RECALL_CLOSE_CODES.DUPLICATE, 'Meeting already has a live Recall connection');
+      return undefined;
+    }
     let live = this.meetings.get(meetingId);
     if (live) {
       clearTimeout(live.graceTimer);
       live.graceTimer = undefined;
-      live.socket?.close(4000, 'Replaced by a newer connection');
+      live.socket?.close(RECALL_CLOSE_CODES.REPLACED, 'Replaced by a newer connection');
       this.log.info('Recall reconnected', { meetingId });
     } else {
       const session = new MeetingSession({
@@ -202,21 +327,26 @@ export class AudioGateway {
         repo: this.opts.repo,
         publish: this.opts.publish,
         logger: this.log,
+        commandLog: meeting.commandLog ?? [],
+        seqCounter: meeting.seqCounter ?? 0,
+        ...(meeting.handoverUntil ? { handoverUntil: meeting.handoverUntil } : {}),
+        onRejected: (reason, detail) => this.reject(session.meetingId, reason, detail),
         onAudioForwarded: this.opts.onAudioForwarded,
         sttOptions: this.opts.sttOptions,
-        onEnded: () => {
+        onEnded: (_session, outcome) => {
           const current = this.meetings.get(meetingId);
           if (current?.session !== session) return;
           clearTimeout(current.graceTimer);
           this.meetings.delete(meetingId);
           this.stats.sessions = this.meetings.size;
-          current.socket?.close(1000, 'Meeting ended');
+          // A handover closes the socket itself, once the last finals are sent.
+          if (outcome === 'ended') current.socket?.close(RECALL_CLOSE_CODES.MEETING_ENDED, 'Meeting ended');
         },
       });
-      live = { session, socket: undefined, graceTimer: undefined };
+      live = { session, socket: undefined, lastFrameAt: performance.now(), graceTimer: undefined };
       this.meetings.set(meetingId, live);
       this.stats.sessions = this.meetings.size;
-      void session.start(meeting.desiredState ?? 'run').catch((error) => {
+      void session.start().catch((error) => {
         this.log.error('session failed to start', { meetingId, error: String(error) });
       });
       this.log.info('meeting session started', { meetingId });
@@ -225,6 +355,8 @@ export class AudioGateway {
     if (!ws) return live.session;
     const entry = live;
     entry.socket = ws;
+    entry.lastFrameAt = performance.now();
+    if (this.backpressure) ws.pause();
     ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
     ws.on('error', (error) => this.log.warn('Recall socket error', { meetingId, error: error.message }));
     ws.on('close', (code) => {
@@ -232,6 +364,7 @@ export class AudioGateway {
       entry.socket = undefined;
       if (entry.session.currentState === 'ended' || entry.session.currentState === 'ending') return;
       this.log.info('Recall disconnected; waiting for a reconnect', { meetingId, code });
+      if (this.shuttingDown) return; // handed over: another task takes the reconnect
       entry.session.recallDetached();
       entry.graceTimer = setTimeout(() => {
         void entry.session.end('Recall did not reconnect');
@@ -243,13 +376,14 @@ export class AudioGateway {
 
   private onFrame(entry: LiveMeeting, data: RawData, isBinary: boolean): void {
     const receivedAt = performance.now();
+    entry.lastFrameAt = receivedAt;
     if (isBinary) {
-      this.reject(entry, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
+      this.reject(entry.session.meetingId, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
       return;
     }
     const parsed = parseRecallMessage(data.toString());
     if (!parsed.ok) {
-      this.reject(entry, parsed.reason, parsed.detail);
+      this.reject(entry.session.meetingId, parsed.reason, parsed.detail);
       return;
     }
     this.stats.acceptedFrames++;
@@ -258,12 +392,12 @@ export class AudioGateway {
     else if (input) entry.session.handle(input, receivedAt);
   }
 
-  private reject(entry: LiveMeeting, reason: string, detail: string): void {
+  private reject(meetingId: string, reason: string, detail: string): void {
     const count = (this.stats.rejectedFrames[reason] ?? 0) + 1;
     this.stats.rejectedFrames[reason] = count;
     // Log the first few of each reason per process, then every 100th, so a flood cannot flood the logs.
     if (count <= 10 || count % 100 === 0) {
-      this.log.warn('rejected Recall frame', { meetingId: entry.session.meetingId, reason, detail, count });
+      this.log.warn('rejected Recall frame', { meetingId, reason, detail, count });
     }
   }
 
@@ -275,12 +409,9 @@ export class AudioGateway {
       for (const [meetingId, state] of states) {
         const live = this.meetings.get(meetingId);
         if (!live) continue;
-        // The bot has left (webhook) or the meeting is over: finalize now.
-        const over = TERMINAL_STATUSES.has(state.status) || state.status === 'disconnecting';
-        const desired = over ? 'stop' : (state.desiredState ?? 'run');
         // Not awaited: a stop finalizes for up to a few seconds and must not hold up the others.
-        live.session.applyDesiredState(desired).catch((error) => {
-          this.log.error('command failed', { meetingId, desired, error: String(error) });
+        live.session.applyCommands(state.commandLog ?? [], state.status).catch((error) => {
+          this.log.error('command failed', { meetingId, error: String(error) });
         });
       }
     } catch (error) {
@@ -326,6 +457,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  409: 'Conflict',
   410: 'Gone',
   503: 'Service Unavailable',
 };

@@ -34,6 +34,11 @@ export class SegmentAssembler {
     this.chain = this.chain.then(() => this.handle(result)).catch((error) => this.opts.onError?.(error));
   }
 
+  /** The seq of an utterance whose interims were published but whose final has not been (yet). */
+  get pendingSeq(): number | undefined {
+    return this.current?.seq;
+  }
+
   /** Resolves when every pushed result has been handled. */
   drain(): Promise<void> {
     return this.chain;

@@ -14,7 +14,7 @@
  * A rejected token raises `UnauthorizedError` whose message says why, never the token itself.
  * An unreachable or broken JWKS endpoint is not the caller's fault: it raises `UpstreamError`.
  */
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import { UnauthorizedError, UpstreamError } from '../errors';
 
 /** Clock skew tolerated on `exp`, `nbf` and `iat`. */
@@ -56,6 +56,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       }
       let claims: JWTPayload;
       try {
+        // Without a kid, jose would try the issuer's only key: refuse it, as the rule above says.
+        const { kid } = protectedHeader(token.trim());
+        if (typeof kid !== 'string' || kid === '') {
+          throw new UnauthorizedError('Token has no key id (kid)');
+        }
         ({ payload: claims } = await jwtVerify(token.trim(), jwks, {
           issuer: options.issuer,
           algorithms: [...ACCEPTED_ALGORITHMS],
@@ -76,6 +81,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   };
 }
 
+function protectedHeader(token: string): ReturnType<typeof decodeProtectedHeader> {
+  try {
+    return decodeProtectedHeader(token);
+  } catch {
+    throw new UnauthorizedError('Token is malformed');
+  }
+}
+
 /** `aud` wins when present; `client_id` is consulted only when `aud` is absent (as API Gateway does). */
 function audienceAccepted(claims: JWTPayload, audiences: readonly string[]): boolean {
   if (claims.aud !== undefined) {
@@ -87,6 +100,7 @@ function audienceAccepted(claims: JWTPayload, audiences: readonly string[]): boo
 }
 
 function toVerificationError(error: unknown): Error {
+  if (error instanceof UnauthorizedError) return error;
   if (error instanceof errors.JWTExpired) return new UnauthorizedError('Token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'iss') return new UnauthorizedError('Token issuer is not trusted');

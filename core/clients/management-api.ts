@@ -1,6 +1,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { awsConfig } from '../config';
 import { onDestroyClients } from './lifecycle';
@@ -36,4 +41,39 @@ export function managementApi(endpoint: string): ApiGatewayManagementApiClient {
     });
   }
   return client;
+}
+
+/** 410 / GoneException: the client is no longer connected. */
+export function isGone(error: unknown): boolean {
+  return (
+    error instanceof GoneException ||
+    (error as { name?: string }).name === 'GoneException' ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410
+  );
+}
+
+/** Posts one message; 'gone' when the connection no longer exists, other failures throw. */
+export async function postToConnection(
+  endpoint: string,
+  connectionId: string,
+  data: Uint8Array,
+): Promise<'sent' | 'gone'> {
+  try {
+    await managementApi(endpoint).send(
+      new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+    );
+    return 'sent';
+  } catch (error) {
+    if (isGone(error)) return 'gone';
+    throw error;
+  }
+}
+
+/** Closes a client's socket from the server side; an already gone connection counts as closed. */
+export async function deleteConnection(endpoint: string, connectionId: string): Promise<void> {
+  try {
+    await managementApi(endpoint).send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+  } catch (error) {
+    if (!isGone(error)) throw error;
+  }
 }

@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { awsConfig } from '../config';
 import { onDestroyClients } from './lifecycle';
 
@@ -16,4 +16,9 @@ export function sqs(): SQSClient {
     });
   }
   return client;
+}
+
+/** Sends one message through the process's SQS client. */
+export async function sendMessage(input: SendMessageCommandInput): Promise<void> {
+  await sqs().send(new SendMessageCommand(input));
 }

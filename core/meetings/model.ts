@@ -5,10 +5,7 @@ export const MEETING_STATUSES = ['joining', 'live', 'paused', 'ended', 'failed',
 export const MeetingStatusSchema = z.enum(MEETING_STATUSES);
 export type MeetingStatus = z.infer<typeof MeetingStatusSchema>;
 
-/** Statuses after which a meeting takes no more audio. */
-export const TERMINAL_STATUSES: ReadonlySet<MeetingStatus> = new Set(['ended', 'failed']);
-
-/** What a client asked the live session to do; the audio gateway polls it (see docs/architecture.md). */
+/** A transition a client asked the live session to make; the audio gateway applies them in order (see docs/architecture.md). */
 export const DESIRED_STATES = ['run', 'pause', 'stop'] as const;
 export type DesiredState = (typeof DESIRED_STATES)[number];
 
@@ -28,7 +25,14 @@ export interface Meeting {
   meetingUrl: string;
   botId?: string;
   status: MeetingStatus;
+  /** The latest transition a client asked for (`commandLog`'s last entry, or `run`). */
   desiredState: DesiredState;
+  /** Every transition a client asked for, in order; the audio gateway applies them all. */
+  commandLog?: DesiredState[];
+  /** How many of `commandLog` the audio gateway has applied. */
+  commandsApplied?: number;
+  /** Epoch ms until which a stopping gateway task is still publishing this meeting's last finals. */
+  handoverUntil?: number;
   keywords: string[];
   language: string;
   /** Users (other than the owner) who may read the meeting. */

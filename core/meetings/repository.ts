@@ -16,6 +16,12 @@ import { tableName } from '../config';
 import { ConflictError, NotFoundError } from '../errors';
 import type { DesiredState, Meeting, MeetingStatus } from './model';
 
+/** Most commands (pause / resume / stop) one meeting accepts; far above any real meeting's. */
+export const MAX_COMMANDS = 1_000;
+
+/** What the audio gateway reads to follow a meeting's commands and status. */
+export type ControlState = Pick<Meeting, 'meetingId' | 'status' | 'commandLog' | 'keywords' | 'language'>;
+
 export class MeetingRepository {
   constructor(private readonly table: string = tableName('meetings')) {}
 
@@ -64,6 +70,57 @@ export class MeetingRepository {
         throw new NotFoundError(`Meeting ${meetingId} not found`, 'MEETING_NOT_FOUND');
       throw error;
     }
+  }
+
+  /**
+   * Gives back `seq`, the last one reserved, if nobody has reserved after it (a session that
+   * stops gracefully returns its unused prefetch, so the next session continues without a gap).
+   * Returns whether it was given back.
+   */
+  async releaseSeq(meetingId: string, seq: number): Promise<boolean> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: 'SET seqCounter = :previous',
+          ConditionExpression: 'seqCounter = :seq',
+          ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Marks the meeting as being handed over by a stopping task until `untilMs` (epoch ms): the
+   * next task's session holds its events until the mark is cleared (or expires), so the old
+   * task's last finals come first.
+   */
+  async setHandover(meetingId: string, untilMs: number): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'SET handoverUntil = :u',
+        ConditionExpression: 'attribute_exists(meetingId)',
+        ExpressionAttributeValues: { ':u': untilMs },
+      }),
+    );
+  }
+
+  async clearHandover(meetingId: string): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'REMOVE handoverUntil',
+        ConditionExpression: 'attribute_exists(meetingId)',
+      }),
+    );
   }
 
   /** Sets the status and returns the new status epoch (for the event's deduplication id). */
@@ -133,16 +190,55 @@ export class MeetingRepository {
     );
   }
 
-  async setDesiredState(meetingId: string, desiredState: DesiredState, now = new Date()): Promise<void> {
-    await dynamo().send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { meetingId },
-        UpdateExpression: 'SET desiredState = :d, updatedAt = :now',
-        ConditionExpression: 'attribute_exists(meetingId)',
-        ExpressionAttributeValues: { ':d': desiredState, ':now': now.toISOString() },
-      }),
-    );
+  /**
+   * Appends a transition to the meeting's command log (and keeps `desiredState`, the latest one,
+   * for readers). The audio gateway applies the log in order and acknowledges with
+   * `ackCommands`. At most MAX_COMMANDS per meeting.
+   */
+  async appendCommand(meetingId: string, transition: DesiredState, now = new Date()): Promise<number> {
+    try {
+      const out = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression:
+            'SET commandLog = list_append(if_not_exists(commandLog, :empty), :entry), desiredState = :d, updatedAt = :now',
+          ConditionExpression:
+            'attribute_exists(meetingId) AND (attribute_not_exists(commandLog) OR size(commandLog) < :max)',
+          ExpressionAttributeValues: {
+            ':empty': [],
+            ':entry': [transition],
+            ':d': transition,
+            ':now': now.toISOString(),
+            ':max': MAX_COMMANDS,
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return (out.Attributes?.commandLog as unknown[] | undefined)?.length ?? 0;
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      await this.require(meetingId);
+      throw new ConflictError(`A meeting takes at most ${MAX_COMMANDS} commands`, 'INVALID_STATE');
+    }
+  }
+
+  /** Records that the audio gateway has applied the first `count` commands (never lowers it). */
+  async ackCommands(meetingId: string, count: number): Promise<void> {
+    try {
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: 'SET commandsApplied = :n',
+          ConditionExpression:
+            'attribute_exists(meetingId) AND (attribute_not_exists(commandsApplied) OR commandsApplied < :n)',
+          ExpressionAttributeValues: { ':n': count },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+    }
   }
 
   async configure(meetingId: string, config: { keywords?: string[]; language?: string }): Promise<void> {
@@ -279,13 +375,8 @@ export class MeetingRepository {
   }
 
   /** What the live sessions need to follow commands: one BatchGet per 100 meetings. */
-  async getControlStates(
-    meetingIds: readonly string[],
-  ): Promise<Map<string, Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>>> {
-    const result = new Map<
-      string,
-      Pick<Meeting, 'meetingId' | 'desiredState' | 'status' | 'keywords' | 'language'>
-    >();
+  async getControlStates(meetingIds: readonly string[]): Promise<Map<string, ControlState>> {
+    const result = new Map<string, ControlState>();
     for (let i = 0; i < meetingIds.length; i += 100) {
       let keys: Record<string, unknown>[] | undefined = meetingIds
         .slice(i, i + 100)
@@ -296,7 +387,7 @@ export class MeetingRepository {
             RequestItems: {
               [this.table]: {
                 Keys: keys,
-                ProjectionExpression: 'meetingId, desiredState, #status, keywords, #language',
+                ProjectionExpression: 'meetingId, commandLog, #status, keywords, #language',
                 ExpressionAttributeNames: { '#status': 'status', '#language': 'language' },
               },
             },

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { retry } from '../backoff';
 import { UpstreamError } from '../errors';
 import type { RecallClient } from '../recall/client';
 import { newEndpointToken } from './endpoint-token';
@@ -81,8 +82,27 @@ export async function createMeeting(input: NewMeeting, deps: MeetingServiceDeps)
     await deps.repo.setBot(meeting.meetingId, bot.id);
     return { ...meeting, botId: bot.id };
   } catch (error) {
-    await deps.repo.setStatus(meeting.meetingId, 'failed').catch(() => undefined);
+    deps.logger.warn('the meeting bot could not be created; marking the meeting failed', {
+      meetingId: meeting.meetingId,
+      error: String(error),
+    });
+    await markFailed(meeting.meetingId, deps);
     if (error instanceof UpstreamError) throw error;
     throw new UpstreamError('RECALL_ERROR', 'The meeting bot could not be created', { cause: error });
+  }
+}
+
+/**
+ * A meeting whose bot was never created must not stay `joining`: the write is retried, and a
+ * write that still fails is logged as an error (the caller still gets the bot's error).
+ */
+async function markFailed(meetingId: string, deps: MeetingServiceDeps): Promise<void> {
+  try {
+    await retry(() => deps.repo.setStatus(meetingId, 'failed'), { maxAttempts: 4, baseMs: 100 });
+  } catch (error) {
+    deps.logger.error('could not mark the meeting failed; it stays joining', {
+      meetingId,
+      error: error as Error,
+    });
   }
 }

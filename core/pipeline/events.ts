@@ -44,7 +44,24 @@ export const StatusEventSchema = z.object({
 });
 export type StatusEvent = z.infer<typeof StatusEventSchema>;
 
-export const PipelineEventSchema = z.discriminatedUnion('type', [TranscriptEventSchema, StatusEventSchema]);
+/**
+ * Interims with a seq below `beforeSeq` that are not final by now never will be (the session
+ * that produced them ended or crashed mid-utterance): clients drop them.
+ */
+export const InterimDroppedEventSchema = z.object({
+  v: z.literal(1),
+  type: z.literal('interim_dropped'),
+  meetingId: z.string().min(1).max(128),
+  beforeSeq: z.number().int().positive(),
+  at: z.string(),
+});
+export type InterimDroppedEvent = z.infer<typeof InterimDroppedEventSchema>;
+
+export const PipelineEventSchema = z.discriminatedUnion('type', [
+  TranscriptEventSchema,
+  StatusEventSchema,
+  InterimDroppedEventSchema,
+]);
 export type PipelineEvent = z.infer<typeof PipelineEventSchema>;
 
 /** FIFO deduplication id: same event → same id, so a retried send is stored once. */
@@ -53,6 +70,7 @@ export function deduplicationId(event: PipelineEvent): string {
     const s = event.segment;
     return `${event.meetingId}:${s.seq}:${s.isFinal ? 'f' : `i${s.revision}`}`.slice(0, 128);
   }
+  if (event.type === 'interim_dropped') return `${event.meetingId}:drop:${event.beforeSeq}`.slice(0, 128);
   return `${event.meetingId}:status:${event.epoch}:${event.status}`.slice(0, 128);
 }
 

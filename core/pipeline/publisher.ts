@@ -3,6 +3,12 @@
  * deduplication id per event, SendMessageBatch under a small time window, at most one batch
  * in flight per meeting (so order within a meeting holds), retries with backoff on
  * throttling and transient errors. `flush()` resolves once everything queued is sent.
+ *
+ * Finals and status events are never dropped for a transient error: they are held and retried
+ * (backoff capped at 2 s) until SQS takes them. Only an interim (superseded by its final anyway)
+ * is given up after `maxAttempts`. While more than `highWaterMark` events are held the
+ * publisher reports backpressure (`onBackpressure(true)`), and the audio gateway stops reading
+ * Recall's sockets and taking new meetings until it clears.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -21,6 +27,8 @@ interface Pending {
   entry: Omit<SendMessageBatchRequestEntry, 'Id'>;
   bytes: number;
   attempts: number;
+  /** An interim: may be given up after maxAttempts. */
+  droppable: boolean;
 }
 
 export interface PublisherOptions {
@@ -30,7 +38,12 @@ export interface PublisherOptions {
   /** How long an event may wait for others to share its batch (default 2 ms: at live rates batches are mostly single events, and each ms is added latency). */
   windowMs?: number;
   maxInFlight?: number;
+  /** Attempts after which an interim is given up (finals and status events never are). */
   maxAttempts?: number;
+  /** Events held (queued or in flight) above which backpressure is reported (default 5,000). */
+  highWaterMark?: number;
+  /** Called with true when held events pass highWaterMark, false when they fall to half of it. */
+  onBackpressure?: (on: boolean) => void;
 }
 
 export class EventPublisher {
@@ -39,7 +52,8 @@ export class EventPublisher {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
-  readonly stats = { published: 0, batches: 0, retries: 0, dropped: 0 };
+  private backpressure = false;
+  readonly stats = { published: 0, batches: 0, retries: 0, droppedInterims: 0, rejected: 0 };
 
   constructor(private readonly opts: PublisherOptions) {}
 
@@ -49,6 +63,7 @@ export class EventPublisher {
       group: event.meetingId,
       bytes: Buffer.byteLength(body),
       attempts: 0,
+      droppable: event.type === 'transcript' && !event.segment.isFinal,
       entry: {
         MessageBody: body,
         MessageGroupId: event.meetingId,
@@ -57,6 +72,26 @@ export class EventPublisher {
     });
     if (this.pending.length >= MAX_BATCH_ENTRIES) this.pump();
     else this.timer ??= setTimeout(() => this.pump(), this.opts.windowMs ?? 2);
+    this.checkBackpressure();
+  }
+
+  /** Whether more than highWaterMark events are held now. */
+  get backlogged(): boolean {
+    return this.backpressure;
+  }
+
+  private checkBackpressure(): void {
+    const high = this.opts.highWaterMark ?? 5_000;
+    const held = this.queued;
+    if (!this.backpressure && held > high) {
+      this.backpressure = true;
+      this.opts.logger.error('event queue backlogged: holding events and applying backpressure', { held });
+      this.opts.onBackpressure?.(true);
+    } else if (this.backpressure && held <= high / 2) {
+      this.backpressure = false;
+      this.opts.logger.info('event queue backlog cleared', { held });
+      this.opts.onBackpressure?.(false);
+    }
   }
 
   get queued(): number {
@@ -117,7 +152,8 @@ export class EventPublisher {
         const p = batch[Number(failed.Id)];
         if (!p) continue;
         if (failed.SenderFault) {
-          this.stats.dropped++;
+          // The message itself is invalid: no retry can succeed. A bug, so loud.
+          this.stats.rejected++;
           this.opts.logger.error('event rejected by SQS', {
             code: failed.Code,
             message: failed.Message,
@@ -137,9 +173,9 @@ export class EventPublisher {
     }
     retry = retry.filter((p) => {
       p.attempts++;
-      if (p.attempts < (this.opts.maxAttempts ?? 8)) return true;
-      this.stats.dropped++;
-      this.opts.logger.error('event dropped after retries', { group: p.group, attempts: p.attempts });
+      if (!p.droppable || p.attempts < (this.opts.maxAttempts ?? 8)) return true;
+      this.stats.droppedInterims++;
+      this.opts.logger.warn('interim given up after retries', { group: p.group, attempts: p.attempts });
       return false;
     });
     if (retry.length > 0) {
@@ -153,6 +189,7 @@ export class EventPublisher {
     for (const p of batch) this.busyGroups.delete(p.group);
     this.inFlight -= batch.length;
     this.pump();
+    this.checkBackpressure();
   }
 
   private notifyIdle(): void {

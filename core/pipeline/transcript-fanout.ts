@@ -1,10 +1,16 @@
 /**
  * What the fan-out Lambda does with one pipeline event: store a final once, detect keyword
  * alerts, and post transcript / alert / status messages to every subscriber of the meeting.
- * A thrown error fails the record (the batch processor then retries it and the rest of its
- * meeting's group); a gone connection does not.
+ *
+ * A subscriber receives every final or is disconnected: a post that fails is retried to that
+ * connection only (with backoff, the messages it has not had, in order); a connection that still
+ * fails is closed (DeleteConnection) and unsubscribed, so its client reconnects and replays from
+ * `lastSeq`. The other subscribers get each message exactly once. A thrown error fails the
+ * record (the batch processor then retries it and the rest of its meeting's group): only when a
+ * failing connection could not even be closed. A gone connection is not an error.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { type BackoffOptions, retry } from '../backoff';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
 import { type ConnectionRepository, meetingTopic } from '../realtime/connection-repository';
@@ -17,16 +23,24 @@ export interface TranscriptFanoutDeps {
   meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
   segments: Pick<SegmentRepository, 'putFinal' | 'markDelivered'>;
   connections: Pick<ConnectionRepository, 'subscribers'>;
-  fanout: Pick<ConnectionFanout, 'broadcast'>;
+  fanout: Pick<ConnectionFanout, 'broadcast' | 'post' | 'evict'>;
   logger: Logger;
+  /** Retries of one failing connection before it is disconnected (first post included). */
+  delivery?: Pick<BackoffOptions, 'maxAttempts' | 'baseMs' | 'maxDelayMs'>;
+  /** Counts evicted subscribers (a metric on AWS). */
+  onEvicted?: (connectionId: string) => void;
 }
 
+/** Default per-connection delivery policy: 4 posts over about 0.7 s, then disconnect. */
+export const DELIVERY_POLICY = { maxAttempts: 4, baseMs: 100, maxDelayMs: 400 } as const;
+
+/** Some failing connections could be neither reached nor disconnected. */
 export class DeliveryError extends Error {
   constructor(
     readonly failed: number,
     readonly firstError: unknown,
   ) {
-    super(`${failed} connection(s) could not be reached: ${String(firstError)}`);
+    super(`${failed} connection(s) could be neither reached nor disconnected: ${String(firstError)}`);
     this.name = 'DeliveryError';
   }
 }
@@ -39,6 +53,14 @@ export class TranscriptFanout {
 
   async handle(event: PipelineEvent): Promise<void> {
     if (event.type === 'status') return this.status(event);
+    if (event.type === 'interim_dropped') {
+      const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
+      const { meetingId, beforeSeq } = event;
+      return this.deliver(
+        subscribers.map((s) => s.connectionId),
+        [{ type: 'interim_dropped', meetingId, beforeSeq }],
+      );
+    }
     return this.transcript(event);
   }
 
@@ -89,11 +111,56 @@ export class TranscriptFanout {
 
   private async deliver(connectionIds: string[], messages: ServerMessage[]): Promise<void> {
     if (connectionIds.length === 0) return;
+    /** Failing connection → index of the first message it has not received. */
+    const failing = new Map<string, number>();
     let targets = connectionIds;
-    for (const message of messages) {
+    for (const [index, message] of messages.entries()) {
       const result = await this.deps.fanout.broadcast(targets, message);
-      if (result.failed.length > 0) throw new DeliveryError(result.failed.length, result.failed[0]?.error);
-      if (result.gone.length > 0) targets = targets.filter((id) => !result.gone.includes(id));
+      for (const { connectionId } of result.failed) failing.set(connectionId, index);
+      if (result.gone.length > 0 || result.failed.length > 0) {
+        targets = targets.filter((id) => !failing.has(id) && !result.gone.includes(id));
+      }
+    }
+    if (failing.size === 0) return;
+    const outcomes = await Promise.allSettled(
+      [...failing].map(([connectionId, from]) => this.catchUp(connectionId, messages.slice(from))),
+    );
+    const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    if (errors.length > 0) throw new DeliveryError(errors.length, errors[0]);
+  }
+
+  /** Retries one connection alone; disconnects it when it keeps failing. */
+  private async catchUp(connectionId: string, messages: ServerMessage[]): Promise<void> {
+    const policy = { ...DELIVERY_POLICY, ...this.deps.delivery };
+    let next = 0;
+    try {
+      await retry(
+        async () => {
+          while (next < messages.length) {
+            // false: gone (already removed); nothing more to deliver to it.
+            if (!(await this.deps.fanout.post(connectionId, messages[next] as ServerMessage))) return;
+            next++;
+          }
+        },
+        {
+          ...policy,
+          // The broadcast was the first attempt.
+          maxAttempts: Math.max(1, policy.maxAttempts - 1),
+          onRetry: ({ attempt, error }) =>
+            this.deps.logger.debug('retrying one subscriber', {
+              connectionId,
+              attempt,
+              error: String(error),
+            }),
+        },
+      );
+    } catch (error) {
+      this.deps.logger.warn('a subscriber keeps failing; disconnecting it so it reconnects and replays', {
+        connectionId,
+        error: String(error),
+      });
+      await this.deps.fanout.evict(connectionId);
+      this.deps.onEvicted?.(connectionId);
     }
   }
 

@@ -23,6 +23,8 @@ export interface ClientEvents {
   interim: [{ meetingId: string; segment: Transcript }];
   keyword_alert: [Alert];
   status: [{ meetingId: string; status: MeetingStatus }];
+  /** Interims with a seq below `beforeSeq` that are not final by now never will be: drop them. */
+  interim_dropped: [{ meetingId: string; beforeSeq: number }];
   error: [ErrorMsg];
   message: [ServerMessage];
 }
@@ -231,6 +233,9 @@ export class ParleyClient {
         return;
       case 'status':
         this.emit('status', { meetingId: msg.meetingId, status: msg.status });
+        return;
+      case 'interim_dropped':
+        this.emit('interim_dropped', { meetingId: msg.meetingId, beforeSeq: msg.beforeSeq });
         return;
       case 'command_ack': {
         const pending = msg.requestId ? this.pendingAcks.get(msg.requestId) : undefined;

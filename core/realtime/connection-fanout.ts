@@ -2,11 +2,12 @@
  * Posts server messages to WebSocket connections through the API Gateway management API,
  * with bounded concurrency. A 410 (GoneException) means the client vanished without a
  * `$disconnect`: the connection and its subscriptions are removed and others are unaffected.
+ * `evict` closes a connection that keeps failing, so its client reconnects and replays.
  */
 
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { managementApi } from '../clients/management-api';
+import { retry } from '../backoff';
+import { deleteConnection, postToConnection } from '../clients/management-api';
 import type { ConnectionRepository } from './connection-repository';
 import type { ServerMessage } from './protocol';
 
@@ -14,6 +15,17 @@ export interface FanoutResult {
   delivered: number;
   gone: string[];
   failed: { connectionId: string; error: unknown }[];
+}
+
+/** A connection could be neither reached nor closed: the record must be retried. */
+export class EvictionError extends Error {
+  constructor(
+    readonly connectionId: string,
+    options: { cause: unknown },
+  ) {
+    super(`connection ${connectionId} could not be closed: ${String(options.cause)}`, options);
+    this.name = 'EvictionError';
+  }
 }
 
 export class ConnectionFanout {
@@ -35,23 +47,18 @@ export class ConnectionFanout {
   async broadcast(connectionIds: readonly string[], message: ServerMessage | string): Promise<FanoutResult> {
     const data = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
     const result: FanoutResult = { delivered: 0, gone: [], failed: [] };
-    const client = managementApi(this.endpoint);
     let next = 0;
     const worker = async () => {
       while (next < connectionIds.length) {
         const connectionId = connectionIds[next++] as string;
         try {
-          await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
-          result.delivered++;
-        } catch (error) {
-          if (
-            error instanceof GoneException ||
-            (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 410
-          ) {
+          if ((await postToConnection(this.endpoint, connectionId, data)) === 'gone') {
             result.gone.push(connectionId);
           } else {
-            result.failed.push({ connectionId, error });
+            result.delivered++;
           }
+        } catch (error) {
+          result.failed.push({ connectionId, error });
         }
       }
     };
@@ -63,5 +70,24 @@ export class ConnectionFanout {
       });
     }
     return result;
+  }
+
+  /**
+   * Closes the client's socket (DeleteConnection) and drops its subscriptions. The client
+   * reconnects and replays from its `lastSeq`, so it misses nothing. Throws EvictionError
+   * when the socket could not be closed: a live socket must never silently stop receiving.
+   */
+  async evict(connectionId: string): Promise<void> {
+    try {
+      await retry(() => deleteConnection(this.endpoint, connectionId), { maxAttempts: 3, baseMs: 100 });
+    } catch (error) {
+      throw new EvictionError(connectionId, { cause: error });
+    }
+    await retry(() => this.connections.remove(connectionId), { maxAttempts: 3, baseMs: 100 }).catch(
+      (error) => {
+        // The socket is closed: its $disconnect and the items' TTL remove the rest.
+        this.logger.warn('could not remove an evicted connection', { connectionId, error: String(error) });
+      },
+    );
   }
 }

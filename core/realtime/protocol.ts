@@ -83,6 +83,8 @@ export type ServerMessage =
       timestamp: string;
     }
   | { type: 'status'; meetingId: string; status: MeetingStatus; timestamp: string }
+  /** Interims with a seq below `beforeSeq` that are not final never will be: drop them. */
+  | { type: 'interim_dropped'; meetingId: string; beforeSeq: number }
   | { type: 'command_ack'; meetingId: string; command: string; status: MeetingStatus; requestId?: string }
   | { type: 'state'; meetingId?: string; jobId?: string; state: Record<string, unknown> }
   | { type: 'job_subscribed'; jobId: string }

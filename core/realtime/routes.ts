@@ -6,6 +6,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ParleyError } from '../errors';
 import type { JobRepository } from '../jobs/repository';
 import { applyLifecycleCommand, recordStatusChange } from '../meetings/commands';
+import { canControl, canRead, planCommand } from '../meetings/lifecycle';
 import type { Meeting, MeetingStatus } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
@@ -33,10 +34,6 @@ export interface RealtimeDeps {
 
 /** Typed failure of a route; the handler turns it into an `error` message. */
 export class RouteError extends ParleyError {}
-
-export function canRead(meeting: Meeting, userId: string): boolean {
-  return meeting.ownerId === userId || (meeting.sharedWith ?? []).includes(userId);
-}
 
 export class RealtimeRoutes {
   constructor(private readonly deps: RealtimeDeps) {}
@@ -93,7 +90,7 @@ export class RealtimeRoutes {
 
   async command(ctx: RouteContext, msg: CommandMessage): Promise<void> {
     const meeting = await this.readableMeeting(msg.meetingId, ctx.userId);
-    if (meeting.ownerId !== ctx.userId) {
+    if (!canControl(meeting, ctx.userId)) {
       throw new RouteError('FORBIDDEN', 'Only the meeting owner can control the meeting', 403);
     }
     let status: MeetingStatus = meeting.status;
@@ -105,6 +102,7 @@ export class RealtimeRoutes {
           400,
         );
       }
+      planCommand(meeting.status, 'configure'); // an ended meeting keeps its keywords
       await this.deps.meetings.configure(meeting.meetingId, msg.config);
     } else {
       status = await applyLifecycleCommand(meeting, msg.command, this.deps);

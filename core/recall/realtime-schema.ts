@@ -37,6 +37,14 @@ export const MAX_RECALL_FRAME_BYTES = RECALL_PCM_BYTES_PER_SECOND;
  */
 export const MAX_RECALL_MESSAGE_CHARS = 131_072;
 
+/**
+ * Largest `timestamp.relative` accepted: 7 days, in seconds. Recall counts from the start of the
+ * recording; no meeting lasts this long, and a larger value (1e9, 1e13) would push meeting times
+ * past what the pipeline can store. Values inside the bound are further checked against the
+ * session's own audio clock (core/audio/audio-clock.ts).
+ */
+export const MAX_RECALL_RELATIVE_SECONDS = 7 * 24 * 3600;
+
 /** Events Parley consumes (audio) or tolerates (every participant event). */
 export const RECALL_AUDIO_EVENTS = ['audio_mixed_raw.data', 'audio_separate_raw.data'] as const;
 export type RecallAudioEventName = (typeof RECALL_AUDIO_EVENTS)[number];
@@ -89,6 +97,8 @@ export const RECALL_REJECT_REASONS = [
   'odd_length_pcm',
   /** Decoded PCM is larger than MAX_RECALL_FRAME_BYTES. */
   'oversize',
+  /** `timestamp.relative` is beyond MAX_RECALL_RELATIVE_SECONDS (no meeting is that long). */
+  'bad_timestamp',
 ] as const;
 export type RecallRejectReason = (typeof RECALL_REJECT_REASONS)[number];
 
@@ -301,6 +311,14 @@ function decodePcm(buffer: string): PcmResult {
 const PARTICIPANT_EVENT_SET: ReadonlySet<string> = new Set(RECALL_PARTICIPANT_EVENTS);
 const UNSUPPORTED_EVENT_SET: ReadonlySet<string> = new Set(RECALL_UNSUPPORTED_EVENTS);
 
+function timestampProblem(timestamp: RecallTimestamp): ParseRecallResult | undefined {
+  if (timestamp.relative <= MAX_RECALL_RELATIVE_SECONDS) return undefined;
+  return reject(
+    'bad_timestamp',
+    `timestamp.relative ${timestamp.relative} s exceeds ${MAX_RECALL_RELATIVE_SECONDS} s`,
+  );
+}
+
 function parseUnsafe(text: string): ParseRecallResult {
   if (typeof text !== 'string') return reject('invalid_shape', 'message is not a text frame');
   if (text.length > MAX_RECALL_MESSAGE_CHARS) {
@@ -324,6 +342,8 @@ function parseUnsafe(text: string): ParseRecallResult {
   if (event === 'audio_mixed_raw.data') {
     const parsed = audioMixedRawEventSchema.safeParse(json);
     if (!parsed.success) return reject('invalid_shape', describeIssues(parsed.error));
+    const badTime = timestampProblem(parsed.data.data.data.timestamp);
+    if (badTime) return badTime;
     const pcm = decodePcm(parsed.data.data.data.buffer);
     if (!pcm.ok) return pcm;
     return {
@@ -341,6 +361,8 @@ function parseUnsafe(text: string): ParseRecallResult {
   if (event === 'audio_separate_raw.data') {
     const parsed = audioSeparateRawEventSchema.safeParse(json);
     if (!parsed.success) return reject('invalid_shape', describeIssues(parsed.error));
+    const badTime = timestampProblem(parsed.data.data.data.timestamp);
+    if (badTime) return badTime;
     const pcm = decodePcm(parsed.data.data.data.buffer);
     if (!pcm.ok) return pcm;
     return {
@@ -359,6 +381,8 @@ function parseUnsafe(text: string): ParseRecallResult {
     const parsed = participantEventSchema.safeParse(json);
     if (!parsed.success) return reject('invalid_shape', describeIssues(parsed.error));
     const inner = parsed.data.data.data;
+    const badTime = timestampProblem(inner.timestamp);
+    if (badTime) return badTime;
     let chat: RecallParticipantMessage['chat'] = null;
     if (parsed.data.event === 'participant_events.chat_message') {
       const chatParsed = chatMessageSchema.safeParse(inner.data);

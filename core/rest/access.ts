@@ -5,9 +5,9 @@
  * owner-only actions.
  */
 import { ForbiddenError, NotFoundError } from '../errors';
+import { canControl, canRead } from '../meetings/lifecycle';
 import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
-import { canRead } from '../realtime/routes';
 import type { MeetingStatusView, MeetingView } from './schemas';
 
 export function meetingNotFound(meetingId: string): NotFoundError {
@@ -31,7 +31,7 @@ export async function ownedMeeting(
   action: string,
 ): Promise<Meeting> {
   const meeting = await readableMeeting(meetings, meetingId, userId);
-  if (meeting.ownerId !== userId) throw new ForbiddenError(`Only the meeting owner can ${action}`);
+  if (!canControl(meeting, userId)) throw new ForbiddenError(`Only the meeting owner can ${action}`);
   return meeting;
 }
 

@@ -13,7 +13,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ParleyError } from '../errors';
-import { MEETING_STATUSES, type MeetingStatus } from '../meetings/model';
+import { changeStatus, statusesBefore } from '../meetings/lifecycle';
+import type { MeetingStatus } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import { verifySvixSignature } from '../recall/webhook-signature';
@@ -37,20 +38,6 @@ export const RECALL_STATUS_TO_MEETING: Readonly<Record<string, MeetingStatus>> =
 /** `disconnecting` only makes sense for a meeting the audio gateway is transcribing. */
 function targetFor(mapped: MeetingStatus, current: MeetingStatus): MeetingStatus {
   return mapped === 'disconnecting' && current === 'joining' ? 'ended' : mapped;
-}
-
-const RANK: Record<MeetingStatus, number> = {
-  joining: 0,
-  live: 1,
-  paused: 1,
-  disconnecting: 2,
-  ended: 3,
-  failed: 3,
-};
-
-/** Statuses a meeting may move to `target` from: strictly earlier in the lifecycle. */
-export function statusesBefore(target: MeetingStatus): MeetingStatus[] {
-  return MEETING_STATUSES.filter((status) => RANK[status] < RANK[target]);
 }
 
 export interface RecallWebhookDeps {
@@ -135,17 +122,11 @@ export async function handleRecallWebhook(
     return { received: true, applied: false };
   }
   const target = targetFor(mapped, meeting.status);
-  const epoch = await deps.meetings.setStatusIf(meeting.meetingId, target, statusesBefore(target));
-  if (epoch === undefined) return { received: true, applied: false, status: meeting.status };
-  await deps.publish({
-    v: 1,
-    type: 'status',
-    meetingId: meeting.meetingId,
-    status: target,
-    epoch,
-    at: new Date().toISOString(),
-    reason: `recall:${change.code}${change.subCode ? `:${change.subCode}` : ''}`.slice(0, 500),
+  const applied = await changeStatus(deps, meeting.meetingId, target, {
+    from: statusesBefore(target),
+    reason: `recall:${change.code}${change.subCode ? `:${change.subCode}` : ''}`,
   });
+  if (!applied) return { received: true, applied: false, status: meeting.status };
   deps.logger.info('meeting status from Recall', {
     meetingId: meeting.meetingId,
     code: change.code,

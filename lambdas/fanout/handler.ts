@@ -1,102 +1,43 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { sqs } from '../../core/clients/sqs';
+import { sendMessage } from '../../core/clients/sqs';
 import { dlqUrl, managementEndpoint } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { PipelineEventSchema } from '../../core/pipeline/events';
+import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { QUEUES } from '../../core/resources';
+import { FANOUT_METRICS, QUEUES } from '../../core/resources';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 
 const logger = createLogger('fanout');
-const metrics = new Metrics({ namespace: 'Parley', serviceName: 'fanout' });
-const deadLetterQueue = dlqUrl('transcriptEvents');
+const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
+const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
 const connections = new ConnectionRepository();
-const deps = {
-  meetings: new MeetingRepository(),
-  segments: new SegmentRepository(),
-  connections,
-  fanout: new ConnectionFanout(managementEndpoint(), connections, logger),
-  logger,
+const fanout = new ConnectionFanout(managementEndpoint(), connections, logger);
+const meetings = new MeetingRepository();
+const segments = new SegmentRepository();
+const onEvicted = () => count('EvictedSubscribers');
+const fanoutDeps = { meetings, segments, connections, fanout, onEvicted, logger };
+const { maxReceiveCount } = QUEUES.transcriptEvents;
+const deadLetterQueueUrl = dlqUrl('transcriptEvents');
+/** The dashboard's golden signals: finals/s and produced → delivered latency. */
+const onFinal = (latencyMs: number) => {
+  count(FANOUT_METRICS.finals);
+  metrics.addMetric(FANOUT_METRICS.finalLatency, MetricUnit.Milliseconds, latencyMs);
 };
-
-/** A record that can never be handled; it fails until SQS moves it to the DLQ. */
-class MalformedEventError extends Error {
-  override name = 'MalformedEventError';
-}
-
-/**
- * A record failing its last delivery is parked in the DLQ here, and counts as handled: on a
- * FIFO queue the later records of its meeting are retried with it, and would otherwise reach
- * their own last delivery together with it and be dead-lettered although they are fine.
- */
-async function handleRecord(fanout: TranscriptFanout, record: SQSRecord): Promise<void> {
-  try {
-    await handleEvent(fanout, record);
-  } catch (error) {
-    const receives = Number(record.attributes.ApproximateReceiveCount);
-    if (receives < QUEUES.transcriptEvents.maxReceiveCount) throw error;
-    logger.error('record failed its last delivery; parking it in the DLQ', {
-      messageId: record.messageId,
-      receives,
-      error: error as Error,
-    });
-    metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
-    await sqs().send(
-      new SendMessageCommand({
-        QueueUrl: deadLetterQueue,
-        MessageBody: record.body,
-        MessageGroupId: record.attributes.MessageGroupId,
-        MessageDeduplicationId: record.messageId,
-        MessageAttributes: {
-          SourceMessageId: { DataType: 'String', StringValue: record.messageId },
-          Error: { DataType: 'String', StringValue: String(error).slice(0, 1_000) },
-        },
-      }),
-    );
-  }
-}
-
-async function handleEvent(fanout: TranscriptFanout, record: SQSRecord): Promise<void> {
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    body = undefined;
-  }
-  const parsed = PipelineEventSchema.safeParse(body);
-  if (!parsed.success) {
-    logger.error('malformed pipeline event', {
-      messageId: record.messageId,
-      issues: parsed.error.issues.slice(0, 3),
-    });
-    metrics.addMetric('MalformedEvents', MetricUnit.Count, 1);
-    throw new MalformedEventError(`message ${record.messageId} is not a pipeline event`);
-  }
-  await fanout.handle(parsed.data);
-}
+const recordDeps = { deadLetterQueueUrl, maxReceiveCount, send: sendMessage, count, onFinal, logger };
 
 /** SQS FIFO event source (batch ≤ 10, ReportBatchItemFailures). */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  // Per invocation: the processor and the batch's caches hold state of this batch only.
-  const processor = new SqsFifoPartialProcessorAsync();
-  const fanout = new TranscriptFanout(deps);
+  // Per invocation: the batch's caches (keywords) hold state of this batch only.
+  const transcripts = new TranscriptFanout(fanoutDeps);
   try {
-    return await processPartialResponse(
-      event,
-      (record: SQSRecord) => handleRecord(fanout, record),
-      processor,
-      {
-        context,
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
-      },
-    );
+    const run = (record: SQSRecord) => handleFanoutRecord(transcripts, record, recordDeps);
+    const options = { context, skipGroupOnError: true, throwOnFullBatchFailure: false };
+    return await processPartialResponse(event, run, new SqsFifoPartialProcessorAsync(), options);
   } finally {
     metrics.addMetric('Events', MetricUnit.Count, event.Records.length);
     metrics.publishStoredMetrics();

@@ -8,14 +8,14 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { requireSecret } from '../../core/clients/secrets';
 import { sqs } from '../../core/clients/sqs';
-import { queueUrl, recallBaseUrl } from '../../core/config';
+import { queueUrl } from '../../core/config';
 import { ParleyError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
 import type { PipelineEvent } from '../../core/pipeline/events';
 import { sendPipelineEvent } from '../../core/pipeline/send-event';
-import { createRecallClient, type RecallClient } from '../../core/recall/client';
+import type { RecallClient } from '../../core/recall/client';
+import { recallFromEnv as recallClientFromEnv } from '../../core/recall/from-env';
 import { errorBody } from '../../core/rest/errors';
 import { MAX_JSON_BODY_BYTES } from '../../core/rest/schemas';
 
@@ -218,20 +218,9 @@ function failure(error: unknown): HttpResult {
 
 // ----- dependencies several handlers share (built at module load, used lazily) -----
 
-/** The Recall client, when RECALL_BASE_URL is set; its key is read once, on first use. */
+/** The Recall client, when RECALL_BASE_URL is set; its key is read on first use (core/recall/from-env.ts). */
 export function recallFromEnv(): () => Promise<RecallClient | undefined> {
-  const baseUrl = recallBaseUrl();
-  let client: Promise<RecallClient> | undefined;
-  return async () => {
-    if (!baseUrl) return undefined;
-    client ??= requireSecret('RECALL_API_KEY').then((apiKey) =>
-      createRecallClient({ baseUrl, apiKey, logger }),
-    );
-    client.catch(() => {
-      client = undefined;
-    });
-    return client;
-  };
+  return recallClientFromEnv(logger);
 }
 
 /** Sends status events to the transcript queue, like the audio gateway does. */

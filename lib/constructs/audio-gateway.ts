@@ -1,11 +1,27 @@
 /**
  * The audio gateway: the Fargate service (containers/audio-gateway) that Recall bots stream
- * meeting audio to over wss, behind an internet-facing ALB whose idle timeout (4000 s, the
- * maximum) outlasts hour-long WebSockets. Tasks run in private subnets, finalize their
- * sessions on SIGTERM (stopTimeout 120 s, the ECS maximum), and scale on CPU and on the
- * `Parley/AudioGateway ActiveSessions` metric the container publishes.
+ * meeting audio to over wss, behind an ALB whose idle timeout (4000 s, the maximum) outlasts
+ * hour-long WebSockets.
+ *
+ * Two ways in (docs/deploy.md, "How Recall reaches the gateway"):
+ * - default, no domain: CloudFront (its own certificate, so `wss://<id>.cloudfront.net`) with
+ *   the ALB as a VPC origin. The ALB is internal, in isolated subnets, and accepts traffic from
+ *   inside the VPC only, so nothing reaches it except through the distribution: no shared
+ *   secret header to keep and rotate. CloudFront carries WebSockets to VPC origins since
+ *   May 2026 (https://aws.amazon.com/about-aws/whats-new/2026/05/amazon-cloudfront-websockets-vpc-origins/).
+ * - `domain`: an internet-facing ALB with an HTTPS listener and the operator's certificate.
+ *
+ * No NAT gateway: tasks run in public subnets with a public IP for egress (Deepgram, SQS,
+ * CloudWatch) and a security group that admits only the load balancer. That removes the NAT's
+ * single-AZ failure point and its fixed cost (docs/deploy.md, "Network").
+ *
+ * Stopping tasks hand their meetings over (HANDOVER_SECONDS); a task holding meetings protects
+ * itself from scale-in through the ECS agent (containers/audio-gateway/task-protection.ts).
+ * The service scales on CPU and on the `Parley/AudioGateway ActiveSessions` metric.
  */
 import { Duration, IgnoreMode, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -27,10 +43,26 @@ import { REPO_ROOT } from './parley-function';
 export { ACTIVE_SESSIONS_METRIC };
 
 export const CONTAINER_PORT = 8080;
-/** ECS waits this long after SIGTERM before SIGKILL (the Fargate maximum). */
-export const STOP_TIMEOUT_SECONDS = 120;
-/** The container's own deadline to finalize sessions, inside the stop timeout. */
-export const SHUTDOWN_TIMEOUT_MS = 100_000;
+/** The VPC's address range (a literal, so the load balancer's ingress rule is checkable). */
+export const VPC_CIDR = '10.40.0.0/16';
+/**
+ * What a stopping task needs to hand its meetings over: send Finalize, wait for the last
+ * results, publish them, close the Recall socket so that Recall reconnects elsewhere. The
+ * gateway's own measure (core/audio) stays inside this budget.
+ */
+export const HANDOVER_SECONDS = 30;
+/**
+ * How long the load balancer keeps a deregistered task's sockets. ECS sends SIGTERM only after
+ * this delay, and the load balancer cuts the remaining sockets when it ends, so the task
+ * starts its handover as soon as it sees it is stopping (the task metadata endpoint, polled by
+ * containers/audio-gateway/task-protection.ts) and must finish inside this window: the handover
+ * budget plus 15 s for the metadata poll and Recall's first reconnect.
+ */
+export const DEREGISTRATION_DELAY_SECONDS = HANDOVER_SECONDS + 15;
+/** The container's own deadline after SIGTERM (when the handover had not started earlier). */
+export const SHUTDOWN_TIMEOUT_MS = (HANDOVER_SECONDS + 20) * 1000;
+/** ECS waits this long after SIGTERM before SIGKILL: the shutdown deadline plus 10 s. */
+export const STOP_TIMEOUT_SECONDS = SHUTDOWN_TIMEOUT_MS / 1000 + 10;
 
 /**
  * What the image build needs from the repository root (the Dockerfile copies exactly these);
@@ -53,9 +85,11 @@ export interface AudioGatewayProps {
   readonly meetingsTable: ITable;
   readonly transcriptQueue: IQueue;
   readonly mediaBucket: IBucket;
-  readonly logBucket: IBucket;
   readonly deepgramApiKey: ISecret;
-  /** HTTPS on 443 with this certificate; without it the listener is plain HTTP on 80 (testing only). */
+  /**
+   * An internet-facing load balancer with HTTPS on 443 and this certificate. Without it the
+   * load balancer is internal and CloudFront (VPC origin) is the wss:// entry point.
+   */
   readonly domain?: { readonly domainName: string; readonly certificateArn: string };
   readonly maxSessions: number;
   readonly minTasks: number;
@@ -72,7 +106,9 @@ export class AudioGateway extends Construct {
   readonly service: ecs.FargateService;
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
-  /** The gateway's public base URL: `wss://<domain>` (`ws://<alb dns>` without a certificate). */
+  /** The CloudFront entry point (only without a custom domain). */
+  readonly distribution?: cloudfront.Distribution;
+  /** The gateway's public base URL: `wss://<domain>` or `wss://<distribution domain>`. */
   readonly publicUrl: string;
   /** Base URL Recall bots connect to: `<publicUrl>/recall` (each meeting adds `/<id>?token=…`). */
   readonly recallEndpointBaseUrl: string;
@@ -86,11 +122,14 @@ export class AudioGateway extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(VPC_CIDR),
       maxAzs: 2,
-      natGateways: 1,
+      // Tasks reach the internet through their own public IP (inbound: load balancer only).
+      natGateways: 0,
       subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 22 },
+        // The internal load balancer behind CloudFront: no route to or from the internet.
+        { name: 'internal', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
       flowLogs: {
         all: {
@@ -98,7 +137,7 @@ export class AudioGateway extends Construct {
           trafficType: ec2.FlowLogTrafficType.ALL,
         },
       },
-      // DynamoDB and S3 traffic stays off the NAT gateway (free gateway endpoints).
+      // DynamoDB and S3 traffic stays on the AWS network (free gateway endpoints).
       gatewayEndpoints: {
         DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
@@ -177,6 +216,19 @@ export class AudioGateway extends Construct {
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'audio-gateway', logGroup: containerLogs }),
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
       stopTimeout: Duration.seconds(STOP_TIMEOUT_SECONDS),
+      // ECS ignores the Dockerfile's HEALTHCHECK; this one restarts a wedged task.
+      healthCheck: {
+        command: [
+          'CMD',
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:${CONTAINER_PORT}/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+        ],
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(30),
+      },
       environment: {
         AWS_REGION: stack.region,
         PORT: String(CONTAINER_PORT),
@@ -185,6 +237,7 @@ export class AudioGateway extends Construct {
         [BUCKETS.media.envVar]: props.mediaBucket.bucketName,
         MAX_SESSIONS: String(props.maxSessions),
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+        HANDOVER_TIMEOUT_MS: String(HANDOVER_SECONDS * 1000),
         PARLEY_STAGE: props.stageName,
         ...(props.auth ? { OIDC_ISSUER: props.auth.issuer, OIDC_AUDIENCE: props.auth.audience } : {}),
         POWERTOOLS_SERVICE_NAME: 'audio-gateway',
@@ -216,40 +269,75 @@ export class AudioGateway extends Construct {
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
-      assignPublicIp: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      // Egress without a NAT gateway; the security group admits the load balancer only.
+      assignPublicIp: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       healthCheckGracePeriod: Duration.seconds(60),
     });
 
+    // Task scale-in protection through the ECS agent endpoint: the agent calls the ECS API with
+    // the task role's credentials, so the role needs these actions on this cluster's tasks.
+    const protection = iam.Grant.addToPrincipal({
+      grantee: taskRole,
+      actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
+      resourceArns: [
+        stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` }),
+      ],
+    });
+    acknowledgeGrantWildcards(
+      this.taskDefinition,
+      protection,
+      'A task protects itself from scale-in while it holds meetings; task ids are assigned at run time, the grant is limited to this cluster.',
+    );
+
+    const internetFacing = props.domain !== undefined;
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: this.vpc,
-      internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      internetFacing,
+      vpcSubnets: { subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_ISOLATED },
       // The maximum: an idle Recall socket (between audio packets) must never be cut mid-meeting.
       idleTimeout: Duration.seconds(4000),
       dropInvalidHeaderFields: true,
       deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
     });
-    this.loadBalancer.logAccessLogs(props.logBucket, 'audio-gateway-alb');
+    // No request logs: Recall connects to the URL exactly as given, so the per-meeting endpoint
+    // token is in every request line (?token=…), and a load balancer (or CloudFront) request
+    // log cannot leave out the query string. The gateway logs every upgrade and its outcome
+    // by meeting id, never the token (docs/operations.md).
     acknowledge(
       this.loadBalancer,
-      'AwsSolutions-EC23',
-      'Recall.ai bots connect from the internet (no fixed source range); each connection is authorized by its per-meeting endpoint token at upgrade.',
+      'AwsSolutions-ELB2',
+      "Access logs are off on purpose: every Recall request line carries the meeting's endpoint token in its query string and a request log cannot drop it; the gateway logs each upgrade by meeting id instead.",
     );
 
-    const listener = props.domain
-      ? this.loadBalancer.addListener('Https', {
-          port: 443,
-          protocol: elbv2.ApplicationProtocol.HTTPS,
-          certificates: [elbv2.ListenerCertificate.fromArn(props.domain.certificateArn)],
-          sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
-          open: true,
-        })
-      : this.loadBalancer.addListener('Http', {
-          port: 80,
-          protocol: elbv2.ApplicationProtocol.HTTP,
-          open: true,
-        });
+    let listener: elbv2.ApplicationListener;
+    if (props.domain) {
+      acknowledge(
+        this.loadBalancer,
+        'AwsSolutions-EC23',
+        'Recall.ai bots connect from the internet (no fixed source range); each connection is authorized by its per-meeting endpoint token at upgrade.',
+      );
+      listener = this.loadBalancer.addListener('Https', {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromArn(props.domain.certificateArn)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        open: true,
+      });
+    } else {
+      listener = this.loadBalancer.addListener('Http', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+      });
+      // CloudFront's VPC origin reaches the load balancer through network interfaces in this
+      // VPC; nothing outside the VPC has a route to these isolated subnets.
+      this.loadBalancer.connections.allowFrom(
+        ec2.Peer.ipv4(VPC_CIDR),
+        ec2.Port.tcp(80),
+        'CloudFront VPC origin (inside this VPC)',
+      );
+    }
 
     this.targetGroup = listener.addTargets('AudioGateway', {
       port: CONTAINER_PORT,
@@ -267,10 +355,32 @@ export class AudioGateway extends Construct {
         healthyThresholdCount: 2,
         unhealthyThresholdCount: 3,
       },
-      // A draining task keeps its sockets this long before ECS sends SIGTERM; Recall then
-      // reconnects to another task and the session resumes from the stored seq.
-      deregistrationDelay: Duration.seconds(60),
+      deregistrationDelay: Duration.seconds(DEREGISTRATION_DELAY_SECONDS),
     });
+
+    if (!props.domain) {
+      this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+        comment: `Parley ${props.stageName} audio gateway (wss:// for Recall.ai bots)`,
+        defaultBehavior: {
+          origin: origins.VpcOrigin.withApplicationLoadBalancer(this.loadBalancer, {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+            httpPort: 80,
+          }),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          // The WebSocket handshake headers and the ?token= query string reach the gateway.
+          originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER,
+        },
+        httpVersion: cloudfront.HttpVersion.HTTP1_1,
+      });
+      acknowledgeDistribution(this.distribution, 'the audio gateway');
+      acknowledge(
+        this.distribution,
+        'AwsSolutions-CFR3',
+        "No request logs, as on the load balancer: every Recall request carries the meeting's endpoint token in its query string.",
+      );
+    }
 
     const scaling = this.service.autoScaleTaskCount({
       minCapacity: props.minTasks,
@@ -298,7 +408,26 @@ export class AudioGateway extends Construct {
 
     this.publicUrl = props.domain
       ? `wss://${props.domain.domainName}`
-      : `ws://${this.loadBalancer.loadBalancerDnsName}`;
+      : `wss://${this.distribution?.distributionDomainName}`;
     this.recallEndpointBaseUrl = `${this.publicUrl}/recall`;
   }
+}
+
+/** The cdk-nag findings every Parley CloudFront distribution acknowledges, with the reasons. */
+export function acknowledgeDistribution(distribution: cloudfront.Distribution, what: string): void {
+  acknowledge(
+    distribution,
+    'AwsSolutions-CFR1',
+    `Users and Recall.ai bots connect from anywhere; ${what} restricts access by token, not by country.`,
+  );
+  acknowledge(
+    distribution,
+    'AwsSolutions-CFR2',
+    `No AWS WAF web ACL by default (a fixed monthly cost per stage); ${what} authenticates every request. Attach a web ACL for rate limiting if needed.`,
+  );
+  acknowledge(
+    distribution,
+    'AwsSolutions-CFR4',
+    'The distribution uses the default *.cloudfront.net certificate (no domain needed), whose minimum viewer TLS version CloudFront fixes; deploy with a custom domain to choose TLSv1.2_2021.',
+  );
 }

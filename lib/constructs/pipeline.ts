@@ -1,10 +1,9 @@
 /**
  * The transcript pipeline's queue: SQS FIFO (order per meeting, MessageGroupId = meetingId)
- * with its FIFO dead-letter queue, both from QUEUES.transcriptEvents, and an alarm as soon as
- * one event lands in the DLQ (a meeting's events are stuck behind it).
+ * with its FIFO dead-letter queue, both from QUEUES.transcriptEvents. Its alarms (age, DLQ
+ * depth) live with the others in lib/constructs/monitoring.ts.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUES } from '../../core/resources';
@@ -16,7 +15,6 @@ export interface PipelineProps {
 export class Pipeline extends Construct {
   readonly transcriptQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly deadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
@@ -43,19 +41,6 @@ export class Pipeline extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: def.maxReceiveCount },
       removalPolicy: props.removalPolicy,
-    });
-
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'Transcript events reached the dead-letter queue: the meeting they belong to is stuck. Inspect the message, fix, then redrive.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 

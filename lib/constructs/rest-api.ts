@@ -4,19 +4,24 @@
  * Adding a route is one line: `rest.addRoute('GET /meetings/{id}', fn)`, or
  * `rest.addFunctionRoute('GET /meetings/{id}', 'http-get-meeting')` to create the Lambda too.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
 import { type FunctionDefaults, ParleyFunction } from './parley-function';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+const CORS_METHODS = [...METHODS, 'OPTIONS'];
+const CORS_HEADERS = ['authorization', 'content-type'];
+const CORS_MAX_AGE_SECONDS = 86_400;
 export type RestMethod = (typeof METHODS)[number];
 /** `METHOD /path`, path parameters in braces: `GET /meetings/{id}`. */
 export type RouteSpec = `${RestMethod} /${string}`;
@@ -49,6 +54,7 @@ export interface RestApiProps {
   readonly defaults: FunctionDefaults;
   readonly issuer: string;
   readonly audience: string;
+  /** Origins allowed by CORS at synth time (`*` or scheme://host); none: no CORS until allowOriginsAfterDeploy. */
   readonly corsOrigins: readonly string[];
   /** @default 100 requests/s, burst 200 */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
@@ -64,29 +70,27 @@ export class RestApi extends Construct {
   /** Route spec → the function serving it, in the order added. */
   readonly routes = new Map<RouteSpec, IFunction>();
   private readonly defaults: FunctionDefaults;
+  private readonly staticCorsOrigins: readonly string[];
+  private corsUpdate?: cr.AwsCustomResource;
 
   constructor(scope: Construct, id: string, props: RestApiProps) {
     super(scope, id);
     this.defaults = props.defaults;
+    this.staticCorsOrigins = props.corsOrigins;
 
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: `Parley ${props.defaults.stageName} REST API`,
       createDefaultStage: false,
       defaultAuthorizer: new HttpJwtAuthorizer('Jwt', props.issuer, { jwtAudience: [props.audience] }),
-      corsPreflight: {
-        allowOrigins: [...props.corsOrigins],
-        allowMethods: [
-          apigwv2.CorsHttpMethod.GET,
-          apigwv2.CorsHttpMethod.POST,
-          apigwv2.CorsHttpMethod.PUT,
-          apigwv2.CorsHttpMethod.PATCH,
-          apigwv2.CorsHttpMethod.DELETE,
-          apigwv2.CorsHttpMethod.HEAD,
-          apigwv2.CorsHttpMethod.OPTIONS,
-        ],
-        allowHeaders: ['authorization', 'content-type'],
-        maxAge: Duration.days(1),
-      },
+      corsPreflight:
+        props.corsOrigins.length > 0
+          ? {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: CORS_METHODS as apigwv2.CorsHttpMethod[],
+              allowHeaders: CORS_HEADERS,
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+            }
+          : undefined,
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -111,6 +115,59 @@ export class RestApi extends Construct {
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
     this.url = this.domainName ? `https://${props.domain?.domainName}/` : this.stage.url;
+  }
+
+  /**
+   * Allows `origins` (deploy-time values such as the web app's CloudFront domain) besides the
+   * static ones. The web app's CSP names this API and this API's CORS names the web app, a
+   * cycle CloudFormation cannot order, so the CORS configuration leaves the template and is set
+   * by `apigateway:PATCH` (UpdateApi) once both exist, on every deploy that changes it.
+   */
+  allowOriginsAfterDeploy(origins: readonly string[]): void {
+    if (this.corsUpdate) throw new TypeError('allowOriginsAfterDeploy may be called once');
+    (this.api.node.defaultChild as apigwv2.CfnApi).addPropertyDeletionOverride('CorsConfiguration');
+    const stack = Stack.of(this);
+    const call: cr.AwsSdkCall = {
+      service: 'ApiGatewayV2',
+      action: 'UpdateApi',
+      parameters: {
+        ApiId: this.api.apiId,
+        CorsConfiguration: {
+          AllowOrigins: [...this.staticCorsOrigins.filter((o) => o !== '*'), ...origins],
+          AllowMethods: CORS_METHODS,
+          AllowHeaders: CORS_HEADERS,
+          MaxAge: CORS_MAX_AGE_SECONDS,
+        },
+      },
+      physicalResourceId: cr.PhysicalResourceId.of(`${this.api.apiId}-cors`),
+    };
+    this.corsUpdate = new cr.AwsCustomResource(this, 'Cors', {
+      onCreate: call,
+      onUpdate: call,
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({
+          actions: ['apigateway:PATCH'],
+          resources: [`arn:${stack.partition}:apigateway:${stack.region}::/apis/${this.api.apiId}`],
+        }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    // The stack-wide singleton Lambda behind every AwsCustomResource.
+    const provider = stack.node.tryFindChild(
+      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    );
+    if (provider) {
+      acknowledge(
+        provider,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        "aws-cdk-lib's AwsCustomResource handler role; the managed policy only lets it write its own CloudWatch Logs.",
+      );
+      acknowledge(
+        provider,
+        'AwsSolutions-L1',
+        "The runtime of aws-cdk-lib's AwsCustomResource handler is chosen by aws-cdk-lib and upgraded with it.",
+      );
+    }
   }
 
   /** Routes `spec` to `handler`; JWT-authorized unless `options.public` says why not. */

@@ -7,12 +7,19 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { type AttributeType, BUCKETS, type KeyAttribute, TABLES, type TableKey } from '../../core/resources';
+import {
+  type AttributeType,
+  BUCKETS,
+  type IndexDefinition,
+  type KeyAttribute,
+  TABLES,
+  type TableKey,
+} from '../../core/resources';
 import { acknowledge } from '../nag';
 
 export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
-  /** Origins allowed to PUT to presigned upload URLs. */
+  /** Origins allowed to PUT to presigned upload URLs (more with `mediaBucket.addCorsRule`). */
   readonly corsOrigins: readonly string[];
   /** How long access logs are kept. @default 90 days */
   readonly accessLogDays?: number;
@@ -51,16 +58,15 @@ export class Storage extends Construct {
         removalPolicy: props.removalPolicy,
         deletionProtection: retain,
       });
-      for (const index of def.globalSecondaryIndexes as readonly {
-        indexName: string;
-        partitionKey: KeyAttribute;
-        sortKey?: KeyAttribute;
-      }[]) {
+      for (const index of def.globalSecondaryIndexes as readonly IndexDefinition[]) {
         table.addGlobalSecondaryIndex({
           indexName: index.indexName,
           partitionKey: attribute(index.partitionKey),
           sortKey: index.sortKey ? attribute(index.sortKey) : undefined,
-          projectionType: dynamodb.ProjectionType.ALL,
+          projectionType:
+            index.projection === 'KEYS_ONLY'
+              ? dynamodb.ProjectionType.KEYS_ONLY
+              : dynamodb.ProjectionType.ALL,
         });
       }
       tables[key] = table;
@@ -104,17 +110,20 @@ export class Storage extends Construct {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       // Browsers upload straight to S3 with presigned PUT URLs.
-      cors: [
-        {
-          allowedMethods: [s3.HttpMethods.PUT],
-          allowedOrigins: [...props.corsOrigins],
-          allowedHeaders: ['*'],
-          exposedHeaders: ['ETag'],
-          maxAge: 3000,
-        },
-      ],
+      cors: props.corsOrigins.length > 0 ? [uploadCorsRule(props.corsOrigins)] : undefined,
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: !retain,
     });
   }
+}
+
+/** The CORS rule that lets browsers of `origins` PUT to presigned upload URLs. */
+export function uploadCorsRule(origins: readonly string[]): s3.CorsRule {
+  return {
+    allowedMethods: [s3.HttpMethods.PUT],
+    allowedOrigins: [...origins],
+    allowedHeaders: ['*'],
+    exposedHeaders: ['ETag'],
+    maxAge: 3000,
+  };
 }

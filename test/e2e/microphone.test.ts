@@ -299,7 +299,7 @@ describe('the microphone chunk protocol', () => {
     s.send(1, piece(0));
     s.send(2, piece(1));
     await waitFor('live', () => stack.audio.gateway.session(meetingId)?.currentState === 'live' || undefined);
-    await new MeetingRepository().setDesiredState(meetingId, 'pause');
+    await new MeetingRepository().appendCommand(meetingId, 'pause');
     await waitFor(
       'paused',
       () => stack.audio.gateway.session(meetingId)?.currentState === 'paused' || undefined,

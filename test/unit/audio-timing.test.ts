@@ -26,20 +26,41 @@ describe('AudioRing', () => {
 });
 
 describe('AudioClock', () => {
-  it('maps stream time to meeting time across a pause', () => {
+  it('maps stream time to meeting time across a pause once the next frame confirms the jump', () => {
     const clock = new AudioClock();
-    clock.observe(0, 1_000);
-    clock.observe(500, 1_500); // continuous: no new anchor needed
-    clock.observe(1_000, 9_000); // 7.5 s of paused audio was never sent
+    expect(clock.observe(0, 1_000)).toBe('ok');
+    expect(clock.observe(500, 1_500)).toBe('ok'); // continuous: no new anchor needed
+    expect(clock.observe(1_000, 9_000)).toBe('held'); // 7.5 s of paused audio was never sent
+    expect(clock.observe(1_020, 9_020)).toBe('confirmed');
     expect(clock.toMeetingMs(250)).toBe(1_250);
     expect(clock.toMeetingMs(1_200)).toBe(9_200);
   });
 
-  it('never runs meeting time backwards', () => {
+  it('never runs meeting time backwards, and rejects the frame that tries', () => {
     const clock = new AudioClock();
     clock.observe(0, 5_000);
-    clock.observe(1_000, 2_000);
-    expect(clock.toMeetingMs(1_000)).toBeGreaterThanOrEqual(6_000);
+    expect(clock.observe(1_000, 2_000)).toBe('rejected');
+    expect(clock.toMeetingMs(1_000)).toBe(6_000);
+  });
+
+  it('rejects one frame whose timestamp jumps far ahead when the next frame follows the old clock', () => {
+    const clock = new AudioClock();
+    clock.observe(0, 60_000);
+    clock.observe(20, 60_020);
+    expect(clock.observe(40, 1e12)).toBe('held'); // 1e9 s: not believed on its own
+    expect(clock.observe(60, 60_060)).toBe('rejected');
+    expect(clock.observe(80, 60_080)).toBe('ok');
+    expect(clock.toMeetingMs(5_000)).toBe(65_000);
+  });
+
+  it('rejects a run of frames that contradict each other and keeps the stream clock', () => {
+    const clock = new AudioClock();
+    clock.observe(0, 0);
+    expect(clock.observe(20, 9e8)).toBe('held');
+    expect(clock.observe(40, 4e8)).toBe('rejected');
+    expect(clock.observe(60, 7e8)).toBe('rejected');
+    expect(clock.observe(80, 80)).toBe('rejected');
+    expect(clock.toMeetingMs(100)).toBe(100);
   });
 });
 

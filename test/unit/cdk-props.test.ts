@@ -22,7 +22,7 @@ describe('Parley settings', () => {
       tracing: false,
       auth: { kind: 'cognito' },
       recallBaseUrl: 'https://us-east-1.recall.ai',
-      corsOrigins: ['*'],
+      corsOrigins: [],
       audioGateway: { maxSessions: 50, minTasks: 1, maxTasks: 10 },
       recordingRetentionDays: 90,
       secretNames: {},

@@ -105,6 +105,22 @@ describe('createJwtVerifier', () => {
     if (token) expect(error.message).not.toContain(token);
   });
 
+  it('rejects a token without a kid even though the issuer publishes only one key', async () => {
+    const token = await issuer.mintToken('u', { omitKid: true });
+
+    const error = await rejection(verifier().verify(token));
+
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error.message).toBe('Token has no key id (kid)');
+  });
+
+  it('answers a token that is not a JWT at all as malformed', async () => {
+    const error = await rejection(verifier().verify('not-a-jwt'));
+
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error.message).toBe('Token is malformed');
+  });
+
   it('rejects a token from another issuer', async () => {
     const token = await issuer.mintToken('u');
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, NotFoundError, UpstreamError } from '../../core/errors';
+import { statusesBefore } from '../../core/meetings/lifecycle';
 import {
   decodeMeetingsCursor,
   decodeTranscriptCursor,
@@ -10,7 +11,6 @@ import { renderDocsPage } from '../../core/rest/docs-page';
 import { REST_ERROR_CODES } from '../../core/rest/errors';
 import { checkMeetingUrl } from '../../core/rest/meetings';
 import { openApiDocument } from '../../core/rest/openapi';
-import { statusesBefore } from '../../core/rest/recall-webhook';
 import { REST_LAMBDAS, REST_ROUTES } from '../../core/rest/routes';
 import {
   AskRequestSchema,

@@ -1,0 +1,86 @@
+/**
+ * Ends meetings stuck in `disconnecting`. The bot has left and the webhook set `disconnecting`;
+ * normally the gateway task holding the meeting finalizes the last words and marks it `ended`
+ * within seconds. When no task holds it (the task crashed and Recall gave up reconnecting),
+ * nothing else would ever end it: this sweep, run on a schedule (lambdas/sweeper), does.
+ *
+ * It scans the meetings table (no index serves "status = disconnecting"; a meeting is one small
+ * item, so a sweep reads about 1 KB per meeting ever created — see docs/operations.md for the
+ * cost) and ends, with a conditional write, each meeting whose last update is older than
+ * `stuckAfterMs`, then publishes its `status` event so subscribers hear `ended`.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../clients/dynamodb';
+import type { PipelineEvent } from '../pipeline/events';
+import type { MeetingRepository } from './repository';
+
+/**
+ * A meeting still `disconnecting` this long after its last update has no task: a holding task
+ * ends it within seconds, and one that lost Recall waits RECALL_RECONNECT_GRACE_MS (100 s)
+ * before finalizing. Ten minutes leaves a wide margin over both.
+ */
+export const STUCK_DISCONNECTING_AFTER_MS = 10 * 60_000;
+/** The sweep's own bound per run (scan pages); the next run continues where items remain. */
+export const MAX_SCAN_PAGES = 50;
+
+export interface SweepDeps {
+  table: string;
+  meetings: Pick<MeetingRepository, 'setStatusIf'>;
+  publish: (event: PipelineEvent) => Promise<void>;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  now?: () => Date;
+}
+
+export interface SweepResult {
+  /** Meetings the scan found stuck. */
+  found: number;
+  /** Meetings this run moved to `ended` (another writer may have ended the rest first). */
+  ended: string[];
+}
+
+export async function sweepStuckMeetings(
+  deps: SweepDeps,
+  opts: { stuckAfterMs?: number; maxPages?: number } = {},
+): Promise<SweepResult> {
+  const now = deps.now?.() ?? new Date();
+  const cutoff = new Date(now.getTime() - (opts.stuckAfterMs ?? STUCK_DISCONNECTING_AFTER_MS)).toISOString();
+  const stuck: string[] = [];
+  let cursor: Record<string, unknown> | undefined;
+  let pages = 0;
+  do {
+    const out: ScanCommandOutput = await dynamo().send(
+      new ScanCommand({
+        TableName: deps.table,
+        FilterExpression: '#status = :disconnecting AND updatedAt < :cutoff',
+        ProjectionExpression: 'meetingId',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':cutoff': cutoff },
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    for (const item of out.Items ?? []) stuck.push(String(item.meetingId));
+    cursor = out.LastEvaluatedKey;
+    pages++;
+  } while (cursor && pages < (opts.maxPages ?? MAX_SCAN_PAGES));
+  if (cursor) deps.logger.warn('sweep stopped at its page bound; the next run continues', { pages });
+
+  const ended: string[] = [];
+  for (const meetingId of stuck) {
+    // Conditional: a task or webhook that ended it meanwhile wins, and nothing is published twice.
+    const epoch = await deps.meetings.setStatusIf(meetingId, 'ended', ['disconnecting'], now);
+    if (epoch === undefined) continue;
+    await deps.publish({
+      v: 1,
+      type: 'status',
+      meetingId,
+      status: 'ended',
+      epoch,
+      at: now.toISOString(),
+      reason: 'No audio gateway task held the meeting after the bot left; ended by the sweeper.',
+    });
+    deps.logger.info('ended a meeting stuck in disconnecting', { meetingId });
+    ended.push(meetingId);
+  }
+  return { found: stuck.length, ended };
+}

@@ -1,0 +1,193 @@
+/**
+ * The fan-out under faults, on the local stack (dynalite, local SQS, the gateway emulator and
+ * the real handlers): a subscriber whose posts fail, a connection that is gone, an SQS
+ * redelivery and a failed DynamoDB write. Each case asserts that every client's finals equal
+ * the store, with no duplicate and no loss.
+ */
+import { randomUUID } from 'node:crypto';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamo } from '../../core/clients/dynamodb';
+import { sqs } from '../../core/clients/sqs';
+import { queueUrl, tableName } from '../../core/config';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { newMeetingRecord } from '../../core/meetings/service';
+import { deduplicationId, type PipelineEvent } from '../../core/pipeline/events';
+import { meetingTopic } from '../../core/realtime/connection-repository';
+import type { ServerMessage } from '../../core/realtime/protocol';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { RecordingClient, waitFor } from '../helpers/live';
+
+let stack: LocalStack;
+
+beforeAll(async () => {
+  stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR' });
+});
+afterAll(() => stack?.stop());
+
+async function newMeeting(readers: string[] = []): Promise<string> {
+  const { meeting } = newMeetingRecord({
+    ownerId: 'alice',
+    title: 'faults',
+    meetingUrl: 'local://none',
+    status: 'live',
+  });
+  await new MeetingRepository().create({ ...meeting, sharedWith: readers });
+  return meeting.meetingId;
+}
+
+function final(meetingId: string, seq: number): PipelineEvent {
+  return {
+    v: 1,
+    type: 'transcript',
+    meetingId,
+    segment: {
+      id: `${meetingId}:${seq}`,
+      seq,
+      revision: 1,
+      text: `line ${seq}`,
+      speaker: 'Alice',
+      confidence: 0.9,
+      startMs: seq * 1_000,
+      endMs: seq * 1_000 + 800,
+      timestamp: new Date().toISOString(),
+      isFinal: true,
+    },
+  };
+}
+
+async function send(event: PipelineEvent, dedup = deduplicationId(event)): Promise<void> {
+  await sqs().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl('transcriptEvents'),
+      MessageBody: JSON.stringify(event),
+      MessageGroupId: event.meetingId,
+      MessageDeduplicationId: dedup,
+    }),
+  );
+}
+
+async function storedSeqs(meetingId: string): Promise<number[]> {
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName('segments'),
+      KeyConditionExpression: 'meetingId = :m',
+      ExpressionAttributeValues: { ':m': meetingId },
+    }),
+  );
+  return (out.Items ?? []).map((i) => Number(i.seq));
+}
+
+/** Every final transcript message a client received, duplicates included, in arrival order. */
+function rawFinalSeqs(client: RecordingClient, meetingId: string): number[] {
+  return client.messages
+    .filter(
+      (m): m is Extract<ServerMessage, { type: 'transcript' }> =>
+        m.type === 'transcript' && m.meetingId === meetingId && m.transcript.isFinal,
+    )
+    .map((m) => m.transcript.seq);
+}
+
+async function subscribed(user: string, meetingId: string): Promise<RecordingClient> {
+  const client = new RecordingClient(stack, user, meetingId);
+  await waitFor(`${user}'s subscription`, () => client.messages.some((m) => m.type === 'replay_complete'));
+  return client;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('the fan-out under faults', () => {
+  it('disconnects a failing subscriber, which then replays every final, while the others get each final exactly once', async () => {
+    // Prepare
+    const meetingId = await newMeeting(['bob', 'carol']);
+    const alice = await subscribed('alice', meetingId);
+    const bob = await subscribed('bob', meetingId);
+    const carol = await subscribed('carol', meetingId);
+    let victim: string | undefined;
+    stack.ws.injectPostFault({
+      // Only bob's first connection fails; the one it reconnects with works.
+      match: (c) => {
+        if (c.authorizer?.userId !== 'bob') return false;
+        victim ??= c.connectionId;
+        return c.connectionId === victim;
+      },
+      status: 500,
+      errorType: 'InternalServerErrorException',
+    });
+
+    // Act
+    for (const seq of range(1, 5)) await send(final(meetingId, seq));
+    await waitFor('alice and carol to get 5 finals', () =>
+      [alice, carol].every((c) => rawFinalSeqs(c, meetingId).length >= 5),
+    );
+    await waitFor("bob's replay after the reconnect", () => bob.finals.length >= 5, 30_000);
+    for (const seq of range(6, 8)) await send(final(meetingId, seq));
+    await waitFor('every client to get 8 finals', () =>
+      [alice, bob, carol].every((c) => c.finals.length >= 8),
+    );
+    await stack.fanout.idle();
+    stack.ws.injectPostFault(undefined);
+
+    // Assess
+    expect(await storedSeqs(meetingId)).toEqual(range(1, 8));
+    expect(rawFinalSeqs(alice, meetingId)).toEqual(range(1, 8));
+    expect(rawFinalSeqs(carol, meetingId)).toEqual(range(1, 8));
+    expect(bob.finals.map((f) => f.seq)).toEqual(range(1, 8));
+    expect(bob.messages.filter((m) => m.type === 'subscribed').length).toBeGreaterThanOrEqual(2);
+    for (const c of [alice, bob, carol]) c.close();
+  });
+
+  it('drops a gone connection on its first 410 and the live subscriber gets every final once', async () => {
+    const meetingId = await newMeeting();
+    const alice = await subscribed('alice', meetingId);
+    const ghost = `Ghost${randomUUID().slice(0, 8)}=`;
+    await dynamo().send(
+      new PutCommand({
+        TableName: tableName('subscriptions'),
+        Item: { topic: meetingTopic(meetingId), connectionId: ghost, userId: 'alice', expiresAt: 4e9 },
+      }),
+    );
+
+    for (const seq of range(1, 3)) await send(final(meetingId, seq));
+    await waitFor('3 finals', () => alice.finals.length >= 3);
+    await stack.fanout.idle();
+
+    expect(rawFinalSeqs(alice, meetingId)).toEqual(await storedSeqs(meetingId));
+    expect(rawFinalSeqs(alice, meetingId)).toEqual([1, 2, 3]);
+    alice.close();
+  });
+
+  it('sends a redelivered final once', async () => {
+    const meetingId = await newMeeting();
+    const alice = await subscribed('alice', meetingId);
+
+    await send(final(meetingId, 1), 'delivery-1');
+    await send(final(meetingId, 1), 'redelivery-1');
+    await send(final(meetingId, 2));
+    await waitFor('2 finals', () => alice.finals.length >= 2);
+    await stack.fanout.idle();
+
+    expect(rawFinalSeqs(alice, meetingId)).toEqual([1, 2]);
+    expect(await storedSeqs(meetingId)).toEqual([1, 2]);
+    alice.close();
+  });
+
+  it('retries a final whose DynamoDB write failed, and the client gets it once, in order', async () => {
+    const meetingId = await newMeeting();
+    const alice = await subscribed('alice', meetingId);
+    await send(final(meetingId, 1));
+    await waitFor('the first final', () => alice.finals.length >= 1);
+    await stack.fanout.idle();
+
+    // More failures than the SDK's own attempts: the record fails and SQS delivers it again.
+    stack.emulators.failDynamo('PutItem', 6);
+    await send(final(meetingId, 2));
+    await send(final(meetingId, 3));
+    await waitFor('3 finals', () => alice.finals.length >= 3, 60_000);
+    await stack.fanout.idle();
+
+    expect(await storedSeqs(meetingId)).toEqual([1, 2, 3]);
+    expect(rawFinalSeqs(alice, meetingId)).toEqual([1, 2, 3]);
+    alice.close();
+  });
+});
