@@ -149,6 +149,10 @@ async function runTarget(mode: string): Promise<void> {
       reserveSeqs: async () => ++seq,
       setStatus: async () => 1,
       setStatusIf: async () => 1,
+      releaseSeq: async () => true,
+      ackCommands: async () => undefined,
+      setHandover: async () => undefined,
+      clearHandover: async () => undefined,
       getControlStates: async (ids: readonly string[]) =>
         new Map(ids.map((id) => [id, { ...meeting(id) }] as const)),
     };

@@ -127,12 +127,12 @@ export interface ParleySettings {
   };
   /** Extra CORS origins (the web app's own origin is always allowed). */
   readonly corsOrigins: readonly string[];
+  /** Days before the `recordings/` lifecycle rule deletes a recording. */
+  readonly recordingRetentionDays: number;
   /** A built web app to deploy instead of running `npm run build:web` at deploy time. */
   readonly webAppDir?: string;
   /** Subscribed to the alarm topic when set. */
   readonly alarmEmail?: string;
-  /** Days before the `recordings/` lifecycle rule deletes a recording. */
-  readonly recordingRetentionDays: number;
   readonly audioGateway: {
     readonly maxSessions: number;
     readonly minTasks: number;

@@ -165,7 +165,7 @@ export class AudioGateway {
 
   /** False once the task is stopping or has been killed. */
   get accepting(): boolean {
-    return !this.shuttingDown && !this.killed;
+    return !this.shuttingDown && !this.draining && !this.killed;
   }
 
   /** Finalize every session, flush the publisher, close the server. Idempotent. */

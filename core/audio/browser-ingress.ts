@@ -18,6 +18,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { JwtVerifier } from '../auth/jwt-verifier';
+import { canControl, isTerminal } from '../meetings/lifecycle';
 import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import { chunksPrefix, parseChunkKey } from '../recordings/keys';
@@ -35,7 +36,7 @@ import {
   SESSION_ID,
   TOKEN_SUBPROTOCOL_PREFIX,
 } from './chunk-protocol';
-import type { MeetingSession } from './meeting-session';
+import { type MeetingSession, stateAfter } from './meeting-session';
 import type { MeetingArchive } from './recording-archive';
 import type { RecordingArchiver } from './recording-archiver';
 
@@ -190,8 +191,8 @@ export class BrowserIngress {
     if (meeting?.source !== 'microphone') {
       return this.close(ws, 'NOT_FOUND', 'No such microphone meeting');
     }
-    if (meeting.ownerId !== userId) return this.close(ws, 'FORBIDDEN', 'Only the meeting owner can stream');
-    if (meeting.status === 'ended' || meeting.status === 'failed' || meeting.desiredState === 'stop') {
+    if (!canControl(meeting, userId)) return this.close(ws, 'FORBIDDEN', 'Only the meeting owner can stream');
+    if (isTerminal(meeting.status) || stateAfter(meeting.commandLog ?? []) === 'stop') {
       return this.close(ws, 'MEETING_ENDED', 'Meeting has ended');
     }
     if (ws.readyState !== ws.OPEN) return;

@@ -9,6 +9,7 @@
  * task (the meeting still live) only has its archive flushed.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { isTerminal } from '../meetings/lifecycle';
 import type { MeetingRepository } from '../meetings/repository';
 import { type AssembledRecording, assembleRecording } from '../recordings/assemble';
 import type { RecordingFormat } from '../recordings/keys';
@@ -122,7 +123,7 @@ export class RecordingArchiver {
     }
     try {
       const meeting = await this.opts.repo.get(meetingId);
-      if (!meeting || (meeting.status !== 'ended' && meeting.status !== 'failed')) return;
+      if (!meeting || !isTerminal(meeting.status)) return;
       const recording = await assembleRecording(meetingId, {
         store: this.opts.store,
         format: this.opts.format,

@@ -2,6 +2,7 @@
  * Reading and deleting a meeting's recording (the REST side; the audio gateway writes it).
  */
 import { ConflictError, NotFoundError } from '../errors';
+import { isTerminal } from '../meetings/lifecycle';
 import type { MeetingRepository } from '../meetings/repository';
 import { readableMeeting } from '../rest/access';
 import type { RecordingView } from '../rest/schemas';
@@ -34,7 +35,7 @@ export async function getRecording(
       bytes,
     };
   }
-  if (meeting.status !== 'ended' && meeting.status !== 'failed') {
+  if (!isTerminal(meeting.status)) {
     throw new ConflictError(
       'The meeting is not over yet: its recording is assembled when it ends',
       'RECORDING_NOT_READY',
