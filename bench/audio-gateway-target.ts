@@ -112,6 +112,8 @@ function inMemoryRepo(): AudioGatewayOptions['repo'] {
     setStatusIf: async (meetingId: string) => bumpEpoch(meetingId),
     ackCommands: async () => undefined,
     releaseSeq: async () => false,
+    setHandover: async () => undefined,
+    clearHandover: async () => undefined,
     getControlStates: async (meetingIds: readonly string[]) => {
       const states = new Map<string, ControlState>();
       for (const meetingId of meetingIds) {

@@ -1,11 +1,19 @@
 /**
- * Typed errors shared by every part of Parley. Each carries a machine-readable `code`
- * (listed in docs/protocol.md) and the HTTP status a REST handler maps it to.
+ * Typed errors shared by every part of Parley. Each carries a machine-readable `code` from the
+ * one closed set (core/error-codes.ts, listed in docs/protocol.md and docs/rest-api.md) and the
+ * HTTP status a REST handler maps it to.
  */
+import type { ErrorCode, InternalErrorCode } from './error-codes';
+
 export class ParleyError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode | InternalErrorCode;
   readonly status: number;
-  constructor(code: string, message: string, status = 400, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode | InternalErrorCode,
+    message: string,
+    status = 400,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ParleyError';
     this.code = code;
@@ -21,7 +29,7 @@ export class ConfigError extends ParleyError {
 }
 
 export class ValidationError extends ParleyError {
-  constructor(message: string, code = 'INVALID_REQUEST') {
+  constructor(message: string, code: ErrorCode = 'INVALID_REQUEST') {
     super(code, message, 400);
     this.name = 'ValidationError';
   }
@@ -42,21 +50,21 @@ export class ForbiddenError extends ParleyError {
 }
 
 export class NotFoundError extends ParleyError {
-  constructor(message = 'Not found', code = 'NOT_FOUND') {
+  constructor(message = 'Not found', code: ErrorCode = 'NOT_FOUND') {
     super(code, message, 404);
     this.name = 'NotFoundError';
   }
 }
 
 export class ConflictError extends ParleyError {
-  constructor(message: string, code = 'CONFLICT') {
+  constructor(message: string, code: ErrorCode = 'CONFLICT') {
     super(code, message, 409);
     this.name = 'ConflictError';
   }
 }
 
 export class UpstreamError extends ParleyError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode | InternalErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, 502, options);
     this.name = 'UpstreamError';
   }

@@ -87,6 +87,10 @@ export const PARLEY_INPUTS = {
   },
   gatewayMinTasks: { env: 'PARLEY_GATEWAY_MIN_TASKS', help: 'fewest audio gateway tasks (default 1)' },
   gatewayMaxTasks: { env: 'PARLEY_GATEWAY_MAX_TASKS', help: 'most audio gateway tasks (default 10)' },
+  recordingRetentionDays: {
+    env: 'PARLEY_RECORDING_RETENTION_DAYS',
+    help: 'days meeting recordings are kept before S3 deletes them (default 90)',
+  },
 } as const;
 
 export type ParleyInputKey = keyof typeof PARLEY_INPUTS;
@@ -127,6 +131,8 @@ export interface ParleySettings {
   readonly webAppDir?: string;
   /** Subscribed to the alarm topic when set. */
   readonly alarmEmail?: string;
+  /** Days before the `recordings/` lifecycle rule deletes a recording. */
+  readonly recordingRetentionDays: number;
   readonly audioGateway: {
     readonly maxSessions: number;
     readonly minTasks: number;
@@ -301,6 +307,7 @@ export function resolveParleySettings(inputs: ParleyInputs): ParleySettings {
     corsOrigins,
     webAppDir: inputs.webAppDir,
     alarmEmail,
+    recordingRetentionDays: integer('recordingRetentionDays', inputs.recordingRetentionDays, 90, 1, 3650),
     audioGateway: { maxSessions, minTasks, maxTasks },
   };
 }

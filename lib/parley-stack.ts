@@ -59,6 +59,7 @@ export class ParleyStack extends Stack {
     this.storage = new Storage(this, 'Storage', {
       removalPolicy: s.removalPolicy,
       corsOrigins: s.corsOrigins,
+      recordingRetentionDays: s.recordingRetentionDays,
     });
     const { tables } = this.storage;
     this.pipeline = new Pipeline(this, 'Pipeline', { removalPolicy: s.removalPolicy });
@@ -109,6 +110,8 @@ export class ParleyStack extends Stack {
       maxSessions: s.audioGateway.maxSessions,
       minTasks: s.audioGateway.minTasks,
       maxTasks: s.audioGateway.maxTasks,
+      // Browser microphones authenticate with the users' tokens.
+      auth: { issuer: this.auth.issuer, audience: this.auth.audience },
     });
 
     this.rest = new RestApi(this, 'Rest', {
@@ -127,6 +130,7 @@ export class ParleyStack extends Stack {
       secrets: this.secrets,
       recallBaseUrl: s.recallBaseUrl,
       audioGatewayUrl: this.audioGateway.publicUrl,
+      mediaBucket: this.storage.mediaBucket,
     });
 
     this.webApp = this.addWebApp(s);
@@ -205,6 +209,12 @@ export class ParleyStack extends Stack {
         'Point the audio gateway domain (CNAME or alias) here',
       );
     }
+    out(
+      'AudioGatewayClusterName',
+      this.audioGateway.cluster.clusterName,
+      'ECS cluster of the audio gateway (for update-service --force-new-deployment)',
+    );
+    out('AudioGatewayServiceName', this.audioGateway.service.serviceName, 'ECS service of the audio gateway');
     out('OidcIssuer', this.auth.issuer, 'Issuer of the tokens Parley accepts');
     out('OidcAudience', this.auth.audience, 'Audience (app client id) the tokens must carry');
     if (this.auth.userPool && this.auth.userPoolClient) {

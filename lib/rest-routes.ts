@@ -7,6 +7,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { TABLES, type TableKey } from '../core/resources';
@@ -14,7 +15,8 @@ import { REST_LAMBDAS, REST_ROUTES, type RestLambdaName } from '../core/rest/rou
 import type { ApiSecrets } from './constructs/api-secrets';
 import type { ParleyFunction } from './constructs/parley-function';
 import type { RestApi, RouteSpec } from './constructs/rest-api';
-import { type DynamoDbAction, grantTable, type TableAccess } from './grants';
+import { type DynamoDbAction, grantBucketPrefix, grantTable, type TableAccess } from './grants';
+import { acknowledgeGrantWildcards } from './nag';
 
 export interface RestRouteDeps {
   readonly tables: { readonly [K in TableKey]: Table };
@@ -23,6 +25,8 @@ export interface RestRouteDeps {
   readonly recallBaseUrl: string;
   /** The audio gateway's public base URL (`wss://…`), where new bots are sent. */
   readonly audioGatewayUrl: string;
+  /** Recordings (read-only, `recordings/` prefix) for the Lambdas that read MEDIA_BUCKET. */
+  readonly mediaBucket?: IBucket;
 }
 
 /**
@@ -47,6 +51,7 @@ export const REST_TABLE_ACCESS: {
   // findByBot (byBot index, then GetItem), setStatusIf (UpdateItem).
   'http-recall-webhook': { meetings: { table: ['GetItem', 'UpdateItem'], indexes: { byBot: ['Query'] } } },
   'http-health': { meetings: ['GetItem'] },
+  'http-get-recording': { meetings: ['GetItem'] },
 };
 
 const READ_ACTIONS: readonly DynamoDbAction[] = ['GetItem', 'BatchGetItem', 'Query'];
@@ -151,7 +156,14 @@ function createRestFunction(rest: RestApi, name: RestLambdaName, deps: RestRoute
     if (bound.has(variable) || UNSET_SETTINGS.has(variable)) continue;
     if (variable === 'RECALL_BASE_URL') fn.setEnvironment(variable, deps.recallBaseUrl);
     else if (variable === 'AUDIO_GATEWAY_URL') fn.setEnvironment(variable, deps.audioGatewayUrl);
-    else
+    else if (variable === 'MEDIA_BUCKET' && deps.mediaBucket) {
+      fn.setEnvironment(variable, deps.mediaBucket.bucketName);
+      acknowledgeGrantWildcards(
+        fn,
+        grantBucketPrefix(fn.function, 'media', deps.mediaBucket, 'read', 'recordings/'),
+        'Recording keys are chosen per meeting at run time; reads are limited to the recordings/ prefix.',
+      );
+    } else
       throw new TypeError(
         `REST Lambda ${name} reads ${variable}: lib/rest-routes.ts does not know its value`,
       );

@@ -68,15 +68,17 @@ export interface RunningEmulators {
   queueArns: Record<QueueKey, { queue: string; dlq: string }>;
   /**
    * Fault injection for tests: the next `times` DynamoDB requests of `operation` (e.g. PutItem)
-   * are answered 500 InternalServerError, as DynamoDB answers a failed write.
+   * are answered 500 InternalServerError, as DynamoDB answers a failed write; with
+   * `unprocessed`, a BatchWriteItem / BatchGetItem is answered 200 with every item unprocessed,
+   * as DynamoDB answers a throttled batch.
    */
-  failDynamo(operation: string, times: number): void;
+  failDynamo(operation: string, times: number, mode?: 'error' | 'unprocessed'): void;
   /** Stops all three servers and frees their ports. Idempotent. */
   stop(): Promise<void>;
 }
 
 /** Pending injected DynamoDB failures per operation. */
-const dynamoFaults = new Map<string, number>();
+const dynamoFaults = new Map<string, { left: number; mode: 'error' | 'unprocessed' }>();
 
 /** Region and credentials of local mode. s3rver accepts only this key pair. */
 export const LOCAL_REGION = 'us-east-1';
@@ -186,8 +188,8 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Runnin
     }
 
     logger.info('AWS emulators started', { endpoints, dataDir: opts.dataDir ?? null });
-    const failDynamo = (operation: string, times: number) => {
-      dynamoFaults.set(operation, times);
+    const failDynamo = (operation: string, times: number, mode: 'error' | 'unprocessed' = 'error') => {
+      dynamoFaults.set(operation, { left: times, mode });
     };
     return { endpoints, env, queueArns, failDynamo, stop: stopAll };
   } catch (err) {
@@ -222,11 +224,27 @@ async function startDynalite(
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-    const left = dynamoFaults.get(operation) ?? 0;
-    if (left <= 0 || !serve) return serve?.(req, res);
-    dynamoFaults.set(operation, left - 1);
+    const fault = dynamoFaults.get(operation);
+    if (!fault || fault.left <= 0 || !serve) return serve?.(req, res);
+    fault.left--;
+    const type = { 'content-type': 'application/x-amz-json-1.0' };
+    if (fault.mode === 'unprocessed') {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const { RequestItems } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          RequestItems: unknown;
+        };
+        const body =
+          operation === 'BatchGetItem'
+            ? { Responses: {}, UnprocessedKeys: RequestItems }
+            : { UnprocessedItems: RequestItems };
+        res.writeHead(200, type).end(JSON.stringify(body));
+      });
+      return;
+    }
     req.resume();
-    res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+    res.writeHead(500, type);
     res.end(
       JSON.stringify({
         __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',

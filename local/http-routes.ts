@@ -32,6 +32,7 @@ const handlers = {
   'http-recall-webhook': lazy(() => require('../lambdas/http-recall-webhook/handler').handler),
   'http-health': lazy(() => require('../lambdas/http-health/handler').handler),
   'http-docs': lazy(() => require('../lambdas/http-docs/handler').handler),
+  'http-get-recording': lazy(() => require('../lambdas/http-get-recording/handler').handler),
 } satisfies Record<RestLambdaName, () => Handler>;
 
 /** Every REST API route, served by its Lambda handler. */

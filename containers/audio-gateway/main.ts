@@ -7,6 +7,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { AudioGateway } from '../../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import type { LiveAudioExtensions } from '../../core/audio/gateway-extensions';
+import { createLiveAudio } from '../../core/audio/live-audio';
 import { publishActiveSessions } from '../../core/audio/session-metric';
 import { sqs } from '../../core/clients/sqs';
 import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
@@ -18,6 +20,8 @@ import { TaskProtection, watchTaskStopping } from './task-protection';
 export interface RunningAudioGateway {
   gateway: AudioGateway;
   publisher: EventPublisher;
+  /** Recordings and browser microphones (tests look at their state). */
+  extensions: LiveAudioExtensions;
   port: number;
   url: string;
 }
@@ -34,17 +38,24 @@ export async function startAudioGateway(
     logger,
     onBackpressure: (on) => gateway?.applyBackpressure(on),
   });
+  const repo = new MeetingRepository();
+  // Recordings and browser microphones (core/audio/live-audio.ts).
+  const extensions = createLiveAudio({ repo, logger });
   gateway = new AudioGateway({
+    extensions,
     host: overrides.host ?? '0.0.0.0',
     port: config.port,
-    repo: new MeetingRepository(),
+    repo,
     connector: createDeepgramConnector({
       apiKey: config.deepgramApiKey,
       wsUrl: config.deepgramUrl,
       model: config.deepgramModel,
     }),
     publish: (event) => publisher.publish(event),
-    flush: () => publisher.flush(),
+    flush: async () => {
+      await extensions.settle();
+      await publisher.flush();
+    },
     logger,
     maxSessions: config.maxSessions,
     commandPollMs: config.commandPollMs,
@@ -52,7 +63,7 @@ export async function startAudioGateway(
   });
   const { port, url } = await gateway.listen();
   logger.info('audio gateway listening', { port, maxSessions: config.maxSessions });
-  return { gateway, publisher, port, url };
+  return { gateway, publisher, extensions, port, url };
 }
 
 if (require.main === module) {

@@ -20,6 +20,7 @@ import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
 import type { SttConnector } from './deepgram-connector';
+import type { GatewayExtensions } from './gateway-extensions';
 import { MeetingSession, type SessionInput, stateAfter } from './meeting-session';
 
 /** Frames above this close the socket with 1009; smaller oversize frames are rejected one by one. */
@@ -49,7 +50,14 @@ export interface AudioGatewayOptions {
   port?: number;
   repo: Pick<
     MeetingRepository,
-    'get' | 'reserveSeqs' | 'releaseSeq' | 'setStatusIf' | 'getControlStates' | 'ackCommands'
+    | 'get'
+    | 'reserveSeqs'
+    | 'releaseSeq'
+    | 'setStatusIf'
+    | 'getControlStates'
+    | 'ackCommands'
+    | 'setHandover'
+    | 'clearHandover'
   >;
   /** A Recall connection silent this long may be replaced by a new one (default STALE_CONNECTION_MS). */
   staleConnectionMs?: number;
@@ -65,6 +73,8 @@ export interface AudioGatewayOptions {
   reconnectGraceMs?: number;
   onAudioForwarded?: (receivedAt: number) => void;
   sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
+  /** Browser microphones (`/browser/{meetingId}`) and recordings (core/audio/gateway-extensions.ts). */
+  extensions?: GatewayExtensions;
 }
 
 interface LiveMeeting {
@@ -137,6 +147,16 @@ export class AudioGateway {
     return this.meetings.get(meetingId)?.session;
   }
 
+  /** The meeting's live session, started as for a Recall connection when there is none (browser microphones). */
+  openSession(meetingId: string, meeting: Meeting): MeetingSession {
+    return this.liveMeeting(meetingId, meeting).session;
+  }
+
+  /** False once the task is stopping or has been killed. */
+  get accepting(): boolean {
+    return !this.shuttingDown && !this.killed;
+  }
+
   /** Finalize every session, flush the publisher, close the server. Idempotent. */
   shutdown(reason = 'shutdown'): Promise<void> {
     this.shuttingDown ??= (async () => {
@@ -185,10 +205,17 @@ export class AudioGateway {
       const live = [...this.meetings.values()];
       await Promise.allSettled(
         live.map(async (m) => {
-          await m.session.handover(maxWaitMs);
+          const meetingId = m.session.meetingId;
+          // At the cut, Recall is told to reconnect (to another task) while this one flushes;
+          // the next task holds its events until the handover mark is cleared.
+          await m.session.handover(maxWaitMs, () => {
+            clearTimeout(m.graceTimer);
+            m.socket?.close(RECALL_CLOSE_CODES.HANDOVER, 'Service restart: reconnect');
+          });
           await this.opts.flush();
-          clearTimeout(m.graceTimer);
-          m.socket?.close(RECALL_CLOSE_CODES.HANDOVER, 'Service restart: reconnect');
+          await this.opts.repo.clearHandover(meetingId).catch((error: unknown) => {
+            this.log.warn('could not clear the handover mark', { meetingId, error: String(error) });
+          });
         }),
       );
       await this.opts.flush();
@@ -202,6 +229,7 @@ export class AudioGateway {
   async kill(): Promise<void> {
     this.killed = true;
     clearInterval(this.pollTimer);
+    this.opts.extensions?.kill();
     for (const m of this.meetings.values()) {
       clearTimeout(m.graceTimer);
       m.session.abandon();
@@ -223,6 +251,8 @@ export class AudioGateway {
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway');
+    if (this.opts.extensions?.handlesPath(url.pathname))
+      return this.opts.extensions.upgrade(req, socket, head, this);
     const match = PATH.exec(url.pathname);
     if (!match) return this.refuse(socket, 404, 'Unknown path');
     if (req.method !== 'GET') return this.refuse(socket, 405, 'Method not allowed');
@@ -280,11 +310,17 @@ export class AudioGateway {
       ws.close(RECALL_CLOSE_CODES.DUPLICATE, 'Meeting already has a live Recall connection');
       return;
     }
+    const live = this.liveMeeting(meetingId, meeting);
+    live.socket?.close(RECALL_CLOSE_CODES.REPLACED, 'Replaced by a newer connection');
+    this.connect(meetingId, live, ws);
+  }
+
+  /** The meeting's live entry, with a session started for it when there is none. */
+  private liveMeeting(meetingId: string, meeting: Meeting): LiveMeeting {
     let live = this.meetings.get(meetingId);
     if (live) {
       clearTimeout(live.graceTimer);
       live.graceTimer = undefined;
-      live.socket?.close(RECALL_CLOSE_CODES.REPLACED, 'Replaced by a newer connection');
       this.log.info('Recall reconnected', { meetingId });
     } else {
       const session = new MeetingSession({
@@ -297,6 +333,7 @@ export class AudioGateway {
         logger: this.log,
         commandLog: meeting.commandLog ?? [],
         seqCounter: meeting.seqCounter ?? 0,
+        ...(meeting.handoverUntil ? { handoverUntil: meeting.handoverUntil } : {}),
         onRejected: (reason, detail) => this.reject(session.meetingId, reason, detail),
         onAudioForwarded: this.opts.onAudioForwarded,
         sttOptions: this.opts.sttOptions,
@@ -317,8 +354,12 @@ export class AudioGateway {
         this.log.error('session failed to start', { meetingId, error: String(error) });
       });
       this.log.info('meeting session started', { meetingId });
+      this.opts.extensions?.follow(meetingId, session);
     }
-    const entry = live;
+    return live;
+  }
+
+  private connect(meetingId: string, entry: LiveMeeting, ws: WebSocket): void {
     entry.socket = ws;
     entry.lastFrameAt = performance.now();
     if (this.backpressure) ws.pause();
@@ -352,7 +393,8 @@ export class AudioGateway {
     }
     this.stats.acceptedFrames++;
     const input = toSessionInput(parsed.message);
-    if (input) entry.session.handle(input, receivedAt);
+    if (input && this.opts.extensions) this.opts.extensions.forward(entry.session, input, receivedAt);
+    else if (input) entry.session.handle(input, receivedAt);
   }
 
   private reject(meetingId: string, reason: string, detail: string): void {

@@ -40,7 +40,10 @@ export interface MeetingSessionOptions {
   keywords: readonly string[];
   language: string;
   connector: SttConnector;
-  repo: Pick<MeetingRepository, 'reserveSeqs' | 'releaseSeq' | 'setStatusIf' | 'ackCommands'>;
+  repo: Pick<
+    MeetingRepository,
+    'get' | 'reserveSeqs' | 'releaseSeq' | 'setStatusIf' | 'ackCommands' | 'setHandover'
+  >;
   publish: (event: PipelineEvent) => void;
   logger: Logger;
   /** The meeting's command log when the session starts: its net effect is the initial state. */
@@ -51,6 +54,11 @@ export interface MeetingSessionOptions {
    * never became final.
    */
   seqCounter?: number;
+  /**
+   * The meeting's `handoverUntil` when the session starts: a stopping task is still publishing
+   * the meeting's last finals, so this session holds its own events until it is done.
+   */
+  handoverUntil?: number;
   /** Called for each input rejected after parsing (a timestamp the audio clock does not believe). */
   onRejected?: (reason: 'timestamp_jump', detail: string) => void;
   /** Called once the session has finished and released everything. */
@@ -66,6 +74,13 @@ const SPEECH_RMS = 300;
 const MAX_EVENT_LEAD_MS = 60_000;
 /** A graceful handover cuts the stream after this much quiet audio (or at its deadline). */
 export const HANDOVER_QUIET_MS = 200;
+/** How long a handover waits for the speech engine's last results (Deepgram: well under a second). */
+export const HANDOVER_FLUSH_MS = 60_000;
+/**
+ * How long a stopping task may take to publish its last finals before the next one goes ahead
+ * (the flush, plus the publisher's flush, with room to spare).
+ */
+export const HANDOVER_HOLD_MS = 90_000;
 /** Paused windows kept for inspection (the newest). */
 const MAX_PAUSED_WINDOWS = 100;
 
@@ -93,6 +108,8 @@ export class MeetingSession {
   private readonly log: Logger;
   private readonly seqs: SeqAllocator;
   private finishing: Promise<void> | undefined;
+  /** Resolves once this session may publish (a previous task has finished handing over). */
+  private readonly ready: Promise<void>;
   /** How many entries of the meeting's command log this session has applied. */
   private applied: number;
   private acked: number;
@@ -119,7 +136,7 @@ export class MeetingSession {
     this.seqs = seqs;
     this.assembler = new SegmentAssembler({
       meetingId: opts.meetingId,
-      nextSeq: () => seqs.next(),
+      nextSeq: () => this.ready.then(() => seqs.next()),
       clock: this.clock,
       floor: this.floor,
       emit: (segment) => opts.publish({ v: 1, type: 'transcript', meetingId: opts.meetingId, segment }),
@@ -136,6 +153,7 @@ export class MeetingSession {
       onResult: (result) => this.assembler.push(result),
       ...opts.sttOptions,
     });
+    this.ready = this.afterPreviousTask();
   }
 
   get currentState(): SessionState {
@@ -165,10 +183,9 @@ export class MeetingSession {
       await this.end('stopped before start');
       return;
     }
-    const previous = this.opts.seqCounter ?? 0;
-    if (previous > 0) this.dropInterimsBelow(previous + 1);
     this.state = initial === 'pause' ? 'paused' : 'live';
-    await Promise.all([this.stt.start(), this.announce(this.state === 'live' ? 'live' : 'paused')]);
+    const status = this.state === 'live' ? 'live' : 'paused';
+    await Promise.all([this.stt.start(), this.ready.then(() => this.announce(status))]);
   }
 
   handle(input: SessionInput, receivedAt = performance.now()): void {
@@ -264,9 +281,24 @@ export class MeetingSession {
    * speech engine and publish the last finals. The meeting stays `live`: the caller then closes
    * Recall's socket so that Recall reconnects to another task, whose session continues the seqs.
    */
-  handover(maxWaitMs = 5_000): Promise<void> {
+  handover(maxWaitMs = 5_000, onCut: () => void = () => undefined): Promise<void> {
     if (this.finishing) return this.finishing;
-    if (this.state !== 'live') return this.finish('handed over', 'handed_over');
+    const cut = async () => {
+      this.state = 'ending';
+      try {
+        await this.opts.repo.setHandover(this.meetingId, Date.now() + HANDOVER_HOLD_MS);
+      } catch (error) {
+        this.log.warn('could not mark the handover; the next task may publish first', {
+          error: String(error),
+        });
+      }
+      onCut(); // Recall reconnects to another task while this one flushes
+      return this.finish('handed over', 'handed_over');
+    };
+    if (this.state !== 'live') {
+      this.finishing = cut();
+      return this.finishing;
+    }
     this.state = 'handing_over';
     this.quietMs = 0;
     const quiet = new Promise<void>((resolve) => {
@@ -279,7 +311,7 @@ export class MeetingSession {
     this.finishing = Promise.race([quiet, deadline]).then(() => {
       clearTimeout(timer);
       this.finishing = undefined;
-      return this.finish('handed over', 'handed_over');
+      return cut();
     });
     return this.finishing;
   }
@@ -295,7 +327,7 @@ export class MeetingSession {
       this.state = 'ending';
       this.log.info(outcome === 'ended' ? 'session ending' : 'session handing over', { reason });
       try {
-        await this.stt.close();
+        await this.stt.close(outcome === 'handed_over' ? HANDOVER_FLUSH_MS : undefined);
         await this.assembler.drain();
         const pending = this.assembler.pendingSeq;
         if (pending !== undefined) this.dropInterimsBelow(pending + 1);
@@ -348,6 +380,26 @@ export class MeetingSession {
     }
     this.badTimestamp(relativeMs);
     return true;
+  }
+
+  /**
+   * Waits while a stopping task still publishes this meeting (bounded by its mark), then tells
+   * clients that interims of earlier sessions that are not final never will be.
+   */
+  private async afterPreviousTask(): Promise<void> {
+    let seqCounter = this.opts.seqCounter ?? 0;
+    let until = this.opts.handoverUntil ?? 0;
+    while (until > Date.now() && this.state !== 'ended') {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        const meeting = await this.opts.repo.get(this.meetingId);
+        until = meeting?.handoverUntil ?? 0;
+        seqCounter = meeting?.seqCounter ?? seqCounter;
+      } catch (error) {
+        this.log.warn('could not read the handover mark', { error: String(error) });
+      }
+    }
+    if (seqCounter > 0) this.dropInterimsBelow(seqCounter + 1);
   }
 
   /** Tells clients that interims with a seq below `beforeSeq` that are not final never will be. */

@@ -98,7 +98,7 @@ export class SttStream {
   }
 
   /** Flush pending results, close the stream, and wait (bounded) for the server to close. */
-  async close(): Promise<void> {
+  async close(timeoutMs = this.opts.closeTimeoutMs ?? 30_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.keepAliveTimer);
@@ -118,7 +118,7 @@ export class SttStream {
       await Promise.race([
         closedByServer,
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.opts.closeTimeoutMs ?? 30_000);
+          timer = setTimeout(resolve, timeoutMs);
         }),
       ]);
       clearTimeout(timer);

@@ -109,9 +109,15 @@ export async function changeStatus(
   deps: ChangeStatusDeps,
   meetingId: string,
   status: MeetingStatus,
-  opts: { from?: readonly MeetingStatus[]; reason?: string } = {},
+  opts: { from?: readonly MeetingStatus[]; reason?: string; now?: Date } = {},
 ): Promise<boolean> {
-  const epoch = await deps.meetings.setStatusIf(meetingId, status, opts.from ?? TRANSITIONS_INTO[status]);
+  const now = opts.now ?? new Date();
+  const epoch = await deps.meetings.setStatusIf(
+    meetingId,
+    status,
+    opts.from ?? TRANSITIONS_INTO[status],
+    now,
+  );
   if (epoch === undefined) return false;
   await deps.publish({
     v: 1,
@@ -119,7 +125,7 @@ export async function changeStatus(
     meetingId,
     status,
     epoch,
-    at: new Date().toISOString(),
+    at: now.toISOString(),
     ...(opts.reason ? { reason: opts.reason.slice(0, 500) } : {}),
   });
   return true;

@@ -31,6 +31,8 @@ export interface Meeting {
   commandLog?: DesiredState[];
   /** How many of `commandLog` the audio gateway has applied. */
   commandsApplied?: number;
+  /** Epoch ms until which a stopping gateway task is still publishing this meeting's last finals. */
+  handoverUntil?: number;
   keywords: string[];
   language: string;
   /** Users (other than the owner) who may read the meeting. */
@@ -46,4 +48,9 @@ export interface Meeting {
   createdAt: string;
   updatedAt: string;
   endedAt?: string;
+  /** Where the audio comes from: a Recall bot (absent = `recall`) or the owner's browser microphone. */
+  source?: MeetingSource;
 }
+
+export const MEETING_SOURCES = ['recall', 'microphone'] as const;
+export type MeetingSource = (typeof MEETING_SOURCES)[number];

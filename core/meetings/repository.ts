@@ -3,15 +3,16 @@
  * conditional; nothing here uses transactions (dynalite lacks them).
  */
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
   GetCommand,
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
+  ScanCommand,
+  type ScanCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
+import { batchGetAll } from '../clients/dynamodb-batch';
 import { tableName } from '../config';
 import { ConflictError, NotFoundError } from '../errors';
 import type { DesiredState, Meeting, MeetingStatus } from './model';
@@ -93,6 +94,34 @@ export class MeetingRepository {
       if (isConditionalFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Marks the meeting as being handed over by a stopping task until `untilMs` (epoch ms): the
+   * next task's session holds its events until the mark is cleared (or expires), so the old
+   * task's last finals come first.
+   */
+  async setHandover(meetingId: string, untilMs: number): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'SET handoverUntil = :u',
+        ConditionExpression: 'attribute_exists(meetingId)',
+        ExpressionAttributeValues: { ':u': untilMs },
+      }),
+    );
+  }
+
+  async clearHandover(meetingId: string): Promise<void> {
+    await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'REMOVE handoverUntil',
+        ConditionExpression: 'attribute_exists(meetingId)',
+      }),
+    );
   }
 
   /** Sets the status and returns the new status epoch (for the event's deduplication id). */
@@ -346,32 +375,51 @@ export class MeetingRepository {
     throw new ConflictError('The meeting changed while it was being updated; try again', 'CONCURRENT_UPDATE');
   }
 
-  /** What the live sessions need to follow commands: one BatchGet per 100 meetings. */
+  /**
+   * Meetings in `status` whose last update is older than `before`: a paged Scan (no index serves
+   * it; the sweeper runs it every few minutes), at most `maxPages` pages per call.
+   */
+  async findStale(
+    status: MeetingStatus,
+    before: Date,
+    maxPages: number,
+  ): Promise<{ meetingIds: string[]; complete: boolean }> {
+    const meetingIds: string[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    let pages = 0;
+    do {
+      const out: ScanCommandOutput = await dynamo().send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: '#status = :status AND updatedAt < :before',
+          ProjectionExpression: 'meetingId',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ':before': before.toISOString() },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      for (const item of out.Items ?? []) meetingIds.push(String(item.meetingId));
+      cursor = out.LastEvaluatedKey;
+      pages++;
+    } while (cursor && pages < maxPages);
+    return { meetingIds, complete: cursor === undefined };
+  }
+
+  /**
+   * What the live sessions need to follow commands: one BatchGet per 100 meetings. Keys left
+   * unprocessed are retried; still unprocessed, it throws UnprocessedItemsError.
+   */
   async getControlStates(meetingIds: readonly string[]): Promise<Map<string, ControlState>> {
     const result = new Map<string, ControlState>();
-    for (let i = 0; i < meetingIds.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = meetingIds
-        .slice(i, i + 100)
-        .map((meetingId) => ({ meetingId }));
-      for (let attempt = 0; keys && keys.length > 0 && attempt < 5; attempt++) {
-        const out: BatchGetCommandOutput = await dynamo().send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.table]: {
-                Keys: keys,
-                ProjectionExpression: 'meetingId, commandLog, #status, keywords, #language',
-                ExpressionAttributeNames: { '#status': 'status', '#language': 'language' },
-              },
-            },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) {
-          result.set(String(item.meetingId), item as Meeting);
-        }
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-        if (keys && keys.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      }
-    }
+    const items = await batchGetAll(
+      this.table,
+      meetingIds.map((meetingId) => ({ meetingId })),
+      {
+        projection: 'meetingId, commandLog, #status, keywords, #language',
+        names: { '#status': 'status', '#language': 'language' },
+      },
+    );
+    for (const item of items) result.set(String(item.meetingId), item as unknown as ControlState);
     return result;
   }
 }

@@ -10,9 +10,8 @@
  * `stuckAfterMs`, then publishes its `status` event so subscribers hear `ended`.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
 import type { PipelineEvent } from '../pipeline/events';
+import { changeStatus } from './lifecycle';
 import type { MeetingRepository } from './repository';
 
 /**
@@ -25,8 +24,7 @@ export const STUCK_DISCONNECTING_AFTER_MS = 10 * 60_000;
 export const MAX_SCAN_PAGES = 50;
 
 export interface SweepDeps {
-  table: string;
-  meetings: Pick<MeetingRepository, 'setStatusIf'>;
+  meetings: Pick<MeetingRepository, 'setStatusIf' | 'findStale'>;
   publish: (event: PipelineEvent) => Promise<void>;
   logger: Pick<Logger, 'info' | 'warn'>;
   now?: () => Date;
@@ -44,41 +42,24 @@ export async function sweepStuckMeetings(
   opts: { stuckAfterMs?: number; maxPages?: number } = {},
 ): Promise<SweepResult> {
   const now = deps.now?.() ?? new Date();
-  const cutoff = new Date(now.getTime() - (opts.stuckAfterMs ?? STUCK_DISCONNECTING_AFTER_MS)).toISOString();
-  const stuck: string[] = [];
-  let cursor: Record<string, unknown> | undefined;
-  let pages = 0;
-  do {
-    const out: ScanCommandOutput = await dynamo().send(
-      new ScanCommand({
-        TableName: deps.table,
-        FilterExpression: '#status = :disconnecting AND updatedAt < :cutoff',
-        ProjectionExpression: 'meetingId',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':disconnecting': 'disconnecting', ':cutoff': cutoff },
-        ExclusiveStartKey: cursor,
-      }),
-    );
-    for (const item of out.Items ?? []) stuck.push(String(item.meetingId));
-    cursor = out.LastEvaluatedKey;
-    pages++;
-  } while (cursor && pages < (opts.maxPages ?? MAX_SCAN_PAGES));
-  if (cursor) deps.logger.warn('sweep stopped at its page bound; the next run continues', { pages });
+  const cutoff = new Date(now.getTime() - (opts.stuckAfterMs ?? STUCK_DISCONNECTING_AFTER_MS));
+  const { meetingIds: stuck, complete } = await deps.meetings.findStale(
+    'disconnecting',
+    cutoff,
+    opts.maxPages ?? MAX_SCAN_PAGES,
+  );
+  if (!complete)
+    deps.logger.warn('sweep stopped at its page bound; the next run continues', { stuck: stuck.length });
 
   const ended: string[] = [];
   for (const meetingId of stuck) {
     // Conditional: a task or webhook that ended it meanwhile wins, and nothing is published twice.
-    const epoch = await deps.meetings.setStatusIf(meetingId, 'ended', ['disconnecting'], now);
-    if (epoch === undefined) continue;
-    await deps.publish({
-      v: 1,
-      type: 'status',
-      meetingId,
-      status: 'ended',
-      epoch,
-      at: now.toISOString(),
+    const changed = await changeStatus(deps, meetingId, 'ended', {
+      from: ['disconnecting'],
       reason: 'No audio gateway task held the meeting after the bot left; ended by the sweeper.',
+      now,
     });
+    if (!changed) continue;
     deps.logger.info('ended a meeting stuck in disconnecting', { meetingId });
     ended.push(meetingId);
   }

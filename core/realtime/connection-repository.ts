@@ -3,15 +3,9 @@
  * Items carry a TTL a little past API Gateway's 2 h connection limit, so connections whose
  * `$disconnect` never ran expire; readers filter expired items since deletion is lazy.
  */
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  DeleteCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
+import { batchWriteAll } from '../clients/dynamodb-batch';
 import { tableName } from '../config';
 
 /** API Gateway closes every socket after 2 h; keep records a little longer. */
@@ -88,7 +82,10 @@ export class ConnectionRepository {
     return result;
   }
 
-  /** Removes a connection and every subscription it holds ($disconnect, or a 410 on post). */
+  /**
+   * Removes a connection and every subscription it holds ($disconnect, or a 410 on post).
+   * Deletes DynamoDB leaves unprocessed are retried; still unprocessed, UnprocessedItemsError.
+   */
   async remove(connectionId: string): Promise<void> {
     const topics: string[] = [];
     let cursor: Record<string, unknown> | undefined;
@@ -106,20 +103,10 @@ export class ConnectionRepository {
       for (const item of out.Items ?? []) topics.push(String(item.topic));
       cursor = out.LastEvaluatedKey;
     } while (cursor);
-    for (let i = 0; i < topics.length; i += 25) {
-      let requests:
-        | NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string]
-        | undefined = topics
-        .slice(i, i + 25)
-        .map((topic) => ({ DeleteRequest: { Key: { topic, connectionId } } }));
-      for (let attempt = 0; requests && requests.length > 0 && attempt < 6; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-        const out: BatchWriteCommandOutput = await dynamo().send(
-          new BatchWriteCommand({ RequestItems: { [this.subscriptions]: requests } }),
-        );
-        requests = out.UnprocessedItems?.[this.subscriptions];
-      }
-    }
+    await batchWriteAll(
+      this.subscriptions,
+      topics.map((topic) => ({ DeleteRequest: { Key: { topic, connectionId } } })),
+    );
     await dynamo().send(new DeleteCommand({ TableName: this.connections, Key: { connectionId } }));
   }
 }

@@ -4,24 +4,12 @@
  * every message and error code.
  */
 import * as z from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../error-codes';
 import { KeywordsSchema, LanguageSchema, type MeetingStatus } from '../meetings/model';
 import type { Segment } from '../pipeline/events';
 
-/** Every `code` an `error` message may carry. */
-export const ERROR_CODES = {
-  BAD_JSON: 'The frame is not a JSON object',
-  UNKNOWN_ACTION: 'The action is missing or not one Parley knows',
-  INVALID_MESSAGE: 'A field is missing or invalid',
-  MESSAGE_TOO_LARGE: 'The frame is larger than Parley accepts',
-  UNAUTHORIZED: 'The connection is not authenticated',
-  MEETING_NOT_FOUND: 'No such meeting, or it is not shared with you',
-  JOB_NOT_FOUND: 'No such job, or it is not yours',
-  FORBIDDEN: 'Only the meeting owner may do this',
-  INVALID_STATE: 'The meeting is not in a state that allows this command',
-  UPSTREAM_ERROR: 'The meeting bot service failed; try again',
-  INTERNAL_ERROR: 'Something went wrong on our side',
-} as const;
-export type ErrorCode = keyof typeof ERROR_CODES;
+/** Every `code` an `error` message may carry: the one set of core/error-codes.ts. */
+export { ERROR_CODES, type ErrorCode } from '../error-codes';
 
 /** Largest client frame the routes accept (API Gateway itself allows 128 KB). */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
@@ -105,7 +93,7 @@ export type ServerMessage =
 
 export function errorMessage(
   code: ErrorCode,
-  message: string = ERROR_CODES[code],
+  message: string = ERROR_CODES[code].description,
   extra: { action?: string; requestId?: string } = {},
 ): ServerMessage {
   return { type: 'error', code, message, timestamp: new Date().toISOString(), ...extra };

@@ -48,6 +48,7 @@ export function meetingView(meeting: Meeting, userId: string): MeetingView {
     role: owner ? 'owner' : 'viewer',
     ...(owner ? { meetingUrl: meeting.meetingUrl, sharedWith: meeting.sharedWith ?? [] } : {}),
     lastSeq: meeting.lastSeq ?? 0,
+    ...(meeting.source ? { source: meeting.source } : {}),
     createdAt: meeting.createdAt,
     updatedAt: meeting.updatedAt,
     ...(meeting.endedAt ? { endedAt: meeting.endedAt } : {}),

@@ -11,6 +11,7 @@ import type { RecallClient } from '../recall/client';
 import { meetingView, ownedMeeting, readableMeeting, statusView } from './access';
 import { decodeMeetingsCursor, encodeMeetingsCursor } from './cursor';
 import { FieldValidationError } from './errors';
+import { startMicrophoneMeeting } from './microphone';
 import type { CreateMeetingRequest, MeetingStatusView, MeetingView } from './schemas';
 
 export interface CreateMeetingDeps {
@@ -46,6 +47,12 @@ export async function joinMeeting(
   body: CreateMeetingRequest,
   deps: CreateMeetingDeps,
 ): Promise<MeetingView> {
+  if (body.source === 'microphone') {
+    return startMicrophoneMeeting(userId, body, { ...deps, defaultTitle: DEFAULT_MEETING_TITLE });
+  }
+  if (body.meetingUrl === undefined) {
+    throw new FieldValidationError('meetingUrl', 'meetingUrl: required unless source is "microphone"');
+  }
   const meetingUrl = checkMeetingUrl(body.meetingUrl, deps.allowLocalMeetingUrls);
   const meeting = await createMeeting(
     {

@@ -18,6 +18,7 @@ import {
   MeetingSchema,
   MeetingStatusSchema,
   RecallWebhookSchema,
+  RecordingSchema,
   ShareRequestSchema,
   SharesSchema,
   TranscriptPageSchema,
@@ -164,6 +165,15 @@ export const REST_LAMBDAS = {
     egress: [],
     timeoutSeconds: 10,
   },
+  'http-get-recording': {
+    description: 'GET /meetings/{meetingId}/recording: presigned URL of the assembled recording',
+    env: ['MEETINGS_TABLE', 'MEDIA_BUCKET'],
+    secrets: [],
+    tables: { meetings: 'read' },
+    queues: {},
+    egress: [],
+    timeoutSeconds: 10,
+  },
   'http-docs': {
     description: 'GET /docs and GET /docs/openapi.json',
     env: [],
@@ -277,6 +287,21 @@ export const REST_ROUTES: readonly RestRouteDefinition[] = [
       'Subscribers receive a `status` event.',
     success: { status: 200, description: 'The new status', schema: MeetingStatusSchema },
     errors: [...READ_ERRORS, 'FORBIDDEN', 'INVALID_STATE', 'UPSTREAM_ERROR'],
+  },
+  {
+    method: 'GET',
+    path: '/meetings/{meetingId}/recording',
+    auth: true,
+    lambda: 'http-get-recording',
+    operationId: 'getRecording',
+    tag: 'Transcript',
+    summary: 'A short-lived URL of the meeting’s recording',
+    description:
+      'Every meeting’s audio is archived while it is live (paused audio never is) and assembled into one file when it ' +
+      'ends. The URL works for 5 minutes and supports Range requests. The file’s time is meeting time: a transcript ' +
+      'segment’s `startMs` is its position. Owner and shared readers only.',
+    success: { status: 200, description: 'Where to fetch the recording', schema: RecordingSchema },
+    errors: [...READ_ERRORS, 'RECORDING_NOT_FOUND', 'RECORDING_NOT_READY'],
   },
   {
     method: 'GET',

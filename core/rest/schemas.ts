@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { ActionItemSchema } from '../briefing/model';
-import { KeywordsSchema, LanguageSchema, MEETING_STATUSES } from '../meetings/model';
+import { KeywordsSchema, LanguageSchema, MEETING_SOURCES, MEETING_STATUSES } from '../meetings/model';
 
 /** Registry of named schemas (OpenAPI components). */
 export const restRegistry = z.registry<{ id: string; description?: string }>();
@@ -50,7 +50,16 @@ export const CreateMeetingRequestSchema = named(
       .trim()
       .min(1)
       .max(2048)
-      .describe('Zoom / Teams / Meet URL (https). Local mode also accepts `local://sample`.'),
+      .optional()
+      .describe(
+        'Zoom / Teams / Meet URL (https); required unless `source` is `microphone`. Local mode also accepts `local://sample`.',
+      ),
+    source: z
+      .enum(MEETING_SOURCES)
+      .optional()
+      .describe(
+        '`recall` (default): a bot joins `meetingUrl`; `microphone`: no bot, the owner streams from the browser',
+      ),
     title: z.string().trim().min(1).max(200).optional().describe('Default: "Untitled meeting"'),
     keywords: KeywordsSchema.optional().describe(
       'Up to 50 words or phrases (1-64 characters) that raise keyword alerts',
@@ -82,6 +91,11 @@ export const MeetingSchema = named(
     meetingUrl: z.string().optional().describe('Owner only'),
     sharedWith: z.array(z.string()).optional().describe('Owner only'),
     lastSeq: z.number().int().nonnegative().describe('Highest stored final transcript seq'),
+    source: z.enum(MEETING_SOURCES).optional().describe('Where the audio comes from (absent: `recall`)'),
+    streamUrl: z
+      .string()
+      .optional()
+      .describe('Microphone meetings, owner only: the audio gateway socket to stream to (docs/protocol.md)'),
     createdAt: IsoTime,
     updatedAt: IsoTime,
     endedAt: IsoTime.optional(),
@@ -242,3 +256,18 @@ export const HealthSchema = named(
   'Health',
 );
 export type Health = z.infer<typeof HealthSchema>;
+
+// ----- recordings -----
+
+export const RecordingSchema = named(
+  z.object({
+    meetingId: MeetingIdSchema,
+    url: z.string().describe('Presigned GET URL of the recording; supports Range requests'),
+    expiresAt: IsoTime.describe('The URL stops working after this time'),
+    contentType: z.string().describe('`audio/webm` (Opus) or `audio/wav`'),
+    bytes: z.number().int().nonnegative(),
+  }),
+  'Recording',
+  "Where to play or download a meeting's recording (its time is meeting time: seek to a segment's startMs)",
+);
+export type RecordingView = z.infer<typeof RecordingSchema>;

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { z } from 'zod';
 import { sqs } from '../../core/clients/sqs';
 import { queueUrl } from '../../core/config';
-import { ParleyError } from '../../core/errors';
+import { toClientError } from '../../core/error-codes';
 import { createLogger } from '../../core/logger';
 import type { PipelineEvent } from '../../core/pipeline/events';
 import { sendPipelineEvent } from '../../core/pipeline/send-event';
@@ -196,24 +196,13 @@ function parsePart(
   return { error: errorResult(400, 'INVALID_REQUEST', message, field) };
 }
 
+/** The one mapping (core/error-codes.ts): typed errors keep their code; the rest is INTERNAL_ERROR. */
 function failure(error: unknown): HttpResult {
-  if (error instanceof ParleyError && error.status < 500) {
-    logger.info('request refused', { code: error.code, status: error.status });
-    const field = (error as { field?: unknown }).field;
-    return errorResult(
-      error.status,
-      error.code,
-      error.message,
-      typeof field === 'string' ? field : undefined,
-    );
-  }
-  if (error instanceof ParleyError && error.code !== 'CONFIG_INVALID') {
-    // Upstream and availability failures: their messages are written for the caller.
-    logger.warn('request failed', { code: error.code, status: error.status, error: error as Error });
-    return errorResult(error.status, error.code, error.message);
-  }
-  logger.error('request failed', { error: error as Error });
-  return errorResult(500, 'INTERNAL_ERROR', 'Something went wrong on our side; try again');
+  const client = toClientError(error);
+  if (client.internal) logger.error('request failed', { error: error as Error });
+  else if (client.status < 500) logger.info('request refused', { code: client.code, status: client.status });
+  else logger.warn('request failed', { code: client.code, status: client.status, error: error as Error });
+  return errorResult(client.status, client.code, client.message, client.field);
 }
 
 // ----- dependencies several handlers share (built at module load, used lazily) -----

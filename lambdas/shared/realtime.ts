@@ -7,6 +7,7 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'a
 import type { z } from 'zod';
 import { sqs } from '../../core/clients/sqs';
 import { managementEndpoint, queueUrl } from '../../core/config';
+import { toClientError } from '../../core/error-codes';
 import { ParleyError } from '../../core/errors';
 import { JobRepository } from '../../core/jobs/repository';
 import { createLogger } from '../../core/logger';
@@ -133,12 +134,10 @@ export function wsRoute<S extends z.ZodType>(
       }
       await run(routeContext(event), parsed.data);
     } catch (error) {
-      if (error instanceof ParleyError) {
-        await replyError(connectionId, error.code as ErrorCode, error.message, { action, requestId });
-      } else {
-        logger.error('route failed', { error: error as Error });
-        await replyError(connectionId, 'INTERNAL_ERROR', undefined, { action, requestId });
-      }
+      // The one mapping (core/error-codes.ts): internal detail goes to the logs only.
+      const client = toClientError(error);
+      if (client.internal) logger.error('route failed', { error: error as Error });
+      await replyError(connectionId, client.code, client.message, { action, requestId });
     } finally {
       logger.removeKeys(['connectionId', 'route']);
     }

@@ -34,6 +34,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { HANDOVER_FLUSH_MS } from '../../core/audio/meeting-session';
 import { ACTIVE_SESSIONS_METRIC, BUCKETS, QUEUES, TABLES } from '../../core/resources';
 import { grantBucketPrefix, grantQueueSend, grantTable } from '../grants';
 import { acknowledge, acknowledgeGrantWildcards } from '../nag';
@@ -46,22 +47,24 @@ export const CONTAINER_PORT = 8080;
 /** The VPC's address range (a literal, so the load balancer's ingress rule is checkable). */
 export const VPC_CIDR = '10.40.0.0/16';
 /**
- * What a stopping task needs to hand its meetings over: send Finalize, wait for the last
- * results, publish them, close the Recall socket so that Recall reconnects elsewhere. The
- * gateway's own measure (core/audio) stays inside this budget.
+ * What a stopping task needs to hand its meetings over (core/audio, AudioGateway.handover): cut
+ * each meeting's audio at a quiet moment (≤ 5 s) and close Recall's socket so that Recall
+ * reconnects elsewhere, then wait for the speech engine's last results (≤ HANDOVER_FLUSH_MS) and
+ * publish them (≤ 10 s).
  */
-export const HANDOVER_SECONDS = 30;
+export const HANDOVER_CUT_SECONDS = 5;
+export const HANDOVER_SECONDS = HANDOVER_CUT_SECONDS + HANDOVER_FLUSH_MS / 1000 + 10;
 /**
  * How long the load balancer keeps a deregistered task's sockets. ECS sends SIGTERM only after
- * this delay, and the load balancer cuts the remaining sockets when it ends, so the task
- * starts its handover as soon as it sees it is stopping (the task metadata endpoint, polled by
- * containers/audio-gateway/task-protection.ts) and must finish inside this window: the handover
- * budget plus 15 s for the metadata poll and Recall's first reconnect.
+ * this delay, and the load balancer cuts the remaining sockets when it ends, so the task starts
+ * its handover as soon as it sees it is stopping (the task metadata endpoint, polled by
+ * containers/audio-gateway/task-protection.ts). Only the cut must happen inside this window (Recall's
+ * socket is closed at the cut); the flush that follows uses the task's outbound speech socket.
  */
-export const DEREGISTRATION_DELAY_SECONDS = HANDOVER_SECONDS + 15;
-/** The container's own deadline after SIGTERM (when the handover had not started earlier). */
-export const SHUTDOWN_TIMEOUT_MS = (HANDOVER_SECONDS + 20) * 1000;
-/** ECS waits this long after SIGTERM before SIGKILL: the shutdown deadline plus 10 s. */
+export const DEREGISTRATION_DELAY_SECONDS = 30;
+/** The container's own deadline after the handover starts (SIGTERM or the metadata poll). */
+export const SHUTDOWN_TIMEOUT_MS = (HANDOVER_SECONDS + 10) * 1000;
+/** ECS waits this long after SIGTERM before SIGKILL: the shutdown deadline plus 10 s (Fargate allows 120 s). */
 export const STOP_TIMEOUT_SECONDS = SHUTDOWN_TIMEOUT_MS / 1000 + 10;
 
 /**
@@ -94,6 +97,8 @@ export interface AudioGatewayProps {
   readonly maxSessions: number;
   readonly minTasks: number;
   readonly maxTasks: number;
+  /** Who signs user tokens: browser microphones (`/browser/{meetingId}`) are off without it. */
+  readonly auth?: { readonly issuer: string; readonly audience: string };
 }
 
 export class AudioGateway extends Construct {
@@ -160,7 +165,26 @@ export class AudioGateway extends Construct {
     // polling), publish pipeline events, write recordings, and publish its session count.
     grantTable(taskRole, 'meetings', props.meetingsTable, ['GetItem', 'UpdateItem', 'BatchGetItem']);
     grantQueueSend(taskRole, props.transcriptQueue);
-    const recordings = grantBucketPrefix(taskRole, 'media', props.mediaBucket, 'write', 'recordings/');
+    // Recordings: write chunks, read them back (resume, assembly), list and delete them (assembly).
+    const recordings = grantBucketPrefix(taskRole, 'media', props.mediaBucket, 'readWrite', 'recordings/');
+    recordings.combine(
+      iam.Grant.addToPrincipal({
+        grantee: taskRole,
+        actions: ['s3:DeleteObject'],
+        resourceArns: [props.mediaBucket.arnForObjects('recordings/*')],
+      }),
+    );
+    const listRecordings = iam.Grant.addToPrincipal({
+      grantee: taskRole,
+      actions: ['s3:ListBucket'],
+      resourceArns: [props.mediaBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['recordings/*'] } },
+    });
+    acknowledgeGrantWildcards(
+      this.taskDefinition,
+      listRecordings,
+      "Listing is limited to keys under recordings/ (s3:prefix condition): the archive finds a meeting's chunks.",
+    );
     acknowledgeGrantWildcards(
       this.taskDefinition,
       recordings,
@@ -216,14 +240,17 @@ export class AudioGateway extends Construct {
         [BUCKETS.media.envVar]: props.mediaBucket.bucketName,
         MAX_SESSIONS: String(props.maxSessions),
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-        HANDOVER_TIMEOUT_MS: String(HANDOVER_SECONDS * 1000),
         PARLEY_STAGE: props.stageName,
+        ...(props.auth ? { OIDC_ISSUER: props.auth.issuer, OIDC_AUDIENCE: props.auth.audience } : {}),
         POWERTOOLS_SERVICE_NAME: 'audio-gateway',
         LOG_LEVEL: props.logLevel,
       },
       // Injected by ECS from Secrets Manager at task start; never a plain environment value.
       secrets: { DEEPGRAM_API_KEY: ecs.Secret.fromSecretsManager(props.deepgramApiKey) },
     });
+    // The root filesystem is read-only: recording assembly (ffmpeg) writes its file to /tmp.
+    this.taskDefinition.addVolume({ name: 'tmp' });
+    this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
     acknowledge(
       this.taskDefinition,
       'AwsSolutions-ECS2',

@@ -23,6 +23,8 @@ export interface StorageProps {
   readonly corsOrigins: readonly string[];
   /** How long access logs are kept. @default 90 days */
   readonly accessLogDays?: number;
+  /** How long meeting recordings are kept (the `recordings/` rule). @default BUCKETS.media (90 days) */
+  readonly recordingRetentionDays?: number;
 }
 
 const ATTRIBUTE_TYPES: Record<AttributeType, dynamodb.AttributeType> = {
@@ -99,7 +101,11 @@ export class Storage extends Construct {
         ...Object.entries(media.prefixes).map(([prefix, rule]) => ({
           id: `expire-${prefix.replace(/\/$/, '')}`,
           prefix,
-          expiration: Duration.days(rule.expireAfterDays),
+          expiration: Duration.days(
+            prefix === 'recordings/'
+              ? (props.recordingRetentionDays ?? rule.expireAfterDays)
+              : rule.expireAfterDays,
+          ),
         })),
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

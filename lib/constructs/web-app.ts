@@ -76,6 +76,8 @@ export class WebApp extends Construct {
   /** `<origin>/callback`: the OIDC redirect URI. */
   readonly callbackUrl: string;
   readonly deployment: s3deploy.BucketDeployment;
+  /** What `config.json` holds (deploy-time values as tokens). */
+  readonly config: WebConfig;
 
   constructor(scope: Construct, id: string, props: WebAppProps) {
     super(scope, id);
@@ -86,9 +88,8 @@ export class WebApp extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: props.logBucket,
       serverAccessLogsPrefix: 'web-bucket/',
-      // The site is rebuilt from the repository on every deploy: nothing here needs keeping.
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: true,
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: props.removalPolicy !== RemovalPolicy.RETAIN,
     });
 
     this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
@@ -156,6 +157,7 @@ export class WebApp extends Construct {
       memoryLimit: 512,
     });
     const config: WebConfig = { stage: props.stageName, ...props.config(this.origin) };
+    this.config = config;
     this.deployment = new s3deploy.BucketDeployment(this, 'DeployEntry', {
       destinationBucket: this.bucket,
       sources: [site, s3deploy.Source.jsonData('config.json', config)],

@@ -213,6 +213,74 @@ describe('the audio gateway under failure', () => {
     ws.close(1000);
   });
 
+  it('rejects and counts frames with a 1e13, a 1e9 or a far-ahead timestamp mid-meeting, and stores later finals with sane times', async () => {
+    const { meetingId, token } = await meetingWithToken();
+    const client = new RecordingClient(stack, 'alice', meetingId);
+    const ws = await connectAsRecall(stack, meetingId, token);
+    const stats = stack.audio.gateway.stats.rejectedFrames;
+    const before = { bad: stats.bad_timestamp ?? 0, jump: stats.timestamp_jump ?? 0 };
+    const first = FIXTURE.segments[0]!;
+    const second = FIXTURE.segments[1]!;
+    await sendAudio(ws, 0, 3_000);
+    const frameAt = (relativeSeconds: number) => {
+      const message = mixedAudioMessage(CTX, 3_000, PCM.subarray(3_000 * BYTES_PER_MS, 3_020 * BYTES_PER_MS));
+      message.data.data.timestamp.relative = relativeSeconds;
+      return JSON.stringify(message);
+    };
+    ws.send(frameAt(1e13));
+    ws.send(frameAt(1e9));
+    ws.send(frameAt(40_000)); // inside the bound, but 11 hours ahead of the stream's own clock
+    await sendAudio(ws, 3_020, second.endMs + 1_000);
+    ws.close(1000);
+    await waitFor('the rejections to be counted', () =>
+      (stats.bad_timestamp ?? 0) - before.bad >= 2 && (stats.timestamp_jump ?? 0) - before.jump >= 1
+        ? true
+        : undefined,
+    );
+    await client.waitForStatus('ended');
+    const stored = await storedSeqs(meetingId);
+    expect(stored.length).toBe(client.finals.length);
+    const last = client.finals[client.finals.length - 1]!;
+    // Finals after the bad frames carry meeting times that follow the audio, not the bad frames.
+    expect(last.endMs).toBeGreaterThan(first.endMs);
+    expect(last.endMs).toBeLessThan(second.endMs + 2_000);
+    for (const f of client.finals) expect(f.startMs).toBeLessThanOrEqual(f.endMs);
+    expect(
+      wordErrorRate(`${first.text} ${second.text}`, client.finals.map((f) => f.text).join(' ')).wer,
+    ).toBeLessThanOrEqual(0.5);
+    client.close();
+  });
+
+  it('applies a pause and a resume given within one poll, in order, and acknowledges both', async () => {
+    const { meetingId, token } = await meetingWithToken();
+    const ws = await connectAsRecall(stack, meetingId, token);
+    await sendAudio(ws, 0, 1_000, 4);
+    const session = await waitFor('the session', () => stack.audio.gateway.session(meetingId));
+    const repo = new MeetingRepository();
+    // Both written back to back: a sampled desired state would read `run` and never pause.
+    await repo.appendCommand(meetingId, 'pause');
+    await repo.appendCommand(meetingId, 'run');
+    await waitFor(
+      'the session to apply both',
+      () => (session.appliedCommands === 2 ? true : undefined),
+      10_000,
+    );
+    expect(session.stats.pauses).toBe(1);
+    expect(session.stats.resumes).toBe(1);
+    expect(session.currentState).toBe('live');
+    let acked = 0;
+    for (let i = 0; i < 100 && acked < 2; i++) {
+      acked = (await repo.get(meetingId))?.commandsApplied ?? 0;
+      if (acked < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(acked).toBe(2);
+    // Audio after the resume reaches the speech engine.
+    const forwarded = session.stats.audioFrames;
+    await sendAudio(ws, 1_000, 1_500, 4);
+    await waitFor('audio after the resume', () => session.stats.audioFrames > forwarded);
+    ws.close(1000);
+  });
+
   it('refuses a wrong token or an unknown meeting at the upgrade', async () => {
     const { meetingId } = await meetingWithToken();
     await expect(connectAsRecall(stack, meetingId, 'wrong-token')).rejects.toThrow('HTTP 401');

@@ -93,11 +93,13 @@ describe('a live meeting on the local stack', () => {
   it('pauses, resumes and stops on command, and the bot leaves', async () => {
     const meeting = await startSampleMeeting(stack, logger);
     const owner = new RecordingClient(stack, 'alice', meeting.meetingId);
+    const session = await waitFor('the session', () => stack.audio.gateway.session(meeting.meetingId));
     await owner.waitForFinals(1);
 
     const paused = await owner.client.command(meeting.meetingId, 'pause');
     expect(paused.status).toBe('paused');
     await owner.waitForStatus('paused');
+    await waitFor('the gateway to apply the pause', () => session.stats.pauses === 1);
     const pausedAtMs = stack.recall.bot(meeting.botId!)!.positionMs;
     const finalsAtPause = owner.finals.length;
     // Let several seconds of the meeting pass while paused.
@@ -106,7 +108,6 @@ describe('a live meeting on the local stack', () => {
       () => stack.recall.bot(meeting.botId!)!.positionMs > pausedAtMs + 6_000,
       20_000,
     );
-    const resumedAtMs = stack.recall.bot(meeting.botId!)!.positionMs;
     const resumed = await owner.client.command(meeting.meetingId, 'resume');
     expect(resumed.status).toBe('live');
     await waitFor(
@@ -119,11 +120,16 @@ describe('a live meeting on the local stack', () => {
     expect(stopped.status).toBe('disconnecting');
     await owner.waitForStatus('ended');
 
-    // Nothing said while paused was transcribed (finals before the pause may end inside it by
-    // up to the endpointing delay).
-    for (const f of owner.finals.slice(finalsAtPause)) {
-      const overlap = Math.min(f.endMs, resumedAtMs) - Math.max(f.startMs, pausedAtMs + 1_000);
-      expect(overlap).toBeLessThanOrEqual(0);
+    // Nothing said while paused was transcribed, and no final straddles the paused window: the
+    // window is the gateway's own record (meeting ms from Recall's timestamps), so the check
+    // does not depend on how fast this machine runs.
+    expect(session.stats.resumes).toBe(1);
+    const [window] = session.pausedWindows;
+    expect(window?.endMs).toBeDefined();
+    expect(window!.endMs! - window!.startMs).toBeGreaterThan(4_000);
+    for (const f of owner.finals) {
+      const overlap = Math.min(f.endMs, window!.endMs!) - Math.max(f.startMs, window!.startMs);
+      expect(overlap).toBeLessThanOrEqual(50);
     }
     // The bot left the call (seen at the Recall simulator).
     const bot = await waitFor('the bot to leave', () => {

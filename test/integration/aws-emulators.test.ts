@@ -20,6 +20,7 @@ import { bucketName, dlqUrl, loadAwsConfig, queueUrl, tableName } from '../../co
 import {
   BUCKETS,
   type BucketKey,
+  type IndexDefinition,
   QUEUES,
   type QueueKey,
   TABLES,
@@ -130,7 +131,7 @@ describe('startEmulators', () => {
           { AttributeName: i.partitionKey.name, KeyType: 'HASH' },
           ...(i.sortKey ? [{ AttributeName: i.sortKey.name, KeyType: 'RANGE' }] : []),
         ],
-        projection: 'ALL',
+        projection: (i as IndexDefinition).projection ?? 'ALL',
       })),
     );
   });

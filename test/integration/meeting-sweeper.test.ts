@@ -86,7 +86,6 @@ describe('the stuck-meeting sweeper', () => {
     await meetings.create(meeting('long-live', 'live', old));
     await meetings.create(meeting('done', 'ended', old));
     const deps = {
-      table: tableName('meetings'),
       meetings,
       publish: (event: PipelineEvent) => sendPipelineEvent(sqs(), queueUrl, event),
       logger,
@@ -117,6 +116,7 @@ describe('the stuck-meeting sweeper', () => {
     await meetings.create(meeting('raced', 'disconnecting', old));
     const published: PipelineEvent[] = [];
     const racing = {
+      findStale: meetings.findStale.bind(meetings),
       setStatusIf: async (...args: Parameters<MeetingRepository['setStatusIf']>) => {
         await meetings.setStatus('raced', 'ended');
         return meetings.setStatusIf(...args);
@@ -125,7 +125,6 @@ describe('the stuck-meeting sweeper', () => {
 
     // Act
     const result = await sweepStuckMeetings({
-      table: tableName('meetings'),
       meetings: racing,
       publish: async (event) => {
         published.push(event);

@@ -24,6 +24,7 @@ describe('Parley settings', () => {
       recallBaseUrl: 'https://us-east-1.recall.ai',
       corsOrigins: [],
       audioGateway: { maxSessions: 50, minTasks: 1, maxTasks: 10 },
+      recordingRetentionDays: 90,
       secretNames: {},
     });
     expect(settings.domain).toBeUndefined();
@@ -124,6 +125,10 @@ describe('Parley settings', () => {
       'gatewayMaxTasks (context "gatewayMaxTasks" or PARLEY_GATEWAY_MAX_TASKS): must be at least gatewayMinTasks (3)',
     ],
     [{ deepgramSecretName: 'has space' }, 'must be a Secrets Manager secret name'],
+    [
+      { recordingRetentionDays: '0' },
+      'recordingRetentionDays (context "recordingRetentionDays" or PARLEY_RECORDING_RETENTION_DAYS): must be an integer from 1 to 3650',
+    ],
   ])('rejects %j naming the input', (inputs, message) => {
     expect(() => resolveParleySettings(inputs)).toThrow(message);
   });

@@ -47,6 +47,7 @@ beforeAll(() => {
       openaiSecretName: 'shared/openai',
       recallBaseUrl: 'https://eu-central-1.recall.ai',
       corsOrigins: 'https://app.example.com',
+      recordingRetentionDays: '30',
     },
   });
   stack = buildParleyApp(app, {}, { nag: false }).stack;
@@ -54,6 +55,22 @@ beforeAll(() => {
 });
 
 describe('a production-like stack', () => {
+  it('deletes recordings after recordingRetentionDays and gives the audio gateway the token issuer', () => {
+    const bucket = Object.values(template.findResources('AWS::S3::Bucket')).find((b) =>
+      JSON.stringify(b).includes('expire-recordings'),
+    ) as { Properties: { LifecycleConfiguration: { Rules: Json[] } } };
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ Id: 'expire-recordings', Prefix: 'recordings/', ExpirationInDays: 30 }),
+    );
+    const task = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as {
+      Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] };
+    };
+    const env = Object.fromEntries(
+      (task.Properties.ContainerDefinitions[0]?.Environment ?? []).map((e) => [e.Name, e.Value]),
+    );
+    expect(env).toMatchObject({ OIDC_ISSUER: 'https://login.example.com', OIDC_AUDIENCE: 'parley-web' });
+  });
+
   it('is named after its stage and deployed to the given region', () => {
     expect(stack.stackName).toBe('Parley-prod');
     expect(stack.region).toBe('eu-west-1');
@@ -149,9 +166,30 @@ describe('a production-like stack', () => {
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
-  it('allows uploads from the configured origin only', () => {
+  it('allows uploads and REST calls from the configured origin and the web app only', () => {
+    const webOrigin = stack.resolve(stack.webApp.origin);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: ['https://app.example.com'] })] },
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({ AllowedOrigins: ['https://app.example.com'] }),
+          Match.objectLike({ AllowedOrigins: [webOrigin] }),
+        ],
+      },
+    });
+    const cors = Object.values(template.findResources('Custom::AWS')).map((r) =>
+      JSON.stringify((r as { Properties: Json }).Properties.Create),
+    );
+    expect(cors.some((c) => c.includes('https://app.example.com') && c.includes('UpdateApi'))).toBe(true);
+  });
+
+  it('publishes the DNS targets docs/deploy.md tells the operator to point the domains at', () => {
+    for (const name of ['AudioGatewayLoadBalancerDns', 'RealtimeDomainTarget', 'RestDomainTarget']) {
+      template.hasOutput(name, {});
+    }
+    // With a domain, Recall connects to the load balancer directly: no CloudFront in front.
+    expect(stack.audioGateway.distribution).toBeUndefined();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internet-facing',
     });
   });
 

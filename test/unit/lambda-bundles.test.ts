@@ -5,7 +5,7 @@
  * exports the handler function its template names.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
@@ -73,7 +73,13 @@ function load(bundle: Bundle): Promise<{ code: number | null; out: string; err: 
 
 beforeAll(() => {
   outdir = mkdtempSync(path.join(tmpdir(), 'parley-bundles-'));
-  const app = new App({ outdir, context: { ...CDK_CONTEXT, 'aws:cdk:enable-asset-metadata': true } });
+  // A stand-in web app build: this test bundles the Lambdas, not the web app (no Vite here).
+  const webAppDir = mkdtempSync(path.join(tmpdir(), 'parley-web-'));
+  writeFileSync(path.join(webAppDir, 'index.html'), '<!doctype html><title>Parley</title>');
+  const app = new App({
+    outdir,
+    context: { ...CDK_CONTEXT, 'aws:cdk:enable-asset-metadata': true, webAppDir },
+  });
   const { stack } = buildParleyApp(app, {}, { nag: false });
   const assembly = app.synth();
   const template = JSON.parse(

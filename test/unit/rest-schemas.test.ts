@@ -205,7 +205,7 @@ describe('httpRoute, the REST handler wrapper', () => {
     },
     async (req) => {
       calls.push(req);
-      if (req.body.name === 'missing') throw new NotFoundError('No such thing', 'THING_NOT_FOUND');
+      if (req.body.name === 'missing') throw new NotFoundError('No such thing', 'JOB_NOT_FOUND');
       if (req.body.name === 'upstream') throw new UpstreamError('AI_BAD_RESPONSE', 'The model said nonsense');
       if (req.body.name === 'config') throw new ConfigError('OPENAI_MODEL environment variable is not set');
       if (req.body.name === 'crash') throw new TypeError('x is undefined at /var/task/index.js:1:2');
@@ -284,7 +284,7 @@ describe('httpRoute, the REST handler wrapper', () => {
   it('maps typed errors to their status and code, and never returns internals', async () => {
     const missing = await handler(event({ sub: 'alice', body: '{"name":"missing"}' }));
     expect(missing.statusCode).toBe(404);
-    expect(bodyOf(missing)).toEqual({ error: { code: 'THING_NOT_FOUND', message: 'No such thing' } });
+    expect(bodyOf(missing)).toEqual({ error: { code: 'JOB_NOT_FOUND', message: 'No such thing' } });
 
     const upstream = await handler(event({ sub: 'alice', body: '{"name":"upstream"}' }));
     expect(upstream.statusCode).toBe(502);

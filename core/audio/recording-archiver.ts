@@ -1,0 +1,142 @@
+/**
+ * The audio gateway's recordings: one MeetingArchive per live meeting, fed with exactly the
+ * audio each MeetingSession forwards to the speech engine (so paused audio is never archived),
+ * cut into chunks by size and by age, and, when a session finishes on a meeting that has ended,
+ * assembled into the meeting's playable recording (core/recordings/assemble.ts).
+ *
+ * It follows sessions by looking at their state once a second rather than through callbacks, so
+ * the session code needs no hook: a session that finished by handing the meeting over to another
+ * task (the meeting still live) only has its archive flushed.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MeetingRepository } from '../meetings/repository';
+import { type AssembledRecording, assembleRecording } from '../recordings/assemble';
+import type { RecordingFormat } from '../recordings/keys';
+import type { RecordingStore } from '../recordings/store';
+import type { MeetingSession, SessionInput } from './meeting-session';
+import { DEFAULT_CHUNK_MS, MeetingArchive } from './recording-archive';
+
+export interface RecordingArchiverOptions {
+  store: RecordingStore;
+  repo: Pick<MeetingRepository, 'get'>;
+  format: RecordingFormat;
+  logger: Logger;
+  chunkMs?: number;
+  /** Keep the chunks after assembly (tests, benchmarks). */
+  keepChunks?: boolean;
+  /** How often open chunks are aged and followed sessions looked at. */
+  tickMs?: number;
+  onAssembled?: (meetingId: string, recording: AssembledRecording | undefined) => void;
+}
+
+export class RecordingArchiver {
+  private readonly archives = new Map<string, MeetingArchive>();
+  private readonly followed = new Map<string, MeetingSession>();
+  private readonly finishing = new Set<Promise<void>>();
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+  readonly stats = { assembled: 0, assemblyFailures: 0 };
+
+  constructor(private readonly opts: RecordingArchiverOptions) {
+    this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  get chunkMs(): number {
+    return this.opts.chunkMs ?? DEFAULT_CHUNK_MS;
+  }
+
+  /** The meeting's archive (created on first use). */
+  archive(meetingId: string): MeetingArchive {
+    let archive = this.archives.get(meetingId);
+    if (!archive) {
+      archive = new MeetingArchive({
+        meetingId,
+        store: this.opts.store,
+        logger: this.opts.logger,
+        chunkMs: this.chunkMs,
+      });
+      this.archives.set(meetingId, archive);
+    }
+    return archive;
+  }
+
+  /** Archive what `session` does with its audio from now on, until it finishes. */
+  follow(meetingId: string, session: MeetingSession): void {
+    if (this.stopped) return;
+    this.followed.set(meetingId, session);
+    this.archive(meetingId);
+  }
+
+  /** Hand a Recall input to its session and archive its audio if the session forwarded it. */
+  forward(session: MeetingSession, input: SessionInput, receivedAt: number): void {
+    const before = session.stats.audioFrames;
+    session.handle(input, receivedAt);
+    if (input.kind === 'audio' && session.stats.audioFrames > before && !this.stopped) {
+      this.archive(session.meetingId).appendRecall(input.pcm, input.relativeMs);
+    }
+  }
+
+  /** Flush the archives of finished sessions and assemble the recordings of ended meetings. */
+  async settle(): Promise<void> {
+    this.tick();
+    while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
+  }
+
+  /** Flush every archive (live sessions included) and wait for the writes. */
+  async flushAll(): Promise<void> {
+    await Promise.allSettled([...this.archives.values()].map((a) => a.flush()));
+  }
+
+  /** A crashed task: drop whatever is not stored; write nothing more. */
+  abandonAll(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const archive of this.archives.values()) archive.abandon();
+    this.archives.clear();
+    this.followed.clear();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    for (const archive of this.archives.values()) archive.cutIfOlderThan(this.chunkMs);
+    for (const [meetingId, session] of this.followed) {
+      if (session.currentState !== 'ended') continue;
+      this.followed.delete(meetingId);
+      const done = this.finish(meetingId).finally(() => this.finishing.delete(done));
+      this.finishing.add(done);
+    }
+  }
+
+  private async finish(meetingId: string): Promise<void> {
+    const archive = this.archives.get(meetingId);
+    if (archive) {
+      await archive.flush();
+      if (this.archives.get(meetingId) === archive && !this.followed.has(meetingId)) {
+        this.archives.delete(meetingId);
+      }
+    }
+    try {
+      const meeting = await this.opts.repo.get(meetingId);
+      if (!meeting || (meeting.status !== 'ended' && meeting.status !== 'failed')) return;
+      const recording = await assembleRecording(meetingId, {
+        store: this.opts.store,
+        format: this.opts.format,
+        logger: this.opts.logger,
+        keepChunks: this.opts.keepChunks,
+      });
+      this.stats.assembled++;
+      this.opts.onAssembled?.(meetingId, recording);
+    } catch (error) {
+      this.stats.assemblyFailures++;
+      this.opts.logger.error('recording assembly failed; the chunks are kept', {
+        meetingId,
+        error: String(error),
+      });
+    }
+  }
+}
