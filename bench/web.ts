@@ -129,8 +129,8 @@ async function main(): Promise<void> {
         }
       }).observe(document, { childList: true, subtree: true });
     });
-    await signIn(context, stack.urls.web, 'alice');
-    const page = await context.newPage();
+    // The same tab: oidc-client-ts keeps the session in sessionStorage, which is per tab.
+    const page = await signIn(context, stack.urls.web, 'alice');
     const webTimes: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       await page.goto(meetingUrl);
