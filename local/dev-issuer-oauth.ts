@@ -42,6 +42,8 @@ export interface TokenSigner {
     userId: string,
     clientId: string,
     nonce: string | undefined,
+    /** When the user signed in (epoch seconds); refreshed ID tokens repeat it (OIDC Core §12.2). */
+    authTime: number,
     lifetimeSeconds: number,
   ): Promise<string>;
 }
@@ -67,6 +69,7 @@ interface AuthorizationRequest {
 
 interface IssuedCode extends AuthorizationRequest {
   userId: string;
+  authTime: number;
   expiresAt: number;
 }
 
@@ -74,6 +77,7 @@ interface IssuedRefreshToken {
   clientId: string;
   userId: string;
   scope: string;
+  authTime: number;
   expiresAt: number;
 }
 
@@ -198,9 +202,16 @@ ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ''}
     );
   }
 
-  async function issueTokens(userId: string, clientId: string, scope: string, nonce?: string) {
+  async function issueTokens(
+    userId: string,
+    clientId: string,
+    scope: string,
+    authTime: number,
+    nonce?: string,
+  ) {
     const refreshToken = randomBytes(32).toString('base64url');
     refreshTokens.set(refreshToken, {
+      authTime,
       clientId,
       userId,
       scope,
@@ -214,7 +225,7 @@ ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ''}
       refresh_token: refreshToken,
       scope,
       ...(scope.split(' ').includes('openid')
-        ? { id_token: await options.signer.idToken(userId, clientId, nonce, lifetime) }
+        ? { id_token: await options.signer.idToken(userId, clientId, nonce, authTime, lifetime) }
         : {}),
     };
   }
@@ -242,7 +253,7 @@ ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ''}
         if (pkceChallenge(verifier) !== issued.codeChallenge) {
           throw new OAuthError('invalid_grant', 'PKCE verification failed: code_verifier does not match');
         }
-        return issueTokens(issued.userId, clientId, issued.scope, issued.nonce);
+        return issueTokens(issued.userId, clientId, issued.scope, issued.authTime, issued.nonce);
       }
       case 'refresh_token': {
         const presented = form.get('refresh_token') ?? '';
@@ -251,7 +262,7 @@ ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ''}
         if (!issued || issued.expiresAt < Date.now() || issued.clientId !== clientId) {
           throw new OAuthError('invalid_grant', 'The refresh token is unknown, used, expired or not yours');
         }
-        return issueTokens(issued.userId, clientId, issued.scope);
+        return issueTokens(issued.userId, clientId, issued.scope, issued.authTime);
       }
       default:
         throw new OAuthError(
@@ -313,6 +324,7 @@ ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ''}
         codes.set(code, {
           ...parsed.request,
           userId,
+          authTime: Math.floor(Date.now() / 1000),
           expiresAt: Date.now() + AUTHORIZATION_CODE_LIFETIME_MS,
         });
         const back = new URL(parsed.request.redirectUri);

@@ -97,8 +97,8 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
           expiresInSeconds: lifetime,
           claims: { client_id: clientId, scope },
         }),
-      idToken: (userId, clientId, nonce, lifetime) =>
-        signIdToken(key, issuer, clientId, userId, nonce, lifetime),
+      idToken: (userId, clientId, nonce, authTime, lifetime) =>
+        signIdToken(key, issuer, clientId, userId, nonce, authTime, lifetime),
     },
   });
   const server = createServer((req, res) => {
@@ -205,10 +205,11 @@ function signIdToken(
   clientId: string,
   userId: string,
   nonce: string | undefined,
+  authTime: number,
   lifetimeSeconds: number,
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ token_use: 'id', auth_time: now, ...(nonce ? { nonce } : {}) })
+  return new SignJWT({ token_use: 'id', auth_time: authTime, ...(nonce ? { nonce } : {}) })
     .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, kid: key.kid, typ: 'JWT' })
     .setIssuer(issuer)
     .setSubject(userId)

@@ -34,6 +34,13 @@ function authorizeParams(p: Pkce, overrides: Record<string, string | undefined> 
   return new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
+function claimsOfToken(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
+}
+
 describe('the dev issuer as an OAuth authorization server', () => {
   let issuer: DevIssuer;
 
@@ -217,10 +224,13 @@ describe('the dev issuer as an OAuth authorization server', () => {
     expect(await res.text()).toContain('A user name is');
   });
 
-  it('renews tokens with a refresh token, which is rotated and then refused', async () => {
+  it('renews tokens with a refresh token (same sub and auth_time), which is rotated and then refused', async () => {
     const p = pkce();
     const code = (await login(p, 'dave')).searchParams.get('code') as string;
     const first = (await (await exchange(code, p.verifier)).json()) as Record<string, string>;
+    // Refresh in a later second than the sign-in (auth_time has second resolution).
+    const signedInAt = claimsOfToken(first.id_token as string).auth_time as number;
+    while (Math.floor(Date.now() / 1000) <= signedInAt) await new Promise((r) => setTimeout(r, 50));
     const renewed = await token({
       grant_type: 'refresh_token',
       refresh_token: first.refresh_token as string,
@@ -235,6 +245,13 @@ describe('the dev issuer as an OAuth authorization server', () => {
       jwksUri: issuer.jwksUri,
     });
     expect((await verifier.verify(second.access_token as string)).userId).toBe('dave');
+    // oidc-client-ts refuses a refreshed ID token whose sub or auth_time differs from the first.
+    const [before, after] = [
+      claimsOfToken(first.id_token as string),
+      claimsOfToken(second.id_token as string),
+    ];
+    expect(after.sub).toBe('dave');
+    expect(after.auth_time).toBe(before.auth_time);
 
     const reused = await token({
       grant_type: 'refresh_token',

@@ -15,6 +15,10 @@ type Segment = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
 
 export const BLOCK_SIZE = 100;
 
+function isOffline(): boolean {
+  return typeof navigator !== 'undefined' && navigator.onLine === false;
+}
+
 export interface Line {
   seq: number;
   speaker: string;
@@ -79,13 +83,11 @@ export class MeetingStore {
     const offs = [
       client.on('open', () => this.setConnection({ kind: 'connected' })),
       client.on('close', () =>
-        this.setConnection(navigator.onLine === false ? { kind: 'offline' } : { kind: 'connecting' }),
+        this.setConnection(isOffline() ? { kind: 'offline' } : { kind: 'connecting' }),
       ),
       client.on('reconnecting', ({ delayMs }) =>
         this.setConnection(
-          navigator.onLine === false
-            ? { kind: 'offline' }
-            : { kind: 'reconnecting', at: Date.now() + delayMs },
+          isOffline() ? { kind: 'offline' } : { kind: 'reconnecting', at: Date.now() + delayMs },
         ),
       ),
       client.on('subscribed', (e) => {
@@ -121,12 +123,12 @@ export class MeetingStore {
     const offline = () => this.setConnection({ kind: 'offline' });
     const online = () =>
       this.setConnection(client.connected ? { kind: 'connected' } : { kind: 'connecting' });
-    addEventListener('offline', offline);
-    addEventListener('online', online);
+    globalThis.addEventListener?.('offline', offline);
+    globalThis.addEventListener?.('online', online);
     return () => {
       for (const off of offs) off();
-      removeEventListener('offline', offline);
-      removeEventListener('online', online);
+      globalThis.removeEventListener?.('offline', offline);
+      globalThis.removeEventListener?.('online', online);
     };
   }
 
@@ -167,17 +169,13 @@ export class MeetingStore {
       final: true,
       keywords,
     };
-    let block = this.blocks.at(-1);
-    if (!block || block.length >= BLOCK_SIZE) {
-      block = [];
-      this.blocks.push(block);
-    } else {
-      // A new array for the last block only: memoised full blocks keep their identity.
-      block = [...block];
-      this.blocks[this.blocks.length - 1] = block;
-    }
-    block.push(line);
-    this.blocks = [...this.blocks];
+    // New arrays for the list and its last block only (snapshots never change under a reader);
+    // full blocks keep their identity, so their memoised rendering is reused.
+    const blocks = [...this.blocks];
+    const last = blocks.at(-1);
+    if (!last || last.length >= BLOCK_SIZE) blocks.push([line]);
+    else blocks[blocks.length - 1] = [...last, line];
+    this.blocks = blocks;
     this.finalCount++;
     this.lastSeq = segment.seq;
     this.latest = line;

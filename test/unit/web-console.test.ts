@@ -1,0 +1,170 @@
+/**
+ * The web console's pure parts, run in Node: formatting, keyword highlighting, and the meeting
+ * store fed by the reference client (over a socket class that delivers real protocol frames).
+ */
+import { ParleyClient } from '../../core/realtime/client';
+import type { ServerMessage } from '../../core/realtime/protocol';
+import { highlight, meetingTime, speakerColour } from '../../web/src/format';
+import { BLOCK_SIZE, MeetingStore } from '../../web/src/meeting-store';
+
+// The store renders once per animation frame; in Node a macrotask stands in for the frame.
+(globalThis as unknown as { requestAnimationFrame: (fn: () => void) => void }).requestAnimationFrame = (fn) =>
+  setTimeout(fn, 0);
+
+/** A socket that opens at once and lets the test deliver server frames. */
+class FrameSocket {
+  static last: FrameSocket | undefined;
+  readyState = 0;
+  sent: string[] = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  constructor(readonly url: string) {
+    FrameSocket.last = this;
+    setTimeout(() => {
+      this.readyState = 1;
+      this.onopen?.({});
+    }, 0);
+  }
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(code = 1000, reason = ''): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  deliver(message: ServerMessage): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+}
+
+const MEETING = 'm1';
+function transcript(seq: number, text: string, isFinal: boolean, revision = 0): ServerMessage {
+  return {
+    type: 'transcript',
+    meetingId: MEETING,
+    transcript: {
+      id: `${MEETING}:${seq}`,
+      seq,
+      revision,
+      text,
+      speaker: 'Alice',
+      confidence: 0.9,
+      startMs: seq * 1000,
+      endMs: seq * 1000 + 900,
+      timestamp: new Date().toISOString(),
+      isFinal,
+    },
+  };
+}
+
+async function connectedStore(keywords: string[] = []) {
+  const client = new ParleyClient({
+    url: 'ws://test/local',
+    token: () => 't',
+    WebSocketImpl: FrameSocket as never,
+  });
+  const store = new MeetingStore(MEETING);
+  store.setKeywords(keywords);
+  store.attach(client);
+  client.subscribe(MEETING);
+  client.connect();
+  await new Promise((r) => setTimeout(r, 5));
+  const socket = FrameSocket.last as FrameSocket;
+  socket.deliver({ type: 'subscribed', meetingId: MEETING, status: 'live', lastSeq: 0 });
+  socket.deliver({ type: 'replay_complete', meetingId: MEETING, lastSeq: 0, count: 0 });
+  return { client, store, socket };
+}
+
+describe('web console formatting', () => {
+  it('formats meeting-relative times as m:ss, and h:mm:ss past an hour', () => {
+    expect(meetingTime(0)).toBe('0:00');
+    expect(meetingTime(65_400)).toBe('1:05');
+    expect(meetingTime(3_725_000)).toBe('1:02:05');
+  });
+
+  it('gives each speaker the same colour every time', () => {
+    expect(speakerColour('Alice')).toBe(speakerColour('Alice'));
+    expect(new Set(['Alice', 'Bob', 'Carol', 'Dan', 'Erin'].map(speakerColour)).size).toBeGreaterThan(1);
+  });
+
+  it('highlights whole words and phrases across punctuation, case-insensitively, not inside words', () => {
+    const parts = highlight('The Deal, the ideal dealer; action, item!', ['deal', 'action item']);
+    expect(parts.filter((p) => p.hit).map((p) => p.text)).toEqual(['Deal', 'action, item']);
+    expect(parts.map((p) => p.text).join('')).toBe('The Deal, the ideal dealer; action, item!');
+  });
+});
+
+describe('the meeting store', () => {
+  it('replaces an interim in place by seq and drops it when its final arrives', async () => {
+    const { store, socket, client } = await connectedStore();
+    socket.deliver(transcript(1, 'hel', false, 0));
+    socket.deliver(transcript(1, 'hello wor', false, 1));
+    expect(store.snapshot().interims.map((l) => l.text)).toEqual(['hello wor']);
+    socket.deliver(transcript(1, 'hello world', true, 2));
+    const snap = store.snapshot();
+    expect(snap.interims).toEqual([]);
+    expect(snap.blocks.flat().map((l) => l.text)).toEqual(['hello world']);
+    client.close();
+  });
+
+  it('appends finals once each, in blocks that stay the same object once full', async () => {
+    const { store, socket, client } = await connectedStore();
+    for (let seq = 1; seq <= BLOCK_SIZE + 5; seq++) socket.deliver(transcript(seq, `line ${seq}`, true));
+    socket.deliver(transcript(3, 'line 3 again', true)); // a duplicate after a reconnect
+    const before = store.snapshot();
+    expect(before.finalCount).toBe(BLOCK_SIZE + 5);
+    expect(before.blocks).toHaveLength(2);
+    socket.deliver(transcript(BLOCK_SIZE + 6, 'one more', true));
+    const after = store.snapshot();
+    expect(after.blocks[0]).toBe(before.blocks[0]);
+    expect(after.blocks[1]).not.toBe(before.blocks[1]);
+    expect(before.blocks[1]).toHaveLength(5); // an earlier snapshot never changes
+    expect(after.latest?.text).toBe('one more');
+    client.close();
+  });
+
+  it('lists each keyword alert once, from live alerts and from replayed finals, and notifies live ones', async () => {
+    const { store, socket, client } = await connectedStore(['budget']);
+    const notified: string[] = [];
+    store.onAlert((a) => notified.push(`${a.seq}:${a.keyword}`));
+    socket.deliver(transcript(1, 'the Budget is fine', true));
+    socket.deliver({
+      type: 'keyword_alert',
+      meetingId: MEETING,
+      keyword: 'budget',
+      segmentId: `${MEETING}:1`,
+      seq: 1,
+      text: 'the Budget is fine',
+      timestamp: new Date().toISOString(),
+    });
+    expect(store.snapshot().alerts).toEqual([{ seq: 1, keyword: 'budget', text: 'the Budget is fine' }]);
+    expect(notified).toEqual(['1:budget']);
+    expect(store.snapshot().blocks[0]?.[0]?.keywords).toEqual(['budget']);
+    // New keywords (configure) re-highlight the lines already shown.
+    store.setKeywords(['fine']);
+    expect(store.snapshot().blocks[0]?.[0]?.keywords).toEqual(['fine']);
+    expect(store.snapshot().alerts.map((a) => a.keyword)).toEqual(['budget', 'fine']);
+    client.close();
+  });
+
+  it('follows status events, drops interims when the meeting ends, and shows a reconnect countdown', async () => {
+    const { store, socket, client } = await connectedStore();
+    expect(store.snapshot().connection.kind).toBe('connected');
+    socket.deliver(transcript(4, 'half a sen', false));
+    socket.deliver({
+      type: 'status',
+      meetingId: MEETING,
+      status: 'ended',
+      timestamp: new Date().toISOString(),
+    });
+    expect(store.snapshot().status).toBe('ended');
+    expect(store.snapshot().interims).toEqual([]);
+    socket.close(1006, 'gone');
+    const connection = store.snapshot().connection;
+    expect(connection.kind).toBe('reconnecting');
+    expect(connection.kind === 'reconnecting' && connection.at).toBeGreaterThan(Date.now());
+    client.close();
+  });
+});
