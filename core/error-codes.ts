@@ -84,6 +84,10 @@ export const ERROR_CODES = {
   AI_BAD_RESPONSE: { status: 502, description: 'The AI model returned an answer Parley cannot read' },
   AI_UNAVAILABLE: { status: 502, description: 'The AI service failed or timed out' },
   AI_REFUSED: { status: 502, description: 'The AI model refused to answer' },
+  SPEECH_FAILED: {
+    status: 502,
+    description: 'Local text-to-speech (espeak-ng, ffmpeg) failed or is not installed',
+  },
   UNAVAILABLE: { status: 503, description: 'A dependency is unreachable or a feature is not configured' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

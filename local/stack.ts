@@ -70,6 +70,8 @@ export interface LocalStackOptions {
   webDistDir?: string;
   /** Lifetime of the access tokens the dev issuer gives the web app (tests shorten it). */
   webTokenLifetimeSeconds?: number;
+  /** How the bot speaks answers without OpenAI: espeak-ng (default) or not at all. */
+  speechSynthesis?: 'espeak-ng' | 'none';
 }
 
 export interface LocalStack {
@@ -256,6 +258,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       PORT: String(ports.audio ?? 0),
     };
     Object.assign(process.env, env);
+    if (opts.speechSynthesis === 'none') delete process.env.SPEECH_SYNTHESIS;
+    else process.env.SPEECH_SYNTHESIS = env.SPEECH_SYNTHESIS = 'espeak-ng';
 
     const startAudio = (port: number) => {
       process.env.PORT = String(port);

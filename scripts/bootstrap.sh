@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us chromium)
+DEBIAN_PACKAGES=(libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us chromium espeak-ng ffmpeg)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

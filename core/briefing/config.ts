@@ -21,7 +21,14 @@ export interface BriefingConfig {
   timeoutMs: number;
   /** Chunk summaries requested at once during map-reduce. */
   mapConcurrency: number;
+  /**
+   * `espeak-ng`: without OpenAI, speak answers with the embedded espeak-ng + ffmpeg
+   * (core/briefing/espeak-speech.ts; local mode sets it). Unset: only OpenAI can speak.
+   */
+  speechSynthesis: 'espeak-ng' | undefined;
 }
+
+const SPEECH_SYNTHESIZERS = ['espeak-ng'] as const;
 
 export const MIN_CONTEXT_CHARS = 200;
 
@@ -39,5 +46,17 @@ export function loadBriefingConfig(env: Record<string, string | undefined> = pro
     contextChars,
     timeoutMs: intEnv('OPENAI_TIMEOUT_MS', 25_000, env),
     mapConcurrency: Math.max(1, intEnv('OPENAI_MAP_CONCURRENCY', 4, env)),
+    speechSynthesis: speechSynthesis(env),
   };
+}
+
+function speechSynthesis(env: Record<string, string | undefined>): BriefingConfig['speechSynthesis'] {
+  const value = optionalEnv('SPEECH_SYNTHESIS', env);
+  if (value === undefined) return undefined;
+  if (!(SPEECH_SYNTHESIZERS as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      `SPEECH_SYNTHESIS environment variable must be one of ${SPEECH_SYNTHESIZERS.join(', ')} (or unset), got "${value}"`,
+    );
+  }
+  return value as BriefingConfig['speechSynthesis'];
 }

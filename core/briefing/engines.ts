@@ -1,11 +1,13 @@
 /**
  * Which briefing engine this process uses: OpenAI when `OPENAI_API_KEY` (or its
- * `_SECRET_ARN`) is set, else the embedded extractive engine. Chosen once, on first use.
+ * `_SECRET_ARN`) is set, else the embedded extractive engine — which speaks with espeak-ng when
+ * `SPEECH_SYNTHESIS=espeak-ng`, and not at all otherwise. Chosen once, on first use.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import OpenAI from 'openai';
 import { optionalSecret } from '../clients/secrets';
 import type { BriefingConfig } from './config';
+import { espeakSpeech } from './espeak-speech';
 import { ExtractiveEngine } from './extractive-engine';
 import type { BriefingEngine } from './model';
 import { OpenAiEngine } from './openai-engine';
@@ -15,8 +17,10 @@ export function briefingEngineFactory(config: BriefingConfig, logger: Logger): (
   return () => {
     engine ??= optionalSecret('OPENAI_API_KEY').then((apiKey) => {
       if (!apiKey) {
-        logger.info('OpenAI is not configured: using the embedded extractive engine');
-        return new ExtractiveEngine();
+        logger.info('OpenAI is not configured: using the embedded extractive engine', {
+          speech: config.speechSynthesis ?? 'none',
+        });
+        return new ExtractiveEngine(config.speechSynthesis === 'espeak-ng' ? { speak: espeakSpeech() } : {});
       }
       const client = new OpenAI({
         apiKey,

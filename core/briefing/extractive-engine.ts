@@ -6,12 +6,13 @@
  * - summary and key points: TextRank (Mihalcea & Tarau, 2004) over the transcript's sentences —
  *   PageRank on a graph whose edges are content-word overlap normalised by sentence lengths —
  *   the top sentences in meeting order;
- * - decisions: sentences with decision cues ("we decided", "we agreed", "let's go with" …);
- * - action items: commitments ("I will", "we need to", "let's", "Bob should" …), owned by the
- *   speaker for "I", by the named person for a name, by nobody for "we"/"you";
- * - open questions: sentences ending in "?" (or, in unpunctuated text, starting like a question);
- * - answers: the transcript lines most relevant to the question (BM25), quoted with their times.
+ * - decisions, action items (owner, due date), open questions and blockers: wording cues read in
+ *   the context of the replies around them (meeting-items.ts, cues.ts, due-dates.ts), over speaker
+ *   turns rather than raw lines (utterances.ts), with no reliance on punctuation;
+ * - topics: RAKE key phrases (topics.ts);
+ * - answers: the transcript lines most relevant to the question (retrieval.ts), quoted with their times.
  */
+import { extractMeetingItems } from './meeting-items';
 import {
   type Answer,
   type BriefContent,
@@ -21,8 +22,10 @@ import {
   EMBEDDED_BRIEF_ENGINE,
   type TranscriptLine,
 } from './model';
-import { Bm25Index } from './retrieval';
+import { answerLines } from './retrieval';
 import { asSentence, contentTokens, splitSentences } from './text';
+import { extractTopics } from './topics';
+import { toUtterances } from './utterances';
 
 interface Sentence {
   index: number;
@@ -39,36 +42,15 @@ const MAX_RANKED_SENTENCES = 1_500;
 const MIN_SUMMARY_TOKENS = 3;
 const MAX_ITEMS = 10;
 
-const DECISION = new RegExp(
-  [
-    String.raw`\b(?:we|i|they|the team|everyone|everybody|all of us)\s+(?:have\s+|had\s+|all\s+|just\s+)?(?:decided|agreed|settled|concluded|chose|approved|committed)\b`,
-    String.raw`\b(?:decision|consensus)\s+(?:is|was|made)\b`,
-    String.raw`\b(?:let'?s|we'?ll|we will|we are|we're)\s+go(?:ing)?\s+with\b`,
-    String.raw`\bit'?s (?:decided|agreed)\b`,
-  ].join('|'),
-  'i',
-);
-
-const ACTION =
-  /\b(i|we|you|he|she|they|[a-z][a-z'-]*)\s+(?:will|'ll|shall|should|must|need to|needs to|has to|have to|is going to|are going to|am going to|'m going to|'re going to|is to)\s+(?!be\b|have been\b)[a-z]/i;
-const CONTRACTED_ACTION = /\b(i|we|you|he|she|they)'(?:ll|m going to|re going to)\s+(?!be\b)[a-z]/i;
-const ACTION_ANYWHERE = new RegExp(ACTION.source, 'gi');
-const CONTRACTED_ANYWHERE = new RegExp(CONTRACTED_ACTION.source, 'gi');
-const LETS = /\blet'?s\s+(?!go with\b)[a-z]/i;
-const ACTION_ITEM = /\baction item\b|\bto-?do\b|\bfollow[ -]up\b/i;
-
-const QUESTION_START =
-  /^(?:who|what|when|where|why|how|which|whose)\b|^(?:should|could|can|do|does|did|is|are|was|were|will|would|have|has|shall)\s+(?:we|i|you|he|she|they|it|the|this|that|there|anyone|anybody|someone|everyone)\b/i;
-
-const NOT_NAMES = new Set(
-  'i we you he she they it this that there who what which everyone everybody someone somebody nobody anyone one team'.split(
-    ' ',
-  ),
-);
-
 export class ExtractiveEngine implements BriefingEngine {
   readonly briefEngine = EMBEDDED_BRIEF_ENGINE;
   readonly askEngine = EMBEDDED_ASK_ENGINE;
+  /** Text to MP3 speech when an embedded synthesizer is configured (espeak-speech.ts). */
+  readonly speak?: (text: string) => Promise<Buffer>;
+
+  constructor(options: { speak?: (text: string) => Promise<Buffer> } = {}) {
+    if (options.speak) this.speak = options.speak;
+  }
 
   async brief(lines: readonly TranscriptLine[]): Promise<BriefContent> {
     const sentences = toSentences(lines);
@@ -79,11 +61,10 @@ export class ExtractiveEngine implements BriefingEngine {
         decisions: [],
         actionItems: [],
         openQuestions: [],
+        blockers: [],
+        topics: [],
       };
     }
-    const speakers = new Map<string, string>();
-    for (const line of lines) speakers.set(line.speaker.toLowerCase(), line.speaker);
-
     const ranked = rankSentences(sentences);
     const candidates = ranked.filter((s) => s.tokens.size >= MIN_SUMMARY_TOKENS);
     const pool = candidates.length > 0 ? candidates : ranked;
@@ -91,27 +72,24 @@ export class ExtractiveEngine implements BriefingEngine {
     const summarySentences = byOrder(pool.slice(0, summaryCount));
     const keyPointSentences = byOrder(pool.slice(0, Math.min(5, pool.length)));
 
-    const questions = sentences.filter(isQuestion);
-    const decisions = sentences.filter((s) => !isQuestion(s) && DECISION.test(s.text));
-    const actions = sentences
-      .filter((s) => !isQuestion(s) && !decisions.includes(s))
-      .map((s) => ({ sentence: s, owner: actionOwner(s, speakers) }))
-      .filter((a): a is { sentence: Sentence; owner: string | null } => a.owner !== undefined);
+    const participants = [...new Set(lines.map((l) => l.speaker))];
+    const items = extractMeetingItems(toUtterances(lines), participants);
 
     return {
       summary: summarySentences.map((s) => asSentence(s.text)).join(' '),
       keyPoints: keyPointSentences.map((s) => `${s.speaker}: ${asSentence(s.text)}`),
-      decisions: dedupe(decisions.map((s) => asSentence(s.text))).slice(0, MAX_ITEMS),
-      actionItems: actions.slice(0, MAX_ITEMS).map(({ sentence, owner }) => ({
-        text: asSentence(sentence.text),
-        ...(owner ? { owner } : {}),
-      })),
-      openQuestions: dedupe(questions.map((s) => asSentence(s.text))).slice(0, MAX_ITEMS),
+      decisions: items.decisions.slice(0, MAX_ITEMS).map((d) => d.text),
+      actionItems: items.actionItems
+        .slice(0, MAX_ITEMS)
+        .map(({ text, owner, due }) => ({ text, ...(owner ? { owner } : {}), ...(due ? { due } : {}) })),
+      openQuestions: items.openQuestions.slice(0, MAX_ITEMS).map((q) => q.text),
+      blockers: items.blockers.slice(0, MAX_ITEMS).map((b) => b.text),
+      topics: extractTopics(lines.map((l) => l.text)),
     };
   }
 
   async ask(question: string, lines: readonly TranscriptLine[]): Promise<Answer> {
-    const hits = new Bm25Index(lines).search(question, 3);
+    const hits = answerLines(question, lines, 3);
     if (hits.length === 0) {
       return {
         answer:
@@ -204,34 +182,4 @@ function rankSentences(all: Sentence[]): Sentence[] {
 
 function byOrder(sentences: Sentence[]): Sentence[] {
   return [...sentences].sort((a, b) => a.index - b.index);
-}
-
-function isQuestion(s: Sentence): boolean {
-  const text = s.text.trim();
-  if (text.endsWith('?')) return true;
-  return !/[.!]$/.test(text) && QUESTION_START.test(text);
-}
-
-/**
- * undefined: not an action item. null: an action item without a known owner. Otherwise the
- * owner's name (the speaker for "I", the named participant or person for a name).
- */
-function actionOwner(s: Sentence, speakers: Map<string, string>): string | null | undefined {
-  const matches = [...s.text.matchAll(ACTION_ANYWHERE), ...s.text.matchAll(CONTRACTED_ANYWHERE)];
-  for (const match of matches) {
-    const word = match[1]!;
-    const subject = word.toLowerCase();
-    if (subject === 'i') return s.speaker;
-    const known = speakers.get(subject);
-    if (known) return known;
-    if (NOT_NAMES.has(subject)) return null;
-    // Any other subject counts only when written as a name ("Carol will send …").
-    if (/^[A-Z][a-z'-]+$/.test(word) && !/^(?:It|This|That|There|The)$/.test(word)) return word;
-  }
-  if (LETS.test(s.text) || ACTION_ITEM.test(s.text)) return null;
-  return undefined;
-}
-
-function dedupe(items: string[]): string[] {
-  return [...new Set(items)];
 }

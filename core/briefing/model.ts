@@ -15,8 +15,12 @@ export interface TranscriptLine {
 }
 
 export const ActionItemSchema = z.object({
-  text: z.string(),
-  owner: z.string().optional(),
+  text: z.string().describe('What is to be done'),
+  owner: z.string().optional().describe('Who committed to it or was asked to do it; absent when nobody'),
+  due: z
+    .string()
+    .optional()
+    .describe('When it is due, as said in the meeting ("Thursday", "this afternoon", "next week")'),
 });
 export type ActionItem = z.infer<typeof ActionItemSchema>;
 
@@ -26,6 +30,10 @@ export const BriefContentSchema = z.object({
   decisions: z.array(z.string()),
   actionItems: z.array(ActionItemSchema),
   openQuestions: z.array(z.string()),
+  /** What stands in the way, with who said it ("Ken: blocked on the dashboard …"). */
+  blockers: z.array(z.string()),
+  /** Short noun phrases naming what the meeting talked about. */
+  topics: z.array(z.string()),
 });
 export type BriefContent = z.infer<typeof BriefContentSchema>;
 

@@ -31,12 +31,31 @@ export const ModelBriefSchema = z.object({
   actionItems: z
     .array(
       z.object({
-        text: z.string().describe('What is to be done'),
-        owner: z.string().nullable().describe('Who committed to it, or null when nobody did'),
+        text: z.string().describe('What is to be done, as a short imperative ("Update the release notes")'),
+        owner: z
+          .string()
+          .nullable()
+          .describe(
+            'Who committed to it (the speaker of "I will …") or was asked to do it (the person named in "Ken, please …"), or null when nobody did',
+          ),
+        due: z
+          .string()
+          .nullable()
+          .describe(
+            'When it is due, in the meeting\'s words without "by" ("Thursday", "this afternoon", "next week"), or null',
+          ),
       }),
     )
     .describe('Tasks someone committed to or was asked to do'),
-  openQuestions: z.array(z.string()).describe('Questions raised and not answered'),
+  openQuestions: z
+    .array(z.string())
+    .describe(
+      'Questions raised and not answered in the meeting (deferred ones included), each ending in "?"',
+    ),
+  blockers: z.array(z.string()).describe('What stands in someone\'s way, as "<speaker>: <what blocks them>"'),
+  topics: z
+    .array(z.string())
+    .describe('The subjects discussed, as short noun phrases (2-4 words), at most 6'),
 });
 
 export const ModelAnswerSchema = z.object({
@@ -62,6 +81,10 @@ const BRIEF_INSTRUCTIONS = [
   LINE_FORMAT_NOTE,
   'Use only what the transcript says; do not invent names, numbers or commitments.',
   'Transcripts come from live speech recognition and may contain misheard words.',
+  'Transcripts may have no punctuation at all: recognise questions by their wording, not by "?".',
+  'An action item\'s owner is the speaker who commits ("I will …") or the person asked ("Ken, please …", "Marcus, can you …");',
+  'a request and its acceptance ("Sure, I will …") are one action item.',
+  'A question is open unless the meeting answers it; one deferred ("we will decide that on Monday") stays open.',
   'Leave a list empty when the transcript has nothing for it.',
 ].join(' ');
 const REDUCE_INSTRUCTIONS = [
@@ -274,8 +297,14 @@ function toBriefContent(model: z.infer<typeof ModelBriefSchema>): BriefContent {
     decisions: clean(model.decisions),
     actionItems: model.actionItems
       .filter((a) => a.text.trim() !== '')
-      .map((a) => ({ text: a.text.trim(), ...(a.owner?.trim() ? { owner: a.owner.trim() } : {}) })),
+      .map((a) => ({
+        text: a.text.trim(),
+        ...(a.owner?.trim() ? { owner: a.owner.trim() } : {}),
+        ...(a.due?.trim() ? { due: a.due.trim() } : {}),
+      })),
     openQuestions: clean(model.openQuestions),
+    blockers: clean(model.blockers),
+    topics: clean(model.topics),
   };
 }
 

@@ -8,7 +8,10 @@ import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { BriefContent } from './model';
 
-export interface StoredBrief extends BriefContent {
+/** `blockers` and `topics` are absent from briefings stored before they existed. */
+export interface StoredBrief
+  extends Omit<BriefContent, 'blockers' | 'topics'>,
+    Partial<Pick<BriefContent, 'blockers' | 'topics'>> {
   meetingId: string;
   coversSeq: number;
   engine: string;

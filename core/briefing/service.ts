@@ -27,6 +27,8 @@ const EMPTY_BRIEF: BriefContent = {
   decisions: [],
   actionItems: [],
   openQuestions: [],
+  blockers: [],
+  topics: [],
 };
 
 export async function transcriptLines(
@@ -48,6 +50,9 @@ function fromStored(stored: StoredBrief): Brief {
     decisions: stored.decisions ?? [],
     actionItems: stored.actionItems ?? [],
     openQuestions: stored.openQuestions ?? [],
+    // Briefings stored before these fields existed have none.
+    blockers: stored.blockers ?? [],
+    topics: stored.topics ?? [],
     coversSeq: stored.coversSeq,
     engine: stored.engine,
     generatedAt: stored.generatedAt,

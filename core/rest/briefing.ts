@@ -1,7 +1,7 @@
 /**
  * `GET /meetings/{id}/brief` and `POST /meetings/{id}/ask`: briefing and questions for anyone
  * who may read the meeting; having the bot speak the answer is for the owner only, and needs
- * OpenAI text-to-speech.
+ * text-to-speech (OpenAI's, or espeak-ng in local mode).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { BriefingRepository } from '../briefing/repository';
@@ -47,7 +47,7 @@ export async function askMeeting(
     speak = (await deps.engine()).speak;
     if (!speak) {
       throw new ConflictError(
-        'Speaking answers needs OpenAI text-to-speech (set OPENAI_API_KEY); ask without "speak"',
+        'Speaking answers needs text-to-speech (set OPENAI_API_KEY, or SPEECH_SYNTHESIS=espeak-ng where espeak-ng is installed); ask without "speak"',
         'SPEECH_UNAVAILABLE',
       );
     }

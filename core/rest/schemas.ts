@@ -182,6 +182,8 @@ export const BriefSchema = named(
     decisions: z.array(z.string()),
     actionItems: z.array(ActionItemSchema),
     openQuestions: z.array(z.string()),
+    blockers: z.array(z.string()).describe('What stands in the way, as "<speaker>: <sentence>"'),
+    topics: z.array(z.string()).describe('Short phrases naming what the meeting talked about'),
     coversSeq: z.number().int().nonnegative().describe('The briefing covers finals up to this seq'),
     engine: z.string().describe('`openai:<model>` or `embedded-extractive`'),
     generatedAt: IsoTime,

@@ -15,6 +15,7 @@ import type { RecallStatusChange } from '../../core/recall/rest-schema';
 import { EndpointConnection, type ReconnectPolicy } from './endpoint-connection';
 import type { FixtureParticipant, MeetingFixture } from './fixture';
 import { type MessageContext, mixedAudioMessage, participantMessage, separateAudioMessage } from './messages';
+import { decodeMp3, OutputAudioMixer } from './output-audio';
 import type { ValidCreateBot } from './request-validation';
 import type { TimelineItem } from './timeline';
 import type { BotView, EndpointView, LeaveReason, RecallSimulatorEventMap } from './types';
@@ -34,6 +35,8 @@ export interface BotDependencies {
 type Phase = 'joining' | 'in_call' | 'ended';
 
 const MAX_KEPT_OUTPUT_AUDIO = 50;
+/** The bot as a participant of the meeting it speaks in (fixture participants count from 1). */
+const BOT_PARTICIPANT_ID = 9_999;
 
 interface Recording {
   id: string;
@@ -62,6 +65,9 @@ export class SimulatedBot {
   private cursor = 0;
   private positionMs = 0;
   private readonly outputAudio: Buffer[] = [];
+  /** Output Audio heard in the meeting, and the bot's own participant events announcing it. */
+  private readonly mixer = new OutputAudioMixer();
+  private injected: TimelineItem[] = [];
   private readonly stats = {
     framesSent: 0,
     audioBytesSent: 0,
@@ -194,6 +200,40 @@ export class SimulatedBot {
     this.outputAudio.push(mp3);
     if (this.outputAudio.length > MAX_KEPT_OUTPUT_AUDIO) this.outputAudio.shift();
     this.deps.events.emit('output_audio', { botId: this.id, mp3 });
+    this.hear(mp3);
+  }
+
+  /** Mixes played audio into the meeting from now on, with the bot announced as speaking. */
+  private hear(mp3: Buffer): void {
+    if (this.phase !== 'in_call' || this.clockStart === undefined) return;
+    decodeMp3(mp3).then(
+      (pcm) => {
+        if (this.phase !== 'in_call' || this.clockStart === undefined || pcm.length === 0) return;
+        const startMs = (performance.now() - this.clockStart) * this.deps.speed;
+        const endMs = this.mixer.add(startMs, pcm);
+        const botId = BOT_PARTICIPANT_ID;
+        const events: TimelineItem[] = [];
+        if (!this.participants.has(botId)) {
+          this.participants.set(botId, { id: botId, name: this.request.botName, isHost: false });
+          events.push({
+            t: startMs,
+            kind: 'participant',
+            event: 'participant_events.join',
+            participantId: botId,
+          });
+        }
+        events.push(
+          { t: startMs, kind: 'participant', event: 'participant_events.speech_on', participantId: botId },
+          { t: endMs, kind: 'participant', event: 'participant_events.speech_off', participantId: botId },
+        );
+        this.injected = [...this.injected, ...events].sort((a, b) => a.t - b.t);
+      },
+      (error: unknown) =>
+        this.deps.logger.warn('Recall simulator: Output Audio not heard in the meeting', {
+          botId: this.id,
+          error: String(error),
+        }),
+    );
   }
 
   dropConnections(): boolean {
@@ -321,6 +361,7 @@ export class SimulatedBot {
     if (this.phase !== 'in_call' || this.clockStart === undefined) return;
     const timeline = this.deps.timeline;
     const now = (performance.now() - this.clockStart) * this.deps.speed;
+    while (this.injected.length > 0 && this.injected[0]!.t <= now) this.deliver(this.injected.shift()!);
     while (this.cursor < timeline.length && timeline[this.cursor]!.t <= now) {
       const item = timeline[this.cursor]!;
       this.cursor++;
@@ -358,7 +399,10 @@ export class SimulatedBot {
       if (sent) this.stats.participantEventsSent++;
       return;
     }
-    const pcm = this.deps.fixture.pcm.subarray(item.offset, item.offset + item.length);
+    const pcm = this.mixer.mix(
+      item.t,
+      this.deps.fixture.pcm.subarray(item.offset, item.offset + item.length),
+    );
     let mixedSent = false;
     let separateSent = false;
     for (const endpoint of open) {

@@ -78,10 +78,12 @@ function defaultContent(body: Record<string, unknown>): string {
         keyPoints: merging ? ['Merged point'] : seqs.slice(0, 2).map((s) => `Point from line ${s}`),
         decisions: ['We agreed to ship on Friday.'],
         actionItems: [
-          { text: 'Send the notes', owner: 'Alice' },
-          { text: 'Book a room', owner: null },
+          { text: 'Send the notes', owner: 'Alice', due: 'Friday' },
+          { text: 'Book a room', owner: null, due: null },
         ],
         openQuestions: ['Who owns the budget?'],
+        blockers: ['Bob: waiting for the vendor'],
+        topics: ['launch date', 'budget'],
       });
     }
     case 'meeting_answer':

@@ -122,8 +122,10 @@ describe('REST briefing and questions with OpenAI', () => {
       coversSeq: 30,
       summary: expect.stringMatching(/^Merged \d+ partial briefings\.$/),
       decisions: ['We agreed to ship on Friday.'],
-      actionItems: [{ text: 'Send the notes', owner: 'Alice' }, { text: 'Book a room' }],
+      actionItems: [{ text: 'Send the notes', owner: 'Alice', due: 'Friday' }, { text: 'Book a room' }],
       openQuestions: ['Who owns the budget?'],
+      blockers: ['Bob: waiting for the vendor'],
+      topics: ['launch date', 'budget'],
     });
     expect(brief.json.actionItems[1]).not.toHaveProperty('owner');
 

@@ -180,7 +180,13 @@ describe('REST API (local stack)', () => {
   let finals: TranscriptSegmentView[];
 
   beforeAll(async () => {
-    stack = await startLocalStack({ speed: 8, logLevel: 'ERROR', reconnectGraceMs: 300 });
+    stack = await startLocalStack({
+      speed: 8,
+      logLevel: 'ERROR',
+      reconnectGraceMs: 300,
+      // This file checks the answer without text-to-speech; test/e2e/spoken-answer.test.ts speaks.
+      speechSynthesis: 'none',
+    });
     for (const user of ['alice', 'bob', 'mallory', 'carol'])
       tokens[user] = await stack.issuer.mintToken(user);
     tokens.expired = await stack.issuer.mintToken('alice', { expiresInSeconds: -60 });
@@ -328,7 +334,7 @@ describe('REST API (local stack)', () => {
     expect(txt!.text.startsWith('Sense and Sensibility\n\n')).toBe(true);
   });
 
-  it('briefs and answers with the embedded engine, and refuses to speak without OpenAI', async () => {
+  it('briefs and answers with the embedded engine, and refuses to speak without any text-to-speech', async () => {
     const brief = await call('GET', `/meetings/${live.meetingId}/brief`, { user: 'alice' });
     expect(brief.status).toBe(200);
     expect(brief.json).toMatchObject({ engine: 'embedded-extractive', coversSeq: finals.at(-1)!.seq });

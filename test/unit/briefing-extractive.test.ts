@@ -54,7 +54,9 @@ describe('embedded extractive briefing', () => {
     expect(summaryWords.every((w) => transcriptWords.has(w))).toBe(true);
     expect(brief.keyPoints.length).toBeGreaterThan(0);
     expect(brief.keyPoints.every((p) => /^(Alice|Bob): /.test(p))).toBe(true);
-    expect(brief).toEqual(expect.objectContaining({ decisions: [], actionItems: [], openQuestions: [] }));
+    expect(brief).toEqual(
+      expect.objectContaining({ decisions: [], actionItems: [], openQuestions: [], blockers: [] }),
+    );
   });
 
   it('finds decisions, owned action items and open questions by their cue phrases', async () => {
@@ -64,9 +66,9 @@ describe('embedded extractive briefing', () => {
       'After some back and forth we agreed to launch the campaign on the fifth of March.',
     ]);
     expect(brief.actionItems).toEqual([
-      { text: 'I will send the launch checklist to everyone by Friday.', owner: 'Carol' },
-      { text: 'Dave should book the venue for the launch event.', owner: 'Dave' },
-      { text: "Let's review the budget numbers again next week." },
+      { text: 'Send the launch checklist to everyone.', owner: 'Carol', due: 'Friday' },
+      { text: 'Book the venue for the launch event.', owner: 'Dave' },
+      { text: 'Review the budget numbers again.', due: 'next week' },
     ]);
     expect(brief.openQuestions).toEqual(['Who owns the final budget sign-off?']);
   });
@@ -82,7 +84,7 @@ describe('embedded extractive briefing', () => {
     const brief = await engine.brief(
       lines(['Bob', 'should we move the release to next quarter'], ['Alice', 'maybe']),
     );
-    expect(brief.openQuestions).toEqual(['Should we move the release to next quarter.']);
+    expect(brief.openQuestions).toEqual(['Should we move the release to next quarter?']);
   });
 
   it('says so when nothing has been said yet', async () => {

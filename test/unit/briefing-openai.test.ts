@@ -77,8 +77,16 @@ describe('OpenAI briefing engine', () => {
     expect(format.json_schema.schema).toMatchObject({
       type: 'object',
       additionalProperties: false,
-      required: ['summary', 'keyPoints', 'decisions', 'actionItems', 'openQuestions'],
+      required: ['summary', 'keyPoints', 'decisions', 'actionItems', 'openQuestions', 'blockers', 'topics'],
     });
+    // The same shape as the embedded engine: every action item has an owner and a due date (or null).
+    expect(format.json_schema.schema).toMatchObject({
+      properties: {
+        actionItems: { items: { required: ['text', 'owner', 'due'], additionalProperties: false } },
+      },
+    });
+    const system = (request!.body.messages as { role: string; content: string }[])[0]!.content;
+    expect(system).toMatch(/no punctuation/);
     const text = userContent(request!.body);
     expect(text).toContain('Meeting: Planning');
     expect(text).toContain('[#2 0:04] Bob: Bob will own the mobile release and report back on Monday.');
@@ -87,8 +95,10 @@ describe('OpenAI briefing engine', () => {
       summary: 'The team talked through lines 1 to 6.',
       keyPoints: ['Point from line 1', 'Point from line 2'],
       decisions: ['We agreed to ship on Friday.'],
-      actionItems: [{ text: 'Send the notes', owner: 'Alice' }, { text: 'Book a room' }],
+      actionItems: [{ text: 'Send the notes', owner: 'Alice', due: 'Friday' }, { text: 'Book a room' }],
       openQuestions: ['Who owns the budget?'],
+      blockers: ['Bob: waiting for the vendor'],
+      topics: ['launch date', 'budget'],
     });
   });
 
@@ -127,6 +137,8 @@ describe('OpenAI briefing engine', () => {
           decisions: [],
           actionItems: [],
           openQuestions: [],
+          blockers: [],
+          topics: [],
         }),
       },
       { content: '{"summary": "cut', finishReason: 'length' },

@@ -33,6 +33,8 @@ function setup(options: { segments: StoredSegment[]; cached?: StoredBrief; engin
         decisions: [],
         actionItems: [],
         openQuestions: [],
+        blockers: [],
+        topics: [],
       };
     },
     ask: async () => ({ answer: 'an answer', citations: [1] }),
@@ -76,6 +78,14 @@ describe('briefMeeting', () => {
 
     expect(brief.summary).toBe('cached');
     expect(briefed).toHaveLength(0);
+  });
+
+  it('gives a briefing cached before blockers and topics existed empty lists for them', async () => {
+    const { deps } = setup({ segments: [segment(1), segment(3)], cached });
+
+    const brief = await briefMeeting({ meetingId: 'm1', title: 't', lastSeq: 3 }, deps);
+
+    expect(brief).toMatchObject({ summary: 'cached', blockers: [], topics: [] });
   });
 
   it('regenerates and stores a briefing covering the highest seq once the transcript grows', async () => {
