@@ -9,5 +9,8 @@ module.exports = {
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
+  // A stray handle (a socket or child process a failed test left) must not hold CI until its time
+  // limit: exit once every test file has finished.
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
 };
