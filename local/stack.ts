@@ -13,16 +13,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RunningAudioGateway, startAudioGateway } from '../containers/audio-gateway/main';
+import { type RunningFileWorker, startFileWorker } from '../containers/file-worker/main';
 import { destroyClients } from '../core/clients/lifecycle';
 import { dlqUrl, loadAudioGatewayConfig, queueUrl } from '../core/config';
+import { loadFileWorkerConfig } from '../core/jobs/config';
 import { createLogger } from '../core/logger';
-import { QUEUES } from '../core/resources';
+import { BUCKETS, QUEUES } from '../core/resources';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
+import { forwardS3Notifications } from './s3-notifications';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 import { startWsGateway, type WsGateway } from './ws-gateway';
@@ -56,6 +59,8 @@ export interface LocalStackOptions {
   httpRoutes?: HttpRoute[];
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   logger?: Logger;
+  /** File worker: visibility timeout (how soon a killed worker's job resumes), progress interval. */
+  fileWorker?: { visibilityTimeoutSeconds?: number; progressIntervalMs?: number; leadMs?: number };
 }
 
 export interface LocalStack {
@@ -85,6 +90,10 @@ export interface LocalStack {
    */
   restartAudioGateway(): Promise<void>;
   fanout: SqsEventSource;
+  /** The file-jobs worker now running (replaced by restartFileWorker). */
+  fileWorker: RunningFileWorker;
+  /** Simulates a crashed file-worker task replaced by a new one: the old one stops mid-job without a word. */
+  restartFileWorker(): Promise<void>;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -228,6 +237,40 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => fanout.stop());
 
+    // S3 → SQS notification for uploads, then the file worker polling that queue.
+    const notifications = forwardS3Notifications({
+      events: emulators.s3Events,
+      sqs,
+      queueUrl: queueUrl('fileJobs'),
+      bucket: BUCKETS.media.localName,
+      prefix: 'uploads/jobs/',
+      logger,
+    });
+    stops.push(() => notifications.stop());
+    const startWorker = () =>
+      startFileWorker(
+        loadFileWorkerConfig({
+          ...process.env,
+          ...(opts.fileWorker?.visibilityTimeoutSeconds !== undefined
+            ? { JOB_VISIBILITY_TIMEOUT_SECONDS: String(opts.fileWorker.visibilityTimeoutSeconds) }
+            : {}),
+        }),
+        logger,
+        {
+          waitTimeSeconds: 1,
+          ...defined({
+            progressIntervalMs: opts.fileWorker?.progressIntervalMs,
+            leadMs: opts.fileWorker?.leadMs,
+          }),
+        },
+      );
+    let fileWorker = startWorker();
+    const killedWorkers: RunningFileWorker[] = [];
+    stops.push(async () => {
+      await fileWorker.stop();
+      await Promise.all(killedWorkers.map((w) => w.worker.stop()));
+    });
+
     Object.assign(rememberedPorts, {
       dynamodb: portOf(emulators.endpoints.dynamodb),
       s3: portOf(emulators.endpoints.s3),
@@ -264,6 +307,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         audio = await startAudio(audio.port);
       },
       fanout,
+      get fileWorker() {
+        return fileWorker;
+      },
+      async restartFileWorker() {
+        fileWorker.kill();
+        killedWorkers.push(fileWorker);
+        fileWorker = startWorker();
+      },
       emulators,
       stop: () => {
         stopping ??= stopAll();

@@ -7,11 +7,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
-import { type ConnectionRepository, meetingTopic } from '../realtime/connection-repository';
+import { type ConnectionRepository, jobTopic, meetingTopic } from '../realtime/connection-repository';
 import { findKeywords } from '../realtime/keywords';
-import type { ServerMessage } from '../realtime/protocol';
+import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
-import type { PipelineEvent, StatusEvent, TranscriptEvent } from './events';
+import type { JobEvent, PipelineEvent, StatusEvent, TranscriptEvent } from './events';
 
 export interface TranscriptFanoutDeps {
   meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
@@ -39,7 +39,17 @@ export class TranscriptFanout {
 
   async handle(event: PipelineEvent): Promise<void> {
     if (event.type === 'status') return this.status(event);
+    if (event.type === 'job') return this.job(event);
     return this.transcript(event);
+  }
+
+  /** File-job progress: posted to the job's subscribers (the worker keeps the job's state). */
+  private async job(event: JobEvent): Promise<void> {
+    const subscribers = await this.deps.connections.subscribers(jobTopic(event.jobId));
+    await this.deliver(
+      subscribers.map((s) => s.connectionId),
+      event.messages.map((m) => jobServerMessage(event.jobId, m)),
+    );
   }
 
   private async transcript(event: TranscriptEvent): Promise<void> {

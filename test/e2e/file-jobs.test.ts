@@ -1,0 +1,85 @@
+/**
+ * File transcription on the local stack: REST create + presigned upload → s3rver's object
+ * event → local jobs queue → file worker (ffmpeg → speech server via the live STT path) →
+ * SQS → fan-out → WebSocket, and the same state over REST.
+ */
+import { JobsClient } from '../../core/jobs/upload-client';
+import { wordErrorRate } from '../../core/wer';
+import { type LocalStack, startLocalStack } from '../../local/stack';
+import { JobWatcher, sampleAs } from '../helpers/jobs';
+import { REFERENCE_TEXT, waitFor } from '../helpers/live';
+
+jest.setTimeout(300_000);
+
+describe('file transcription jobs on the local stack', () => {
+  let stack: LocalStack;
+  let alice: JobsClient;
+  let mallory: JobsClient;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ logLevel: 'WARN' });
+    alice = new JobsClient({ apiUrl: stack.urls.rest, token: () => stack.issuer.mintToken('alice') });
+    mallory = new JobsClient({ apiUrl: stack.urls.rest, token: () => stack.issuer.mintToken('mallory') });
+  });
+  afterAll(() => stack?.stop());
+
+  it('transcribes an uploaded mp3 with stages in order, monotonic progress to 100, and the transcript stored like a meeting’s', async () => {
+    const file = sampleAs('mp3');
+    const { jobId, upload } = await alice.transcribeFile(file, { language: 'en' });
+    expect(upload.method).toBe('PUT');
+    const watcher = new JobWatcher(stack, 'alice', jobId);
+    await watcher.open();
+    const end = await watcher.ended();
+    expect(end.type).toBe('complete');
+
+    // Stages in order (the watcher may have joined after `queued`).
+    const order = ['uploading', 'queued', 'decoding', 'transcribing', 'finalizing', 'complete'];
+    const seen = watcher.stages;
+    expect(seen.at(-1)).toBe('complete');
+    expect(seen.map((s) => order.indexOf(s))).toEqual(
+      [...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b),
+    );
+    expect(seen).toEqual(expect.arrayContaining(['transcribing', 'finalizing', 'complete']));
+    // Progress never goes backwards and ends at 100.
+    const percents = watcher.of('progress_update').map((e) => Number(e.payload.percent));
+    for (let i = 1; i < percents.length; i++)
+      expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] as number);
+    expect(percents.at(-1)).toBe(100);
+
+    // Polling agrees with the pushed end state.
+    const polled = await alice.call('GET', `/jobs/${jobId}`);
+    const lastProgress = watcher.of('progress_update').at(-1)?.payload;
+    expect(polled).toMatchObject({ stage: 'complete', percent: 100, jobId, meetingId: jobId });
+    expect(polled.audioSecondsProcessed).toBe(lastProgress?.audioSecondsProcessed);
+    expect(polled.durationSeconds).toBeCloseTo(29.5, 0);
+
+    // The transcript: same storage and formats as a meeting's, accurate, pushed while running.
+    const res = await fetch(`${stack.urls.rest}/meetings/${jobId}/transcript?format=json&limit=200`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mintToken('alice')}` },
+    });
+    const page = (await res.json()) as { segments: { seq: number; text: string }[] };
+    expect(page.segments.length).toBeGreaterThanOrEqual(3);
+    expect(page.segments.map((s) => s.seq)).toEqual(page.segments.map((_, i) => i + 1));
+    const { wer } = wordErrorRate(REFERENCE_TEXT, page.segments.map((s) => s.text).join(' '));
+    // A 64 kb/s mp3 costs the embedded engine a little accuracy against the live path's 0.4 on the wav.
+    expect(wer).toBeLessThanOrEqual(0.5);
+    await waitFor('pushed finals', () => watcher.recorder.finals.length >= page.segments.length);
+    expect(watcher.recorder.finals.map((f) => f.text)).toEqual(page.segments.map((s) => s.text));
+    const srt = await fetch(`${stack.urls.rest}/meetings/${jobId}/transcript?format=srt`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mintToken('alice')}` },
+    });
+    expect(srt.status).toBe(200);
+    expect(await srt.text()).toMatch(/^1\r?\n00:00:\d\d,\d{3} --> /);
+
+    // Another user's job id is answered like a missing one.
+    await expect(mallory.call('GET', `/jobs/${jobId}`)).rejects.toMatchObject({
+      status: 404,
+      code: 'JOB_NOT_FOUND',
+    });
+    const list = await alice.call<{ jobs: { jobId: string }[] }>('GET', '/jobs');
+    expect(list.jobs.map((j) => j.jobId)).toContain(jobId);
+    const theirs = await mallory.call<{ jobs: { jobId: string }[] }>('GET', '/jobs');
+    expect(theirs.jobs.map((j) => j.jobId)).not.toContain(jobId);
+    watcher.close();
+  });
+});
