@@ -9,6 +9,7 @@ import { ApiSecrets } from './constructs/api-secrets';
 import { AudioGateway } from './constructs/audio-gateway';
 import { Auth } from './constructs/auth';
 import { TranscriptFanout } from './constructs/fanout';
+import { FileJobs } from './constructs/file-jobs';
 import type { FunctionDefaults, ParleyFunction } from './constructs/parley-function';
 import { Pipeline } from './constructs/pipeline';
 import { RealtimeApi } from './constructs/realtime-api';
@@ -33,6 +34,7 @@ export class ParleyStack extends Stack {
   /** REST functions by Lambda name (lambdas/http-*). */
   readonly restFunctions: Readonly<Record<string, ParleyFunction>>;
   readonly audioGateway: AudioGateway;
+  readonly fileJobs: FileJobs;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, {
@@ -121,6 +123,19 @@ export class ParleyStack extends Stack {
       secrets: this.secrets,
       recallBaseUrl: s.recallBaseUrl,
       audioGatewayUrl: this.audioGateway.publicUrl,
+    });
+
+    this.fileJobs = new FileJobs(this, 'FileJobs', {
+      stageName: s.stageName,
+      removalPolicy: s.removalPolicy,
+      logRetention: s.logRetention,
+      logLevel: s.logLevel,
+      tables,
+      transcriptQueue: this.pipeline.transcriptQueue,
+      mediaBucket: this.storage.mediaBucket,
+      deepgramApiKey: this.secrets.deepgram,
+      cluster: this.audioGateway.cluster,
+      rest: this.rest,
     });
 
     this.addOutputs();

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us)
+DEBIAN_PACKAGES=(libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us ffmpeg)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
