@@ -92,8 +92,8 @@ export class FileJobs extends Construct {
     for (const child of stack.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
         acknowledge(
-          child,
-          'AwsSolutions-IAM4',
+          child.node.tryFindChild('Role') ?? child,
+          'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
           'CDK’s BucketNotificationsHandler (it writes the bucket notification configuration at deploy time) uses AWSLambdaBasicExecutionRole for its logs only.',
         );
       }

@@ -3,10 +3,21 @@
  * event → local jobs queue → file worker (ffmpeg → speech server via the live STT path) →
  * SQS → fan-out → WebSocket, and the same state over REST.
  */
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { JobsClient } from '../../core/jobs/upload-client';
 import { wordErrorRate } from '../../core/wer';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { JobWatcher, sampleAs } from '../helpers/jobs';
+import {
+  concatenated,
+  JobWatcher,
+  MEDIA_DIR,
+  sampleAs,
+  sampleVideo,
+  silence,
+  truncated,
+} from '../helpers/jobs';
 import { REFERENCE_TEXT, waitFor } from '../helpers/live';
 
 jest.setTimeout(300_000);
@@ -17,7 +28,7 @@ describe('file transcription jobs on the local stack', () => {
   let mallory: JobsClient;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ logLevel: 'WARN' });
+    stack = await startLocalStack({ logLevel: 'WARN', fileWorker: { visibilityTimeoutSeconds: 3 } });
     alice = new JobsClient({ apiUrl: stack.urls.rest, token: () => stack.issuer.mintToken('alice') });
     mallory = new JobsClient({ apiUrl: stack.urls.rest, token: () => stack.issuer.mintToken('mallory') });
   });
@@ -80,6 +91,89 @@ describe('file transcription jobs on the local stack', () => {
     expect(list.jobs.map((j) => j.jobId)).toContain(jobId);
     const theirs = await mallory.call<{ jobs: { jobId: string }[] }>('GET', '/jobs');
     expect(theirs.jobs.map((j) => j.jobId)).not.toContain(jobId);
+    watcher.close();
+  });
+
+  async function run(file: string, contentType?: string) {
+    const { jobId } = await alice.transcribeFile(file, contentType ? { contentType } : {});
+    const watcher = new JobWatcher(stack, 'alice', jobId);
+    await watcher.open();
+    const end = await watcher.ended();
+    const job = await alice.call('GET', `/jobs/${jobId}`);
+    watcher.close();
+    return { jobId, watcher, end, job };
+  }
+
+  it('transcribes the audio track of a video', async () => {
+    const { end, job } = await run(sampleVideo());
+    expect(end.type).toBe('complete');
+    expect(job.segments).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a file that is not media with UNSUPPORTED_MEDIA, pushed and polled alike', async () => {
+    const file = path.join(MEDIA_DIR, 'notes.mp3');
+    writeFileSync(file, 'These are meeting notes, not a recording.\n'.repeat(50));
+    const { end, job } = await run(file);
+    expect(end).toMatchObject({ type: 'error', code: 'UNSUPPORTED_MEDIA' });
+    expect(job).toMatchObject({ stage: 'failed', error: { code: 'UNSUPPORTED_MEDIA' }, segments: 0 });
+  });
+
+  it('fails a file truncated midway with DECODE_FAILED and keeps what was transcribed before the damage', async () => {
+    const { jobId, end, job } = await run(truncated(0.6));
+    expect(end).toMatchObject({ type: 'error', code: 'DECODE_FAILED' });
+    expect(job.stage).toBe('failed');
+    expect(job.segments).toBeGreaterThanOrEqual(1);
+    expect(job.resultLocation).toBe(`/meetings/${jobId}/transcript`);
+  });
+
+  it('completes a silent recording with no segments', async () => {
+    const { end, job } = await run(silence(20));
+    expect(end.type).toBe('complete');
+    expect(job).toMatchObject({ stage: 'complete', percent: 100, segments: 0 });
+  });
+
+  it('resumes a job on another worker after its worker is killed, without missing or duplicate segments', async () => {
+    const { jobId } = await alice.transcribeFile(concatenated(3));
+    const watcher = new JobWatcher(stack, 'alice', jobId);
+    await watcher.open();
+    await waitFor('two finals before the kill', () => watcher.recorder.finals.length >= 2, 240_000);
+    await stack.restartFileWorker();
+    const end = await watcher.ended(600_000);
+    expect(end.type).toBe('complete');
+    const job = await alice.call('GET', `/jobs/${jobId}`);
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+    const res = await fetch(`${stack.urls.rest}/meetings/${jobId}/transcript?format=json&limit=500`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mintToken('alice')}` },
+    });
+    const page = (await res.json()) as {
+      segments: { seq: number; startMs: number; endMs: number; text: string }[];
+    };
+    // Every seq once, in order, and times never overlap backwards (nothing re-transcribed twice).
+    expect(page.segments.map((x) => x.seq)).toEqual(page.segments.map((_, i) => i + 1));
+    for (let i = 1; i < page.segments.length; i++) {
+      expect(page.segments[i]!.startMs).toBeGreaterThanOrEqual(page.segments[i - 1]!.endMs - 1_000);
+    }
+    const { wer } = wordErrorRate(
+      [REFERENCE_TEXT, REFERENCE_TEXT, REFERENCE_TEXT].join(' '),
+      page.segments.map((x) => x.text).join(' '),
+    );
+    expect(wer).toBeLessThanOrEqual(0.5);
+    watcher.close();
+  });
+
+  it('cancels a running job: the worker stops and the job stays cancelled', async () => {
+    const { jobId } = await alice.transcribeFile(concatenated(3));
+    const watcher = new JobWatcher(stack, 'alice', jobId);
+    await watcher.open();
+    await waitFor('transcribing', () => watcher.stages.includes('transcribing'), 240_000);
+    const cancelled = await alice.call('DELETE', `/jobs/${jobId}`);
+    expect(cancelled.stage).toBe('cancelled');
+    await watcher.ended();
+    await waitFor('the worker to let go', () => stack.fileWorker.worker.activeJobs === 0, 60_000);
+    const after = await alice.call('GET', `/jobs/${jobId}`);
+    expect(after.stage).toBe('cancelled');
+    expect(Number(after.audioSecondsProcessed)).toBeLessThan(88);
+    await expect(alice.call('DELETE', `/jobs/${jobId}`)).rejects.toMatchObject({ status: 409 });
     watcher.close();
   });
 });
