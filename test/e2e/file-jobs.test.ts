@@ -133,7 +133,7 @@ describe('file transcription jobs on the local stack', () => {
   });
 
   it('resumes a job on another worker after its worker is killed, without missing or duplicate segments', async () => {
-    const { jobId } = await alice.transcribeFile(concatenated(3));
+    const { jobId } = await alice.transcribeFile(concatenated(2));
     const watcher = new JobWatcher(stack, 'alice', jobId);
     await watcher.open();
     await waitFor('two finals before the kill', () => watcher.recorder.finals.length >= 2, 240_000);
@@ -154,12 +154,12 @@ describe('file transcription jobs on the local stack', () => {
       expect(page.segments[i]!.startMs).toBeGreaterThanOrEqual(page.segments[i - 1]!.endMs - 1_000);
     }
     const { wer } = wordErrorRate(
-      [REFERENCE_TEXT, REFERENCE_TEXT, REFERENCE_TEXT].join(' '),
+      [REFERENCE_TEXT, REFERENCE_TEXT].join(' '),
       page.segments.map((x) => x.text).join(' '),
     );
     expect(wer).toBeLessThanOrEqual(0.5);
     watcher.close();
-  });
+  }, 900_000);
 
   it('cancels a running job: the worker stops and the job stays cancelled', async () => {
     const { jobId } = await alice.transcribeFile(concatenated(3));
