@@ -181,7 +181,7 @@ export async function completeUpload(
   userId: string,
   jobId: string,
   body: { parts: { partNumber: number; etag: string }[] },
-  deps: JobServiceDeps,
+  deps: Pick<JobServiceDeps, 'jobs' | 's3' | 'bucket'>,
 ): Promise<Record<string, unknown>> {
   const job = await ownedJob(deps.jobs, jobId, userId);
   if (job.stage !== 'uploading') {

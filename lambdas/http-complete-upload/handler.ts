@@ -2,13 +2,11 @@ import { s3 } from '../../core/clients/s3';
 import { bucketName } from '../../core/config';
 import { JobRepository } from '../../core/jobs/repository';
 import { completeUpload } from '../../core/jobs/service';
-import { MeetingRepository } from '../../core/meetings/repository';
 import { CompleteUploadRequestSchema, JobPathSchema } from '../../core/rest/job-routes';
 import { httpRoute } from '../shared/http';
 
 const deps = {
   jobs: new JobRepository(),
-  meetings: new MeetingRepository(),
   s3: s3(),
   bucket: bucketName('media'),
 };
