@@ -89,6 +89,22 @@ export const ERROR_CODES = {
     description: 'Local text-to-speech (espeak-ng, ffmpeg) failed or is not installed',
   },
   UNAVAILABLE: { status: 503, description: 'A dependency is unreachable or a feature is not configured' },
+  // File transcription jobs (core/jobs): REST answers and job `error` events.
+  UPLOAD_INCOMPLETE: {
+    status: 409,
+    description: "The job's upload has not finished (a part or the object is missing)",
+  },
+  FILE_TOO_LARGE: { status: 413, description: 'The file is larger than 4 GiB' },
+  MEDIA_TOO_LONG: { status: 413, description: 'The recording is longer than 4 hours' },
+  UNSUPPORTED_MEDIA: { status: 415, description: 'The file is not audio or video Parley can read' },
+  NO_AUDIO_TRACK: { status: 422, description: 'The file (a video) has no audio track' },
+  EMPTY_MEDIA: { status: 422, description: 'The uploaded file is empty' },
+  UPLOAD_MISMATCH: { status: 422, description: "The uploaded file's size differs from the declared size" },
+  DECODE_FAILED: {
+    status: 422,
+    description: 'The file is truncated or corrupt; the transcript before the damage is kept',
+  },
+  TRANSCRIPTION_FAILED: { status: 502, description: 'The speech service failed repeatedly on this file' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

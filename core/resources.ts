@@ -92,7 +92,13 @@ export const TABLES = {
     localName: 'parley-jobs',
     partitionKey: { name: 'jobId', type: 'S' },
     ttlAttribute: 'expiresAt',
-    globalSecondaryIndexes: [],
+    globalSecondaryIndexes: [
+      {
+        indexName: 'byOwner',
+        partitionKey: { name: 'ownerId', type: 'S' },
+        sortKey: { name: 'createdAt', type: 'S' },
+      },
+    ],
   },
   /** Cached briefings and the seq each covers. */
   briefings: {
@@ -137,6 +143,26 @@ export const QUEUES = {
     dlq: {
       envVar: 'TRANSCRIPT_DLQ_URL',
       localName: 'parley-transcript-events-dlq.fifo',
+      retentionSeconds: 14 * 24 * 3600,
+    },
+  },
+  /**
+   * Uploaded files ready to transcribe: S3 ObjectCreated notifications (uploads/jobs/ prefix) for
+   * the file-worker service, which polls it itself (standard queue: S3 cannot notify a FIFO one).
+   * The worker keeps a message invisible while it works (heartbeat), so the timeout only bounds
+   * how long a lost worker's job waits before another worker resumes it.
+   */
+  fileJobs: {
+    envVar: 'FILE_JOBS_QUEUE_URL',
+    localName: 'parley-file-jobs',
+    fifo: false,
+    visibilityTimeoutSeconds: 60,
+    retentionSeconds: 4 * 24 * 3600,
+    maxReceiveCount: 5,
+    batchSize: 1,
+    dlq: {
+      envVar: 'FILE_JOBS_DLQ_URL',
+      localName: 'parley-file-jobs-dlq',
       retentionSeconds: 14 * 24 * 3600,
     },
   },

@@ -10,6 +10,7 @@ import { ApiSecrets } from './constructs/api-secrets';
 import { AudioGateway } from './constructs/audio-gateway';
 import { Auth } from './constructs/auth';
 import { TranscriptFanout } from './constructs/fanout';
+import { FileJobs } from './constructs/file-jobs';
 import { Monitoring } from './constructs/monitoring';
 import type { FunctionDefaults, ParleyFunction } from './constructs/parley-function';
 import { Pipeline } from './constructs/pipeline';
@@ -40,6 +41,7 @@ export class ParleyStack extends Stack {
   readonly webApp: WebApp;
   readonly sweeper: StuckMeetingSweeper;
   readonly monitoring: Monitoring;
+  readonly fileJobs: FileJobs;
 
   constructor(scope: Construct, id: string, props: ParleyStackProps) {
     super(scope, id, {
@@ -155,6 +157,19 @@ export class ParleyStack extends Stack {
       realtimeStage: this.realtime.stage,
       restApi: this.rest.api,
     });
+    this.fileJobs = new FileJobs(this, 'FileJobs', {
+      stageName: s.stageName,
+      removalPolicy: s.removalPolicy,
+      logRetention: s.logRetention,
+      logLevel: s.logLevel,
+      tables,
+      transcriptQueue: this.pipeline.transcriptQueue,
+      mediaBucket: this.storage.mediaBucket,
+      deepgramApiKey: this.secrets.deepgram,
+      cluster: this.audioGateway.cluster,
+      rest: this.rest,
+    });
+
     this.addOutputs();
   }
 

@@ -12,6 +12,7 @@
  *   so a consumer that returns failed messages with visibility 0 sends them to the DLQ after about half
  *   of maxReceiveCount deliveries. `fixLocalSqsReceiveCount` makes only receives count, as on AWS.
  */
+import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -73,6 +74,8 @@ export interface RunningEmulators {
    * as DynamoDB answers a throttled batch.
    */
   failDynamo(operation: string, times: number, mode?: 'error' | 'unprocessed'): void;
+  /** s3rver's S3 event notifications (`'event'`, with `{ Records }` as S3 sends them); see local/s3-notifications.ts. */
+  s3Events: EventEmitter;
   /** Stops all three servers and frees their ports. Idempotent. */
   stop(): Promise<void>;
 }
@@ -148,9 +151,10 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Runnin
     if (dynamoPath) await mkdir(dynamoPath, { recursive: true });
 
     // allSettled, not all: every server that did start must be in `stops` before a failure unwinds.
+    const s3Events = new EventEmitter();
     const started = await Promise.allSettled([
       startDynalite(host, opts.ports?.dynamodb ?? 0, dynamoPath, stops),
-      startS3rver(host, opts.ports?.s3 ?? 0, s3Dir, logger, stops),
+      startS3rver(host, opts.ports?.s3 ?? 0, s3Dir, logger, stops, s3Events),
       startLocalSqs(host, opts.ports?.sqs ?? 0, logger, stops),
     ]);
     const [dynamodb, s3, sqs] = started.map((result) => {
@@ -191,7 +195,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Runnin
     const failDynamo = (operation: string, times: number, mode: 'error' | 'unprocessed' = 'error') => {
       dynamoFaults.set(operation, { left: times, mode });
     };
-    return { endpoints, env, queueArns, failDynamo, stop: stopAll };
+    return { endpoints, env, queueArns, failDynamo, s3Events, stop: stopAll };
   } catch (err) {
     await stopAll().catch((stopErr: unknown) =>
       logger.error('Stopping emulators after a failed start failed too', { error: stopErr }),
@@ -263,6 +267,7 @@ interface S3rverInstance {
   logger: { exceptions: { unhandle(): void }; close(): void };
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   on(event: 'error', listener: (err: Error) => void): void;
+  on(event: 'event', listener: (event: unknown) => void): void;
 }
 type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
 
@@ -272,12 +277,14 @@ async function startS3rver(
   directory: string,
   logger: Logger,
   stops: Array<() => Promise<void>>,
+  events: EventEmitter,
 ): Promise<string> {
   makeS3rverListingPortable();
   const S3rver = require('s3rver') as S3rverConstructor;
   const s3rver = new S3rver({ address: host, port, directory, silent: true, vhostBuckets: false });
   // Koa logs request errors (404s for missing keys included) unless an error listener exists.
   s3rver.on('error', (err) => logger.debug('s3rver request failed', { error: err.message }));
+  s3rver.on('event', (event) => events.emit('event', event));
   // Served from our own http server (not s3rver.run()) so a failed listen rejects instead of throwing
   // an unhandled 'error' event.
   const server = createServer(s3rver.callback());

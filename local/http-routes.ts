@@ -5,6 +5,7 @@
  * environment, because they read their configuration at module load as on AWS.
  */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { JOB_ROUTES, type JobLambdaName } from '../core/rest/job-routes';
 import { REST_ROUTES, type RestLambdaName } from '../core/rest/routes';
 import type { HttpRoute, HttpRouteEvent } from './http-host';
 
@@ -33,11 +34,16 @@ const handlers = {
   'http-health': lazy(() => require('../lambdas/http-health/handler').handler),
   'http-docs': lazy(() => require('../lambdas/http-docs/handler').handler),
   'http-get-recording': lazy(() => require('../lambdas/http-get-recording/handler').handler),
-} satisfies Record<RestLambdaName, () => Handler>;
+  'http-create-job': lazy(() => require('../lambdas/http-create-job/handler').handler),
+  'http-complete-upload': lazy(() => require('../lambdas/http-complete-upload/handler').handler),
+  'http-get-job': lazy(() => require('../lambdas/http-get-job/handler').handler),
+  'http-list-jobs': lazy(() => require('../lambdas/http-list-jobs/handler').handler),
+  'http-cancel-job': lazy(() => require('../lambdas/http-cancel-job/handler').handler),
+} satisfies Record<RestLambdaName | JobLambdaName, () => Handler>;
 
 /** Every REST API route, served by its Lambda handler. */
 export function restRoutes(): HttpRoute[] {
-  return REST_ROUTES.map((route) => ({
+  return [...REST_ROUTES, ...JOB_ROUTES].map((route) => ({
     method: route.method,
     path: route.path,
     auth: route.auth,

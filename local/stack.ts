@@ -13,10 +13,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type RunningAudioGateway, startAudioGateway } from '../containers/audio-gateway/main';
+import { type RunningFileWorker, startFileWorker } from '../containers/file-worker/main';
 import { destroyClients } from '../core/clients/lifecycle';
 import { dlqUrl, loadAudioGatewayConfig, queueUrl } from '../core/config';
+import { loadFileWorkerConfig } from '../core/jobs/config';
 import { createLogger } from '../core/logger';
-import { QUEUES } from '../core/resources';
+import { BUCKETS, QUEUES } from '../core/resources';
 import { LOCAL_WEB_CLIENT_ID, type WebConfig } from '../core/web/config';
 import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
@@ -25,6 +27,7 @@ import { restRoutes } from './http-routes';
 import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
 import { listRecordings, loadRecording } from './recordings';
+import { forwardS3Notifications } from './s3-notifications';
 import { type SpeechServer, startSpeechServer } from './speech-server';
 import { type SqsEventSource, startSqsEventSource } from './sqs-event-source';
 import { startWebServer, type WebServer } from './web-server';
@@ -72,6 +75,8 @@ export interface LocalStackOptions {
   webTokenLifetimeSeconds?: number;
   /** How the bot speaks answers without OpenAI: espeak-ng (default) or not at all. */
   speechSynthesis?: 'espeak-ng' | 'none';
+  /** File worker: visibility timeout (how soon a killed worker's job resumes), progress interval. */
+  fileWorker?: { visibilityTimeoutSeconds?: number; progressIntervalMs?: number; leadMs?: number };
 }
 
 export interface LocalStack {
@@ -121,6 +126,10 @@ export interface LocalStack {
   fanout: SqsEventSource;
   /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
   ws: WsGateway;
+  /** The file-jobs worker now running (replaced by restartFileWorker). */
+  fileWorker: RunningFileWorker;
+  /** Simulates a crashed file-worker task replaced by a new one: the old one stops mid-job without a word. */
+  restartFileWorker(): Promise<void>;
   emulators: RunningEmulators;
   /** Stops everything, newest first. Idempotent. */
   stop(): Promise<void>;
@@ -290,6 +299,40 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     stops.push(() => fanout.stop());
 
+    // S3 → SQS notification for uploads, then the file worker polling that queue.
+    const notifications = forwardS3Notifications({
+      events: emulators.s3Events,
+      sqs,
+      queueUrl: queueUrl('fileJobs'),
+      bucket: BUCKETS.media.localName,
+      prefix: 'uploads/jobs/',
+      logger,
+    });
+    stops.push(() => notifications.stop());
+    const startWorker = () =>
+      startFileWorker(
+        loadFileWorkerConfig({
+          ...process.env,
+          ...(opts.fileWorker?.visibilityTimeoutSeconds !== undefined
+            ? { JOB_VISIBILITY_TIMEOUT_SECONDS: String(opts.fileWorker.visibilityTimeoutSeconds) }
+            : {}),
+        }),
+        logger,
+        {
+          waitTimeSeconds: 1,
+          ...defined({
+            progressIntervalMs: opts.fileWorker?.progressIntervalMs,
+            leadMs: opts.fileWorker?.leadMs,
+          }),
+        },
+      );
+    let fileWorker = startWorker();
+    const killedWorkers: RunningFileWorker[] = [];
+    stops.push(async () => {
+      await fileWorker.stop();
+      await Promise.all(killedWorkers.map((w) => w.worker.stop()));
+    });
+
     Object.assign(rememberedPorts, {
       dynamodb: portOf(emulators.endpoints.dynamodb),
       s3: portOf(emulators.endpoints.s3),
@@ -346,6 +389,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       replaceAudioGateway,
       fanout,
       ws,
+      get fileWorker() {
+        return fileWorker;
+      },
+      async restartFileWorker() {
+        fileWorker.kill();
+        killedWorkers.push(fileWorker);
+        fileWorker = startWorker();
+      },
       emulators,
       stop: () => {
         stopping ??= stopAll();

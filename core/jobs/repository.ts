@@ -1,24 +1,131 @@
-/** File transcription jobs (stage, percent, ETA, result), read by the realtime API. */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+/**
+ * File transcription jobs in DynamoDB (stage, percent, ETA, checkpoint, result). Every write
+ * the worker makes is conditional on the job not having ended, so a cancelled job is never
+ * brought back by a late progress write, and the writer learns that it was cancelled.
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
 import { tableName } from '../config';
+import { isConditionalFailure } from '../meetings/repository';
+import type { Job, JobStage } from './model';
 
-export interface Job {
-  jobId: string;
-  ownerId: string;
-  stage: string;
-  percent: number;
-  etaSeconds?: number;
-  resultKey?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Job } from './model';
+
+const ENDED = [':complete', ':failed', ':cancelled'];
+const ENDED_VALUES = { ':complete': 'complete', ':failed': 'failed', ':cancelled': 'cancelled' };
 
 export class JobRepository {
   constructor(private readonly table: string = tableName('jobs')) {}
 
+  async create(job: Job): Promise<void> {
+    await dynamo().send(
+      new PutCommand({
+        TableName: this.table,
+        Item: job,
+        ConditionExpression: 'attribute_not_exists(jobId)',
+      }),
+    );
+  }
+
   async get(jobId: string): Promise<Job | undefined> {
     const out = await dynamo().send(new GetCommand({ TableName: this.table, Key: { jobId } }));
-    return out.Item as Job | undefined;
+    const job = out.Item as Job | undefined;
+    // TTL deletion is lazy (and dynalite never deletes): an expired job is gone.
+    if (job && job.expiresAt < Date.now() / 1000) return undefined;
+    return job;
+  }
+
+  /** The owner's jobs, newest first (byOwner index). */
+  async listByOwner(
+    ownerId: string,
+    opts: { limit: number; cursor?: Record<string, unknown> },
+  ): Promise<{ items: Job[]; cursor?: Record<string, unknown> }> {
+    const out = await dynamo().send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byOwner',
+        KeyConditionExpression: 'ownerId = :o',
+        ExpressionAttributeValues: { ':o': ownerId },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ExclusiveStartKey: opts.cursor,
+      }),
+    );
+    const now = Date.now() / 1000;
+    return {
+      items: ((out.Items ?? []) as Job[]).filter((j) => j.expiresAt >= now),
+      cursor: out.LastEvaluatedKey,
+    };
+  }
+
+  /**
+   * Sets fields (and optionally the stage) while the job has not ended; `from` further limits
+   * the stages it may move from. Returns the job after the write, or undefined when the job has
+   * ended (or is not in `from`): the caller stops.
+   */
+  async update(
+    jobId: string,
+    fields: Partial<Omit<Job, 'jobId' | 'ownerId'>>,
+    opts: { from?: readonly JobStage[]; remove?: readonly (keyof Job)[] } = {},
+  ): Promise<Job | undefined> {
+    const names: Record<string, string> = { '#stage': 'stage' };
+    const values: Record<string, unknown> = { ...ENDED_VALUES };
+    const sets: string[] = [];
+    for (const [key, value] of Object.entries({ updatedAt: new Date().toISOString(), ...fields })) {
+      if (value === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+    }
+    let condition = `attribute_exists(jobId) AND NOT (#stage IN (${ENDED.join(', ')}))`;
+    if (opts.from && opts.from.length > 0) {
+      const from = opts.from.map((stage, i) => {
+        values[`:from${i}`] = stage;
+        return `:from${i}`;
+      });
+      condition += ` AND #stage IN (${from.join(', ')})`;
+    }
+    const removes = (opts.remove ?? []).map((key) => {
+      names[`#r_${String(key)}`] = String(key);
+      return `#r_${String(key)}`;
+    });
+    try {
+      const out = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { jobId },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as Job;
+    } catch (error) {
+      if (isConditionalFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** A worker takes the job: counts the attempt. Undefined when the job has ended. */
+  async claim(jobId: string): Promise<Job | undefined> {
+    try {
+      const out = await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { jobId },
+          UpdateExpression: 'SET updatedAt = :now ADD attempts :one',
+          ConditionExpression: `attribute_exists(jobId) AND NOT (#stage IN (${ENDED.join(', ')}))`,
+          ExpressionAttributeNames: { '#stage': 'stage' },
+          ExpressionAttributeValues: { ...ENDED_VALUES, ':now': new Date().toISOString(), ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as Job;
+    } catch (error) {
+      if (isConditionalFailure(error)) return undefined;
+      throw error;
+    }
   }
 }

@@ -57,12 +57,36 @@ export const InterimDroppedEventSchema = z.object({
 });
 export type InterimDroppedEvent = z.infer<typeof InterimDroppedEventSchema>;
 
+/** Client messages of a file transcription job, for the job's subscribers (`job#<jobId>`). */
+export const JobMessageSchema = z.object({
+  type: z.enum(['progress_update', 'time_estimate', 'stage_change', 'complete', 'error']),
+  payload: z.record(z.string(), z.unknown()),
+});
+export type JobMessage = z.infer<typeof JobMessageSchema>;
+
+export const JobEventSchema = z.object({
+  v: z.literal(1),
+  type: z.literal('job'),
+  jobId: z.string().min(1).max(128),
+  /** Unique per event (its deduplication id). */
+  eventId: z.string().min(1).max(64),
+  /** Delivered in this order; a coalesced tick carries progress_update and time_estimate together. */
+  messages: z.array(JobMessageSchema).min(1).max(10),
+});
+export type JobEvent = z.infer<typeof JobEventSchema>;
+
 export const PipelineEventSchema = z.discriminatedUnion('type', [
   TranscriptEventSchema,
   StatusEventSchema,
   InterimDroppedEventSchema,
+  JobEventSchema,
 ]);
 export type PipelineEvent = z.infer<typeof PipelineEventSchema>;
+
+/** FIFO message group: the meeting, or the job (whose transcript is the meeting with the same id). */
+export function eventGroup(event: PipelineEvent): string {
+  return event.type === 'job' ? event.jobId : event.meetingId;
+}
 
 /** FIFO deduplication id: same event → same id, so a retried send is stored once. */
 export function deduplicationId(event: PipelineEvent): string {
@@ -71,6 +95,7 @@ export function deduplicationId(event: PipelineEvent): string {
     return `${event.meetingId}:${s.seq}:${s.isFinal ? 'f' : `i${s.revision}`}`.slice(0, 128);
   }
   if (event.type === 'interim_dropped') return `${event.meetingId}:drop:${event.beforeSeq}`.slice(0, 128);
+  if (event.type === 'job') return `${event.jobId}:job:${event.eventId}`.slice(0, 128);
   return `${event.meetingId}:status:${event.epoch}:${event.status}`.slice(0, 128);
 }
 

@@ -17,7 +17,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { backoffDelay, sleep } from '../backoff';
-import { deduplicationId, type PipelineEvent } from './events';
+import { deduplicationId, eventGroup, type PipelineEvent } from './events';
 
 const MAX_BATCH_ENTRIES = 10;
 /** Kept well under SQS's batch payload limit. */
@@ -60,14 +60,15 @@ export class EventPublisher {
 
   publish(event: PipelineEvent): void {
     const body = JSON.stringify(event);
+    const group = eventGroup(event);
     this.pending.push({
-      group: event.meetingId,
+      group,
       bytes: Buffer.byteLength(body),
       attempts: 0,
       droppable: event.type === 'transcript' && !event.segment.isFinal,
       entry: {
         MessageBody: body,
-        MessageGroupId: event.meetingId,
+        MessageGroupId: group,
         MessageDeduplicationId: deduplicationId(event),
       },
     });

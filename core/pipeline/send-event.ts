@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { deduplicationId, type PipelineEvent } from './events';
+import { deduplicationId, eventGroup, type PipelineEvent } from './events';
 
 /** Sends one pipeline event (Lambdas send few; the audio gateway batches with EventPublisher). */
 export async function sendPipelineEvent(
@@ -11,7 +11,7 @@ export async function sendPipelineEvent(
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(event),
-      MessageGroupId: event.meetingId,
+      MessageGroupId: eventGroup(event),
       MessageDeduplicationId: deduplicationId(event),
     }),
   );

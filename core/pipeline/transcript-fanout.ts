@@ -13,11 +13,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type BackoffOptions, retry } from '../backoff';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
-import { type ConnectionRepository, meetingTopic } from '../realtime/connection-repository';
+import { type ConnectionRepository, jobTopic, meetingTopic } from '../realtime/connection-repository';
 import { findKeywords } from '../realtime/keywords';
-import type { ServerMessage } from '../realtime/protocol';
+import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
-import type { PipelineEvent, StatusEvent, TranscriptEvent } from './events';
+import type { JobEvent, PipelineEvent, StatusEvent, TranscriptEvent } from './events';
 
 export interface TranscriptFanoutDeps {
   meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
@@ -53,6 +53,7 @@ export class TranscriptFanout {
 
   async handle(event: PipelineEvent): Promise<void> {
     if (event.type === 'status') return this.status(event);
+    if (event.type === 'job') return this.job(event);
     if (event.type === 'interim_dropped') {
       const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
       const { meetingId, beforeSeq } = event;
@@ -62,6 +63,15 @@ export class TranscriptFanout {
       );
     }
     return this.transcript(event);
+  }
+
+  /** File-job progress: posted to the job's subscribers (the worker keeps the job's state). */
+  private async job(event: JobEvent): Promise<void> {
+    const subscribers = await this.deps.connections.subscribers(jobTopic(event.jobId));
+    await this.deliver(
+      subscribers.map((s) => s.connectionId),
+      event.messages.map((m) => jobServerMessage(event.jobId, m)),
+    );
   }
 
   private async transcript(event: TranscriptEvent): Promise<void> {

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../error-codes';
 import { KeywordsSchema, LanguageSchema, type MeetingStatus } from '../meetings/model';
-import type { Segment } from '../pipeline/events';
+import type { JobMessage, Segment } from '../pipeline/events';
 
 /** Every `code` an `error` message may carry: the one set of core/error-codes.ts. */
 export { ERROR_CODES, type ErrorCode } from '../error-codes';
@@ -81,6 +81,17 @@ export type ServerMessage =
       jobId: string;
       payload: Record<string, unknown>;
     }
+  | {
+      /** A file job failed (`code` from JOB_ERROR_CODES in core/jobs/model.ts). */
+      type: 'error';
+      jobId: string;
+      code: string;
+      message: string;
+      timestamp: string;
+      payload: Record<string, unknown>;
+      action?: never;
+      requestId?: never;
+    }
   | { type: 'pong'; timestamp?: number; serverTime: number }
   | {
       type: 'error';
@@ -110,4 +121,16 @@ export function describeZodError(error: z.ZodError): string {
         : `${field}: ${issue.message}`;
     })
     .join('; ');
+}
+
+/** The client message of one file-job message (docs/protocol.md "File jobs"). */
+export function jobServerMessage(jobId: string, m: JobMessage): ServerMessage {
+  if (m.type === 'error') {
+    const code = typeof m.payload.code === 'string' ? m.payload.code : 'INTERNAL_ERROR';
+    const message = typeof m.payload.message === 'string' ? m.payload.message : 'The job failed';
+    const timestamp =
+      typeof m.payload.timestamp === 'string' ? m.payload.timestamp : new Date().toISOString();
+    return { type: 'error', jobId, code, message, timestamp, payload: m.payload };
+  }
+  return { type: m.type, jobId, payload: m.payload };
 }

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ParleyError } from '../errors';
+import { jobView } from '../jobs/model';
 import type { JobRepository } from '../jobs/repository';
 import { applyLifecycleCommand, recordStatusChange } from '../meetings/commands';
 import { canControl, canRead, planCommand } from '../meetings/lifecycle';
@@ -123,7 +124,7 @@ export class RealtimeRoutes {
       throw new RouteError('JOB_NOT_FOUND', `Job ${jobId} not found`, 404);
     await this.deps.connections.subscribe(jobTopic(jobId), ctx.connectionId, ctx.userId);
     await this.deps.fanout.post(ctx.connectionId, { type: 'job_subscribed', jobId });
-    await this.deps.fanout.post(ctx.connectionId, { type: 'state', jobId, state: { ...job } });
+    await this.deps.fanout.post(ctx.connectionId, { type: 'state', jobId, state: jobView(job) });
   }
 
   async getState(ctx: RouteContext, target: { meetingId: string } | { jobId: string }): Promise<void> {
@@ -131,7 +132,7 @@ export class RealtimeRoutes {
       const job = await this.deps.jobs.get(target.jobId);
       if (!job || job.ownerId !== ctx.userId)
         throw new RouteError('JOB_NOT_FOUND', `Job ${target.jobId} not found`, 404);
-      await this.deps.fanout.post(ctx.connectionId, { type: 'state', jobId: job.jobId, state: { ...job } });
+      await this.deps.fanout.post(ctx.connectionId, { type: 'state', jobId: job.jobId, state: jobView(job) });
       return;
     }
     const m = await this.readableMeeting(target.meetingId, ctx.userId);

@@ -12,7 +12,7 @@ import { sqs } from '../../core/clients/sqs';
 import { queueUrl, tableName } from '../../core/config';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
-import { deduplicationId, type PipelineEvent } from '../../core/pipeline/events';
+import { deduplicationId, eventGroup, type PipelineEvent } from '../../core/pipeline/events';
 import { meetingTopic } from '../../core/realtime/connection-repository';
 import type { ServerMessage } from '../../core/realtime/protocol';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -61,7 +61,7 @@ async function send(event: PipelineEvent, dedup = deduplicationId(event)): Promi
     new SendMessageCommand({
       QueueUrl: queueUrl('transcriptEvents'),
       MessageBody: JSON.stringify(event),
-      MessageGroupId: event.meetingId,
+      MessageGroupId: eventGroup(event),
       MessageDeduplicationId: dedup,
     }),
   );

@@ -81,7 +81,7 @@ describe('EventPublisher against the local SQS FIFO queue', () => {
     const received = await drain(400);
     expect(received).toHaveLength(400);
     for (const m of meetings) {
-      const mine = received.filter((e) => e.meetingId === m && e.type === 'transcript');
+      const mine = received.filter((e) => e.type === 'transcript' && e.meetingId === m);
       const order = mine.map((e) =>
         e.type === 'transcript' ? `${e.segment.seq}${e.segment.isFinal ? 'f' : 'i'}` : '',
       );

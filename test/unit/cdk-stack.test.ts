@@ -12,6 +12,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { STOP_POLL_MS } from '../../containers/audio-gateway/task-protection';
 import { loadAuthConfig, managementEndpoint, queueUrl, recallBaseUrl, tableName } from '../../core/config';
 import { BUCKETS, QUEUES, TABLES, type TableKey } from '../../core/resources';
+import { JOB_LAMBDAS, JOB_ROUTES } from '../../core/rest/job-routes';
 import { REST_LAMBDAS, REST_ROUTES } from '../../core/rest/routes';
 import { WebConfigSchema } from '../../core/web/config';
 import {
@@ -415,6 +416,7 @@ describe('Lambda functions', () => {
         'ws-unsubscribe',
         'sweeper',
         ...Object.keys(REST_LAMBDAS),
+        ...Object.keys(JOB_LAMBDAS),
       ].sort(),
     );
     for (const f of functions) {
@@ -619,7 +621,9 @@ describe('least privilege', () => {
           for (const resource of [statement.Resource].flat()) {
             const flat = flattenCfnReference(resource);
             // Object keys under a lifecycle prefix are the one data wildcard (recordings/*).
-            expect(flat.includes('*') && !flat.endsWith('/recordings/*')).toBe(false);
+            expect(
+              flat.includes('*') && !flat.endsWith('/recordings/*') && !flat.endsWith('/uploads/*'),
+            ).toBe(false);
           }
         }
       }
@@ -758,7 +762,7 @@ describe('REST routes (core/rest/routes.ts)', () => {
           JSON.stringify(r.Properties.ApiId).includes(lid(stack.rest.api)),
       )
       .map((r) => r.Properties.RouteKey);
-    expect(keys.sort()).toEqual(REST_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    expect(keys.sort()).toEqual([...REST_ROUTES, ...JOB_ROUTES].map((r) => `${r.method} ${r.path}`).sort());
   });
 
   it.each(Object.entries(REST_LAMBDAS))('%s gets its timeout, settings and secrets', (name, def) => {
@@ -898,7 +902,10 @@ describe('audio gateway', () => {
   });
 
   it('runs an ARM64 task whose Deepgram key comes from Secrets Manager, never the environment', () => {
-    const tasks = Object.values(template.findResources('AWS::ECS::TaskDefinition')) as CfnResourceJson[];
+    // The audio gateway's task (the other one is the file worker's, lib/constructs/file-jobs.ts).
+    const tasks = Object.values(template.findResources('AWS::ECS::TaskDefinition')).filter(
+      (t) => (t as CfnResourceJson).Properties.Cpu === '256',
+    ) as CfnResourceJson[];
     expect(tasks).toHaveLength(1);
     const task = tasks[0] as CfnResourceJson;
     expect(task.Properties).toMatchObject({
@@ -1311,5 +1318,40 @@ describe('checks', () => {
     const annotations = Annotations.fromStack(stack);
     expect(annotations.findError('*', Match.anyValue())).toEqual([]);
     expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+describe('file jobs (lib/constructs/file-jobs.ts)', () => {
+  it('sends the media bucket’s ObjectCreated events under uploads/jobs/ to a standard jobs queue with its own DLQ and alarm', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    const jobsQueue = Object.entries(queues).find(([, q]) => {
+      const props = (
+        q as { Properties: { RedrivePolicy?: { maxReceiveCount?: number }; FifoQueue?: boolean } }
+      ).Properties;
+      return props.RedrivePolicy?.maxReceiveCount === QUEUES.fileJobs.maxReceiveCount && !props.FifoQueue;
+    });
+    expect(jobsQueue).toBeDefined();
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          Match.objectLike({
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/jobs/' }] } },
+          }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('file transcription job reached its dead-letter queue'),
+      Threshold: 1,
+    });
+  });
+
+  it('runs the worker as its own service that scales from zero on the queue backlog', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      StepScalingPolicyConfiguration: Match.objectLike({ AdjustmentType: 'ExactCapacity' }),
+    });
   });
 });
