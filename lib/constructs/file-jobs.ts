@@ -185,8 +185,10 @@ export class FileJobs extends Construct {
       minHealthyPercent: 0,
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
-      assignPublicIp: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      // No NAT (docs/deploy.md): the worker reaches Deepgram, SQS and S3 from a public subnet with
+      // its own address; its security group admits nothing inbound.
+      assignPublicIp: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
     });
 
     // Backlog = waiting + in progress; zero for 15 minutes → zero tasks.

@@ -25,7 +25,9 @@ function setup() {
   const emitted: Segment[] = [];
   const released: number[] = [];
   const clock = new AudioClock();
-  clock.observe(0, 2_000); // the stream started 2 s into the meeting
+  // The stream started 2 s into the meeting: a second frame confirms the first one's time.
+  clock.observe(0, 2_000);
+  clock.observe(20, 2_020);
   const floor = new FloorTracker();
   floor.join(1, 'Alice');
   floor.speechOn(1, 2_000);
