@@ -8,12 +8,10 @@
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { managementEndpoint } from '../../core/config';
 import { toClientError } from '../../core/error-codes';
 import { ParleyError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
-import { ConnectionFanout } from '../../core/realtime/connection-fanout';
-import type { ConnectionRepository } from '../../core/realtime/connection-repository';
+import type { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import {
   describeZodError,
   type ErrorCode,
@@ -30,24 +28,8 @@ export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
 
 export const logger = createLogger('realtime');
 
-/** What a posting route replies through. */
+/** What a posting route replies through (lambdas/shared/replier.ts builds one). */
 export type Replier = Pick<ConnectionFanout, 'post'>;
-
-/**
- * The management API poster of a route. `connections` removes a connection found gone (410)
- * with its subscriptions; routes that only answer the frame that just arrived (`ping`,
- * `$default`) pass none: they hold no table grant, and a record whose socket vanished in that
- * instant expires by its TTL (core/realtime/connection-repository.ts).
- */
-export function replier(connections?: Pick<ConnectionRepository, 'remove'>): ConnectionFanout {
-  return new ConnectionFanout(managementEndpoint(), connections ?? LEFT_TO_TTL, logger);
-}
-
-const LEFT_TO_TTL: Pick<ConnectionRepository, 'remove'> = {
-  remove: async (connectionId) => {
-    logger.info('gone connection left to its TTL', { connectionId });
-  },
-};
 
 export function routeContext(event: WsEvent): RouteContext {
   const userId = event.requestContext.authorizer?.userId ?? event.requestContext.authorizer?.principalId;

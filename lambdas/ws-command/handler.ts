@@ -6,7 +6,8 @@ import { ConnectionRepository } from '../../core/realtime/connection-repository'
 import { CommandSchema } from '../../core/realtime/protocol';
 import { command } from '../../core/realtime/routes';
 import { recallFromEnv } from '../../core/recall/from-env';
-import { logger, replier, wsRoute } from '../shared/realtime';
+import { logger, wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
 const transcriptQueue = queueUrl('transcriptEvents');
 const deps = {

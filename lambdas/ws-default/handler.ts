@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { MAX_CLIENT_MESSAGE_BYTES, ROUTE_ACTIONS } from '../../core/realtime/protocol';
-import { parseBody, replier, replyError, type WsEvent } from '../shared/realtime';
+import { parseBody, replyError, type WsEvent } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
 // Only the management API: $default answers the frame that just arrived and touches no table.
 const fanout = replier();

@@ -3,7 +3,8 @@ import { MeetingRepository } from '../../core/meetings/repository';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { GetStateSchema } from '../../core/realtime/protocol';
 import { getState } from '../../core/realtime/routes';
-import { replier, wsRoute } from '../shared/realtime';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
 // Reads only; the connections repository is there to remove a connection found gone.
 const deps = {

@@ -1,6 +1,7 @@
 import { PingSchema } from '../../core/realtime/protocol';
 import { ping } from '../../core/realtime/routes';
-import { replier, wsRoute } from '../shared/realtime';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
 // Only the management API: ping answers on the connection the frame arrived on.
 const deps = { fanout: replier() };

@@ -3,7 +3,8 @@ import { ConnectionRepository } from '../../core/realtime/connection-repository'
 import { SubscribeSchema } from '../../core/realtime/protocol';
 import { subscribe } from '../../core/realtime/routes';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
-import { replier, wsRoute } from '../shared/realtime';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
 const connections = new ConnectionRepository();
 const deps = {

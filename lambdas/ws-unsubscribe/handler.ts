@@ -1,7 +1,8 @@
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { UnsubscribeSchema } from '../../core/realtime/protocol';
 import { unsubscribe } from '../../core/realtime/routes';
-import { replier, wsRoute } from '../shared/realtime';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
 const connections = new ConnectionRepository();
 const deps = { connections, fanout: replier(connections) };
