@@ -23,10 +23,32 @@ export interface Subscriber {
   userId: string;
 }
 
-export const meetingTopic = (meetingId: string) => `meeting#${meetingId}`;
-export const jobTopic = (jobId: string) => `job#${jobId}`;
+export { jobTopic, meetingTopic } from './topics';
 
 const epochSeconds = (now: Date) => Math.floor(now.getTime() / 1000);
+
+/**
+ * Records a new connection. Standalone so `$connect`, which writes nothing else, needs only
+ * the connections table's name.
+ */
+export async function addConnection(
+  connectionsTable: string,
+  connectionId: string,
+  userId: string,
+  now = new Date(),
+): Promise<void> {
+  await dynamo().send(
+    new PutCommand({
+      TableName: connectionsTable,
+      Item: {
+        connectionId,
+        userId,
+        connectedAt: now.toISOString(),
+        expiresAt: epochSeconds(now) + CONNECTION_TTL_SECONDS,
+      } satisfies ConnectionRecord,
+    }),
+  );
+}
 
 export class ConnectionRepository {
   constructor(
@@ -35,17 +57,7 @@ export class ConnectionRepository {
   ) {}
 
   async add(connectionId: string, userId: string, now = new Date()): Promise<void> {
-    await dynamo().send(
-      new PutCommand({
-        TableName: this.connections,
-        Item: {
-          connectionId,
-          userId,
-          connectedAt: now.toISOString(),
-          expiresAt: epochSeconds(now) + CONNECTION_TTL_SECONDS,
-        } satisfies ConnectionRecord,
-      }),
-    );
+    await addConnection(this.connections, connectionId, userId, now);
   }
 
   async subscribe(topic: string, connectionId: string, userId: string, now = new Date()): Promise<void> {

@@ -1,29 +1,24 @@
 /**
- * Shared wiring of the WebSocket route Lambdas: dependencies built once per cold start, and
+ * Shared parts of the WebSocket route Lambdas: the logger, the connection's user, and
  * `wsRoute`, which validates a message, calls the route, and turns every failure into a
- * typed `error` reply (a bad frame never closes the socket).
+ * typed `error` reply (a bad frame never closes the socket). Each route's handler builds only
+ * the repositories and clients it calls (core/realtime/routes.ts names them per route), at
+ * module load, so it loads only those SDK clients and reads only the settings the stack gives
+ * that function (lib/constructs/realtime-api.ts).
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { sqs } from '../../core/clients/sqs';
-import { managementEndpoint, queueUrl } from '../../core/config';
 import { toClientError } from '../../core/error-codes';
 import { ParleyError } from '../../core/errors';
-import { JobRepository } from '../../core/jobs/repository';
 import { createLogger } from '../../core/logger';
-import { MeetingRepository } from '../../core/meetings/repository';
-import { sendPipelineEvent } from '../../core/pipeline/send-event';
-import { ConnectionFanout } from '../../core/realtime/connection-fanout';
-import { ConnectionRepository } from '../../core/realtime/connection-repository';
+import type { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import {
   describeZodError,
   type ErrorCode,
   errorMessage,
   MAX_CLIENT_MESSAGE_BYTES,
 } from '../../core/realtime/protocol';
-import { RealtimeRoutes, type RouteContext } from '../../core/realtime/routes';
-import type { RecallClient } from '../../core/recall/client';
-import { SegmentRepository } from '../../core/transcript/segment-repository';
+import type { RouteContext } from '../../core/realtime/routes';
 
 export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
@@ -33,33 +28,8 @@ export type WsEvent = APIGatewayProxyWebsocketEventV2 & {
 
 export const logger = createLogger('realtime');
 
-let routes: RealtimeRoutes | undefined;
-let fanout: ConnectionFanout | undefined;
-let recallFactory: () => Promise<RecallClient | undefined> = async () => undefined;
-
-/** The command route installs a Recall client factory; other routes never load it. */
-export function useRecall(factory: () => Promise<RecallClient | undefined>): void {
-  recallFactory = factory;
-}
-
-export function realtime(): { routes: RealtimeRoutes; fanout: ConnectionFanout } {
-  if (!routes || !fanout) {
-    const connections = new ConnectionRepository();
-    fanout = new ConnectionFanout(managementEndpoint(), connections, logger);
-    const transcriptQueue = queueUrl('transcriptEvents');
-    routes = new RealtimeRoutes({
-      meetings: new MeetingRepository(),
-      segments: new SegmentRepository(),
-      connections,
-      jobs: new JobRepository(),
-      fanout,
-      publish: (event) => sendPipelineEvent(sqs(), transcriptQueue, event),
-      recall: () => recallFactory(),
-      logger,
-    });
-  }
-  return { routes, fanout };
-}
+/** What a posting route replies through (lambdas/shared/replier.ts builds one). */
+export type Replier = Pick<ConnectionFanout, 'post'>;
 
 export function routeContext(event: WsEvent): RouteContext {
   const userId = event.requestContext.authorizer?.userId ?? event.requestContext.authorizer?.principalId;
@@ -86,13 +56,14 @@ export function parseBody(body: string | undefined): Record<string, unknown> | n
 
 /** Send an `error` reply; a connection already gone is not an error. */
 export async function replyError(
+  fanout: Replier,
   connectionId: string,
   code: ErrorCode,
   message?: string,
   extra: { action?: string; requestId?: string } = {},
 ): Promise<void> {
   try {
-    await realtime().fanout.post(connectionId, errorMessage(code, message, extra));
+    await fanout.post(connectionId, errorMessage(code, message, extra));
   } catch (error) {
     logger.warn('could not send error reply', { connectionId, code, error: String(error) });
   }
@@ -102,6 +73,7 @@ export async function replyError(
 export function wsRoute<S extends z.ZodType>(
   action: string,
   schema: S,
+  fanout: Replier,
   run: (ctx: RouteContext, message: z.infer<S>) => Promise<void>,
 ): (event: WsEvent) => Promise<APIGatewayProxyResultV2> {
   return async (event) => {
@@ -111,6 +83,7 @@ export function wsRoute<S extends z.ZodType>(
     try {
       if (event.body !== undefined && Buffer.byteLength(event.body) > MAX_CLIENT_MESSAGE_BYTES) {
         await replyError(
+          fanout,
           connectionId,
           'MESSAGE_TOO_LARGE',
           `Frames are limited to ${MAX_CLIENT_MESSAGE_BYTES} bytes`,
@@ -120,13 +93,13 @@ export function wsRoute<S extends z.ZodType>(
       }
       const body = parseBody(event.body);
       if (body === null) {
-        await replyError(connectionId, 'BAD_JSON', undefined, { action });
+        await replyError(fanout, connectionId, 'BAD_JSON', undefined, { action });
         return OK;
       }
       if (typeof body.requestId === 'string') requestId = body.requestId.slice(0, 64);
       const parsed = schema.safeParse(body);
       if (!parsed.success) {
-        await replyError(connectionId, 'INVALID_MESSAGE', describeZodError(parsed.error), {
+        await replyError(fanout, connectionId, 'INVALID_MESSAGE', describeZodError(parsed.error), {
           action,
           requestId,
         });
@@ -137,7 +110,7 @@ export function wsRoute<S extends z.ZodType>(
       // The one mapping (core/error-codes.ts): internal detail goes to the logs only.
       const client = toClientError(error);
       if (client.internal) logger.error('route failed', { error: error as Error });
-      await replyError(connectionId, client.code, client.message, { action, requestId });
+      await replyError(fanout, connectionId, client.code, client.message, { action, requestId });
     } finally {
       logger.removeKeys(['connectionId', 'route']);
     }

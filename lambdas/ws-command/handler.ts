@@ -1,8 +1,23 @@
+import { sqs } from '../../core/clients/sqs';
+import { queueUrl } from '../../core/config';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { sendPipelineEvent } from '../../core/pipeline/send-event';
+import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { CommandSchema } from '../../core/realtime/protocol';
+import { command } from '../../core/realtime/routes';
 import { recallFromEnv } from '../../core/recall/from-env';
-import { logger, realtime, useRecall, wsRoute } from '../shared/realtime';
+import { logger, wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
-// Recall not configured: commands only change Parley's state. A failed key lookup is retried.
-useRecall(recallFromEnv(logger));
+const transcriptQueue = queueUrl('transcriptEvents');
+const deps = {
+  meetings: new MeetingRepository(),
+  fanout: replier(new ConnectionRepository()),
+  publish: (event: Parameters<typeof sendPipelineEvent>[2]) =>
+    sendPipelineEvent(sqs(), transcriptQueue, event),
+  // Recall not configured: commands only change Parley's state. A failed key lookup is retried.
+  recall: recallFromEnv(logger),
+  logger,
+};
 
-export const handler = wsRoute('command', CommandSchema, (ctx, msg) => realtime().routes.command(ctx, msg));
+export const handler = wsRoute('command', CommandSchema, deps.fanout, (ctx, msg) => command(deps, ctx, msg));

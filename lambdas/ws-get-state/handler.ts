@@ -1,6 +1,18 @@
+import { JobRepository } from '../../core/jobs/repository';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { GetStateSchema } from '../../core/realtime/protocol';
-import { realtime, wsRoute } from '../shared/realtime';
+import { getState } from '../../core/realtime/routes';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
-export const handler = wsRoute('get_state', GetStateSchema, (ctx, msg) =>
-  realtime().routes.getState(ctx, 'jobId' in msg ? { jobId: msg.jobId } : { meetingId: msg.meetingId }),
+// Reads only; the connections repository is there to remove a connection found gone.
+const deps = {
+  jobs: new JobRepository(),
+  meetings: new MeetingRepository(),
+  fanout: replier(new ConnectionRepository()),
+};
+
+export const handler = wsRoute('get_state', GetStateSchema, deps.fanout, (ctx, msg) =>
+  getState(deps, ctx, 'jobId' in msg ? { jobId: msg.jobId } : { meetingId: msg.meetingId }),
 );

@@ -1,6 +1,19 @@
+import { MeetingRepository } from '../../core/meetings/repository';
+import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { SubscribeSchema } from '../../core/realtime/protocol';
-import { realtime, wsRoute } from '../shared/realtime';
+import { subscribe } from '../../core/realtime/routes';
+import { SegmentRepository } from '../../core/transcript/segment-repository';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
-export const handler = wsRoute('subscribe', SubscribeSchema, (ctx, msg) =>
-  realtime().routes.subscribe(ctx, msg),
+const connections = new ConnectionRepository();
+const deps = {
+  meetings: new MeetingRepository(),
+  segments: new SegmentRepository(),
+  connections,
+  fanout: replier(connections),
+};
+
+export const handler = wsRoute('subscribe', SubscribeSchema, deps.fanout, (ctx, msg) =>
+  subscribe(deps, ctx, msg),
 );

@@ -1,6 +1,12 @@
+import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { UnsubscribeSchema } from '../../core/realtime/protocol';
-import { realtime, wsRoute } from '../shared/realtime';
+import { unsubscribe } from '../../core/realtime/routes';
+import { wsRoute } from '../shared/realtime';
+import { replier } from '../shared/replier';
 
-export const handler = wsRoute('unsubscribe', UnsubscribeSchema, (ctx, msg) =>
-  realtime().routes.unsubscribe(ctx, msg.meetingId),
+const connections = new ConnectionRepository();
+const deps = { connections, fanout: replier(connections) };
+
+export const handler = wsRoute('unsubscribe', UnsubscribeSchema, deps.fanout, (ctx, msg) =>
+  unsubscribe(deps, ctx, msg.meetingId),
 );

@@ -3,7 +3,8 @@
  * (the only place a WebSocket can be authorized) and whose routes, selected by
  * `$request.body.action`, each run their own Lambda in lambdas/ws-<name>/. Functions that post
  * to clients get execute-api:ManageConnections on this stage only; every function gets exactly
- * the table actions its route performs (core/realtime/routes.ts, connection-repository.ts).
+ * the table actions its route performs (core/realtime/routes.ts, connection-repository.ts) and
+ * only the settings its handler reads: each handler builds only the repositories it calls.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -20,9 +21,6 @@ import { Construct } from 'constructs';
 import type { TableKey } from '../../core/resources';
 import { acknowledge } from '../nag';
 import { type FunctionDefaults, ParleyFunction } from './parley-function';
-
-/** The tables lambdas/shared/realtime.ts builds a repository for at first use. */
-export const REALTIME_TABLES = ['meetings', 'segments', 'connections', 'subscriptions', 'jobs'] as const;
 
 export interface RealtimeRouteSpec {
   /** `$connect`, `$disconnect`, `$default` or the `action` of a client message. */
@@ -175,16 +173,11 @@ export class RealtimeApi extends Construct {
       this.stage.node.addDependency(account);
     }
 
-    // Environment: realtime() builds every repository, the queue publisher and the management
-    // client on first use, so every route function needs every name; grants stay per route.
+    // Each binding sets the one variable its handler reads and grants what the route does
+    // (lambdas/ws-*/handler.ts build only these; core/realtime/routes.ts does the calls).
     for (const route of REALTIME_ROUTES) {
-      const f = fn[route.routeKey];
-      for (const key of REALTIME_TABLES) f.bindTable(key, tables[key], 'envOnly');
-      f.bindQueue('transcriptEvents', props.transcriptQueue, 'envOnly');
-      f.bindManagementApi(this.stage, route.posts ? 'post' : 'envOnly');
+      if (route.posts) fn[route.routeKey].bindManagementApi(this.stage, 'post');
     }
-
-    // Grants, from what each route does (core/realtime/routes.ts).
     fn.$connect.bindTable('connections', tables.connections, ['PutItem']);
     grantConnectionRemoval(fn.$disconnect, tables);
 

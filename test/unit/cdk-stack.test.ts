@@ -442,26 +442,56 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('sets every variable each handler reads, with valid values (checked through core/config)', () => {
-    const realtimeNames = ['meetings', 'segments', 'connections', 'subscriptions', 'jobs'] as const;
-    for (const name of [
-      'ws-connect',
-      'ws-disconnect',
-      'ws-default',
-      'ws-subscribe',
-      'ws-unsubscribe',
-      'ws-command',
-      'ws-subscribe-job',
-      'ws-get-state',
-      'ws-ping',
-    ]) {
-      const env = dummyEnvironment(name);
-      // lambdas/shared/realtime.ts builds all of these on first use.
-      for (const key of realtimeNames) expect(tableName(key, env)).toBeTruthy();
-      expect(queueUrl('transcriptEvents', env)).toBeTruthy();
-      expect(managementEndpoint(env)).toBeTruthy();
+  it('gives each WebSocket route function exactly the settings its handler reads', () => {
+    const BASE = ['LOG_LEVEL', 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
+    const table = (key: TableKey) => TABLES[key].envVar;
+    const POSTS = 'WS_MANAGEMENT_ENDPOINT';
+    const CONNECTIONS = [table('connections'), table('subscriptions')];
+    const expected: Record<string, string[]> = {
+      'ws-connect': [table('connections')],
+      'ws-disconnect': CONNECTIONS,
+      'ws-default': [POSTS],
+      'ws-ping': [POSTS],
+      'ws-subscribe': [POSTS, ...CONNECTIONS, table('meetings'), table('segments')],
+      'ws-unsubscribe': [POSTS, ...CONNECTIONS],
+      'ws-command': [
+        POSTS,
+        ...CONNECTIONS,
+        table('meetings'),
+        QUEUES.transcriptEvents.envVar,
+        'RECALL_API_KEY_SECRET_ARN',
+        'RECALL_BASE_URL',
+      ],
+      'ws-subscribe-job': [POSTS, ...CONNECTIONS, table('jobs')],
+      'ws-get-state': [POSTS, ...CONNECTIONS, table('jobs'), table('meetings')],
+    };
+    for (const [name, names] of Object.entries(expected)) {
+      expect({ name, env: Object.keys(environment(name)).sort() }).toEqual({
+        name,
+        env: [...BASE, ...names].sort(),
+      });
     }
+  });
+
+  it('sets every variable each handler reads, with valid values (checked through core/config)', () => {
+    const check: Record<string, readonly TableKey[]> = {
+      'ws-connect': ['connections'],
+      'ws-disconnect': ['connections', 'subscriptions'],
+      'ws-subscribe': ['meetings', 'segments', 'connections', 'subscriptions'],
+      'ws-unsubscribe': ['connections', 'subscriptions'],
+      'ws-command': ['meetings', 'connections', 'subscriptions'],
+      'ws-subscribe-job': ['jobs', 'connections', 'subscriptions'],
+      'ws-get-state': ['jobs', 'meetings', 'connections', 'subscriptions'],
+    };
+    for (const [name, keys] of Object.entries(check)) {
+      const env = dummyEnvironment(name);
+      for (const key of keys) expect(tableName(key, env)).toBeTruthy();
+      if (name !== 'ws-connect' && name !== 'ws-disconnect') expect(managementEndpoint(env)).toBeTruthy();
+    }
+    for (const name of ['ws-default', 'ws-ping'])
+      expect(managementEndpoint(dummyEnvironment(name))).toBeTruthy();
     const command = dummyEnvironment('ws-command');
+    expect(queueUrl('transcriptEvents', command)).toBeTruthy();
     expect(recallBaseUrl(command)).toBe('https://us-east-1.recall.ai');
     expect(command.RECALL_API_KEY_SECRET_ARN).toBeTruthy();
 
@@ -502,7 +532,7 @@ describe('Lambda functions', () => {
   });
 
   it('points posting functions at the stage management endpoint', () => {
-    for (const name of ['ws-default', 'ws-ping', 'fanout', 'ws-connect']) {
+    for (const name of ['ws-default', 'ws-ping', 'fanout', 'ws-subscribe']) {
       expect(environment(name).WS_MANAGEMENT_ENDPOINT).toEqual({
         'Fn::Join': [
           '',

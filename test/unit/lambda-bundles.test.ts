@@ -140,6 +140,33 @@ describe('Lambda bundles', () => {
     }
   });
 
+  it('loads in each WebSocket route only the AWS SDK clients that route calls', () => {
+    const DYNAMO = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
+    const POST = ['@aws-sdk/client-apigatewaymanagementapi'];
+    const expected: Record<string, string[]> = {
+      'ws-authorizer': [],
+      'ws-connect': DYNAMO,
+      'ws-disconnect': DYNAMO,
+      'ws-default': POST,
+      'ws-ping': POST,
+      'ws-subscribe': [...POST, ...DYNAMO],
+      'ws-unsubscribe': [...POST, ...DYNAMO],
+      'ws-subscribe-job': [...POST, ...DYNAMO],
+      'ws-get-state': [...POST, ...DYNAMO],
+      'ws-command': [...POST, ...DYNAMO, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs'],
+    };
+    const routes = bundles.filter((b) => b.name.startsWith('ws-'));
+    expect(routes.map((b) => b.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const b of routes) {
+      const code = readFileSync(path.join(b.dir, 'index.js'), 'utf8');
+      const sdk = [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"/]+)[^"]*"\)/g)].map((m) => m[1]))];
+      expect({ name: b.name, sdk: sdk.sort() }).toEqual({
+        name: b.name,
+        sdk: [...(expected[b.name] ?? [])].sort(),
+      });
+    }
+  });
+
   it('keeps the AWS SDK out of the bundles (the runtime provides it)', () => {
     for (const b of bundles) {
       const code = readFileSync(path.join(b.dir, 'index.js'), 'utf8');
