@@ -4,6 +4,7 @@
  * names are fixed, so several stages can live in one account.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Construct } from 'constructs';
 import { WEB_CALLBACK_PATH } from '../core/web/config';
 import { ApiSecrets } from './constructs/api-secrets';
@@ -169,6 +170,9 @@ export class ParleyStack extends Stack {
       cluster: this.audioGateway.cluster,
       rest: this.rest,
     });
+    // The jobs DLQ pages like the others (runbook: docs/operations.md#filejobdeadletters).
+    this.fileJobs.deadLetterAlarm.addAlarmAction(new SnsAction(this.monitoring.topic));
+    this.fileJobs.deadLetterAlarm.addOkAction(new SnsAction(this.monitoring.topic));
 
     this.addOutputs();
   }

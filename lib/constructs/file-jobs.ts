@@ -73,7 +73,7 @@ export class FileJobs extends Construct {
     });
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription:
-        'A file transcription job reached its dead-letter queue: read the message attribute Error for the reason, fix, then redrive.',
+        'A file transcription job reached its dead-letter queue. Runbook: docs/operations.md#filejobdeadletters',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,
