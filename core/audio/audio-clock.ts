@@ -60,6 +60,24 @@ export class AudioClock {
     return candidate ? 'rejected' : 'held';
   }
 
+  /**
+   * Meeting ms of the END of audio that finishes at `streamMs`: audio ending exactly at a
+   * discontinuity (a pause, a reconnect gap) belongs before it, so the anchor that starts at
+   * `streamMs` is not used. A final flushed at a pause thus never stretches over the pause.
+   */
+  toMeetingEndMs(streamMs: number): number {
+    let anchor = this.anchors[0];
+    if (!anchor) return Math.max(0, Math.round(streamMs));
+    for (let i = this.anchors.length - 1; i >= 0; i--) {
+      const a = this.anchors[i] as Anchor;
+      if (a.streamMs < streamMs) {
+        anchor = a;
+        break;
+      }
+    }
+    return Math.max(0, Math.round(anchor.meetingMs + (streamMs - anchor.streamMs)));
+  }
+
   /** Meeting ms of the audio at `streamMs`. */
   toMeetingMs(streamMs: number): number {
     let anchor = this.anchors[0];

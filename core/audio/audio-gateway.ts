@@ -274,8 +274,6 @@ export class AudioGateway {
     const meetingId = match[1] as string;
     const token = url.searchParams.get('token');
     if (!token) return this.refuse(socket, 401, 'Missing token');
-    if (this.streaming(meetingId))
-      return this.refuse(socket, 409, 'Meeting already has a live Recall connection');
     // The slot is taken before the first await, so simultaneous upgrades cannot exceed maxSessions.
     const isNew = !this.meetings.has(meetingId) && !this.reserved.has(meetingId);
     if (isNew) {
@@ -297,6 +295,10 @@ export class AudioGateway {
       if (!endpointTokenMatches(token, meeting.endpointTokenHash)) {
         this.log.warn('refused Recall upgrade: bad token', { meetingId });
         return this.refuse(socket, 401, 'Bad token');
+      }
+      // Only a caller holding the meeting's token learns that another connection streams it.
+      if (this.streaming(meetingId)) {
+        return this.refuse(socket, 409, 'Meeting already has a live Recall connection');
       }
       if (isTerminal(meeting.status) || stateAfter(meeting.commandLog ?? []) === 'stop') {
         return this.refuse(socket, 410, 'Meeting has ended');

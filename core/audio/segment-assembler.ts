@@ -55,7 +55,7 @@ export class SegmentAssembler {
     const streamStart = r.words[0]?.startMs ?? r.startMs;
     const streamEnd = r.words[r.words.length - 1]?.endMs ?? r.endMs;
     let startMs = clock.toMeetingMs(streamStart);
-    const endMs = Math.max(startMs, clock.toMeetingMs(streamEnd));
+    const endMs = Math.max(startMs, clock.toMeetingEndMs(streamEnd));
     if (startMs < this.lastFinalEndMs && this.lastFinalEndMs <= endMs) startMs = this.lastFinalEndMs;
     const segment: Segment = {
       id: segmentId(this.opts.meetingId, seq),

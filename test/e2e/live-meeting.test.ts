@@ -110,6 +110,7 @@ describe('a live meeting on the local stack', () => {
     );
     const resumed = await owner.client.command(meeting.meetingId, 'resume');
     expect(resumed.status).toBe('live');
+    await waitFor('the gateway to apply the resume', () => session.stats.resumes === 1);
     await waitFor(
       'a live status after the pause',
       () => owner.statuses.lastIndexOf('live') > owner.statuses.indexOf('paused'),

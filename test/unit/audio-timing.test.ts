@@ -95,3 +95,16 @@ describe('FloorTracker', () => {
     expect(floor.speakerFor(200, 400)).toBe('Participant 7');
   });
 });
+
+describe('AudioClock at a discontinuity', () => {
+  it('ends audio that finishes exactly at a pause before the pause, and starts what follows after it', () => {
+    const clock = new AudioClock();
+    clock.observe(0, 1_000);
+    clock.observe(20, 1_020); // confirmed: the stream began 1 s into the meeting
+    // 5 s of audio, then a pause of 8 s in meeting time: the next frame jumps and is confirmed.
+    clock.observe(5_000, 14_000);
+    clock.observe(5_020, 14_020);
+    expect(clock.toMeetingEndMs(5_000)).toBe(6_000);
+    expect(clock.toMeetingMs(5_000)).toBe(14_000);
+  });
+});
