@@ -194,10 +194,13 @@ class JobRun {
 
   /** Resume after a lost worker: from the checkpoint, or from a later final it had already sent and the fan-out stored. */
   private async resumePoint(): Promise<void> {
-    if (this.checkpoint.seq === 0 && this.checkpoint.ms === 0) return;
+    // Also with no checkpoint yet: a worker killed before its first progress write may already
+    // have sent finals that the fan-out stored, and they must not be transcribed twice.
+    const before = { ...this.checkpoint };
     for await (const s of this.deps.segments.all(this.job.jobId, this.checkpoint.seq)) {
       this.checkpoint = { seq: s.seq, ms: Math.max(this.checkpoint.ms, s.endMs) };
     }
+    if (this.checkpoint.seq === before.seq && this.checkpoint.ms === before.ms && before.seq === 0) return;
     this.seqCounter = this.checkpoint.seq;
     this.audioMs = this.checkpoint.ms;
     this.log.info('resuming', {

@@ -80,7 +80,8 @@ describe('the audio gateway under failure', () => {
   beforeAll(async () => {
     stack = await startLocalStack(FAST_MEETING_STACK);
   });
-  afterAll(() => stack?.stop(), 120_000);
+  // Stopping waits for each session's speech flush (≤ 30 s) and the publisher; generous on a slow machine.
+  afterAll(() => stack?.stop(), 300_000);
 
   it('loses no words when the speech socket drops mid-meeting', async () => {
     const meeting = await startSampleMeeting(stack, logger);
