@@ -79,8 +79,11 @@ async function subscribe(user: string, meetingId: string) {
   await waitFor('subscribed', () => messages.some((m) => m.type === 'subscribed'));
   return {
     messages,
+    // The `subscribed` reply carries the status at subscription time: a meeting may go live first.
     statusEvent: (status: string) =>
-      waitFor(`status ${status}`, () => messages.find((m) => m.type === 'status' && m.status === status)),
+      waitFor(`status ${status}`, () =>
+        messages.find((m) => (m.type === 'status' || m.type === 'subscribed') && m.status === status),
+      ),
     close: () => socket.close(),
   };
 }
