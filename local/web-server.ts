@@ -6,11 +6,11 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WebConfig } from '../core/web/config';
+import { listen, stopOnce } from './http-util';
 
 export const WEB_DIST_DIR = path.resolve(__dirname, '..', 'web', 'dist');
 
@@ -112,22 +112,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' }).end(text);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let stopped: Promise<void> | undefined;
+  const port = await listen(server, opts.port, opts.host);
   return {
     url: `http://${opts.host}:${port}`,
     port,
-    stop: () => {
-      stopped ??= closeServer(server);
-      return stopped;
-    },
+    stop: stopOnce(server),
   };
 }
 
@@ -151,11 +140,4 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: string,
     stream.pipe(res);
   });
   return true;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }
