@@ -6,7 +6,7 @@
  * Updates are batched to one render per animation frame.
  */
 import type { ParleyClient } from '../../core/realtime/client';
-import type { Api, TranscriptPage } from './api';
+import { type Api, ApiError, type TranscriptPage } from './api';
 import { ENDED_STAGES, getJob, type JobStage, type JobView } from './jobs-api';
 import { type UploadState, uploads } from './jobs-uploads';
 
@@ -264,7 +264,8 @@ export class JobStore {
     } catch (error) {
       this.loadError = error instanceof Error ? error.message : String(error);
       this.changed();
-      if (!fallback) return;
+      // No such job (or not yours): asking again will not change that.
+      if (!fallback || (error instanceof ApiError && error.status === 404)) return;
     }
     if (!fallback || this.closed || this.wsLive) return;
     if (this.ended) {
