@@ -29,7 +29,7 @@ import {
   ResourceInUseException,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketCorsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createLogger } from '../core/logger';
 import {
@@ -537,6 +537,23 @@ async function createBuckets(client: S3Client): Promise<void> {
           (err.name === 'BucketAlreadyExists' || err.name === 'BucketAlreadyOwnedByYou');
         if (!exists) throw err;
       }
+      // The web app uploads files straight to presigned URLs (lib/constructs/storage.ts
+      // uploadCorsRule on AWS); locally any origin may, and it must read each part's ETag.
+      await client.send(
+        new PutBucketCorsCommand({
+          Bucket: def.localName,
+          CORSConfiguration: {
+            CORSRules: [
+              {
+                AllowedMethods: ['PUT'],
+                AllowedOrigins: ['*'],
+                AllowedHeaders: ['*'],
+                ExposeHeaders: ['ETag'],
+              },
+            ],
+          },
+        }),
+      );
     }),
   );
   // Lifecycle rules (BUCKETS[k].prefixes) are not emulated: s3rver answers NotImplemented.

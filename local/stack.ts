@@ -230,6 +230,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       host,
       ...defined({ port: ports.web, distDir: opts.webDistDir }),
       config: webConfig,
+      // The browser PUTs uploads to presigned s3rver URLs.
+      connectOrigins: [emulators.endpoints.s3],
       logger,
     });
     stops.push(() => web.stop());

@@ -35,6 +35,8 @@ export interface WebServerOptions {
   distDir?: string;
   /** The runtime configuration served as `/config.json`. */
   config: () => WebConfig | Promise<WebConfig>;
+  /** More origins the page may connect to (the S3 endpoint of presigned uploads). */
+  connectOrigins?: readonly string[];
   logger?: Logger;
 }
 
@@ -46,9 +48,16 @@ export interface WebServer {
 }
 
 /** The page may load its own files and talk to exactly the stage's APIs and issuer. */
-export function contentSecurityPolicy(config: WebConfig): string {
+export function contentSecurityPolicy(config: WebConfig, extraOrigins: readonly string[] = []): string {
   const origin = (url: string) => new URL(url).origin;
-  const connect = [...new Set([origin(config.restUrl), origin(config.wsUrl), origin(config.oidc.authority)])];
+  const connect = [
+    ...new Set([
+      origin(config.restUrl),
+      origin(config.wsUrl),
+      origin(config.oidc.authority),
+      ...extraOrigins.map(origin),
+    ]),
+  ];
   return [
     "default-src 'self'",
     `connect-src 'self' ${connect.join(' ')}`,
@@ -75,7 +84,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const config = await opts.config();
-    res.setHeader('content-security-policy', contentSecurityPolicy(config));
+    res.setHeader('content-security-policy', contentSecurityPolicy(config, opts.connectOrigins));
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -104,6 +104,11 @@ export class Api {
     return { blob: await res.blob(), filename };
   }
 
+  /** Any JSON route with the same auth and errors (web/src/jobs-api.ts calls /jobs through it). */
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.json(method, path, body);
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.fetch(method, path, body);
     return (await res.json()) as T;

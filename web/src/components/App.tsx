@@ -1,5 +1,6 @@
 import { useRoute } from '../router';
 import { Header } from './Header';
+import { JobsRoute } from './JobsRoute';
 import { MeetingPage } from './MeetingPage';
 import { MeetingsPage } from './MeetingsPage';
 import { NewMeetingPage } from './NewMeetingPage';
@@ -19,6 +20,8 @@ export function App() {
           <NewMeetingPage />
         ) : route.name === 'meeting' ? (
           <MeetingPage key={route.meetingId} meetingId={route.meetingId} />
+        ) : route.name === 'jobs' || route.name === 'upload' || route.name === 'job' ? (
+          <JobsRoute route={route} />
         ) : (
           <main class="page">
             <h1>Page not found</h1>
