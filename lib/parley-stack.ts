@@ -193,7 +193,17 @@ export class ParleyStack extends Stack {
       removalPolicy: s.removalPolicy,
       logBucket: this.storage.logBucket,
       source: s.webAppDir ? { kind: 'directory', path: s.webAppDir } : { kind: 'build' },
-      connectOrigins: [realtimeOrigin, restOrigin, issuerOrigin, ...(signIn ? [signIn] : [])],
+      // The audio gateway takes browser microphones (wss); recordings play from the media bucket.
+      connectOrigins: [
+        realtimeOrigin,
+        restOrigin,
+        issuerOrigin,
+        ...(signIn ? [signIn] : []),
+        this.audioGateway.publicUrl,
+      ],
+      // The media bucket's own name cannot appear here: its CORS rule names this site already (a
+      // cycle). Media only plays from S3 in this region over https (presigned GET URLs).
+      mediaOrigins: [`https://*.s3.${this.region}.${this.urlSuffix}`],
       config: (origin) => ({
         wsUrl: this.realtime.url,
         restUrl: restOrigin,

@@ -226,10 +226,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
       recordings: await listRecordings(recordingDirs),
     });
+    // The audio gateway starts below; until then the CSP names no microphone socket.
+    let audioOrigin: string | undefined;
     const web = await startWebServer({
       host,
       ...defined({ port: ports.web, distDir: opts.webDistDir }),
       config: webConfig,
+      connectOrigins: () => (audioOrigin ? [audioOrigin] : []),
+      mediaOrigins: () => [emulators.endpoints.s3],
       logger,
     });
     stops.push(() => web.stop());
@@ -280,6 +284,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let audio = await startAudio(ports.audio ?? 0);
     stops.push(() => audio.gateway.shutdown('local stack stopping'));
     const audioUrl = `ws://${host}:${audio.port}`;
+    audioOrigin = audioUrl;
     process.env.AUDIO_GATEWAY_URL = env.AUDIO_GATEWAY_URL = audioUrl;
 
     const { sqs } = createLocalClients(emulators.endpoints);

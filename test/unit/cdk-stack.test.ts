@@ -1117,7 +1117,10 @@ describe('web app', () => {
       `https://<${lid(stack.rest.api)}>.execute-api.us-east-1.<AWS::URLSuffix>`,
       'https://cognito-idp.us-east-1.<AWS::URLSuffix>',
       `https://<${lid(stack.auth.userPoolDomain as never)}>.auth.us-east-1.amazoncognito.com`,
+      `wss://<${lid(stack.audioGateway.distribution as never)}.DomainName>`,
     ]);
+    // Recordings play from presigned S3 URLs in the stack's region.
+    expect(directives['media-src']).toEqual(["'self'", 'https://*.s3.us-east-1.<AWS::URLSuffix>']);
     expect(security.StrictTransportSecurity).toMatchObject({
       AccessControlMaxAgeSec: 31536000,
       Override: true,

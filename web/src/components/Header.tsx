@@ -18,6 +18,9 @@ export function Header() {
         <a href="/new" onClick={onLinkClick}>
           New meeting
         </a>
+        <a href="/record" onClick={onLinkClick}>
+          Record
+        </a>
       </nav>
       <span class="user">
         Signed in as <strong data-testid="user-id">{userId}</strong>
