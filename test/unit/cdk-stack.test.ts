@@ -1097,7 +1097,7 @@ describe('web app', () => {
     });
   });
 
-  it('sends a strict CSP naming exactly the realtime, REST and issuer origins, plus HSTS and no framing', () => {
+  it('sends a strict CSP naming exactly the realtime, REST, issuer and audio-gateway origins, media from S3, plus HSTS and no framing', () => {
     const policy = (resources[lid(stack.webApp.responseHeadersPolicy)] as CfnResourceJson).Properties
       .ResponseHeadersPolicyConfig as Json;
     const security = policy.SecurityHeadersConfig as Json;

@@ -10,6 +10,7 @@ import type { MeetingStatus } from '../../../core/meetings/model';
 import { ApiError, type RecordingView } from '../api';
 import { useApp } from '../app-context';
 import type { Line } from '../meeting-store';
+import { lineAt } from '../playback';
 
 const TERMINAL: ReadonlySet<MeetingStatus> = new Set(['ended', 'failed']);
 /** After the meeting ends, the recording is assembled: look for it this often, this many times. */
@@ -173,26 +174,4 @@ export function Player(props: {
       )}
     </section>
   );
-}
-
-/** The seq of the last final that starts at or before `ms` (finals are in meeting-time order). */
-export function lineAt(blocks: readonly (readonly Line[])[], ms: number): number | undefined {
-  let found: number | undefined;
-  let lo = 0;
-  let hi = blocks.length - 1;
-  // The last block whose first line starts at or before ms…
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const first = blocks[mid]?.[0];
-    if (first && first.startMs <= ms) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  const block = blocks[hi];
-  if (!block) return undefined;
-  // …then the last line in it that does.
-  for (const line of block) {
-    if (line.startMs <= ms) found = line.seq;
-    else break;
-  }
-  return found;
 }
