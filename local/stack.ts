@@ -226,12 +226,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
       recordings: await listRecordings(recordingDirs),
     });
+    // The audio gateway starts below; until then the CSP names no microphone socket.
+    let audioOrigin: string | undefined;
     const web = await startWebServer({
       host,
       ...defined({ port: ports.web, distDir: opts.webDistDir }),
       config: webConfig,
-      // The browser PUTs uploads to presigned s3rver URLs.
-      connectOrigins: [emulators.endpoints.s3],
+      // The browser streams microphones to the audio gateway and PUTs uploads to presigned s3rver URLs.
+      connectOrigins: () => [...(audioOrigin ? [audioOrigin] : []), emulators.endpoints.s3],
+      mediaOrigins: () => [emulators.endpoints.s3],
       logger,
     });
     stops.push(() => web.stop());
@@ -282,6 +285,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     let audio = await startAudio(ports.audio ?? 0);
     stops.push(() => audio.gateway.shutdown('local stack stopping'));
     const audioUrl = `ws://${host}:${audio.port}`;
+    audioOrigin = audioUrl;
     process.env.AUDIO_GATEWAY_URL = env.AUDIO_GATEWAY_URL = audioUrl;
 
     const { sqs } = createLocalClients(emulators.endpoints);

@@ -35,8 +35,10 @@ export interface WebServerOptions {
   distDir?: string;
   /** The runtime configuration served as `/config.json`. */
   config: () => WebConfig | Promise<WebConfig>;
-  /** More origins the page may connect to (the S3 endpoint of presigned uploads). */
-  connectOrigins?: readonly string[];
+  /** More origins for CSP `connect-src` (the audio gateway's microphone socket, S3 uploads). */
+  connectOrigins?: () => readonly string[];
+  /** Origins for CSP `media-src` (where recordings' presigned URLs point). */
+  mediaOrigins?: () => readonly string[];
   logger?: Logger;
 }
 
@@ -47,20 +49,28 @@ export interface WebServer {
   stop(): Promise<void>;
 }
 
-/** The page may load its own files and talk to exactly the stage's APIs and issuer. */
-export function contentSecurityPolicy(config: WebConfig, extraOrigins: readonly string[] = []): string {
+/**
+ * The page may load its own files and talk to exactly the stage's APIs, issuer and audio gateway,
+ * and play media (recordings) from exactly `media`.
+ */
+export function contentSecurityPolicy(
+  config: WebConfig,
+  extra: { connect?: readonly string[]; media?: readonly string[] } = {},
+): string {
   const origin = (url: string) => new URL(url).origin;
   const connect = [
     ...new Set([
       origin(config.restUrl),
       origin(config.wsUrl),
       origin(config.oidc.authority),
-      ...extraOrigins.map(origin),
+      ...(extra.connect ?? []).map(origin),
     ]),
   ];
+  const media = [...new Set((extra.media ?? []).map(origin))];
   return [
     "default-src 'self'",
     `connect-src 'self' ${connect.join(' ')}`,
+    `media-src 'self'${media.map((m) => ` ${m}`).join('')}`,
     "img-src 'self' data:",
     "style-src 'self'",
     "script-src 'self'",
@@ -84,7 +94,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const config = await opts.config();
-    res.setHeader('content-security-policy', contentSecurityPolicy(config, opts.connectOrigins));
+    res.setHeader(
+      'content-security-policy',
+      contentSecurityPolicy(config, { connect: opts.connectOrigins?.(), media: opts.mediaOrigins?.() }),
+    );
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

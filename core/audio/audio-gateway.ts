@@ -163,6 +163,12 @@ export class AudioGateway {
     return this.liveMeeting(meetingId, meeting).session;
   }
 
+  /** Whether a session for the meeting fits here now (browser microphones; Recall checks in `upgrade`). */
+  hasRoomFor(meetingId: string): boolean {
+    if (this.meetings.has(meetingId)) return true;
+    return !this.backpressure && this.meetings.size + this.reserved.size < (this.opts.maxSessions ?? 150);
+  }
+
   /** False once the task is stopping or has been killed. */
   get accepting(): boolean {
     return !this.shuttingDown && !this.draining && !this.killed;

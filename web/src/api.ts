@@ -9,12 +9,13 @@ import type {
   CreateMeetingRequest,
   MeetingListSchema,
   MeetingView,
+  RecordingView,
   SharesSchema,
   TranscriptPageSchema,
 } from '../../core/rest/schemas';
 import type { Auth } from './auth';
 
-export type { AskResponse, Brief, MeetingView };
+export type { AskResponse, Brief, MeetingView, RecordingView };
 export type MeetingList = z.infer<typeof MeetingListSchema>;
 export type Shares = z.infer<typeof SharesSchema>;
 export type TranscriptPage = z.infer<typeof TranscriptPageSchema>;
@@ -65,6 +66,11 @@ export class Api {
       'DELETE',
       `/meetings/${encodeURIComponent(meetingId)}/shares/${encodeURIComponent(userId)}`,
     );
+  }
+
+  /** A short-lived URL of the meeting's recording (409 RECORDING_NOT_READY until it is assembled). */
+  recording(meetingId: string): Promise<RecordingView> {
+    return this.json('GET', `/meetings/${encodeURIComponent(meetingId)}/recording`);
   }
 
   brief(meetingId: string): Promise<Brief> {

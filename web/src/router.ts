@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 export type Route =
   | { name: 'meetings' }
   | { name: 'new' }
+  | { name: 'record' }
   | { name: 'meeting'; meetingId: string }
   | { name: 'jobs' }
   | { name: 'upload' }
@@ -14,6 +15,7 @@ export type Route =
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '/meetings') return { name: 'meetings' };
   if (pathname === '/new') return { name: 'new' };
+  if (pathname === '/record') return { name: 'record' };
   if (pathname === '/callback') return { name: 'callback' };
   const match = /^\/meetings\/([A-Za-z0-9_-]{1,64})$/.exec(pathname);
   if (match?.[1]) return { name: 'meeting', meetingId: match[1] };

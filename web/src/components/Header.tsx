@@ -18,6 +18,9 @@ export function Header() {
         <a href="/new" onClick={onLinkClick}>
           New meeting
         </a>
+        <a href="/record" onClick={onLinkClick}>
+          Record
+        </a>
         <a href="/upload" onClick={onLinkClick}>
           Upload
         </a>
