@@ -801,7 +801,8 @@ function fixLocalSqsReceiveWait(localSqs: LocalSqsModule): void {
       const setRecord = this.setRecord;
       this.setRecord = (...rest: unknown[]) => {
         const out = setRecord(...rest);
-        setImmediate(() => wakeReceives(this));
+        // A new record turns receivable in a 0 ms timer of the emulator's; ours runs after it.
+        setTimeout(() => wakeReceives(this), 0).unref();
         return out;
       };
     }
@@ -834,15 +835,19 @@ function fixLocalSqsReceiveWait(localSqs: LocalSqsModule): void {
     const captured = scan;
     if (!captured) return received; // validation threw before scanning, or the layout changed
     let settled = false;
+    // Never scan for a receive that is complete: a scan after its answer would take messages
+    // into an array nobody reads. Its timer is cleared (destroyed) by the scan that completes it.
+    const finished = () =>
+      settled || (scanTimer as { _destroyed?: boolean } | undefined)?._destroyed === true;
     const run = () => {
-      if (!settled) captured();
+      if (!finished()) captured();
     };
     waiters.add(run);
     const shortPoll = Number(args.WaitTimeSeconds ?? this.ReceiveMessageWaitTimeSeconds ?? 0) === 0;
     setImmediate(() => {
       run();
       // A short poll answers at once, with nothing if nothing was visible (the timeout's callback).
-      if (shortPoll && !settled) answer?.();
+      if (shortPoll && !finished()) answer?.();
     });
     const done = () => {
       settled = true;
