@@ -24,7 +24,7 @@ import { createLocalClients, type RunningEmulators, startEmulators } from './aws
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
-import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
+import { fanoutHandler, wsAuthorizer, wsMockRoutes, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
 import { listRecordings, loadRecording } from './recordings';
 import { forwardS3Notifications } from './s3-notifications';
@@ -190,6 +190,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         stage: STAGE,
         authorizer: wsAuthorizer,
         routes: wsRoutes(),
+        mockRoutes: wsMockRoutes(),
         ...defined({
           idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
           maxDurationMs: opts.wsLimits?.maxDurationMs,
