@@ -187,7 +187,7 @@ const normalise = (s: string) => s.replace(/\s+/g, ' ').trim();
 // A loaded machine plays, transcribes and stores meetings slowly (see waitFor).
 jest.setTimeout(240_000);
 
-const LONG_RECORDING = 'quiet-ten-minutes';
+const LONG_RECORDING = 'quiet-ten-minutes.wav';
 
 describe('REST API (local stack)', () => {
   let recordingDir: string | undefined;
@@ -211,7 +211,7 @@ describe('REST API (local stack)', () => {
       '1',
       '-c:a',
       'pcm_s16le',
-      path.join(recordingDir, `${LONG_RECORDING}.wav`),
+      path.join(recordingDir, LONG_RECORDING),
     ]);
     stack = await startLocalStack({
       recordingDirs: [recordingDir],
@@ -652,6 +652,7 @@ describe('REST API (local stack)', () => {
       user: 'alice',
       body: { meetingUrl: `local://recordings/${LONG_RECORDING}` },
     });
+    expect(created.status).toBe(201);
     const meetingId: string = created.json.meetingId;
     const bot = await waitFor('the bot in the call', () => {
       const view = botOf(meetingId);
