@@ -52,9 +52,9 @@ export async function startAudioGateway(
       model: config.deepgramModel,
     }),
     publish: (event) => publisher.publish(event),
+    // Both at once: a long recording assembly must not hold the last finals back.
     flush: async () => {
-      await extensions.settle();
-      await publisher.flush();
+      await Promise.all([extensions.settle(), publisher.flush()]);
     },
     logger,
     maxSessions: config.maxSessions,
