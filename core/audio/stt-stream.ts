@@ -55,7 +55,12 @@ interface Connection {
   /** Stream ms at which this connection's audio begins (its time 0). */
   offsetMs: number;
   open: boolean;
+  /** The close code, once closed. */
+  closeCode?: number;
 }
+
+/** A speech server closes with this once it has flushed everything (after CloseStream). */
+const NORMAL_CLOSE = 1000;
 
 export class SttStream {
   private readonly ring = new AudioRing();
@@ -137,9 +142,19 @@ export class SttStream {
     const deadline = started + timeoutMs;
     const idleMs = Math.min(this.opts.closeIdleMs ?? timeoutMs, timeoutMs);
     const unfinalMs = () => Math.round(this.ring.endMs - this.ring.startMs);
-    let conn = this.conn?.open ? this.conn : undefined;
-    if (!conn && unfinalMs() > 0 && !this.closed) conn = await this.connectToFlush(deadline);
-    if (conn?.open) {
+    // Repeated only when the socket drops while flushing (it did not close normally) and audio
+    // is still not final: that audio goes to a new socket, within the same bound.
+    for (;;) {
+      let conn = this.conn?.open ? this.conn : undefined;
+      if (!conn && unfinalMs() > 0 && !this.closed) conn = await this.connectToFlush(deadline);
+      if (!conn?.open) {
+        if (unfinalMs() > 0 && !this.closed) {
+          this.opts.logger.warn('speech server unreachable at close; audio not yet final is lost', {
+            unfinalMs: unfinalMs(),
+          });
+        }
+        break;
+      }
       const closedByServer = new Promise<void>((resolve) => {
         this.closeWaiter = resolve;
       });
@@ -157,9 +172,11 @@ export class SttStream {
           waitedMs: Date.now() - started,
           unfinalMs: unfinalMs(),
         });
+        break;
       }
-    } else if (unfinalMs() > 0 && !this.closed) {
-      this.opts.logger.warn('speech server unreachable at close; audio not yet final is lost', {
+      if (conn.closeCode === NORMAL_CLOSE || unfinalMs() === 0 || this.closed) break;
+      this.opts.logger.warn('speech socket dropped while flushing; sending the audio not yet final again', {
+        code: conn.closeCode,
         unfinalMs: unfinalMs(),
       });
     }
@@ -283,6 +300,7 @@ export class SttStream {
 
   private onClose(conn: Connection, event: { code: number; reason: string }): void {
     conn.open = false;
+    conn.closeCode ??= event.code;
     if (this.closing) {
       this.closeWaiter?.();
       return;

@@ -32,6 +32,8 @@ export interface FakeDeepgramOptions {
   resultDelayMs?: number;
   /** Finalize and CloseStream are never answered (a stuck engine). */
   hangOnClose?: boolean;
+  /** The first connection drops (no close frame) when it receives Finalize, before answering it. */
+  dropFirstOnFinalize?: boolean;
 }
 
 export interface FakeConnection {
@@ -95,6 +97,11 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       if (closing) return;
       if (!isBinary) {
         const { type } = JSON.parse(data.toString()) as { type: string };
+        if (type === 'Finalize' && fake.options.dropFirstOnFinalize && connections[0] === conn) {
+          closing = true;
+          socket.terminate();
+          return;
+        }
         if (type === 'Finalize' && !fake.options.hangOnClose) finalUpTo(conn.heard.length, true);
         if (type === 'CloseStream') {
           closing = true;

@@ -75,6 +75,17 @@ describe('SttStream', () => {
     expect(wordsOf(finals)).toEqual(expected(1, 15));
   });
 
+  it('sends the audio not yet final to a new socket when the speech socket drops during the final flush', async () => {
+    fake = await startFakeDeepgram({ finalEveryMs: 200, dropFirstOnFinalize: true });
+    const { stream, finals } = open();
+    await stream.start();
+    for (let n = 1; n <= 15; n++) stream.send(numberedFrame(n));
+    await waitFor('the engine to hear frame 15', () => fake.connections[0]?.heard.length === 15);
+    await stream.close(10_000);
+    expect(fake.connections[1]?.heard).toEqual(expected(11, 15).map(([n]) => n));
+    expect(wordsOf(finals)).toEqual(expected(1, 15));
+  });
+
   it('waits for a lagging engine past the idle bound as long as its results keep coming', async () => {
     // One result every 300 ms; close() gives up only after 500 ms without any.
     fake = await startFakeDeepgram({ finalEveryMs: 20, resultDelayMs: 300 });
