@@ -55,10 +55,10 @@ export async function startAudioGateway(
       model: config.deepgramModel,
     }),
     publish: (event) => interims.handle(event),
+    // Both at once: a long recording assembly must not hold the last finals back.
     flush: async () => {
-      await extensions.settle();
       interims.flush();
-      await publisher.flush();
+      await Promise.all([extensions.settle(), publisher.flush()]);
     },
     logger,
     maxSessions: config.maxSessions,

@@ -169,6 +169,16 @@ export class BrowserIngress {
     return ws !== undefined;
   }
 
+  /**
+   * The task has stopped (its sessions have ended or been handed over): close every microphone
+   * socket with RESTARTING, so that browsers reconnect to another task, and stop the timers.
+   */
+  shutdown(): void {
+    clearInterval(this.timer);
+    for (const stream of this.streams.values()) clearTimeout(stream.graceTimer);
+    for (const client of this.wss.clients) this.close(client, 'RESTARTING', 'Service restart: reconnect');
+  }
+
   /** The stream of a meeting now (tests and benchmarks look at it). */
   stream(meetingId: string): Readonly<Omit<MicStream, 'ws' | 'detach'>> | undefined {
     return this.streams.get(meetingId);
