@@ -131,6 +131,8 @@ export interface Job {
   uploadKey: string;
   /** Multipart upload id, while a multipart upload is open. */
   uploadId?: string;
+  /** Part size of the multipart upload (the limits may change while it is open). */
+  partSizeBytes?: number;
   /** The transcript lives in the meeting with this id (= jobId): same storage, formats, briefing. */
   meetingId: string;
   durationSeconds?: number;
@@ -208,11 +210,11 @@ export function jobView(job: Job): JobView {
   };
 }
 
-/** Part size for a multipart upload of `sizeBytes`: at least partSizeBytes, whole MiB, ≤ maxParts parts. */
-export function partSizeFor(sizeBytes: number): number {
+/** Part size for a multipart upload of `sizeBytes`: at least `minPartBytes`, whole MiB, ≤ maxParts parts. */
+export function partSizeFor(sizeBytes: number, minPartBytes: number = JOB_LIMITS.partSizeBytes): number {
   const mib = 1024 ** 2;
   const needed = Math.ceil(sizeBytes / JOB_LIMITS.maxParts / mib) * mib;
-  return Math.max(JOB_LIMITS.partSizeBytes, needed);
+  return Math.max(minPartBytes, needed);
 }
 
 /** The upload key of a job; the worker parses it back (the S3 event carries only the key). */
