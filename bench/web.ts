@@ -197,6 +197,8 @@ async function main(): Promise<void> {
     // Frames as the page sees them: requestAnimationFrame timestamps (a gap of n frame
     // intervals drops n - 1 frames), long tasks (≥ 50 ms, the Long Tasks API) and long
     // animation frames (≥ 50 ms, LoAF). Baseline: the same page idle for IDLE_MS first.
+    // tsx (esbuild, keepNames) wraps named functions in __name(), which the page lacks.
+    await page.evaluate('globalThis.__name = globalThis.__name || ((f) => f)');
     await page.evaluate(() => {
       const w = window as unknown as { frameProbe: FrameProbe };
       interface FrameProbe {
