@@ -110,11 +110,12 @@ describe('file transcription in the web console (Chromium, local stack)', () => 
     return (await res.json()) as T;
   }
 
-  async function upload(page: Page, file: string, title?: string): Promise<string> {
+  async function upload(page: Page, file: string, title?: string, screenshot?: string): Promise<string> {
     await page.getByRole('link', { name: 'Upload' }).first().click();
     await page.getByRole('heading', { name: 'Transcribe a recording' }).waitFor();
     await page.getByLabel('Audio or video file').setInputFiles(file);
     if (title) await page.getByLabel('Title (optional)').fill(title);
+    if (screenshot) await page.screenshot({ path: path.join(SCREENSHOT_DIR, screenshot) });
     await recordTrace(page);
     await page.getByRole('button', { name: 'Upload and transcribe' }).click();
     await page.waitForURL(/\/jobs\/[A-Za-z0-9_-]+$/);
@@ -133,7 +134,7 @@ describe('file transcription in the web console (Chromium, local stack)', () => 
       downloadThroughput: -1,
       uploadThroughput: 64 * 1024,
     });
-    const jobId = await upload(page, file, 'Web jobs test: the Dashwoods');
+    const jobId = await upload(page, file, 'Web jobs test: the Dashwoods', 'upload-page.png');
     await waitForText(page.getByTestId('upload-status'), /^Uploaded/, 120_000);
     await cdp.send('Network.emulateNetworkConditions', {
       offline: false,
@@ -141,6 +142,15 @@ describe('file transcription in the web console (Chromium, local stack)', () => 
       downloadThroughput: -1,
       uploadThroughput: -1,
     });
+    // For docs/images: the page mid-transcription (when this run catches it there).
+    const stageNow = () => page.getByTestId('job-stage').textContent();
+    await until(
+      'transcribing or later',
+      async () => ['Transcribing', 'Finalizing', 'Complete'].includes((await stageNow()) ?? ''),
+      240_000,
+    );
+    if ((await stageNow()) === 'Transcribing')
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'job-progress.png') });
     await waitForText(page.getByTestId('job-stage'), 'Complete', 240_000);
     await waitForText(page.getByTestId('job-percent'), '100%');
 

@@ -848,12 +848,16 @@ describe('REST routes (core/rest/routes.ts)', () => {
   ];
   const EXPECTED: Record<string, string[]> = {
     'http-create-meeting': [...MEETING_UPDATE, 'dynamodb:PutItem table:meetings', ...RECALL_KEY],
-    'http-list-meetings': ['dynamodb:Query table:meetings/index/byOwner'],
+    'http-list-meetings': [
+      'dynamodb:Query table:meetings/index/byOwner',
+      'dynamodb:Query table:shares',
+      'dynamodb:BatchGetItem table:meetings',
+    ],
     'http-get-meeting': MEETING_READ,
     'http-get-meeting-status': MEETING_READ,
     'http-leave-meeting': [...MEETING_UPDATE, 'sqs:SendMessage queue:transcript', ...RECALL_KEY],
-    'http-share-meeting': MEETING_UPDATE,
-    'http-unshare-meeting': MEETING_UPDATE,
+    'http-share-meeting': [...MEETING_UPDATE, 'dynamodb:PutItem table:shares'],
+    'http-unshare-meeting': [...MEETING_UPDATE, 'dynamodb:DeleteItem table:shares'],
     'http-get-transcript': [...MEETING_READ, 'dynamodb:Query table:segments'],
     // No OpenAI secret named: the embedded engines answer, no secret to read.
     'http-get-brief': [
