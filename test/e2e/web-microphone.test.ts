@@ -135,15 +135,15 @@ describe('microphone meetings and the recording player in Chromium on the local 
     const maxTapped = () => Math.max(0, ...tapped.keys());
 
     const page = await signIn(ctx, stack.urls.web, 'alice');
-    await page.getByRole('link', { name: 'Record' }).click();
-    await page.getByRole('heading', { name: 'Record' }).waitFor();
+    await page.getByRole('link', { name: 'Record', exact: true }).click();
+    await page.getByRole('heading', { name: 'Record', exact: true }).waitFor();
     await page.getByLabel('Title').fill('Web microphone test');
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'record.png') });
     await page.getByRole('button', { name: 'Start recording' }).click();
     await page.waitForURL(/\/meetings\/[A-Za-z0-9_-]+$/);
     meetingId = new URL(page.url()).pathname.split('/').pop() as string;
     await page.getByRole('heading', { name: 'Web microphone test' }).waitFor();
-    await waitForText(page.getByTestId('mic-state'), 'Recording', 60_000);
+    await waitForText(page.getByTestId('mic-state'), /^Recording$/, 60_000);
 
     // Live lines from the microphone.
     await finals(page).first().waitFor({ timeout: 120_000 });
@@ -161,7 +161,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
     await page.reload();
     await page.getByRole('heading', { name: 'Web microphone test' }).waitFor();
     await page.getByRole('button', { name: 'Continue recording' }).click();
-    await waitForText(page.getByTestId('mic-state'), 'Recording', 60_000);
+    await waitForText(page.getByTestId('mic-state'), /^Recording$/, 60_000);
     await until('new chunks after the reload', () => maxTapped() >= beforeReload + 16, 90_000);
     await until(
       'a new line after the reload',
@@ -203,6 +203,8 @@ describe('microphone meetings and the recording player in Chromium on the local 
     const page = await signIn(await context(), `${stack.urls.web}/meetings/${meetingId}`, 'alice');
     const audio = page.locator('[data-testid="player"] audio');
     await audio.waitFor({ timeout: 120_000 });
+    // Lines become clickable once the player has a recording.
+    await page.locator('.transcript.can-seek').waitFor();
     await finals(page).nth(1).waitFor();
     const line = finals(page).nth(1);
     const startMs = Number(await line.getAttribute('data-start-ms'));
