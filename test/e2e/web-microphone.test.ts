@@ -83,6 +83,27 @@ describe('microphone meetings and the recording player in Chromium on the local 
     return created;
   }
 
+  /** The page's errors and warnings go to the test log (what failed inside the browser). */
+  const logPage = (page: Page) => {
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') console.log(`[page ${m.type()}] ${m.text()}`);
+    });
+    page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+  };
+
+  /** Waits for the microphone panel's state; a timeout says what it showed instead. */
+  async function micState(page: Page, state: RegExp | string, timeout = 60_000): Promise<void> {
+    try {
+      await waitForText(page.getByTestId('mic-state'), state, timeout);
+    } catch (error) {
+      const shown = await page
+        .getByTestId('mic-panel')
+        .textContent({ timeout: 1_000 })
+        .catch(() => '(no microphone panel)');
+      throw new Error(`microphone state ${state} not shown; the panel says: ${shown}`, { cause: error });
+    }
+  }
+
   const finals = (page: Page) => page.locator('.lines > li.line:not(.interim)');
   const seqsOn = (page: Page) =>
     finals(page).evaluateAll((els) => els.map((el) => Number((el as HTMLElement).dataset.seq)));
@@ -135,15 +156,16 @@ describe('microphone meetings and the recording player in Chromium on the local 
     const maxTapped = () => Math.max(0, ...tapped.keys());
 
     const page = await signIn(ctx, stack.urls.web, 'alice');
-    await page.getByRole('link', { name: 'Record' }).click();
-    await page.getByRole('heading', { name: 'Record' }).waitFor();
+    logPage(page);
+    await page.getByRole('link', { name: 'Record', exact: true }).click();
+    await page.getByRole('heading', { name: 'Record', exact: true }).waitFor();
     await page.getByLabel('Title').fill('Web microphone test');
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'record.png') });
     await page.getByRole('button', { name: 'Start recording' }).click();
     await page.waitForURL(/\/meetings\/[A-Za-z0-9_-]+$/);
     meetingId = new URL(page.url()).pathname.split('/').pop() as string;
     await page.getByRole('heading', { name: 'Web microphone test' }).waitFor();
-    await waitForText(page.getByTestId('mic-state'), 'Recording', 60_000);
+    await micState(page, /^Recording$/);
 
     // Live lines from the microphone.
     await finals(page).first().waitFor({ timeout: 120_000 });
@@ -161,7 +183,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
     await page.reload();
     await page.getByRole('heading', { name: 'Web microphone test' }).waitFor();
     await page.getByRole('button', { name: 'Continue recording' }).click();
-    await waitForText(page.getByTestId('mic-state'), 'Recording', 60_000);
+    await micState(page, /^Recording$/);
     await until('new chunks after the reload', () => maxTapped() >= beforeReload + 16, 90_000);
     await until(
       'a new line after the reload',
@@ -174,7 +196,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await page.getByRole('button', { name: 'Stop meeting' }).click();
     await waitForText(page.locator('.meeting-head .badge'), 'Ended', 90_000);
-    await waitForText(page.getByTestId('mic-state'), 'The meeting has ended', 30_000);
+    await micState(page, 'The meeting has ended', 30_000);
 
     // Every chunk the page produced, each once, in order, with no seq skipped or reused…
     expect(conflicts).toEqual([]);
@@ -201,8 +223,11 @@ describe('microphone meetings and the recording player in Chromium on the local 
   it('plays the recording beside the transcript: a clicked line seeks to its start and is highlighted', async () => {
     expect(meetingId).not.toBe('');
     const page = await signIn(await context(), `${stack.urls.web}/meetings/${meetingId}`, 'alice');
+    logPage(page);
     const audio = page.locator('[data-testid="player"] audio');
     await audio.waitFor({ timeout: 120_000 });
+    // Lines become clickable once the player has a recording.
+    await page.locator('.transcript.can-seek').waitFor();
     await finals(page).nth(1).waitFor();
     const line = finals(page).nth(1);
     const startMs = Number(await line.getAttribute('data-start-ms'));

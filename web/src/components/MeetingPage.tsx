@@ -79,7 +79,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
   }
   const status = snapshot.status ?? meeting?.status;
   const owner = meeting?.role === 'owner';
-  const microphone = owner && meeting?.source === 'microphone' && meeting.streamUrl !== undefined;
+  const microphone = owner && meeting?.source === 'microphone';
   return (
     <main class="page meeting-page">
       <div class="meeting-head">
@@ -105,8 +105,8 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
           <Transcript snapshot={snapshot} onSeek={canSeek ? onSeek : undefined} />
         </div>
         <aside class="side" aria-label="Meeting tools">
-          {microphone && meeting?.streamUrl && (
-            <MicPanel meetingId={meetingId} streamUrl={meeting.streamUrl} status={status} handle={mic} />
+          {microphone && (
+            <MicPanel meetingId={meetingId} streamUrl={meeting?.streamUrl} status={status} handle={mic} />
           )}
           {owner && meeting && (
             <OwnerControls

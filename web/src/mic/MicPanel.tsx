@@ -17,7 +17,7 @@ import { IndexedDbJournal } from '../../../core/audio/mic-journal';
 import type { MeetingStatus } from '../../../core/meetings/model';
 import { useApp } from '../app-context';
 import { type MicCapture, requestMicrophone, startCapture } from './capture';
-import { takeStream } from './pending';
+import { forgetStreamUrl, streamUrlOf, takeStream } from './pending';
 
 /** Most audio kept in the browser before recording stops (MicClient's maxBufferedMs). */
 export const MAX_BUFFERED_MS = 600_000;
@@ -40,11 +40,13 @@ type Tap = (meetingId: string, seq: number, base64: string) => void;
 
 export function MicPanel(props: {
   meetingId: string;
-  streamUrl: string;
+  /** From the meeting (the create response); else what this browser kept when it created it. */
+  streamUrl: string | undefined;
   status: MeetingStatus | undefined;
   handle: { current: MicHandle | undefined };
 }) {
-  const { meetingId, streamUrl, status } = props;
+  const { meetingId, status } = props;
+  const streamUrl = props.streamUrl ?? streamUrlOf(meetingId);
   const { auth } = useApp();
   const [phase, setPhase] = useState<Phase>('loading');
   const [mic, setMic] = useState<MicClientStatus>();
@@ -57,6 +59,7 @@ export function MicPanel(props: {
 
   const ensureClient = async (): Promise<MicClient> => {
     if (client.current) return client.current;
+    if (!streamUrl) throw new Error('This meeting records from the browser that started it');
     const tap = testTap();
     const created = new MicClient({
       streamUrl,
@@ -160,6 +163,7 @@ export function MicPanel(props: {
       client.current?.close();
       client.current = undefined;
       await journal.current.clear(meetingId).catch(() => undefined);
+      forgetStreamUrl(meetingId);
       setPhase('ended');
     })();
   }, [ended, meetingId]);
@@ -210,7 +214,8 @@ export function MicPanel(props: {
           />
         </div>
       )}
-      {(phase === 'idle' || phase === 'interrupted' || phase === 'stopped') && !ended && (
+      {!streamUrl && !ended && <p class="hint">This meeting records from the browser that started it.</p>}
+      {streamUrl && (phase === 'idle' || phase === 'interrupted' || phase === 'stopped') && !ended && (
         <>
           {phase === 'interrupted' && (
             <p class="hint">

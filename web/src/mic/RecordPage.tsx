@@ -8,7 +8,7 @@ import { ApiError } from '../api';
 import { useApp } from '../app-context';
 import { navigate } from '../router';
 import { requestMicrophone } from './capture';
-import { handOver } from './pending';
+import { handOver, rememberStreamUrl } from './pending';
 
 export function RecordPage() {
   const { api } = useApp();
@@ -47,6 +47,8 @@ export function RecordPage() {
         ...(words.length ? { keywords: words } : {}),
         ...(language.trim() ? { language: language.trim() } : {}),
       });
+      if (!meeting.streamUrl) throw new Error('The API did not say where to stream this meeting');
+      rememberStreamUrl(meeting.meetingId, meeting.streamUrl);
       handOver(meeting.meetingId, stream);
       stream = undefined;
       navigate(`/meetings/${meeting.meetingId}`);

@@ -9,6 +9,36 @@ export function handOver(meetingId: string, stream: MediaStream): void {
   pending = { meetingId, stream };
 }
 
+const STREAM_URL_KEY = (meetingId: string) => `parley.mic.streamUrl.${meetingId}`;
+
+/**
+ * The create response's `streamUrl` (the audio gateway socket), kept in this browser: the meeting
+ * records from the browser that started it, also after a reload.
+ */
+export function rememberStreamUrl(meetingId: string, streamUrl: string): void {
+  try {
+    localStorage.setItem(STREAM_URL_KEY(meetingId), streamUrl);
+  } catch {
+    // Storage full or disabled: the page records until it is closed.
+  }
+}
+
+export function streamUrlOf(meetingId: string): string | undefined {
+  try {
+    return localStorage.getItem(STREAM_URL_KEY(meetingId)) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function forgetStreamUrl(meetingId: string): void {
+  try {
+    localStorage.removeItem(STREAM_URL_KEY(meetingId));
+  } catch {
+    // nothing to forget
+  }
+}
+
 /** The stream opened for this meeting, once (undefined after a reload). */
 export function takeStream(meetingId: string): MediaStream | undefined {
   if (pending?.meetingId !== meetingId) return undefined;
