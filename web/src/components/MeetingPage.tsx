@@ -10,6 +10,7 @@ import { AskBox } from './AskBox';
 import { BriefingPanel } from './BriefingPanel';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ExportMenu } from './ExportMenu';
+import { LatencyMeter } from './LatencyMeter';
 import { NotificationToggle } from './NotificationToggle';
 import { OwnerControls } from './OwnerControls';
 import { SharePanel } from './SharePanel';
@@ -100,7 +101,8 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
           )}
           <AlertsPanel alerts={snapshot.alerts} keywords={meeting?.keywords ?? []} />
           <NotificationToggle store={store} title={meeting?.title ?? 'Parley'} />
-          <BriefingPanel meetingId={meetingId} />
+          <BriefingPanel meetingId={meetingId} live={snapshot.briefing} added={snapshot.briefingAdded} />
+          <LatencyMeter latency={snapshot.latency} />
           <AskBox
             meetingId={meetingId}
             canSpeak={owner && (status === 'live' || status === 'paused' || status === 'joining')}
