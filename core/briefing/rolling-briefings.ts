@@ -45,14 +45,27 @@ export interface RollingBriefingsDeps {
 
 type BriefingUpdate = Extract<ServerMessage, { type: 'briefing_update' }>;
 
-interface Known {
+/** The last update of a meeting's briefing: the seq it covers, when it was made (epoch ms). */
+export interface LastUpdate {
   coversSeq: number;
   at: number;
 }
 
+/**
+ * Whether final `seq` makes an update due: `everyFinals` new finals, or `everySeconds` passed
+ * with at least one, and never within `minSeconds` of the last update.
+ */
+export function isDue(last: LastUpdate, seq: number, now: number, policy: RollingPolicy): boolean {
+  const newFinals = seq - last.coversSeq;
+  if (newFinals <= 0) return false;
+  const since = now - last.at;
+  if (since < policy.minSeconds * 1000) return false;
+  return newFinals >= policy.everyFinals || since >= policy.everySeconds * 1000;
+}
+
 export class RollingBriefings {
   /** What this container last knew of each meeting's briefing: spares a read per final. */
-  private readonly known = new Map<string, Known>();
+  private readonly known = new Map<string, LastUpdate>();
 
   constructor(private readonly deps: RollingBriefingsDeps) {}
 
@@ -60,11 +73,12 @@ export class RollingBriefings {
   async afterFinal(meetingId: string, seq: number): Promise<BriefingUpdate | undefined> {
     const policy = await this.policy();
     const cached = this.known.get(meetingId);
-    if (cached && !this.due(cached, seq, policy, false)) return undefined;
+    const now = this.deps.now?.() ?? Date.now();
+    if (cached && !isDue(cached, seq, now, policy)) return undefined;
     const stored = await this.deps.repo.get(meetingId);
     const state = stored ? { coversSeq: stored.coversSeq, at: Date.parse(stored.generatedAt) } : undefined;
     this.remember(meetingId, state ?? { coversSeq: 0, at: Number.NEGATIVE_INFINITY });
-    if (state && !this.due(state, seq, policy, false)) return undefined;
+    if (state && !isDue(state, seq, now, policy)) return undefined;
     return this.update(meetingId, stored);
   }
 
@@ -112,22 +126,13 @@ export class RollingBriefings {
     return { type: 'briefing_update', meetingId, briefing: publicBriefing(next), added };
   }
 
-  private due(state: Known, seq: number, policy: RollingPolicy, force: boolean): boolean {
-    const newFinals = seq - state.coversSeq;
-    if (newFinals <= 0) return false;
-    const since = (this.deps.now?.() ?? Date.now()) - state.at;
-    if (force) return true;
-    if (since < policy.minSeconds * 1000) return false;
-    return newFinals >= policy.everyFinals || since >= policy.everySeconds * 1000;
-  }
-
   private async policy(): Promise<RollingPolicy> {
     if (this.deps.policy) return this.deps.policy;
     const engine = await this.deps.engine();
     return engine.briefEngine === EMBEDDED_BRIEF_ENGINE ? EMBEDDED_ROLLING_POLICY : MODEL_ROLLING_POLICY;
   }
 
-  private remember(meetingId: string, known: Known): void {
+  private remember(meetingId: string, known: LastUpdate): void {
     if (this.known.size >= 10_000) this.known.clear();
     this.known.set(meetingId, known);
   }
