@@ -72,9 +72,9 @@ describe('a live meeting on the local stack', () => {
     );
     expect(expectedAlerts.length).toBeGreaterThanOrEqual(1);
     // (Interims may raise provisional alerts first; the finals confirm or withdraw each.)
-    expect(
-      steady.alerts.filter((a) => a.state === 'confirmed').map((a) => `${a.seq}:${a.keyword}`),
-    ).toEqual(expectedAlerts);
+    expect(steady.alerts.filter((a) => a.state === 'confirmed').map((a) => `${a.seq}:${a.keyword}`)).toEqual(
+      expectedAlerts,
+    );
     // Status went live, then ended.
     expect(steady.statuses.indexOf('live')).toBeLessThan(steady.statuses.indexOf('ended'));
 
