@@ -119,6 +119,18 @@ export const TABLES = {
     partitionKey: { name: 'meetingId', type: 'S' },
     globalSecondaryIndexes: [],
   },
+  /**
+   * Keyword alerts raised from interims (one item per occurrence): a conditional put makes
+   * each alert once, and the final reads its seq's alerts to confirm or withdraw them.
+   */
+  alerts: {
+    envVar: 'ALERTS_TABLE',
+    localName: 'parley-alerts',
+    partitionKey: { name: 'meetingId', type: 'S' },
+    sortKey: { name: 'alertKey', type: 'S' },
+    ttlAttribute: 'expiresAt',
+    globalSecondaryIndexes: [],
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;
@@ -220,4 +232,9 @@ export const FANOUT_METRICS = {
   finals: 'Finals',
   /** Milliseconds from a final's `timestamp` (produced by the gateway) to its delivery. */
   finalLatency: 'FinalLatency',
+  /**
+   * Per-hop latency of every transcript event, milliseconds (core/pipeline/segment-timing.ts):
+   * `<prefix><Hop>` with Hop one of Speech, Gateway, Queue, Fanout, Total.
+   */
+  hopLatencyPrefix: 'HopLatency',
 } as const;

@@ -96,6 +96,7 @@ export class ParleyStack extends Stack {
       transcriptQueue: this.pipeline.transcriptQueue,
       deadLetterQueue: this.pipeline.deadLetterQueue,
       stage: this.realtime.stage,
+      openaiApiKey: this.secrets.openai,
     });
 
     this.audioGateway = new AudioGateway(this, 'AudioGateway', {

@@ -10,6 +10,8 @@ import type { DesiredState, MeetingStatus } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import { SeqAllocator } from '../meetings/seq-allocator';
 import type { PipelineEvent } from '../pipeline/events';
+import { published } from '../pipeline/segment-timing';
+import { AudioArrivals } from './audio-arrivals';
 import { AudioClock } from './audio-clock';
 import type { SttConnector } from './deepgram-connector';
 import { FloorTracker } from './floor-tracker';
@@ -114,6 +116,7 @@ export class MeetingSession {
   readonly meetingId: string;
   private state: SessionState = 'starting';
   private readonly clock = new AudioClock();
+  private readonly arrivals = new AudioArrivals();
   private readonly floor = new FloorTracker();
   private readonly stt: SttStream;
   private readonly assembler: SegmentAssembler;
@@ -151,10 +154,13 @@ export class MeetingSession {
       nextSeq: () => this.ready.then(() => seqs.next()),
       clock: this.clock,
       floor: this.floor,
-      emit: (segment) => opts.publish({ v: 1, type: 'transcript', meetingId: opts.meetingId, segment }),
+      emit: (segment) =>
+        opts.publish({ v: 1, type: 'transcript', meetingId: opts.meetingId, segment: published(segment) }),
+      arrivalOf: (streamMs) => this.arrivals.arrivalOf(streamMs),
       onFinal: (streamEndMs) => {
         this.stt.release(streamEndMs);
         this.clock.prune(streamEndMs);
+        this.arrivals.prune(streamEndMs);
       },
       onError: (error) => this.log.error('segment lost', { error: String(error) }),
     });
@@ -234,6 +240,7 @@ export class MeetingSession {
         this.stats.audioFrames++;
         this.stats.audioMs += bytesToMs(input.pcm.length);
         this.stt.send(input.pcm);
+        this.arrivals.mark(this.stt.positionMs);
         this.opts.onAudioForwarded?.(receivedAt);
         if (this.state === 'handing_over') this.watchForQuiet(input.pcm);
         return;

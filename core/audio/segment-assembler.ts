@@ -19,6 +19,8 @@ export interface SegmentAssemblerOptions {
   onFinal?: (streamEndMs: number) => void;
   onError?: (error: unknown) => void;
   now?: () => Date;
+  /** When the audio up to a stream ms reached the gateway (AudioArrivals), for the timing. */
+  arrivalOf?: (streamMs: number) => number | undefined;
 }
 
 export class SegmentAssembler {
@@ -29,9 +31,11 @@ export class SegmentAssembler {
 
   constructor(private readonly opts: SegmentAssemblerOptions) {}
 
-  /** Results are handled strictly in arrival order. */
-  push(result: SttResult): void {
-    this.chain = this.chain.then(() => this.handle(result)).catch((error) => this.opts.onError?.(error));
+  /** Results are handled strictly in arrival order; `receivedAt` (epoch ms) is when it arrived. */
+  push(result: SttResult, receivedAt: number = Date.now()): void {
+    this.chain = this.chain
+      .then(() => this.handle(result, receivedAt))
+      .catch((error) => this.opts.onError?.(error));
   }
 
   /** The seq of an utterance whose interims were published but whose final has not been (yet). */
@@ -44,7 +48,7 @@ export class SegmentAssembler {
     return this.chain;
   }
 
-  private async handle(r: SttResult): Promise<void> {
+  private async handle(r: SttResult, receivedAt: number): Promise<void> {
     if (r.text === '') {
       if (r.isFinal) this.opts.onFinal?.(r.endMs);
       return;
@@ -68,6 +72,7 @@ export class SegmentAssembler {
       endMs,
       timestamp: (this.opts.now?.() ?? new Date()).toISOString(),
       isFinal: r.isFinal,
+      timing: timing(this.opts.arrivalOf?.(streamEnd), receivedAt),
     };
     if (r.isFinal) {
       this.current = undefined;
@@ -81,6 +86,13 @@ export class SegmentAssembler {
       this.opts.emit(segment);
     }
   }
+}
+
+function timing(audioEndAt: number | undefined, resultAt: number): Segment['timing'] {
+  // A result can name audio the gateway stamped after the result's arrival only through a clock
+  // step: never report a negative hop.
+  const end = audioEndAt === undefined ? undefined : Math.min(audioEndAt, resultAt);
+  return end === undefined ? { resultAt } : { audioEndAt: end, resultAt };
 }
 
 function diarizedSpeaker(r: SttResult): string | undefined {

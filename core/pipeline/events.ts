@@ -5,6 +5,24 @@
 import * as z from 'zod';
 import { MeetingStatusSchema } from '../meetings/model';
 
+/**
+ * When a segment passed each hop, in epoch ms (docs/protocol.md "Latency"). Stamped by the
+ * audio gateway (audioEndAt, resultAt, publishedAt) and the fan-out (fanoutAt, sentAt).
+ */
+export const SegmentTimingSchema = z.object({
+  /** The gateway received the audio up to the segment's last word (from Recall or the mic). */
+  audioEndAt: z.number().int().nonnegative().optional(),
+  /** The speech engine's result for it arrived at the gateway. */
+  resultAt: z.number().int().nonnegative().optional(),
+  /** The gateway handed it to the SQS publisher. */
+  publishedAt: z.number().int().nonnegative().optional(),
+  /** The fan-out Lambda took it from the queue. */
+  fanoutAt: z.number().int().nonnegative().optional(),
+  /** The fan-out posted it to the subscribers. */
+  sentAt: z.number().int().nonnegative().optional(),
+});
+export type SegmentTiming = z.infer<typeof SegmentTimingSchema>;
+
 export const SegmentSchema = z.object({
   /** `${meetingId}:${seq}` — stable across interim revisions and the final. */
   id: z.string().min(1).max(200),
@@ -21,6 +39,8 @@ export const SegmentSchema = z.object({
   /** ISO time the segment was produced. */
   timestamp: z.string(),
   isFinal: z.boolean(),
+  /** Per-hop times (absent on segments stored before timing existed, and in replays). */
+  timing: SegmentTimingSchema.optional(),
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 

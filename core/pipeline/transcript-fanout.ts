@@ -11,14 +11,16 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type BackoffOptions, retry } from '../backoff';
+import type { RollingBriefings } from '../briefing/rolling-briefings';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
 import { type ConnectionRepository, jobTopic, meetingTopic } from '../realtime/connection-repository';
-import { findKeywords } from '../realtime/keywords';
+import { type KeywordAlerts, occurrences } from '../realtime/keyword-alerts';
 import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
-import type { JobEvent, PipelineEvent, StatusEvent, TranscriptEvent } from './events';
+import type { JobEvent, PipelineEvent, SegmentTiming, StatusEvent, TranscriptEvent } from './events';
 import { viewerLines } from './interim-coalescer';
+import { sent } from './segment-timing';
 
 export interface TranscriptFanoutDeps {
   meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
@@ -30,6 +32,15 @@ export interface TranscriptFanoutDeps {
   delivery?: Pick<BackoffOptions, 'maxAttempts' | 'baseMs' | 'maxDelayMs'>;
   /** Counts evicted subscribers (a metric on AWS). */
   onEvicted?: (connectionId: string) => void;
+  /** Each transcript event's timing as posted (the per-hop latency metrics on AWS). */
+  onTiming?: (timing: SegmentTiming, isFinal: boolean) => void;
+  /**
+   * Early alerts from interims (core/realtime/keyword-alerts.ts; one per container, it caches).
+   * Without it, alerts are raised from finals only.
+   */
+  alerts?: Pick<KeywordAlerts, 'interim' | 'final'>;
+  /** The rolling briefing (core/briefing/rolling-briefings.ts; one per container). */
+  rolling?: Pick<RollingBriefings, 'afterFinal' | 'afterEnd'>;
 }
 
 /** Default per-connection delivery policy: 4 posts over about 0.7 s, then disconnect. */
@@ -86,7 +97,9 @@ export class TranscriptFanout {
   }
 
   private async transcript(event: TranscriptEvent): Promise<void> {
-    const { meetingId, segment } = event;
+    const fanoutAt = Date.now();
+    const { meetingId } = event;
+    let { segment } = event;
     if (segment.isFinal) {
       const stored = await this.deps.segments.putFinal(meetingId, segment);
       if (stored === 'delivered') {
@@ -94,31 +107,70 @@ export class TranscriptFanout {
         return;
       }
     }
+    // Every interim is read for keywords, whether or not its transcript message is posted.
+    const alerts = await this.keywordAlerts(meetingId, segment);
     // Subscribers are read after the final is stored, so a client subscribing meanwhile
     // finds it either here or in its replay: never in neither.
     const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
-    const messages: ServerMessage[] = viewerLines(event);
-    if (segment.isFinal) {
-      const keywords = await this.keywords(meetingId);
-      for (const hit of findKeywords(segment.text, keywords)) {
-        messages.push({
-          type: 'keyword_alert',
-          meetingId,
-          keyword: hit.keyword,
-          segmentId: segment.id,
-          seq: segment.seq,
-          text: segment.text,
-          timestamp: segment.timestamp,
-        });
-      }
-    }
-    await this.deliver(
-      subscribers.map((s) => s.connectionId),
-      messages,
-    );
+    const targets = subscribers.map((s) => s.connectionId);
+    segment = sent(segment, fanoutAt);
+    if (segment.timing) this.deps.onTiming?.(segment.timing, segment.isFinal);
+    // Coalesced interims are not posted as lines; their alerts still are.
+    await this.deliver(targets, [...viewerLines({ ...event, segment }), ...alerts]);
     if (segment.isFinal) {
       await this.deps.segments.markDelivered(meetingId, segment.seq);
       await this.deps.meetings.advanceLastSeq(meetingId, segment.seq);
+      await this.rollingBriefing(meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
+    }
+  }
+
+  /** Provisional alerts of an interim; confirmations and withdrawals of a final. */
+  private async keywordAlerts(
+    meetingId: string,
+    segment: TranscriptEvent['segment'],
+  ): Promise<ServerMessage[]> {
+    const keywords = await this.keywords(meetingId);
+    const alerts = this.deps.alerts;
+    if (!alerts) {
+      if (!segment.isFinal) return [];
+      return occurrences(segment.text, keywords).map((o) => ({
+        type: 'keyword_alert',
+        meetingId,
+        keyword: o.keyword,
+        segmentId: segment.id,
+        seq: segment.seq,
+        text: segment.text,
+        timestamp: segment.timestamp,
+        alertId: `${segment.id}:${o.keyword.toLowerCase()}:${o.occurrence}`,
+        occurrence: o.occurrence,
+        state: 'confirmed',
+      }));
+    }
+    if (keywords.length === 0 && !segment.isFinal) return [];
+    return segment.isFinal
+      ? alerts.final(meetingId, segment, keywords)
+      : alerts.interim(meetingId, segment, keywords);
+  }
+
+  /**
+   * Posts a rolling briefing update when one is due. A failed update never fails the record:
+   * the transcript is delivered, and the next final tries again.
+   */
+  private async rollingBriefing(
+    meetingId: string,
+    update: () => Promise<ServerMessage | undefined> | undefined,
+  ): Promise<void> {
+    if (!this.deps.rolling) return;
+    try {
+      const message = await update();
+      if (!message) return;
+      const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
+      await this.deliver(
+        subscribers.map((s) => s.connectionId),
+        [message],
+      );
+    } catch (error) {
+      this.deps.logger.warn('rolling briefing not updated', { meetingId, error: String(error) });
     }
   }
 
@@ -128,6 +180,9 @@ export class TranscriptFanout {
       subscribers.map((s) => s.connectionId),
       [{ type: 'status', meetingId: event.meetingId, status: event.status, timestamp: event.at }],
     );
+    if (event.status === 'ended') {
+      await this.rollingBriefing(event.meetingId, () => this.deps.rolling?.afterEnd(event.meetingId));
+    }
   }
 
   private async deliver(connectionIds: string[], messages: ServerMessage[]): Promise<void> {

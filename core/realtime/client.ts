@@ -25,7 +25,10 @@ export interface ClientEvents {
   subscribed: [{ meetingId: string; status: MeetingStatus; lastSeq: number }];
   final: [{ meetingId: string; segment: Transcript }];
   interim: [{ meetingId: string; segment: Transcript }];
+  /** Provisional, confirmed or withdrawn (one `alertId` per occurrence; docs/protocol.md). */
   keyword_alert: [Alert];
+  /** The rolling briefing changed (also sent once after each subscribe's replay, when there is one). */
+  briefing_update: [Extract<ServerMessage, { type: 'briefing_update' }>];
   status: [{ meetingId: string; status: MeetingStatus }];
   /** Interims with a seq below `beforeSeq` that are not final by now never will be: drop them. */
   interim_dropped: [{ meetingId: string; beforeSeq: number }];
@@ -236,6 +239,9 @@ export class ParleyClient {
       }
       case 'keyword_alert':
         this.emit('keyword_alert', msg);
+        return;
+      case 'briefing_update':
+        this.emit('briefing_update', msg);
         return;
       case 'status':
         this.emit('status', { meetingId: msg.meetingId, status: msg.status });

@@ -38,3 +38,21 @@ export function findKeywords(text: string, keywords: readonly string[]): Keyword
   }
   return hits.sort((a, b) => a.wordIndex - b.wordIndex);
 }
+
+export interface Occurrence {
+  keyword: string;
+  /** 0 for the keyword's first occurrence in the line, 1 for its second … */
+  occurrence: number;
+  /** `<keyword, lower case>#<occurrence>` */
+  key: string;
+}
+
+/** Every occurrence of every keyword in `text`, numbered per keyword in order of appearance. */
+export function occurrences(text: string, keywords: readonly string[]): Occurrence[] {
+  const seen = new Map<string, number>();
+  return findKeywords(text, keywords).map((hit) => {
+    const occurrence = seen.get(hit.keyword) ?? 0;
+    seen.set(hit.keyword, occurrence + 1);
+    return { keyword: hit.keyword, occurrence, key: `${hit.keyword.toLowerCase()}#${occurrence}` };
+  });
+}

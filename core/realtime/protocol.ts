@@ -4,9 +4,12 @@
  * every message and error code.
  */
 import * as z from 'zod';
+import type { BriefingDelta, RollingBriefing } from '../briefing/rolling-model';
 import { ERROR_CODES, type ErrorCode } from '../error-codes';
 import { KeywordsSchema, LanguageSchema, type MeetingStatus } from '../meetings/model';
 import type { JobMessage, Segment } from '../pipeline/events';
+
+export type AlertState = 'provisional' | 'confirmed' | 'withdrawn';
 
 /** Every `code` an `error` message may carry: the one set of core/error-codes.ts. */
 export { ERROR_CODES, type ErrorCode } from '../error-codes';
@@ -73,6 +76,23 @@ export type ServerMessage =
       seq: number;
       text: string;
       timestamp: string;
+      /** One id per occurrence (`<segmentId>:<keyword>:<occurrence>`), shared by all its states. */
+      alertId: string;
+      /** Which occurrence of the keyword in the line (0 = first). */
+      occurrence: number;
+      /**
+       * `provisional`: raised from an interim; its final `confirmed` or `withdrawn` it. An
+       * occurrence first seen in its final arrives `confirmed` only (docs/protocol.md).
+       */
+      state: AlertState;
+    }
+  | {
+      /** The rolling briefing changed (docs/protocol.md "Rolling briefing"). */
+      type: 'briefing_update';
+      meetingId: string;
+      briefing: RollingBriefing;
+      /** What is new since the previous update (everything, in the first). */
+      added: BriefingDelta;
     }
   | { type: 'status'; meetingId: string; status: MeetingStatus; timestamp: string }
   /** Interims with a seq below `beforeSeq` that are not final never will be: drop them. */

@@ -5,6 +5,8 @@
  * clients it uses and it reads only its own settings. Replies go back over the management API.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { EMPTY_DELTA, publicBriefing } from '../briefing/rolling-model';
+import type { RollingBriefingRepository } from '../briefing/rolling-repository';
 import { ParleyError } from '../errors';
 import { jobView } from '../jobs/model';
 import type { JobRepository } from '../jobs/repository';
@@ -41,6 +43,8 @@ export type ConnectDeps = { connections: Pick<ConnectionRepository, 'add'> };
 export type DisconnectDeps = { connections: Pick<ConnectionRepository, 'remove'> };
 export type SubscribeDeps = Pick<RealtimeDeps, 'meetings' | 'segments' | 'fanout'> & {
   connections: Pick<ConnectionRepository, 'subscribe'>;
+  /** The meeting's rolling briefing, sent after the replay (absent: none is sent). */
+  briefings?: Pick<RollingBriefingRepository, 'get'>;
 };
 export type UnsubscribeDeps = Pick<RealtimeDeps, 'fanout'> & {
   connections: Pick<ConnectionRepository, 'unsubscribe'>;
@@ -103,7 +107,17 @@ export async function subscribe(
     count++;
     last = s.seq;
   }
-  await reply({ type: 'replay_complete', meetingId: meeting.meetingId, lastSeq: last, count });
+  if (!(await reply({ type: 'replay_complete', meetingId: meeting.meetingId, lastSeq: last, count }))) return;
+  // A late joiner gets the current rolling briefing; later updates arrive live.
+  const briefing = await deps.briefings?.get(meeting.meetingId);
+  if (briefing) {
+    await reply({
+      type: 'briefing_update',
+      meetingId: meeting.meetingId,
+      briefing: publicBriefing(briefing),
+      added: EMPTY_DELTA,
+    });
+  }
 }
 
 export async function unsubscribe(

@@ -22,7 +22,8 @@ export class SegmentRepository {
    * was never fanned out, and 'delivered' for a duplicate already posted to clients.
    */
   async putFinal(meetingId: string, segment: Segment): Promise<'new' | 'undelivered' | 'delivered'> {
-    const { isFinal: _isFinal, revision: _revision, ...fields } = segment;
+    // Timing describes one delivery, not the line: it is not stored (replays carry none).
+    const { isFinal: _isFinal, revision: _revision, timing: _timing, ...fields } = segment;
     try {
       await dynamo().send(
         new PutCommand({

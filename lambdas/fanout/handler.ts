@@ -1,15 +1,23 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { loadBriefingConfig } from '../../core/briefing/config';
+import { briefingEngineFactory } from '../../core/briefing/engines';
+import { RollingBriefings } from '../../core/briefing/rolling-briefings';
+import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
 import { sendMessage } from '../../core/clients/sqs';
 import { dlqUrl, managementEndpoint } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
+import type { SegmentTiming } from '../../core/pipeline/events';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
+import { hops } from '../../core/pipeline/segment-timing';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
+import { AlertRepository } from '../../core/realtime/alert-repository';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
+import { KeywordAlerts } from '../../core/realtime/keyword-alerts';
 import { FANOUT_METRICS, QUEUES } from '../../core/resources';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 
@@ -23,7 +31,23 @@ const fanout = new ConnectionFanout(endpoint, connections, logger, 50, new Signe
 const meetings = new MeetingRepository();
 const segments = new SegmentRepository();
 const onEvicted = () => count('EvictedSubscribers');
-const fanoutDeps = { meetings, segments, connections, fanout, onEvicted, logger };
+/** Per-hop latency (audio end → speech result → published → taken → sent) of each transcript event. */
+const onTiming = (timing: SegmentTiming) => {
+  for (const [hop, value] of Object.entries(hops(timing))) {
+    const name = `${FANOUT_METRICS.hopLatencyPrefix}${hop[0]?.toUpperCase()}${hop.slice(1, -2)}`;
+    metrics.addMetric(name, MetricUnit.Milliseconds, value);
+  }
+};
+/** Per container: each caches what it raised / last stored, sparing DynamoDB calls. */
+const alerts = new KeywordAlerts(new AlertRepository());
+const rolling = new RollingBriefings({
+  repo: new RollingBriefingRepository(),
+  segments,
+  meetings,
+  engine: briefingEngineFactory(loadBriefingConfig(), logger),
+  logger,
+});
+const fanoutDeps = { meetings, segments, connections, fanout, onEvicted, onTiming, alerts, rolling, logger };
 const { maxReceiveCount } = QUEUES.transcriptEvents;
 const deadLetterQueueUrl = dlqUrl('transcriptEvents');
 /** The dashboard's golden signals: finals/s and produced → delivered latency. */

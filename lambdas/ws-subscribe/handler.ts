@@ -1,3 +1,4 @@
+import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
 import { SubscribeSchema } from '../../core/realtime/protocol';
@@ -12,6 +13,7 @@ const deps = {
   segments: new SegmentRepository(),
   connections,
   fanout: replier(connections),
+  briefings: new RollingBriefingRepository(),
 };
 
 export const handler = wsRoute('subscribe', SubscribeSchema, deps.fanout, (ctx, msg) =>

@@ -5,6 +5,7 @@
  */
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUES, type TableKey } from '../../core/resources';
@@ -20,6 +21,8 @@ export interface TranscriptFanoutProps {
   /** Where the handler parks a record that failed its last delivery (see lambdas/fanout). */
   readonly deadLetterQueue: IQueue;
   readonly stage: WebSocketStage;
+  /** OpenAI's key, when the stack has one: the rolling briefing then uses the model. */
+  readonly openaiApiKey?: ISecret;
 }
 
 export class TranscriptFanout extends Construct {
@@ -40,9 +43,14 @@ export class TranscriptFanout extends Construct {
       .bindTable('segments', tables.segments, ['PutItem', 'UpdateItem', 'Query'])
       // ConnectionRepository.subscribers: query by topic.
       .bindTable('subscriptions', tables.subscriptions, ['Query'])
+      // KeywordAlerts: raise (conditional PutItem) and the final's forSeq (Query).
+      .bindTable('alerts', tables.alerts, ['PutItem', 'Query'])
+      // RollingBriefings: the stored rolling briefing (GetItem, conditional PutItem).
+      .bindTable('briefings', tables.briefings, ['GetItem', 'PutItem'])
       .bindManagementApi(props.stage, 'post')
       .consumeQueue('transcriptEvents', props.transcriptQueue)
       .setEnvironment(QUEUES.transcriptEvents.dlq.envVar, props.deadLetterQueue.queueUrl);
+    if (props.openaiApiKey) this.function.bindSecret('OPENAI_API_KEY', props.openaiApiKey);
     grantQueueSend(this.function.function, props.deadLetterQueue);
     grantConnectionRemoval(this.function, tables);
   }

@@ -186,7 +186,9 @@ export class RealtimeApi extends Construct {
     fn.subscribe
       .bindTable('meetings', tables.meetings, ['GetItem'])
       .bindTable('subscriptions', tables.subscriptions, ['PutItem'])
-      .bindTable('segments', tables.segments, ['Query']);
+      .bindTable('segments', tables.segments, ['Query'])
+      // The rolling briefing, sent to a subscriber after its replay.
+      .bindTable('briefings', tables.briefings, ['GetItem']);
     grantConnectionRemoval(fn.subscribe, tables);
 
     fn.unsubscribe.bindTable('subscriptions', tables.subscriptions, ['DeleteItem']);

@@ -477,7 +477,8 @@ describe('Lambda functions', () => {
       'ws-connect': [table('connections')],
       'ws-disconnect': CONNECTIONS,
       'ws-default': [POSTS],
-      'ws-subscribe': [POSTS, ...CONNECTIONS, table('meetings'), table('segments')],
+      'ws-ping': [POSTS],
+      'ws-subscribe': [POSTS, ...CONNECTIONS, table('meetings'), table('segments'), table('briefings')],
       'ws-unsubscribe': [POSTS, ...CONNECTIONS],
       'ws-command': [
         POSTS,
@@ -502,7 +503,7 @@ describe('Lambda functions', () => {
     const check: Record<string, readonly TableKey[]> = {
       'ws-connect': ['connections'],
       'ws-disconnect': ['connections', 'subscriptions'],
-      'ws-subscribe': ['meetings', 'segments', 'connections', 'subscriptions'],
+      'ws-subscribe': ['meetings', 'segments', 'connections', 'subscriptions', 'briefings'],
       'ws-unsubscribe': ['connections', 'subscriptions'],
       'ws-command': ['meetings', 'connections', 'subscriptions'],
       'ws-subscribe-job': ['jobs', 'connections', 'subscriptions'],
@@ -590,6 +591,8 @@ describe('least privilege', () => {
       'dynamodb:GetItem table:meetings',
       'dynamodb:PutItem table:subscriptions',
       'dynamodb:Query table:segments',
+      // The rolling briefing it sends after the replay.
+      'dynamodb:GetItem table:briefings',
     ],
     'ws-unsubscribe': [...POST, ...REMOVE_GONE, 'dynamodb:DeleteItem table:subscriptions'],
     'ws-command': [
@@ -622,6 +625,12 @@ describe('least privilege', () => {
       'dynamodb:UpdateItem table:segments',
       'dynamodb:Query table:segments',
       'dynamodb:Query table:subscriptions',
+      // Early keyword alerts: raised once (conditional put), read by the final.
+      'dynamodb:PutItem table:alerts',
+      'dynamodb:Query table:alerts',
+      // The rolling briefing: read, stored conditionally.
+      'dynamodb:GetItem table:briefings',
+      'dynamodb:PutItem table:briefings',
       'sqs:ChangeMessageVisibility queue:transcript',
       'sqs:DeleteMessage queue:transcript',
       'sqs:GetQueueAttributes queue:transcript',

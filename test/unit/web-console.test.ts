@@ -138,14 +138,111 @@ describe('the meeting store', () => {
       seq: 1,
       text: 'the Budget is fine',
       timestamp: new Date().toISOString(),
+      alertId: `${MEETING}:1:budget:0`,
+      occurrence: 0,
+      state: 'confirmed',
     });
-    expect(store.snapshot().alerts).toEqual([{ seq: 1, keyword: 'budget', text: 'the Budget is fine' }]);
+    expect(store.snapshot().alerts).toEqual([
+      { key: '1:budget:0', seq: 1, keyword: 'budget', text: 'the Budget is fine', state: 'confirmed' },
+    ]);
     expect(notified).toEqual(['1:budget']);
     expect(store.snapshot().blocks[0]?.[0]?.keywords).toEqual(['budget']);
     // New keywords (configure) re-highlight the lines already shown.
     store.setKeywords(['fine']);
     expect(store.snapshot().blocks[0]?.[0]?.keywords).toEqual(['fine']);
     expect(store.snapshot().alerts.map((a) => a.keyword)).toEqual(['budget', 'fine']);
+    client.close();
+  });
+
+  it('shows a provisional alert at once, keeps it when its final confirms it, and removes it when withdrawn', async () => {
+    const { store, socket, client } = await connectedStore(['budget']);
+    const notified: string[] = [];
+    store.onAlert((a) => notified.push(`${a.key}:${a.state}`));
+    const alert = (seq: number, text: string, state: 'provisional' | 'confirmed' | 'withdrawn') =>
+      socket.deliver({
+        type: 'keyword_alert',
+        meetingId: MEETING,
+        keyword: 'budget',
+        segmentId: `${MEETING}:${seq}`,
+        seq,
+        text,
+        timestamp: new Date().toISOString(),
+        alertId: `${MEETING}:${seq}:budget:0`,
+        occurrence: 0,
+        state,
+      });
+    socket.deliver(transcript(1, 'the budget', false));
+    alert(1, 'the budget', 'provisional');
+    socket.deliver(transcript(2, 'a budge', false));
+    alert(2, 'a budget', 'provisional');
+    expect(store.snapshot().alerts.map((a) => `${a.key}:${a.state}`)).toEqual([
+      '1:budget:0:provisional',
+      '2:budget:0:provisional',
+    ]);
+    // Line 1's final keeps the keyword; line 2's final does not.
+    socket.deliver(transcript(1, 'the budget is fine', true));
+    alert(1, 'the budget is fine', 'confirmed');
+    socket.deliver(transcript(2, 'a badge', true));
+    alert(2, 'a badge', 'withdrawn');
+    expect(store.snapshot().alerts.map((a) => `${a.key}:${a.state}:${a.text}`)).toEqual([
+      '1:budget:0:confirmed:the budget is fine',
+    ]);
+    // Each occurrence notified once, when it was first raised.
+    expect(notified).toEqual(['1:budget:0:provisional', '2:budget:0:provisional']);
+    client.close();
+  });
+
+  it('keeps the newest rolling briefing and the per-hop latency of the newest line', async () => {
+    const { store, socket, client } = await connectedStore();
+    const briefing = (coversSeq: number, decisions: string[]) => ({
+      meetingId: MEETING,
+      coversSeq,
+      engine: 'embedded-extractive',
+      generatedAt: new Date().toISOString(),
+      updates: coversSeq,
+      summary: `up to ${coversSeq}`,
+      keyPoints: [],
+      decisions,
+      actionItems: [],
+      openQuestions: [],
+      blockers: [],
+      topics: [],
+    });
+    const delta = { keyPoints: [], actionItems: [], openQuestions: [], blockers: [], topics: [] };
+    socket.deliver({
+      type: 'briefing_update',
+      meetingId: MEETING,
+      briefing: briefing(5, ['ship on Friday']),
+      added: { ...delta, decisions: ['ship on Friday'] },
+    });
+    // An older update arriving late does not replace a newer one.
+    socket.deliver({
+      type: 'briefing_update',
+      meetingId: MEETING,
+      briefing: briefing(3, []),
+      added: { ...delta, decisions: [] },
+    });
+    expect(store.snapshot().briefing?.coversSeq).toBe(5);
+    expect(store.snapshot().briefingAdded?.decisions).toEqual(['ship on Friday']);
+
+    const now = Date.now();
+    socket.deliver({
+      type: 'transcript',
+      meetingId: MEETING,
+      transcript: {
+        ...(transcript(6, 'timed line', true) as Extract<ServerMessage, { type: 'transcript' }>).transcript,
+        timing: {
+          audioEndAt: now - 900,
+          resultAt: now - 400,
+          publishedAt: now - 398,
+          fanoutAt: now - 380,
+          sentAt: now - 370,
+        },
+      },
+    });
+    const hops = store.snapshot().latency?.hops;
+    expect(hops).toMatchObject({ speechMs: 500, gatewayMs: 2, queueMs: 18, fanoutMs: 10, totalMs: 530 });
+    expect(hops?.deliveryMs).toBeGreaterThanOrEqual(370);
     client.close();
   });
 

@@ -6,10 +6,13 @@
  * Finals are kept in blocks of BLOCK_SIZE lines: a full block never changes (same array), so
  * the transcript re-renders only its last block when a line arrives, however long the meeting.
  */
+
+import type { BriefingDelta, RollingBriefing } from '../../core/briefing/rolling-model';
 import type { MeetingStatus } from '../../core/meetings/model';
+import { type Hops, hops } from '../../core/pipeline/segment-timing';
 import type { ParleyClient } from '../../core/realtime/client';
-import { findKeywords } from '../../core/realtime/keywords';
-import type { ServerMessage } from '../../core/realtime/protocol';
+import { findKeywords, occurrences } from '../../core/realtime/keywords';
+import type { AlertState, ServerMessage } from '../../core/realtime/protocol';
 
 type Segment = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
 
@@ -30,9 +33,20 @@ export interface Line {
 }
 
 export interface AlertEntry {
+  /** One per occurrence: `<seq>:<keyword>:<occurrence>`. */
+  key: string;
   seq: number;
   keyword: string;
   text: string;
+  /** Provisional until its line's final confirms it; a withdrawn alert leaves the list. */
+  state: Exclude<AlertState, 'withdrawn'>;
+}
+
+/** The newest transcript event's per-hop latency, as this browser received it. */
+export interface LatencyReading {
+  hops: Hops;
+  isFinal: boolean;
+  receivedAt: number;
 }
 
 export type ConnectionState =
@@ -49,6 +63,10 @@ export interface MeetingSnapshot {
   lastSeq: number;
   interims: readonly Line[];
   alerts: readonly AlertEntry[];
+  /** The rolling briefing (pushed live), and what its last update added. */
+  briefing: RollingBriefing | undefined;
+  briefingAdded: BriefingDelta | undefined;
+  latency: LatencyReading | undefined;
   connection: ConnectionState;
   /** The newest final, for the screen reader live region. */
   latest: Line | undefined;
@@ -62,6 +80,10 @@ export class MeetingStore {
   private readonly interims = new Map<number, Line>();
   private alerts: AlertEntry[] = [];
   private readonly alertKeys = new Set<string>();
+  private readonly withdrawn = new Set<string>();
+  private briefing: RollingBriefing | undefined;
+  private briefingAdded: BriefingDelta | undefined;
+  private latency: LatencyReading | undefined;
   private readonly notified = new Set<string>();
   private status: MeetingStatus | undefined;
   private connection: ConnectionState = { kind: 'connecting' };
@@ -99,20 +121,41 @@ export class MeetingStore {
         if (mine(e.meetingId)) this.setStatus(e.status);
       }),
       client.on('final', (e) => {
-        if (mine(e.meetingId)) this.addFinal(e.segment);
+        if (!mine(e.meetingId)) return;
+        this.measure(e.segment);
+        this.addFinal(e.segment);
       }),
       client.on('interim', (e) => {
-        if (mine(e.meetingId)) this.addInterim(e.segment);
+        if (!mine(e.meetingId)) return;
+        this.measure(e.segment);
+        this.addInterim(e.segment);
       }),
       client.on('keyword_alert', (a) => {
         if (!mine(a.meetingId)) return;
-        const alert = { seq: a.seq, keyword: a.keyword, text: a.text };
+        const key = alertKey(a.seq, a.keyword, a.occurrence ?? 0);
+        if (a.state === 'withdrawn') {
+          this.withdraw(key);
+          return;
+        }
+        const alert: AlertEntry = {
+          key,
+          seq: a.seq,
+          keyword: a.keyword,
+          text: a.text,
+          state: a.state ?? 'confirmed',
+        };
         this.addAlert(alert);
-        // Only live alerts notify (a replay has none), each once.
-        const key = `${a.seq}:${a.keyword}`;
+        // Only live alerts notify (a replay has none), each occurrence once.
         if (this.notified.has(key)) return;
         this.notified.add(key);
         for (const fn of this.alertListeners) fn(alert);
+      }),
+      client.on('briefing_update', (u) => {
+        if (!mine(u.meetingId)) return;
+        if (this.briefing && this.briefing.coversSeq > u.briefing.coversSeq) return; // an older one
+        this.briefing = u.briefing;
+        this.briefingAdded = u.added;
+        this.changed();
       }),
       client.on('error', (e) => {
         if (e.action !== 'subscribe' && e.code !== 'MEETING_NOT_FOUND') return;
@@ -137,9 +180,8 @@ export class MeetingStore {
     this.keywords = [...keywords];
     this.blocks = this.blocks.map((block) =>
       block.map((line) => {
-        const found = this.keywordsIn(line.text);
-        for (const keyword of found) this.addAlert({ seq: line.seq, keyword, text: line.text });
-        return { ...line, keywords: found };
+        this.deriveAlerts(line);
+        return { ...line, keywords: this.keywordsIn(line.text) };
       }),
     );
     this.changed();
@@ -180,7 +222,7 @@ export class MeetingStore {
     this.lastSeq = segment.seq;
     this.latest = line;
     // Replayed finals carry no keyword_alert: derive those alerts from the meeting's keywords.
-    for (const keyword of keywords) this.addAlert({ seq: line.seq, keyword, text: line.text });
+    this.deriveAlerts(line);
     this.changed();
   }
 
@@ -197,12 +239,42 @@ export class MeetingStore {
     this.changed();
   }
 
+  /** A final's occurrences are confirmed alerts (replays and keywords set later included). */
+  private deriveAlerts(line: Pick<Line, 'seq' | 'text'>): void {
+    for (const o of occurrences(line.text, this.keywords)) {
+      const key = alertKey(line.seq, o.keyword, o.occurrence);
+      this.addAlert({ key, seq: line.seq, keyword: o.keyword, text: line.text, state: 'confirmed' });
+    }
+  }
+
   private addAlert(alert: AlertEntry): void {
-    const key = `${alert.seq}:${alert.keyword}`;
-    if (this.alertKeys.has(key)) return;
-    this.alertKeys.add(key);
+    if (this.alertKeys.has(alert.key)) {
+      // A provisional alert confirmed: same entry, final text.
+      if (alert.state !== 'confirmed') return;
+      const at = this.alerts.findIndex((a) => a.key === alert.key);
+      if (at < 0 || this.alerts[at]?.state === 'confirmed') return;
+      this.alerts = this.alerts.map((a, i) => (i === at ? alert : a));
+      this.changed();
+      return;
+    }
+    if (alert.state === 'provisional' && this.withdrawn.has(alert.key)) return;
+    this.alertKeys.add(alert.key);
     this.alerts = [...this.alerts, alert].sort((a, b) => a.seq - b.seq);
     this.changed();
+  }
+
+  private withdraw(key: string): void {
+    this.withdrawn.add(key);
+    if (!this.alertKeys.has(key)) return;
+    this.alertKeys.delete(key);
+    this.alerts = this.alerts.filter((a) => a.key !== key);
+    this.changed();
+  }
+
+  private measure(segment: Segment): void {
+    if (!segment.timing) return;
+    const receivedAt = Date.now();
+    this.latency = { hops: hops(segment.timing, receivedAt), isFinal: segment.isFinal, receivedAt };
   }
 
   private setConnection(state: ConnectionState): void {
@@ -230,6 +302,9 @@ export class MeetingStore {
       lastSeq: this.lastSeq,
       interims: [...this.interims.values()].sort((a, b) => a.seq - b.seq),
       alerts: this.alerts,
+      briefing: this.briefing,
+      briefingAdded: this.briefingAdded,
+      latency: this.latency,
       connection: this.connection,
       latest: this.latest,
       error: this.error,
@@ -248,4 +323,8 @@ export class MeetingStore {
     if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 200);
     else requestAnimationFrame(flush);
   }
+}
+
+function alertKey(seq: number, keyword: string, occurrence: number): string {
+  return `${seq}:${keyword.toLowerCase()}:${occurrence}`;
 }

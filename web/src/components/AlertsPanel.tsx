@@ -33,10 +33,11 @@ export function AlertsPanel({
       {alerts.length > 0 && (
         <ol class="alert-list">
           {alerts.slice(-MAX_LISTED).map((alert) => (
-            <li key={`${alert.seq}:${alert.keyword}`}>
+            <li key={alert.key} class={alert.state === 'provisional' ? 'provisional' : undefined}>
               <button type="button" class="link-button" onClick={() => scrollToLine(alert.seq)}>
                 “{alert.keyword}” in line {alert.seq}
               </button>
+              {alert.state === 'provisional' && <span class="badge"> unconfirmed</span>}
               <span class="alert-text"> {alert.text}</span>
             </li>
           ))}

@@ -11,6 +11,7 @@ import { AskBox } from './AskBox';
 import { BriefingPanel } from './BriefingPanel';
 import { ConnectionBadge } from './ConnectionBadge';
 import { ExportMenu } from './ExportMenu';
+import { LatencyMeter } from './LatencyMeter';
 import { NotificationToggle } from './NotificationToggle';
 import { OwnerControls } from './OwnerControls';
 import { Player, type PlayerHandle } from './Player';
@@ -123,7 +124,8 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
           )}
           <AlertsPanel alerts={snapshot.alerts} keywords={meeting?.keywords ?? []} />
           <NotificationToggle store={store} title={meeting?.title ?? 'Parley'} />
-          <BriefingPanel meetingId={meetingId} />
+          <BriefingPanel meetingId={meetingId} live={snapshot.briefing} added={snapshot.briefingAdded} />
+          <LatencyMeter latency={snapshot.latency} />
           <AskBox
             meetingId={meetingId}
             canSpeak={owner && (status === 'live' || status === 'paused' || status === 'joining')}

@@ -1,0 +1,139 @@
+/**
+ * When the rolling briefing of a live meeting is updated, and the update itself. The fan-out
+ * calls `afterFinal` once a final has been stored and delivered (and `afterEnd` when the meeting
+ * ends); an update that is due reads the finals since the stored briefing, advances it
+ * (rolling.ts), stores it conditionally and returns the `briefing_update` to post — or nothing,
+ * when it is not due, another delivery stored it first, or nothing visible changed.
+ *
+ * Cost bound (docs/architecture.md "Rolling briefing"): an update runs when `everyFinals` finals
+ * have arrived since the last, or `everySeconds` have passed with at least one new final, and
+ * never sooner than `minSeconds` after the last. With OpenAI the defaults (20 finals / 120 s /
+ * at least 60 s) allow at most 60 requests per meeting-hour.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MeetingRepository } from '../meetings/repository';
+import type { ServerMessage } from '../realtime/protocol';
+import type { SegmentRepository } from '../transcript/segment-repository';
+import { type BriefingEngine, EMBEDDED_BRIEF_ENGINE, type TranscriptLine } from './model';
+import { advanceBriefing, briefingDelta, isEmptyDelta } from './rolling';
+import { publicBriefing, type StoredRollingBriefing } from './rolling-model';
+import type { RollingBriefingRepository } from './rolling-repository';
+
+export interface RollingPolicy {
+  everyFinals: number;
+  everySeconds: number;
+  minSeconds: number;
+}
+
+/** The embedded engine costs milliseconds: update often. */
+export const EMBEDDED_ROLLING_POLICY: RollingPolicy = { everyFinals: 5, everySeconds: 20, minSeconds: 3 };
+/** A model costs money and seconds: at most once a minute (≤ 60 requests per meeting-hour). */
+export const MODEL_ROLLING_POLICY: RollingPolicy = { everyFinals: 20, everySeconds: 120, minSeconds: 60 };
+/** Finals read in one update at most (a meeting that was briefed long ago catches up in steps). */
+const MAX_LINES_PER_UPDATE = 500;
+
+export interface RollingBriefingsDeps {
+  repo: Pick<RollingBriefingRepository, 'get' | 'put'>;
+  segments: Pick<SegmentRepository, 'all'>;
+  meetings: Pick<MeetingRepository, 'get'>;
+  engine: () => Promise<BriefingEngine>;
+  logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** Overrides the policy of the engine in use (tests). */
+  policy?: RollingPolicy;
+  now?: () => number;
+}
+
+type BriefingUpdate = Extract<ServerMessage, { type: 'briefing_update' }>;
+
+/** The last update of a meeting's briefing: the seq it covers, when it was made (epoch ms). */
+export interface LastUpdate {
+  coversSeq: number;
+  at: number;
+}
+
+/**
+ * Whether final `seq` makes an update due: `everyFinals` new finals, or `everySeconds` passed
+ * with at least one, and never within `minSeconds` of the last update.
+ */
+export function isDue(last: LastUpdate, seq: number, now: number, policy: RollingPolicy): boolean {
+  const newFinals = seq - last.coversSeq;
+  if (newFinals <= 0) return false;
+  const since = now - last.at;
+  if (since < policy.minSeconds * 1000) return false;
+  return newFinals >= policy.everyFinals || since >= policy.everySeconds * 1000;
+}
+
+export class RollingBriefings {
+  /** What this container last knew of each meeting's briefing: spares a read per final. */
+  private readonly known = new Map<string, LastUpdate>();
+
+  constructor(private readonly deps: RollingBriefingsDeps) {}
+
+  /** After final `seq` was delivered: the update to post, if one is due and this call made it. */
+  async afterFinal(meetingId: string, seq: number): Promise<BriefingUpdate | undefined> {
+    const policy = await this.policy();
+    const cached = this.known.get(meetingId);
+    const now = this.deps.now?.() ?? Date.now();
+    if (cached && !isDue(cached, seq, now, policy)) return undefined;
+    const stored = await this.deps.repo.get(meetingId);
+    const state = stored ? { coversSeq: stored.coversSeq, at: Date.parse(stored.generatedAt) } : undefined;
+    this.remember(meetingId, state ?? { coversSeq: 0, at: Number.NEGATIVE_INFINITY });
+    if (state && !isDue(state, seq, now, policy)) return undefined;
+    return this.update(meetingId, stored);
+  }
+
+  /** The meeting ended: brief what was said since the last update, however recent it was. */
+  async afterEnd(meetingId: string): Promise<BriefingUpdate | undefined> {
+    const stored = await this.deps.repo.get(meetingId);
+    const meeting = await this.deps.meetings.get(meetingId);
+    const lastSeq = meeting?.lastSeq ?? 0;
+    if (lastSeq <= (stored?.coversSeq ?? 0)) return undefined;
+    return this.update(meetingId, stored);
+  }
+
+  private async update(
+    meetingId: string,
+    stored: StoredRollingBriefing | undefined,
+  ): Promise<BriefingUpdate | undefined> {
+    const lines: TranscriptLine[] = [];
+    for await (const s of this.deps.segments.all(meetingId, stored?.coversSeq ?? 0)) {
+      if (s.text.trim() !== '') {
+        lines.push({ seq: s.seq, speaker: s.speaker, text: s.text, startMs: s.startMs, endMs: s.endMs });
+      }
+      if (lines.length >= MAX_LINES_PER_UPDATE) break;
+    }
+    if (lines.length === 0) return undefined;
+    const [engine, meeting] = await Promise.all([this.deps.engine(), this.deps.meetings.get(meetingId)]);
+    const now = new Date(this.deps.now?.() ?? Date.now());
+    const next = await advanceBriefing(meetingId, stored, lines, engine, {
+      title: meeting?.title ?? '',
+      now,
+    });
+    if (!(await this.deps.repo.put(next))) {
+      this.deps.logger.debug('rolling briefing already updated by another delivery', { meetingId });
+      this.known.delete(meetingId);
+      return undefined;
+    }
+    this.remember(meetingId, { coversSeq: next.coversSeq, at: now.getTime() });
+    const added = briefingDelta(stored, next);
+    if (stored && isEmptyDelta(added)) return undefined;
+    this.deps.logger.info('rolling briefing updated', {
+      meetingId,
+      coversSeq: next.coversSeq,
+      lines: lines.length,
+      engine: next.engine,
+    });
+    return { type: 'briefing_update', meetingId, briefing: publicBriefing(next), added };
+  }
+
+  private async policy(): Promise<RollingPolicy> {
+    if (this.deps.policy) return this.deps.policy;
+    const engine = await this.deps.engine();
+    return engine.briefEngine === EMBEDDED_BRIEF_ENGINE ? EMBEDDED_ROLLING_POLICY : MODEL_ROLLING_POLICY;
+  }
+
+  private remember(meetingId: string, known: LastUpdate): void {
+    if (this.known.size >= 10_000) this.known.clear();
+    this.known.set(meetingId, known);
+  }
+}
