@@ -90,7 +90,7 @@ const EVENT_SOURCE_CONCURRENCY = process.argv.some((a) => a.startsWith('--event-
   : flagArg('before')
     ? 10
     : undefined;
-/** Experiment: the replacement event source long-polls this long (stack: 20 s). */
+/** Experiment: the replacement event source long-polls this long (stack: 1 s). */
 const EVENT_SOURCE_WAIT_S = process.argv.some((a) => a.startsWith('--event-source-wait-seconds'))
   ? numArg('event-source-wait-seconds', 0)
   : flagArg('before')
@@ -440,7 +440,7 @@ function report(rows: Row[], skew: { skewMs: number; rttMs: number }, startupMs:
     `- ${BEFORE ? '**--before**: local-aws-sqs receive timing as before issue #15.3 (fix off); ' : ''}experiments: publisher window ${PUBLISHER_WINDOW_MS === undefined ? 'Parley default (2 ms)' : `${PUBLISHER_WINDOW_MS} ms`}; ` +
       `SQS event source concurrent batches ` +
       `${EVENT_SOURCE_CONCURRENCY ?? '1,000 (stack default)'}, ReceiveMessage wait ` +
-      `${EVENT_SOURCE_WAIT_S === undefined ? '20 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}; ` +
+      `${EVENT_SOURCE_WAIT_S === undefined ? '1 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}; ` +
       `breakdown stamps ${BREAKDOWN ? 'on' : 'off'}`,
   );
   out.push(
