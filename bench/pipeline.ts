@@ -45,7 +45,7 @@ import { TranscriptFanout } from '../core/pipeline/transcript-fanout';
 import { ConnectionFanout } from '../core/realtime/connection-fanout';
 import type { ServerMessage } from '../core/realtime/protocol';
 import { QUEUES } from '../core/resources';
-import { createLocalClients } from '../local/aws-emulators';
+import { createLocalClients, setLocalSqsReceiveWaitFix } from '../local/aws-emulators';
 import { fanoutHandler } from '../local/lambda-routes';
 import { type SqsEventSource, startSqsEventSource } from '../local/sqs-event-source';
 import { type LocalStack, startLocalStack } from '../local/stack';
@@ -87,11 +87,20 @@ const PUBLISHER_WINDOW_MS = process.argv.some((a) => a.startsWith('--publisher-w
 /** Experiment: replace the stack's SQS event source by one with this many concurrent batches (stack: 1,000). */
 const EVENT_SOURCE_CONCURRENCY = process.argv.some((a) => a.startsWith('--event-source-concurrency'))
   ? numArg('event-source-concurrency', 10)
-  : undefined;
-/** Experiment: the replacement event source long-polls this long (stack: 20 s). */
+  : flagArg('before')
+    ? 10
+    : undefined;
+/** Experiment: the replacement event source long-polls this long (stack: 1 s). */
 const EVENT_SOURCE_WAIT_S = process.argv.some((a) => a.startsWith('--event-source-wait-seconds'))
   ? numArg('event-source-wait-seconds', 0)
-  : undefined;
+  : flagArg('before')
+    ? 0
+    : undefined;
+/**
+ * Baseline: local mode as it was before issue #15.3 (local-aws-sqs's own receive timing, short
+ * polls with a 25 ms pause, 10 concurrent batches). Run it back to back with a default run.
+ */
+const BEFORE = flagArg('before');
 const DRAIN_MS = 10_000;
 
 // ---- in-process stamps (main thread) ---------------------------------------------------------
@@ -428,10 +437,10 @@ function report(rows: Row[], skew: { skewMs: number; rttMs: number }, startupMs:
       `${AUDIO_FRAME_MS > 0 ? `${AUDIO_FRAME_MS} ms frames in real time` : 'one frame only'}; relay baseline ${BASELINE_S} s`,
   );
   out.push(
-    `- experiments: publisher window ${PUBLISHER_WINDOW_MS === undefined ? 'Parley default (2 ms)' : `${PUBLISHER_WINDOW_MS} ms`}; ` +
+    `- ${BEFORE ? '**--before**: local-aws-sqs receive timing as before issue #15.3 (fix off); ' : ''}experiments: publisher window ${PUBLISHER_WINDOW_MS === undefined ? 'Parley default (2 ms)' : `${PUBLISHER_WINDOW_MS} ms`}; ` +
       `SQS event source concurrent batches ` +
       `${EVENT_SOURCE_CONCURRENCY ?? '1,000 (stack default)'}, ReceiveMessage wait ` +
-      `${EVENT_SOURCE_WAIT_S === undefined ? '20 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}; ` +
+      `${EVENT_SOURCE_WAIT_S === undefined ? '1 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}; ` +
       `breakdown stamps ${BREAKDOWN ? 'on' : 'off'}`,
   );
   out.push(
@@ -543,6 +552,7 @@ function report(rows: Row[], skew: { skewMs: number; rttMs: number }, startupMs:
 
 async function main(): Promise<void> {
   instrument();
+  if (BEFORE) setLocalSqsReceiveWaitFix(false);
   const t0 = performance.now();
   const stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR' });
   const startupMs = performance.now() - t0;

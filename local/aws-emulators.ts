@@ -764,6 +764,15 @@ interface LocalSqsReceiveClass {
 }
 
 const WAITERS = Symbol('parley.receiveWaiters');
+let receiveWaitFixed = true;
+
+/**
+ * For benchmarks only (bench/pipeline.ts `--before`): false restores local-aws-sqs's own receive
+ * timing, to measure the fix against it in one session. Default true.
+ */
+export function setLocalSqsReceiveWaitFix(on: boolean): void {
+  receiveWaitFixed = on;
+}
 /** The HTTP response of the local-aws-sqs request being handled (for receives). */
 const sqsRequest = new AsyncLocalStorage<ServerResponse>();
 
@@ -811,6 +820,7 @@ function fixLocalSqsReceiveWait(localSqs: LocalSqsModule): void {
   if (receive.parleyFixed) return;
 
   const fixedReceive: typeof receive = function (this: LocalSqsQueue, args) {
+    if (!receiveWaitFixed) return receive.call(this, args);
     let waiters = this[WAITERS];
     if (!waiters) {
       // setRecord is an own property of each queue (an arrow function), not on the prototype.

@@ -49,9 +49,10 @@ export interface SqsEventSourceOptions {
   handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
   logger?: Logger;
   /**
-   * ReceiveMessage WaitTimeSeconds. Default 20, the long poll Lambda's pollers use: the emulator
-   * answers as soon as a message arrives (local/aws-emulators.ts `fixLocalSqsReceiveWait`), and
-   * stop() cancels a poll in progress.
+   * ReceiveMessage WaitTimeSeconds. Default 1: a long poll, as Lambda's pollers use (they wait
+   * 20 s), answered as soon as a message arrives (local/aws-emulators.ts `fixLocalSqsReceiveWait`).
+   * stop() waits for the poll in progress rather than aborting it (a poll aborted just as it is
+   * answered would lose its messages for a visibility timeout), so this bounds how long stop takes.
    */
   waitTimeSeconds?: number;
   /**
@@ -87,7 +88,7 @@ interface Group {
 }
 
 const MAX_RECEIVE = 10;
-export const DEFAULT_WAIT_SECONDS = 20;
+export const DEFAULT_WAIT_SECONDS = 1;
 export const DEFAULT_MAX_CONCURRENT_BATCHES = 1_000;
 const EMPTY_POLL_PAUSE_MS = 25;
 const MAX_ERROR_BACKOFF_MS = 5_000;
@@ -115,8 +116,6 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const inFlight = new Set<Promise<void>>();
   const idleWaiters: Array<() => void> = [];
   let running = true;
-  /** Cancels the ReceiveMessage in progress (a long poll) when stop() is called. */
-  const receiving = new AbortController();
   let wakeUp: (() => void) | undefined;
   let sleepTimer: NodeJS.Timeout | undefined;
 
@@ -430,7 +429,6 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
-          { abortSignal: receiving.signal },
         );
         messages = out.Messages ?? [];
         errors = 0;
@@ -461,7 +459,6 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   let stopping: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     running = false;
-    receiving.abort();
     wake();
     await polling;
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

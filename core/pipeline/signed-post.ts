@@ -76,7 +76,7 @@ export class SignedConnectionPoster {
       query: {},
       headers: {
         host: this.url.host,
-        'content-type': 'application/json',
+        'content-type': 'application/octet-stream',
         'content-length': String(data.length),
         'x-amz-content-sha256': payloadHash,
       },
@@ -104,7 +104,12 @@ export class SignedConnectionPoster {
   private getSigner(): Promise<Signer> {
     if (!this.signer) {
       // The SDK client's resolved signer: its credentials provider refreshes expiring credentials.
-      this.signer = (managementApi(this.endpoint).config.signer as unknown as () => Promise<Signer>)();
+      const signer = (managementApi(this.endpoint).config.signer as unknown as () => Promise<Signer>)();
+      this.signer = signer;
+      // A failed resolution is not kept: the next post tries again.
+      signer.catch(() => {
+        if (this.signer === signer) this.signer = undefined;
+      });
       // Local mode closes every client's sockets when its stack stops; the next post starts afresh.
       onDestroyClients(() => {
         this.agent.destroy();

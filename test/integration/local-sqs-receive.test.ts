@@ -129,7 +129,7 @@ describe('the local SQS emulator', () => {
 });
 
 describe('the local SQS event source with its default long poll', () => {
-  it('hands over each message sent while it waits, then stops without waiting for its poll to end', async () => {
+  it('hands over each message sent while it long-polls, and a stopped source leaves later messages in the queue', async () => {
     // Prepare
     const queueUrl = await createQueue();
     const handled: string[] = [];
@@ -163,7 +163,7 @@ describe('the local SQS event source with its default long poll', () => {
     await source.stop();
     await send(queueUrl, 'after-stop');
 
-    // Assess: a stopped source's abandoned poll took nothing, so the message is still there.
+    // Assess: the stopped source's last poll ended with it, so the message is still there.
     expect(handled).toEqual(['one', 'two', 'three']);
     expect((await receive(queueUrl, 20)).map((m) => m.Body)).toEqual(['after-stop']);
   });
