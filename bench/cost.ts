@@ -300,15 +300,18 @@ export function fixedMonthly(t: Template): CostLine[] {
       usd: dashboards * P.dashboardMonth,
     });
   }
-  // Container Insights (standard) publishes custom metrics per cluster, service and task family.
+  // Container Insights (standard) publishes its 16 ECS metric names (CpuUtilized, RunningTaskCount,
+  // …) as custom metrics per cluster, per service and per task family, for resources with running
+  // tasks only: an upper bound, for the always-on services.
   const insights = ofType(t, 'AWS::ECS::Cluster').filter(([, p]) =>
     JSON.stringify(p.ClusterSettings ?? []).includes('"enabled"'),
   );
   if (insights.length > 0) {
-    const metrics = insights.length * 8 + svc.length * 8;
+    const running = svc.filter((s) => s.min > 0).length;
+    const metrics = 16 * (insights.length + 2 * running);
     lines.push({
-      item: 'ECS Container Insights (standard)',
-      how: `≈ ${metrics} metrics (8 per cluster + 8 per service; assumed) × $${P.customMetricMonth}`,
+      item: 'ECS Container Insights (standard, upper bound)',
+      how: `16 metric names × (${insights.length} cluster + ${running} running service + ${running} task family) = ${metrics} × $${P.customMetricMonth}`,
       usd: metrics * P.customMetricMonth,
     });
   }
