@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { PING_INTERVAL_MS } from '../core/realtime/ping-route';
+import { FANOUT_METRICS } from '../core/resources';
 import { REPO_ROOT } from '../lib/constructs/parley-function';
 import { buildParleyApp } from '../lib/parley-app';
 import { mixedAudioMessage } from '../local/recall-simulator/messages';
@@ -323,6 +324,13 @@ export function fixedMonthly(t: Template): CostLine[] {
       usd: P.customMetricMonth,
     });
   }
+  // The fan-out Lambda's embedded metrics (lambdas/fanout/handler.ts): billed in any month with a meeting.
+  const fanoutMetrics = [FANOUT_METRICS.finals, FANOUT_METRICS.finalLatency, 'Events', 'EvictedSubscribers'];
+  lines.push({
+    item: 'Custom metrics of the fan-out (any month with meetings)',
+    how: `${fanoutMetrics.length} (${fanoutMetrics.join(', ')}) × $${P.customMetricMonth}`,
+    usd: fanoutMetrics.length * P.customMetricMonth,
+  });
   // Lambda's SQS pollers long-poll each queue with an event source: 5 pollers, one 20 s receive each.
   const mappings = ofType(t, 'AWS::Lambda::EventSourceMapping').length;
   if (mappings > 0) {
@@ -519,7 +527,7 @@ export function renderMarkdown(r: CostReport): string {
     'no free tier, no Savings Plans; one price table in bench/cost.ts). Infrastructure only: Deepgram,',
     'Recall.ai and OpenAI bill separately and cost one to two orders of magnitude more per meeting-hour.',
     '',
-    `### Fixed: ${usd(r.fixedTotal)} a month per stage, with no meeting`,
+    `### Fixed: ${usd(r.fixedTotal)} a month per stage, before any meeting-hour`,
     '',
     '| item | arithmetic | per month |',
     '| --- | --- | ---: |',
