@@ -49,11 +49,16 @@ export interface SqsEventSourceOptions {
   handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
   logger?: Logger;
   /**
-   * ReceiveMessage WaitTimeSeconds. Default 0: local-aws-sqs answers a long poll only when it has a
-   * full batch of 10 or the wait is over, so a long poll delays every partial batch by the whole wait.
+   * ReceiveMessage WaitTimeSeconds. Default 20, the long poll Lambda's pollers use: the emulator
+   * answers as soon as a message arrives (local/aws-emulators.ts `fixLocalSqsReceiveWait`), and
+   * stop() cancels a poll in progress.
    */
   waitTimeSeconds?: number;
-  /** Batches with the handler at the same time (different message groups on FIFO). Default 10. */
+  /**
+   * Batches with the handler at the same time (different message groups on FIFO). Default 1,000:
+   * on AWS a FIFO event source runs one invocation per active message group, up to the function's
+   * concurrency (the account's 1,000 unless reserved), so every meeting has its own.
+   */
   maxConcurrentBatches?: number;
   /**
    * Visibility timeout given to failed messages. Default 0 (retry at once). Lambda on AWS leaves them
@@ -82,6 +87,8 @@ interface Group {
 }
 
 const MAX_RECEIVE = 10;
+export const DEFAULT_WAIT_SECONDS = 20;
+export const DEFAULT_MAX_CONCURRENT_BATCHES = 1_000;
 const EMPTY_POLL_PAUSE_MS = 25;
 const MAX_ERROR_BACKOFF_MS = 5_000;
 
@@ -96,8 +103,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   const logger = opts.logger ?? createLogger('sqs-event-source');
   const { sqs, queueUrl, queueArn, fifo, batchSize, maxReceiveCount } = opts;
-  const waitTimeSeconds = opts.waitTimeSeconds ?? 0;
-  const maxConcurrent = opts.maxConcurrentBatches ?? 10;
+  const waitTimeSeconds = opts.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS;
+  const maxConcurrent = opts.maxConcurrentBatches ?? DEFAULT_MAX_CONCURRENT_BATCHES;
   const retryDelaySeconds = opts.retryDelaySeconds ?? 0;
   const awsRegion = queueArn.split(':')[3] ?? '';
   // Receiving stops while this many messages wait here, unless a group waits for its retries.
@@ -108,6 +115,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const inFlight = new Set<Promise<void>>();
   const idleWaiters: Array<() => void> = [];
   let running = true;
+  /** Cancels the ReceiveMessage in progress (a long poll) when stop() is called. */
+  const receiving = new AbortController();
   let wakeUp: (() => void) | undefined;
   let sleepTimer: NodeJS.Timeout | undefined;
 
@@ -231,6 +240,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
         inFlight.delete(done);
         dispatch();
         wake();
+        // A long poll may hold the poller for its whole wait: check idleness when work ends too.
+        checkIdle();
       });
     inFlight.add(done);
   }
@@ -372,6 +383,13 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     }
   }
 
+  function checkIdle(): void {
+    if (idleWaiters.length === 0 || !locallyIdle()) return;
+    resolveIdleWaiters().catch((err: unknown) =>
+      logger.warn('Could not read queue depth', { error: err, queueUrl }),
+    );
+  }
+
   async function resolveIdleWaiters(): Promise<void> {
     if (idleWaiters.length === 0 || !locallyIdle()) return;
     const { Attributes } = await sqs.send(
@@ -412,6 +430,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
+          { abortSignal: receiving.signal },
         );
         messages = out.Messages ?? [];
         errors = 0;
@@ -442,6 +461,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   let stopping: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     running = false;
+    receiving.abort();
     wake();
     await polling;
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
@@ -462,7 +482,9 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     },
     idle() {
       if (!running) return stopping ?? Promise.resolve();
-      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+      const idle = new Promise<void>((resolve) => idleWaiters.push(resolve));
+      checkIdle();
+      return idle;
     },
   };
 }

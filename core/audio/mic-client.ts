@@ -95,6 +95,8 @@ export interface MicClientOptions {
   /** Reconnect backoff: base and cap (ms). */
   backoff?: { baseMs?: number; maxMs?: number };
   onStatus?: (status: MicClientStatus) => void;
+  /** Every chunk once it is journaled (before it is sent): a tap for tests and level meters. */
+  onChunk?: (chunk: StoredChunk) => void;
   /** A 16-byte random source (default crypto.getRandomValues). */
   randomBytes?: (n: number) => Uint8Array;
 }
@@ -227,6 +229,7 @@ export class MicClient {
       sessionId: this.sessionId,
       nextSeq: this.nextSeq,
     });
+    this.opts.onChunk?.({ seq, pcm: chunk });
     this.unackedBytes += bytes;
     this.emit();
     void this.pump();

@@ -156,7 +156,32 @@ export interface Job {
 }
 
 /** The public view of a job: what GET /jobs/{id}, `get_state` and `subscribe_job` return. */
-export function jobView(job: Job): Record<string, unknown> {
+export type JobView = {
+  jobId: string;
+  meetingId: string;
+  stage: JobStage;
+  percent: number;
+  fileName: string;
+  contentType: string;
+  sizeBytes: number;
+  language: string;
+  title: string;
+  durationSeconds: number | null;
+  audioSecondsProcessed: number;
+  speed: number | null;
+  etaSeconds: number | null;
+  etaConfidence: number | null;
+  segments: number;
+  attempts: number;
+  error: JobError | null;
+  resultLocation: string | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+export function jobView(job: Job): JobView {
   return {
     jobId: job.jobId,
     meetingId: job.meetingId,

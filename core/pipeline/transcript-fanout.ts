@@ -18,6 +18,7 @@ import { findKeywords } from '../realtime/keywords';
 import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import type { JobEvent, PipelineEvent, StatusEvent, TranscriptEvent } from './events';
+import { viewerLines } from './interim-coalescer';
 
 export interface TranscriptFanoutDeps {
   meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
@@ -62,7 +63,17 @@ export class TranscriptFanout {
         [{ type: 'interim_dropped', meetingId, beforeSeq }],
       );
     }
+    // A coalesced interim re-sent for viewers: its line only (alerts came from its first copy).
+    if (event.display === 'refresh') return this.refreshLine(event);
     return this.transcript(event);
+  }
+
+  private async refreshLine(event: TranscriptEvent): Promise<void> {
+    const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
+    await this.deliver(
+      subscribers.map((s) => s.connectionId),
+      viewerLines(event),
+    );
   }
 
   /** File-job progress: posted to the job's subscribers (the worker keeps the job's state). */
@@ -86,7 +97,7 @@ export class TranscriptFanout {
     // Subscribers are read after the final is stored, so a client subscribing meanwhile
     // finds it either here or in its replay: never in neither.
     const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
-    const messages: ServerMessage[] = [{ type: 'transcript', meetingId, transcript: segment }];
+    const messages: ServerMessage[] = viewerLines(event);
     if (segment.isFinal) {
       const keywords = await this.keywords(meetingId);
       for (const hit of findKeywords(segment.text, keywords)) {

@@ -6,6 +6,7 @@ import { dlqUrl, managementEndpoint } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
+import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
@@ -16,7 +17,9 @@ const logger = createLogger('fanout');
 const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
 const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
 const connections = new ConnectionRepository();
-const fanout = new ConnectionFanout(managementEndpoint(), connections, logger);
+// Posts through the lean signed poster: the SDK client's per-request CPU bounds a large fan-out.
+const endpoint = managementEndpoint();
+const fanout = new ConnectionFanout(endpoint, connections, logger, 50, new SignedConnectionPoster(endpoint));
 const meetings = new MeetingRepository();
 const segments = new SegmentRepository();
 const onEvicted = () => count('EvictedSubscribers');

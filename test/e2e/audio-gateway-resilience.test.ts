@@ -77,16 +77,8 @@ describe('the audio gateway under failure', () => {
   beforeAll(async () => {
     stack = await startLocalStack(FAST_MEETING_STACK);
   });
-  // KNOWN DEFECT (closing note of stop 8): after these cases the stack's stop does not finish, so
-  // the wait is bounded here and jest's forceExit ends the process; the stop must be fixed.
-  afterAll(async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 120_000);
-    });
-    await Promise.race([stack?.stop(), bound]);
-    clearTimeout(timer);
-  }, 180_000);
+  // Every step of the stack's stop is bounded (a stuck one is logged by name, local/stack.ts).
+  afterAll(() => stack?.stop(), 120_000);
 
   it('rejects 1,000 malformed Recall frames one by one and still transcribes the audio after them', async () => {
     const { meetingId, token } = await meetingWithToken();

@@ -1120,7 +1120,7 @@ describe('web app', () => {
     });
   });
 
-  it('sends a strict CSP naming exactly the realtime, REST and issuer origins, plus HSTS and no framing', () => {
+  it('sends a strict CSP naming exactly the realtime, REST, issuer, audio-gateway and upload origins, media from S3, plus HSTS and no framing', () => {
     const policy = (resources[lid(stack.webApp.responseHeadersPolicy)] as CfnResourceJson).Properties
       .ResponseHeadersPolicyConfig as Json;
     const security = policy.SecurityHeadersConfig as Json;
@@ -1140,7 +1140,11 @@ describe('web app', () => {
       `https://<${lid(stack.rest.api)}>.execute-api.us-east-1.<AWS::URLSuffix>`,
       'https://cognito-idp.us-east-1.<AWS::URLSuffix>',
       `https://<${lid(stack.auth.userPoolDomain as never)}>.auth.us-east-1.amazoncognito.com`,
+      `wss://<${lid(stack.audioGateway.distribution as never)}.DomainName>`,
+      'https://*.s3.us-east-1.<AWS::URLSuffix>',
     ]);
+    // Recordings play from presigned S3 URLs in the stack's region.
+    expect(directives['media-src']).toEqual(["'self'", 'https://*.s3.us-east-1.<AWS::URLSuffix>']);
     expect(security.StrictTransportSecurity).toMatchObject({
       AccessControlMaxAgeSec: 31536000,
       Override: true,
