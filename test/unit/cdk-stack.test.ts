@@ -477,7 +477,6 @@ describe('Lambda functions', () => {
       'ws-connect': [table('connections')],
       'ws-disconnect': CONNECTIONS,
       'ws-default': [POSTS],
-      'ws-ping': [POSTS],
       'ws-subscribe': [POSTS, ...CONNECTIONS, table('meetings'), table('segments'), table('briefings')],
       'ws-unsubscribe': [POSTS, ...CONNECTIONS],
       'ws-command': [
