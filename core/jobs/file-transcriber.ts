@@ -252,10 +252,13 @@ class JobRun {
   private async transcribe(file: string): Promise<{ failure?: JobFailure }> {
     const startMs = this.checkpoint.ms;
     const clock = clockFrom(startMs);
-    const started = Date.now();
-    const estimator = new EtaEstimator(started, startMs);
+    // Speed and ETA are measured from the engine's first result: connecting and loading the
+    // model come once, before it, and would make every later estimate too long.
+    let estimator: EtaEstimator | undefined;
     let confirmedStreamMs = 0;
     let lastResultAt = Date.now();
+    /** When the Finalize whose final has not come back yet was sent (0: none outstanding). */
+    let finalizeSentAt = 0;
     let wake: (() => void) | undefined;
     let assemblerError: unknown;
 
@@ -291,8 +294,10 @@ class JobRun {
       closeTimeoutMs: 600_000,
       onResult: (result: SttResult) => {
         lastResultAt = Date.now();
+        if (result.isFinal) finalizeSentAt = 0;
         confirmedStreamMs = Math.max(confirmedStreamMs, result.endMs);
         this.audioMs = Math.min(this.totalMs, Math.max(this.audioMs, startMs + result.endMs));
+        estimator ??= new EtaEstimator(lastResultAt, this.audioMs);
         assembler.push(result);
         wake?.();
       },
@@ -307,9 +312,11 @@ class JobRun {
     let cancelled = false;
     const ticker = setInterval(() => {
       const now = Date.now();
-      estimator.observe(now, this.audioMs);
-      this.speed = estimator.speed(now, this.audioMs);
-      this.eta = estimator.estimate(now, this.audioMs, this.totalMs);
+      if (estimator) {
+        estimator.observe(now, this.audioMs);
+        this.speed = estimator.speed(now, this.audioMs);
+        this.eta = estimator.estimate(now, this.audioMs, this.totalMs);
+      }
       this.tick().catch((error) => {
         if (error instanceof Cancelled) {
           cancelled = true;
@@ -326,12 +333,18 @@ class JobRun {
       for await (const chunk of decoder.stdout as AsyncIterable<Buffer>) {
         carry = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
         while (carry.length >= FRAME_BYTES) {
-          // Keep at most leadMs of audio ahead of the engine; nudge it (Finalize) if it went quiet.
-          let finalized = false;
+          // Keep at most leadMs of audio ahead of the engine. The engine reports every second of
+          // speech; in silence it says nothing, so when it has been quiet for longer than two
+          // seconds of audio take it (at the speed measured so far), a Finalize makes it report.
+          // One at a time: each is queued behind the audio sent, and a burst of them would cut
+          // speech into fragments when the engine is merely slow (a loaded machine).
           while (sentStreamMs - confirmedStreamMs >= leadMs && !cancelled && !this.control.halted) {
-            if (!finalized && Date.now() - lastResultAt > 1_000) {
+            const patienceMs = this.speed > 0 ? Math.min(30_000, Math.max(1_000, 2_000 / this.speed)) : 5_000;
+            const now = Date.now();
+            // (A Finalize lost to a reconnect is sent again after a while.)
+            if (now - lastResultAt > patienceMs && now - finalizeSentAt > 3 * patienceMs) {
               stt.finalize();
-              finalized = true;
+              finalizeSentAt = now;
             }
             await new Promise<void>((resolve) => {
               wake = resolve;

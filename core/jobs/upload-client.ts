@@ -112,6 +112,8 @@ export class JobsClient {
           await handle.read(buffer, 0, part.sizeBytes, (part.partNumber - 1) * upload.partSizeBytes);
           // A failed part is retried alone.
           const etag = await withRetries(() => put(this.uploadFetch, part.url, buffer, {}));
+          if (etag === '')
+            throw new JobsApiError(0, 'UPLOAD_FAILED', `S3 returned no ETag for part ${part.partNumber}`);
           parts.push({ partNumber: part.partNumber, etag });
           sent += part.sizeBytes;
           opts.onUpload?.(sent, size);

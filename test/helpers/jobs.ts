@@ -70,6 +70,15 @@ export function concatenated(times: number): string {
   return out;
 }
 
+/** `times` copies of the sample meeting back to back, as 48 kHz stereo wav (large: ~5.7 MB a copy). */
+export function concatenatedWav(times: number): string {
+  const list = path.join(MEDIA_DIR, `list-${times}.txt`);
+  writeFileSync(list, Array.from({ length: times }, () => `file '${SAMPLE_FIXTURE.wavPath}'`).join('\n'));
+  const out = path.join(MEDIA_DIR, `sample-x${times}.wav`);
+  ffmpeg(['-f', 'concat', '-safe', '0', '-i', list, '-c:a', 'pcm_s16le', '-ar', '48000', '-ac', '2', out]);
+  return out;
+}
+
 /** The sample as m4a (moov first), cut at `fraction` of its bytes: decoding fails midway. */
 export function truncated(fraction: number): string {
   const full = sampleAs('m4a');
