@@ -125,6 +125,8 @@ describe('file transcription in the web console (Chromium, local stack)', () => 
   it('uploads a picked file with visible progress, then shows stages in order, percent to 100 and lines as they are made, and lists the job', async () => {
     const file = sampleAs('mp3');
     const page = await signIn(await context(), stack.urls.web, 'alice');
+    // index.html's boot message goes once the app renders (it used to stay below every page).
+    expect(await page.getByText('Loading Parley…').count()).toBe(0);
     // A slow uplink (≈ 64 KiB/s), so the upload's progress is seen between 0 and 100.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
@@ -144,9 +146,15 @@ describe('file transcription in the web console (Chromium, local stack)', () => 
     });
     // For docs/images: the page mid-transcription (when this run catches it there).
     const stageNow = () => page.getByTestId('job-stage').textContent();
+    const lineCount = () => page.locator('.job-page .lines > li.line').count();
     await until(
-      'transcribing or later',
-      async () => ['Transcribing', 'Finalizing', 'Complete'].includes((await stageNow()) ?? ''),
+      'lines while transcribing, or later',
+      async () => {
+        const stage = (await stageNow()) ?? '';
+        return (
+          (stage === 'Transcribing' && (await lineCount()) >= 3) || ['Finalizing', 'Complete'].includes(stage)
+        );
+      },
       240_000,
     );
     if ((await stageNow()) === 'Transcribing')

@@ -12,9 +12,15 @@ import { loadConfig } from './runtime-config';
 import './styles.css';
 
 const root = document.getElementById('app') as HTMLElement;
+// index.html's "Loading Parley…" is not Preact's: render() keeps it beside what it renders.
+const bootMessage = root.querySelector('.boot');
+const show = (vnode: Parameters<typeof render>[0]) => {
+  bootMessage?.remove();
+  render(vnode, root);
+};
 
 function fatal(title: string, message: string): void {
-  render(
+  show(
     <main class="page">
       <h1>{title}</h1>
       <p role="alert" class="error">
@@ -24,7 +30,6 @@ function fatal(title: string, message: string): void {
         Try again
       </button>
     </main>,
-    root,
   );
 }
 
@@ -33,11 +38,10 @@ async function boot(): Promise<void> {
   const auth = new Auth(config);
   const user = await auth.init();
   if (!user) {
-    render(
+    show(
       <main class="page">
         <p>Redirecting to sign in…</p>
       </main>,
-      root,
     );
     await auth.signIn();
     return;
@@ -53,11 +57,10 @@ async function boot(): Promise<void> {
     (window as unknown as { parleyTestHooks: unknown }).parleyTestHooks = { client, stores: openStores };
   }
   const services = { config, auth, api, client, userId: user.profile.sub };
-  render(
+  show(
     <AppContext.Provider value={services}>
       <App />
     </AppContext.Provider>,
-    root,
   );
 }
 
