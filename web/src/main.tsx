@@ -12,8 +12,11 @@ import { loadConfig } from './runtime-config';
 import './styles.css';
 
 const root = document.getElementById('app') as HTMLElement;
+/** index.html's "Loading Parley…": Preact renders beside children it did not make, so remove it. */
+const clearBoot = () => root.querySelector(':scope > .boot')?.remove();
 
 function fatal(title: string, message: string): void {
+  clearBoot();
   render(
     <main class="page">
       <h1>{title}</h1>
@@ -32,6 +35,7 @@ async function boot(): Promise<void> {
   const config = await loadConfig();
   const auth = new Auth(config);
   const user = await auth.init();
+  clearBoot();
   if (!user) {
     render(
       <main class="page">
