@@ -159,6 +159,8 @@ describe('microphone meetings and the recording player in Chromium on the local 
     logPage(page);
     await page.getByRole('link', { name: 'Record', exact: true }).click();
     await page.getByRole('heading', { name: 'Record', exact: true }).waitFor();
+    // The boot placeholder is gone once the app has rendered.
+    expect(await page.locator('#app > .boot').count()).toBe(0);
     await page.getByLabel('Title').fill('Web microphone test');
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'record.png') });
     await page.getByRole('button', { name: 'Start recording' }).click();
