@@ -31,10 +31,12 @@ interface Row {
   name: string;
   bytes: number;
   initMs: number;
+  /** CPU time (user + system) of the same `require`: far less sensitive to a loaded machine. */
+  cpuMs: number;
   runs: number[];
   connectionPath: boolean;
   /** The same handler at the `--compare` ref, when it exists there. */
-  before?: { bytes: number; initMs: number; runs: number[] };
+  before?: { bytes: number; initMs: number; cpuMs: number; runs: number[] };
 }
 
 function stringArg(name: string): string | undefined {
@@ -95,13 +97,15 @@ function dummyEnvironment(): Record<string, string> {
 }
 
 /** Milliseconds `require(file)` takes in a fresh process; throws if loading fails. */
-function timeRequire(file: string, env: Record<string, string>): number {
+function timeRequire(file: string, env: Record<string, string>): { wall: number; cpu: number } {
   const script = [
+    'const cpu0 = process.cpuUsage();',
     'const start = process.hrtime.bigint();',
     `const m = require(${JSON.stringify(file)});`,
     'const ms = Number(process.hrtime.bigint() - start) / 1e6;',
+    'const cpu = process.cpuUsage(cpu0);',
     "if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(2); }",
-    'process.stdout.write(String(ms));',
+    "process.stdout.write(ms + ' ' + (cpu.user + cpu.system) / 1000);",
   ].join('\n');
   const result = spawnSync(process.execPath, ['-e', script], {
     env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(REPO_ROOT, 'node_modules'), ...env },
@@ -109,7 +113,8 @@ function timeRequire(file: string, env: Record<string, string>): number {
     encoding: 'utf8',
   });
   if (result.status !== 0) throw new Error(`${file} failed to load (${result.status}): ${result.stderr}`);
-  return Number(result.stdout);
+  const [wall, cpu] = result.stdout.split(' ').map(Number);
+  return { wall: wall as number, cpu: cpu as number };
 }
 
 async function bundle(entry: string, outdir: string, name: string): Promise<string> {
@@ -162,19 +167,35 @@ async function main(): Promise<void> {
           : undefined;
       const times: number[] = [];
       const refTimes: number[] = [];
+      const cpu: number[] = [];
+      const refCpu: number[] = [];
       for (let i = 0; i < runs; i++) {
         // Interleaved, so a burst of load on the machine hits both alike.
-        times.push(timeRequire(file, env));
-        if (refFile) refTimes.push(timeRequire(refFile, env));
+        const now = timeRequire(file, env);
+        times.push(now.wall);
+        cpu.push(now.cpu);
+        if (refFile) {
+          const ref = timeRequire(refFile, env);
+          refTimes.push(ref.wall);
+          refCpu.push(ref.cpu);
+        }
       }
       rows.push({
         name,
         bytes: statSync(file).size,
         initMs: median(times),
+        cpuMs: median(cpu),
         runs: times,
         connectionPath,
         ...(refFile
-          ? { before: { bytes: statSync(refFile).size, initMs: median(refTimes), runs: refTimes } }
+          ? {
+              before: {
+                bytes: statSync(refFile).size,
+                initMs: median(refTimes),
+                cpuMs: median(refCpu),
+                runs: refTimes,
+              },
+            }
           : {}),
       });
     }
@@ -184,31 +205,32 @@ async function main(): Promise<void> {
       return;
     }
     const baseline = rows[0]?.initMs ?? 0;
+    const cpuBaseline = rows[0]?.cpuMs ?? 0;
     const lines = [
       `Machine: ${machine()}`,
       `Command: npx tsx bench/lambda-bundles.ts (median of ${runs} fresh processes per bundle; NODE_OPTIONS=${LAMBDA_NODE_OPTIONS})`,
       ...(compare ? [`Compared with: ${compare} (connection-path functions; "before" = at ${compare})`] : []),
       '',
-      '| function | bundle (KB) | init median (ms) | over baseline (ms) | target (≤ 150 KB, ≤ 50 ms over baseline) |',
-      '|---|---:|---:|---:|---|',
+      '| function | bundle (KB) | init median (ms) | over baseline (ms) | init CPU (ms) | CPU over baseline (ms) | target (≤ 150 KB, ≤ 50 ms over baseline) |',
+      '|---|---:|---:|---:|---:|---:|---|',
       ...rows.map((r) => {
         const verdict = r.connectionPath
           ? r.bytes <= MAX_BYTES && r.initMs - baseline <= MAX_INIT_OVER_BASELINE_MS
             ? 'met'
             : `MISSED (${[r.bytes > MAX_BYTES ? 'size' : '', r.initMs - baseline > MAX_INIT_OVER_BASELINE_MS ? 'init' : ''].filter(Boolean).join(', ')})`
           : '—';
-        return `| ${r.name} | ${(r.bytes / 1024).toFixed(1)} | ${r.initMs.toFixed(1)} | ${(r.initMs - baseline).toFixed(1)} | ${verdict} |`;
+        return `| ${r.name} | ${(r.bytes / 1024).toFixed(1)} | ${r.initMs.toFixed(1)} | ${(r.initMs - baseline).toFixed(1)} | ${r.cpuMs.toFixed(1)} | ${(r.cpuMs - cpuBaseline).toFixed(1)} | ${verdict} |`;
       }),
     ];
     const compared = rows.filter((r) => r.before);
     if (compared.length > 0) {
       lines.push(
         '',
-        `| function | bundle before → after (KB) | init before → after (ms) | over baseline before → after (ms) |`,
-        '|---|---:|---:|---:|',
+        `| function | bundle before → after (KB) | init before → after (ms) | over baseline before → after (ms) | CPU over baseline before → after (ms) |`,
+        '|---|---:|---:|---:|---:|',
         ...compared.map((r) => {
           const b = r.before as NonNullable<Row['before']>;
-          return `| ${r.name} | ${(b.bytes / 1024).toFixed(1)} → ${(r.bytes / 1024).toFixed(1)} | ${b.initMs.toFixed(1)} → ${r.initMs.toFixed(1)} | ${(b.initMs - baseline).toFixed(1)} → ${(r.initMs - baseline).toFixed(1)} |`;
+          return `| ${r.name} | ${(b.bytes / 1024).toFixed(1)} → ${(r.bytes / 1024).toFixed(1)} | ${b.initMs.toFixed(1)} → ${r.initMs.toFixed(1)} | ${(b.initMs - baseline).toFixed(1)} → ${(r.initMs - baseline).toFixed(1)} | ${(b.cpuMs - cpuBaseline).toFixed(1)} → ${(r.cpuMs - cpuBaseline).toFixed(1)} |`;
         }),
       );
     }

@@ -300,49 +300,6 @@ export async function createBenchMeeting(
   return { meetingId: meeting.meetingId, token };
 }
 
-// ---- experiments (in memory only; nothing on disk changes) -----------------------------------
-
-interface LocalSqsQueueClass {
-  prototype: {
-    receive(
-      this: LocalSqsQueue,
-      args: { WaitTimeSeconds?: number; MaxNumberOfMessages?: number },
-    ): Promise<unknown>;
-  };
-}
-interface LocalSqsQueue {
-  getAttributes(names: string[]): Record<string, string>;
-}
-
-/**
- * Experiment for a local-mode fix (the lead decides whether to move it into
- * local/aws-emulators.ts, next to fixLocalSqsReceiveCount): local-aws-sqs 2.0.2 answers a
- * ReceiveMessage only once it holds MaxNumberOfMessages messages or after 40 ms + WaitTimeSeconds
- * (its `receive` scans the queue every 10 ms), so even a short poll (WaitTimeSeconds 0) keeps a
- * lone message for up to 40 ms, and a long poll keeps it for the whole wait. This asks it for no
- * more messages than are visible when the call arrives (at least one), so it answers at its next
- * 10 ms scan that finds any, as SQS does: a short poll returns at once, a long poll as soon as
- * a message is available.
- */
-export function applyLocalSqsReceiveFix(): void {
-  const localSqs = require('local-aws-sqs') as {
-    createRequestHandler(o: Record<string, unknown>): { service: { Queues: object[]; resetAll(): void } };
-  };
-  const probe = localSqs.createRequestHandler({ port: 0, queues: [{ QueueName: 'parley-bench-probe' }] });
-  const Queue = probe.service.Queues[0]?.constructor as unknown as LocalSqsQueueClass | undefined;
-  probe.service.resetAll();
-  if (!Queue || typeof Queue.prototype.receive !== 'function')
-    throw new Error('local-aws-sqs layout changed');
-  const receive = Queue.prototype.receive;
-  Queue.prototype.receive = function (this: LocalSqsQueue, args) {
-    const a = this.getAttributes(['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']);
-    // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages.
-    const visible = Number(a.ApproximateNumberOfMessages) - Number(a.ApproximateNumberOfMessagesNotVisible);
-    const max = Number(args.MaxNumberOfMessages ?? 1);
-    return receive.call(this, { ...args, MaxNumberOfMessages: Math.max(1, Math.min(max, visible)) });
-  };
-}
-
 /** CPU time (ms) of the main thread so far, from /proc (Linux); NaN elsewhere. */
 export function mainThreadCpuMs(): number {
   try {

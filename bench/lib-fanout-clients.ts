@@ -150,6 +150,7 @@ if (parentPort) {
       now: () => nowAbs(),
       connect: () => connectAll((event, payload) => emit(event, payload)),
       partial: (seq: number) => partial(seq),
+      count: (seq: number) => arrivals.get(seq)?.length ?? 0,
       stray: () => ({ ...stray }),
       close: () => closeAll(),
       startDelayProxy: (req: { target: string; delayMs: number }) => startDelayProxy(req),

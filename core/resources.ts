@@ -53,6 +53,18 @@ export const TABLES = {
       },
     ],
   },
+  /**
+   * Who a meeting is shared with, by reader: one item per (reader, meeting), so `GET /meetings`
+   * lists the meetings shared with a user with a Query. The meeting's own `sharedWith` stays the
+   * authority for access; the sort key (`<meeting createdAt>#<meetingId>`) lists newest first.
+   */
+  shares: {
+    envVar: 'SHARES_TABLE',
+    localName: 'parley-shares',
+    partitionKey: { name: 'readerId', type: 'S' },
+    sortKey: { name: 'meetingKey', type: 'S' },
+    globalSecondaryIndexes: [],
+  },
   /** Final transcript segments; a conditional put on (meetingId, seq) makes writes idempotent. */
   segments: {
     envVar: 'SEGMENTS_TABLE',

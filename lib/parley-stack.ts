@@ -194,7 +194,19 @@ export class ParleyStack extends Stack {
       removalPolicy: s.removalPolicy,
       logBucket: this.storage.logBucket,
       source: s.webAppDir ? { kind: 'directory', path: s.webAppDir } : { kind: 'build' },
-      connectOrigins: [realtimeOrigin, restOrigin, issuerOrigin, ...(signIn ? [signIn] : [])],
+      // The audio gateway takes browser microphones (wss); recordings play from the media bucket, and
+      // the upload page PUTs files to presigned URLs (virtual-hosted style, the SDK's default).
+      connectOrigins: [
+        realtimeOrigin,
+        restOrigin,
+        issuerOrigin,
+        ...(signIn ? [signIn] : []),
+        this.audioGateway.publicUrl,
+        // A wildcard, not the bucket's own name: the bucket's CORS rule names the web app's origin,
+        // so naming the bucket here would make a dependency cycle.
+        `https://*.s3.${this.region}.${this.urlSuffix}`,
+      ],
+      mediaOrigins: [`https://*.s3.${this.region}.${this.urlSuffix}`],
       config: (origin) => ({
         wsUrl: this.realtime.url,
         restUrl: restOrigin,

@@ -38,13 +38,17 @@ export const REST_TABLE_ACCESS: {
 } = {
   // create (PutItem), setBot / setStatus (UpdateItem); `get` is part of its dependencies.
   'http-create-meeting': { meetings: ['GetItem', 'PutItem', 'UpdateItem'] },
-  'http-list-meetings': { meetings: { indexes: { byOwner: ['Query'] } } },
+  // byOwner for your own meetings; the shares table, then BatchGetItem for the shared ones.
+  'http-list-meetings': {
+    meetings: { table: ['BatchGetItem'], indexes: { byOwner: ['Query'] } },
+    shares: ['Query'],
+  },
   'http-get-meeting': { meetings: ['GetItem'] },
   'http-get-meeting-status': { meetings: ['GetItem'] },
   // setDesiredState / setStatus.
   'http-leave-meeting': { meetings: ['GetItem', 'UpdateItem'] },
-  'http-share-meeting': { meetings: ['GetItem', 'UpdateItem'] },
-  'http-unshare-meeting': { meetings: ['GetItem', 'UpdateItem'] },
+  'http-share-meeting': { meetings: ['GetItem', 'UpdateItem'], shares: ['PutItem'] },
+  'http-unshare-meeting': { meetings: ['GetItem', 'UpdateItem'], shares: ['DeleteItem'] },
   'http-get-transcript': { meetings: ['GetItem'], segments: ['Query'] },
   'http-get-brief': { meetings: ['GetItem'], segments: ['Query'], briefings: ['GetItem', 'PutItem'] },
   'http-ask': { meetings: ['GetItem'], segments: ['Query'] },

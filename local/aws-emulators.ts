@@ -11,7 +11,12 @@
  * - local-aws-sqs counts a ChangeMessageVisibility as one more receive (ApproximateReceiveCount + 1),
  *   so a consumer that returns failed messages with visibility 0 sends them to the DLQ after about half
  *   of maxReceiveCount deliveries. `fixLocalSqsReceiveCount` makes only receives count, as on AWS.
+ * - local-aws-sqs answers a ReceiveMessage only once it holds MaxNumberOfMessages messages or after
+ *   40 ms + WaitTimeSeconds, scanning every 10 ms, so a lone message waited up to 40 ms (and a long
+ *   poll's whole wait). `fixLocalSqsReceiveWait` makes it answer as SQS does: at once with what is
+ *   visible, and a long poll as soon as a message arrives.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -29,7 +34,7 @@ import {
   ResourceInUseException,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketCorsCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createLogger } from '../core/logger';
 import {
@@ -319,6 +324,7 @@ async function startLocalSqs(
 ): Promise<string> {
   const localSqs = require('local-aws-sqs') as LocalSqsModule;
   fixLocalSqsReceiveCount(localSqs);
+  fixLocalSqsReceiveWait(localSqs);
   const { service, requestHandler } = localSqs.createRequestHandler({
     port,
     hostname: urlHost(host),
@@ -331,11 +337,14 @@ async function startLocalSqs(
   });
   const server = createServer((req, res) => {
     // The emulator parses the request outside its own try/catch; never let that crash the process.
-    requestHandler(req, res).catch((err: unknown) => {
-      logger.error('local-aws-sqs failed to handle a request', { error: err });
-      if (!res.headersSent) res.statusCode = 500;
-      res.end();
-    });
+    // The response is the receive's context: a client that gives up a long poll stops its scan.
+    sqsRequest
+      .run(res, () => requestHandler(req, res))
+      .catch((err: unknown) => {
+        logger.error('local-aws-sqs failed to handle a request', { error: err });
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      });
   });
   const address = await listen(server, port, host);
   // Queue URLs are built from service.PORT: set it to the port actually bound.
@@ -537,6 +546,23 @@ async function createBuckets(client: S3Client): Promise<void> {
           (err.name === 'BucketAlreadyExists' || err.name === 'BucketAlreadyOwnedByYou');
         if (!exists) throw err;
       }
+      // The web app uploads files straight to presigned URLs (lib/constructs/storage.ts
+      // uploadCorsRule on AWS); locally any origin may, and it must read each part's ETag.
+      await client.send(
+        new PutBucketCorsCommand({
+          Bucket: def.localName,
+          CORSConfiguration: {
+            CORSRules: [
+              {
+                AllowedMethods: ['PUT'],
+                AllowedOrigins: ['*'],
+                AllowedHeaders: ['*'],
+                ExposeHeaders: ['ETag'],
+              },
+            ],
+          },
+        }),
+      );
     }),
   );
   // Lifecycle rules (BUCKETS[k].prefixes) are not emulated: s3rver answers NotImplemented.
@@ -717,4 +743,164 @@ function fixLocalSqsReceiveCount(localSqs: LocalSqsModule): void {
   };
   fixedCreateRecord.parleyFixed = true;
   QueueClass.createRecord = fixedCreateRecord;
+}
+
+interface LocalSqsQueue {
+  getAttributes(names: string[]): Record<string, string>;
+  setRecord: (...args: unknown[]) => unknown;
+  ReceiveMessageWaitTimeSeconds?: number | string;
+  [WAITERS]?: Set<() => void>;
+}
+interface ReceiveArgs {
+  WaitTimeSeconds?: number | string;
+  MaxNumberOfMessages?: number | string;
+  VisibilityTimeout?: number | string;
+}
+interface LocalSqsReceiveClass {
+  prototype: {
+    receive: ((this: LocalSqsQueue, args: ReceiveArgs) => Promise<unknown>) & { parleyFixed?: true };
+    changeVisibility: (this: LocalSqsQueue, receiptHandle: string, timeout: string) => boolean;
+  };
+}
+
+const WAITERS = Symbol('parley.receiveWaiters');
+let receiveWaitFixed = true;
+
+/**
+ * For benchmarks only (bench/pipeline.ts `--before`): false restores local-aws-sqs's own receive
+ * timing, to measure the fix against it in one session. Default true.
+ */
+export function setLocalSqsReceiveWaitFix(on: boolean): void {
+  receiveWaitFixed = on;
+}
+/** The HTTP response of the local-aws-sqs request being handled (for receives). */
+const sqsRequest = new AsyncLocalStorage<ServerResponse>();
+
+/** Messages a receive could take right now (local-aws-sqs counts in-flight ones in ApproximateNumberOfMessages). */
+function visibleMessages(queue: LocalSqsQueue): number {
+  const a = queue.getAttributes(['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible']);
+  return Math.max(0, Number(a.ApproximateNumberOfMessages) - Number(a.ApproximateNumberOfMessagesNotVisible));
+}
+
+/** Runs the pending receives' scans of `queue` (they take what became visible). */
+function wakeReceives(queue: LocalSqsQueue): void {
+  for (const scan of queue[WAITERS] ?? []) scan();
+}
+
+/**
+ * local-aws-sqs 2.0.2's receive (Queue.prototype.receive → a private scan) starts a 10 ms
+ * `setInterval` that takes visible messages and a `setTimeout` of 40 ms + WaitTimeSeconds; it
+ * answers when it holds MaxNumberOfMessages or when the timeout fires. So a short poll for one
+ * waiting message took 10–40 ms, and a long poll kept a lone message for its whole wait.
+ *
+ * SQS answers a short poll at once with what is visible and a long poll as soon as any message is
+ * available. This gets that behaviour from the emulator's own scan, without touching its private
+ * state:
+ * 1. MaxNumberOfMessages is lowered to the number of messages visible when the call arrives (at
+ *    least 1), so the scan that finds them completes the receive;
+ * 2. the scan callback is captured (the emulator calls `setInterval` synchronously inside
+ *    `receive`) and run once at once, so visible messages are answered without waiting 10 ms;
+ * 3. while a receive waits, a message sent to the queue (`setRecord`, SendMessage and its batch)
+ *    or made visible again by ChangeMessageVisibility runs its scan at once.
+ * A scan never runs after its receive resolved: the receive's promise settles in the microtasks
+ * right after the scan that completes it, before any later scan can be scheduled.
+ */
+function fixLocalSqsReceiveWait(localSqs: LocalSqsModule): void {
+  const probe = localSqs.createRequestHandler({ port: 0, queues: [{ QueueName: 'parley-probe' }] });
+  const QueueClass = probe.service.Queues[0]?.constructor as unknown as LocalSqsReceiveClass | undefined;
+  probe.service.resetAll();
+  if (
+    !QueueClass ||
+    typeof QueueClass.prototype.receive !== 'function' ||
+    typeof QueueClass.prototype.changeVisibility !== 'function'
+  ) {
+    throw new Error('local-aws-sqs layout changed: Queue.receive not found; see local/aws-emulators.ts');
+  }
+  const receive = QueueClass.prototype.receive;
+  if (receive.parleyFixed) return;
+
+  const fixedReceive: typeof receive = function (this: LocalSqsQueue, args) {
+    if (!receiveWaitFixed) return receive.call(this, args);
+    let waiters = this[WAITERS];
+    if (!waiters) {
+      // setRecord is an own property of each queue (an arrow function), not on the prototype.
+      waiters = this[WAITERS] = new Set();
+      const setRecord = this.setRecord;
+      this.setRecord = (...rest: unknown[]) => {
+        const out = setRecord(...rest);
+        // A new record turns receivable in a 0 ms timer of the emulator's; ours runs after it.
+        setTimeout(() => wakeReceives(this), 0).unref();
+        return out;
+      };
+    }
+    const max = Number(args.MaxNumberOfMessages ?? 1);
+    const limited = { ...args, MaxNumberOfMessages: Math.max(1, Math.min(max, visibleMessages(this))) };
+    let scan: (() => void) | undefined;
+    let scanTimer: NodeJS.Timeout | undefined;
+    let answer: (() => void) | undefined;
+    const realSetInterval = globalThis.setInterval;
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((callback: () => void, ...rest: unknown[]) => {
+      answer ??= callback;
+      return (realSetTimeout as (...a: unknown[]) => NodeJS.Timeout)(callback, ...rest);
+    }) as typeof setTimeout;
+    globalThis.setInterval = ((callback: () => void, ...rest: unknown[]) => {
+      const timer = (realSetInterval as (...a: unknown[]) => NodeJS.Timeout)(callback, ...rest);
+      if (!scan) {
+        scan = callback;
+        scanTimer = timer;
+      }
+      return timer;
+    }) as typeof setInterval;
+    let received: Promise<unknown>;
+    try {
+      received = receive.call(this, limited);
+    } finally {
+      globalThis.setInterval = realSetInterval;
+      globalThis.setTimeout = realSetTimeout;
+    }
+    const captured = scan;
+    if (!captured) return received; // validation threw before scanning, or the layout changed
+    let settled = false;
+    // Never scan for a receive that is complete: a scan after its answer would take messages
+    // into an array nobody reads. Its timer is cleared (destroyed) by the scan that completes it.
+    const finished = () =>
+      settled || (scanTimer as { _destroyed?: boolean } | undefined)?._destroyed === true;
+    const run = () => {
+      if (!finished()) captured();
+    };
+    waiters.add(run);
+    const shortPoll = Number(args.WaitTimeSeconds ?? this.ReceiveMessageWaitTimeSeconds ?? 0) === 0;
+    setImmediate(() => {
+      run();
+      // A short poll answers at once, with nothing if nothing was visible (the timeout's callback).
+      if (shortPoll && !finished()) answer?.();
+    });
+    const done = () => {
+      settled = true;
+      waiters.delete(run);
+    };
+    received.then(done, done);
+    // The client gave up (an aborted long poll, a closed socket): stop scanning, as SQS does, so
+    // no message is taken for a response nobody reads. The emulator's own timeout then answers [].
+    sqsRequest.getStore()?.once('close', () => {
+      if (settled) return;
+      done();
+      clearInterval(scanTimer);
+    });
+    return received;
+  };
+  fixedReceive.parleyFixed = true;
+  QueueClass.prototype.receive = fixedReceive;
+
+  const changeVisibility = QueueClass.prototype.changeVisibility;
+  QueueClass.prototype.changeVisibility = function (this: LocalSqsQueue, receiptHandle, timeout) {
+    const changed = changeVisibility.call(this, receiptHandle, timeout);
+    const seconds = Number(timeout);
+    // The emulator makes the message visible in a timer of this length; ours runs after it.
+    if (changed && Number.isFinite(seconds) && seconds <= 900) {
+      setTimeout(() => wakeReceives(this), seconds * 1000).unref();
+    }
+    return changed;
+  };
 }

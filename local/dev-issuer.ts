@@ -9,8 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import {
   type CryptoKey,
@@ -22,7 +21,8 @@ import {
   SignJWT,
 } from 'jose';
 import { LOCAL_WEB_CLIENT_ID, WEB_CALLBACK_PATH } from '../core/web/config';
-import { allowCors, createAuthorizationServer, sendJson } from './dev-issuer-oauth';
+import { allowCors, createAuthorizationServer } from './dev-issuer-oauth';
+import { listen, sendJson, stopOnce } from './http-util';
 
 export const DEV_ISSUER_ALGORITHM = 'RS256';
 export const DEFAULT_AUDIENCE = 'parley-local';
@@ -107,11 +107,9 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
       else res.destroy();
     });
   });
-  await listen(server, port, host);
-  const boundPort = (server.address() as AddressInfo).port;
+  const boundPort = await listen(server, port, host);
   issuer = `http://${host}:${boundPort}`;
 
-  let stopped: Promise<void> | undefined;
   return {
     issuer,
     audience,
@@ -120,13 +118,7 @@ export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<De
     mintToken(userId: string, mint: MintTokenOptions = {}): Promise<string> {
       return signToken(key, issuer, audience, userId, mint);
     },
-    stop(): Promise<void> {
-      stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return stopped;
-    },
+    stop: stopOnce(server),
   };
 }
 
@@ -246,14 +238,4 @@ async function loadOrCreateKey(keyFile: string): Promise<SigningKey> {
   await mkdir(dirname(keyFile), { recursive: true });
   await writeFile(keyFile, JSON.stringify(privateJwk), { mode: 0o600 });
   return toSigningKey(privateJwk);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -8,8 +8,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type {
   APIGatewayProxyEventV2,
@@ -19,6 +18,7 @@ import type {
 } from 'aws-lambda';
 import { UnauthorizedError } from '../core/errors';
 import { createLogger } from '../core/logger';
+import { listen, sendJson, stopOnce } from './http-util';
 
 /** HTTP API payload quota is 10 MB (not adjustable). Lambda's own 6 MB invoke limit is not emulated. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -173,22 +173,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let stopped: Promise<void> | undefined;
+  const port = await listen(server, opts.port, opts.host);
   return {
     url: `http://${opts.host}:${port}`,
     port,
-    stop: () => {
-      stopped ??= closeServer(server);
-      return stopped;
-    },
+    stop: stopOnce(server),
   };
 }
 
@@ -431,21 +420,6 @@ function preflightHeaders(cors: CorsOptions, origin: string, req: IncomingMessag
 
 // ---- small helpers ----------------------------------------------------------------------------
 
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 /** API Gateway request ids look like `Mc7UVioPPHcEKPA=`. */
 function newRequestId(): string {
   return `${randomBytes(11).toString('base64url')}=`;
@@ -475,11 +449,4 @@ function safeDecode(value: string): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -4,6 +4,7 @@
  * is set, because they read their configuration at module load as on AWS.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { PING_MOCK_ROUTE, PING_ROUTE_KEY } from '../core/realtime/ping-route';
 import type { WsAuthorizer, WsRouteHandler } from './ws-gateway';
 
 type Loader<T> = () => T;
@@ -25,8 +26,12 @@ const ws = {
   command: lazy(() => require('../lambdas/ws-command/handler').handler),
   subscribe_job: lazy(() => require('../lambdas/ws-subscribe-job/handler').handler),
   get_state: lazy(() => require('../lambdas/ws-get-state/handler').handler),
-  ping: lazy(() => require('../lambdas/ws-ping/handler').handler),
 } satisfies Record<string, Loader<WsRouteHandler>>;
+
+/** Routes API Gateway answers itself (MOCK integrations), as lib/constructs/realtime-api.ts builds them. */
+export function wsMockRoutes(): Record<string, { responseTemplate: string }> {
+  return { [PING_ROUTE_KEY]: { responseTemplate: PING_MOCK_ROUTE.responseTemplate } };
+}
 
 export function wsRoutes(): Record<string, WsRouteHandler> {
   return Object.fromEntries(

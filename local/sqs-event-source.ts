@@ -49,11 +49,17 @@ export interface SqsEventSourceOptions {
   handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;
   logger?: Logger;
   /**
-   * ReceiveMessage WaitTimeSeconds. Default 0: local-aws-sqs answers a long poll only when it has a
-   * full batch of 10 or the wait is over, so a long poll delays every partial batch by the whole wait.
+   * ReceiveMessage WaitTimeSeconds. Default 1: a long poll, as Lambda's pollers use (they wait
+   * 20 s), answered as soon as a message arrives (local/aws-emulators.ts `fixLocalSqsReceiveWait`).
+   * stop() waits for the poll in progress rather than aborting it (a poll aborted just as it is
+   * answered would lose its messages for a visibility timeout), so this bounds how long stop takes.
    */
   waitTimeSeconds?: number;
-  /** Batches with the handler at the same time (different message groups on FIFO). Default 10. */
+  /**
+   * Batches with the handler at the same time (different message groups on FIFO). Default 1,000:
+   * on AWS a FIFO event source runs one invocation per active message group, up to the function's
+   * concurrency (the account's 1,000 unless reserved), so every meeting has its own.
+   */
   maxConcurrentBatches?: number;
   /**
    * Visibility timeout given to failed messages. Default 0 (retry at once). Lambda on AWS leaves them
@@ -82,6 +88,8 @@ interface Group {
 }
 
 const MAX_RECEIVE = 10;
+export const DEFAULT_WAIT_SECONDS = 1;
+export const DEFAULT_MAX_CONCURRENT_BATCHES = 1_000;
 const EMPTY_POLL_PAUSE_MS = 25;
 const MAX_ERROR_BACKOFF_MS = 5_000;
 
@@ -96,8 +104,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   const logger = opts.logger ?? createLogger('sqs-event-source');
   const { sqs, queueUrl, queueArn, fifo, batchSize, maxReceiveCount } = opts;
-  const waitTimeSeconds = opts.waitTimeSeconds ?? 0;
-  const maxConcurrent = opts.maxConcurrentBatches ?? 10;
+  const waitTimeSeconds = opts.waitTimeSeconds ?? DEFAULT_WAIT_SECONDS;
+  const maxConcurrent = opts.maxConcurrentBatches ?? DEFAULT_MAX_CONCURRENT_BATCHES;
   const retryDelaySeconds = opts.retryDelaySeconds ?? 0;
   const awsRegion = queueArn.split(':')[3] ?? '';
   // Receiving stops while this many messages wait here, unless a group waits for its retries.
@@ -231,6 +239,8 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
         inFlight.delete(done);
         dispatch();
         wake();
+        // A long poll may hold the poller for its whole wait: check idleness when work ends too.
+        checkIdle();
       });
     inFlight.add(done);
   }
@@ -372,6 +382,13 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     }
   }
 
+  function checkIdle(): void {
+    if (idleWaiters.length === 0 || !locallyIdle()) return;
+    resolveIdleWaiters().catch((err: unknown) =>
+      logger.warn('Could not read queue depth', { error: err, queueUrl }),
+    );
+  }
+
   async function resolveIdleWaiters(): Promise<void> {
     if (idleWaiters.length === 0 || !locallyIdle()) return;
     const { Attributes } = await sqs.send(
@@ -462,7 +479,9 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     },
     idle() {
       if (!running) return stopping ?? Promise.resolve();
-      return new Promise<void>((resolve) => idleWaiters.push(resolve));
+      const idle = new Promise<void>((resolve) => idleWaiters.push(resolve));
+      checkIdle();
+      return idle;
     },
   };
 }

@@ -24,7 +24,7 @@ import { createLocalClients, type RunningEmulators, startEmulators } from './aws
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
-import { fanoutHandler, wsAuthorizer, wsRoutes } from './lambda-routes';
+import { fanoutHandler, wsAuthorizer, wsMockRoutes, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
 import { listRecordings, loadRecording } from './recordings';
 import { forwardS3Notifications } from './s3-notifications';
@@ -154,25 +154,26 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ports = { ...rememberedPorts, ...opts.ports };
   if (opts.logLevel) process.env.POWERTOOLS_LOG_LEVEL = opts.logLevel;
   const logger = opts.logger ?? createLogger('local');
-  const stops: (() => Promise<unknown>)[] = [];
+  // Each part's stop, by name: stopAll runs them newest first and warns about any still
+  // pending after STOP_WARN_MS (and every STOP_WARN_MS after), so a stop that hangs names itself.
+  const stops: { name: string; stop: () => Promise<unknown> }[] = [];
+  const onStop = (name: string, stop: () => Promise<unknown>) => stops.push({ name, stop });
   const stopAll = async () => {
-    for (const stop of stops.reverse()) {
-      await stop().catch((error) => logger.warn('stop failed', { error: String(error) }));
-    }
+    for (const { name, stop } of stops.reverse()) await runStop(name, stop, logger);
     stops.length = 0;
   };
   const webhookSecret = process.env.RECALL_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`;
   try {
     if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
     // Last to run on stop: close the kept-alive sockets of the handlers' SDK clients.
-    stops.push(async () => destroyClients());
+    onStop('sdk clients', async () => destroyClients());
     const emulators = await startEmulators({
       host,
       dataDir: opts.dataDir,
       ports: { dynamodb: ports.dynamodb, s3: ports.s3, sqs: ports.sqs },
       logger,
     });
-    stops.push(() => emulators.stop());
+    onStop('dynamodb, s3 and sqs emulators', () => emulators.stop());
 
     const issuer = await startDevIssuer({
       host,
@@ -180,7 +181,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       // Handlers cache the issuer's keys, so later stacks in this process keep the same key.
       keyFile: path.join(opts.dataDir ?? processTempDir(), 'dev-issuer-key.json'),
     });
-    stops.push(() => issuer.stop());
+    onStop('dev issuer', () => issuer.stop());
 
     // The gateway emulator must exist before the handlers load (they read its endpoint).
     const startWs = (port: number | undefined) =>
@@ -190,6 +191,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         stage: STAGE,
         authorizer: wsAuthorizer,
         routes: wsRoutes(),
+        mockRoutes: wsMockRoutes(),
         ...defined({
           idleTimeoutMs: opts.wsLimits?.idleTimeoutMs,
           maxDurationMs: opts.wsLimits?.maxDurationMs,
@@ -197,7 +199,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         logger,
       });
     let ws: WsGateway = await startWs(ports.ws);
-    stops.push(() => ws.stop());
+    onStop('websocket gateway', () => ws.stop());
 
     const rest: HttpHost = await startHttpHost({
       host,
@@ -211,7 +213,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       cors: { allowOrigins: ['*'] },
       logger,
     });
-    stops.push(() => rest.stop());
+    onStop('rest api', () => rest.stop());
 
     const recordingDirs = [
       ...(opts.recordingDirs ?? []).map((dir) => path.resolve(dir)),
@@ -226,16 +228,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       oidc: { authority: issuer.issuer, clientId: LOCAL_WEB_CLIENT_ID, scope: 'openid profile' },
       recordings: await listRecordings(recordingDirs),
     });
+    // The audio gateway starts below; until then the CSP names no microphone socket.
+    let audioOrigin: string | undefined;
     const web = await startWebServer({
       host,
       ...defined({ port: ports.web, distDir: opts.webDistDir }),
       config: webConfig,
+      // The browser streams microphones to the audio gateway and PUTs uploads to presigned s3rver URLs.
+      connectOrigins: () => [...(audioOrigin ? [audioOrigin] : []), emulators.endpoints.s3],
+      mediaOrigins: () => [emulators.endpoints.s3],
       logger,
     });
-    stops.push(() => web.stop());
+    onStop('web server', () => web.stop());
 
     const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
-    stops.push(() => speech.stop());
+    onStop('speech server', () => speech.stop());
 
     const recall = await startRecallSimulator({
       host,
@@ -250,7 +257,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       webhookSecret,
       logger,
     });
-    stops.push(() => recall.stop());
+    onStop('recall simulator', () => recall.stop());
 
     const env: Record<string, string> = {
       ...emulators.env,
@@ -278,12 +285,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       });
     };
     let audio = await startAudio(ports.audio ?? 0);
-    stops.push(() => audio.gateway.shutdown('local stack stopping'));
+    onStop('audio gateway', () => audio.gateway.shutdown('local stack stopping'));
     const audioUrl = `ws://${host}:${audio.port}`;
+    audioOrigin = audioUrl;
     process.env.AUDIO_GATEWAY_URL = env.AUDIO_GATEWAY_URL = audioUrl;
 
     const { sqs } = createLocalClients(emulators.endpoints);
-    stops.push(async () => sqs.destroy());
+    onStop('fan-out sqs client', async () => sqs.destroy());
     const def = QUEUES.transcriptEvents;
     const fanout = startSqsEventSource({
       sqs,
@@ -297,7 +305,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       handler: fanoutHandler,
       logger,
     });
-    stops.push(() => fanout.stop());
+    onStop('fan-out', () => fanout.stop());
+    // The gateway stops before the fan-out (and after nothing it needs: speech server, emulators),
+    // so its sessions' last finals and `ended` statuses still reach subscribers.
+    const gatewayStop = stops.findIndex((s) => s.name === 'audio gateway');
+    stops.push(...stops.splice(gatewayStop, 1));
 
     // S3 → SQS notification for uploads, then the file worker polling that queue.
     const notifications = forwardS3Notifications({
@@ -308,7 +320,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       prefix: 'uploads/jobs/',
       logger,
     });
-    stops.push(() => notifications.stop());
+    onStop('notifications', () => notifications.stop());
     const startWorker = () =>
       startFileWorker(
         loadFileWorkerConfig({
@@ -328,7 +340,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       );
     let fileWorker = startWorker();
     const killedWorkers: RunningFileWorker[] = [];
-    stops.push(async () => {
+    onStop('file worker', async () => {
       await fileWorker.stop();
       await Promise.all(killedWorkers.map((w) => w.worker.stop()));
     });
@@ -406,6 +418,33 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/** A stop still pending after this long is logged (by name), and again every this long … */
+export const STOP_WARN_MS = 10_000;
+/** … at error level (shown by tests' default level) once it has been pending this long. */
+export const STOP_HUNG_MS = 60_000;
+
+/** Runs one part's stop: a failure is logged, and so is a stop that takes longer than STOP_WARN_MS. */
+export async function runStop(
+  name: string,
+  stop: () => Promise<unknown>,
+  logger: Pick<Logger, 'warn' | 'error'>,
+  warnMs = STOP_WARN_MS,
+): Promise<void> {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const waitedMs = Date.now() - started;
+    if (waitedMs >= STOP_HUNG_MS) logger.error('stop still pending', { stop: name, waitedMs });
+    else logger.warn('stop still pending', { stop: name, waitedMs });
+  }, warnMs);
+  try {
+    await stop();
+  } catch (error) {
+    logger.warn('stop failed', { stop: name, error: String(error) });
+  } finally {
+    clearInterval(timer);
   }
 }
 

@@ -6,11 +6,11 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WebConfig } from '../core/web/config';
+import { listen, stopOnce } from './http-util';
 
 export const WEB_DIST_DIR = path.resolve(__dirname, '..', 'web', 'dist');
 
@@ -35,6 +35,10 @@ export interface WebServerOptions {
   distDir?: string;
   /** The runtime configuration served as `/config.json`. */
   config: () => WebConfig | Promise<WebConfig>;
+  /** More origins for CSP `connect-src` (the audio gateway's microphone socket, S3 uploads). */
+  connectOrigins?: () => readonly string[];
+  /** Origins for CSP `media-src` (where recordings' presigned URLs point). */
+  mediaOrigins?: () => readonly string[];
   logger?: Logger;
 }
 
@@ -45,13 +49,28 @@ export interface WebServer {
   stop(): Promise<void>;
 }
 
-/** The page may load its own files and talk to exactly the stage's APIs and issuer. */
-export function contentSecurityPolicy(config: WebConfig): string {
+/**
+ * The page may load its own files and talk to exactly the stage's APIs, issuer and audio gateway,
+ * and play media (recordings) from exactly `media`.
+ */
+export function contentSecurityPolicy(
+  config: WebConfig,
+  extra: { connect?: readonly string[]; media?: readonly string[] } = {},
+): string {
   const origin = (url: string) => new URL(url).origin;
-  const connect = [...new Set([origin(config.restUrl), origin(config.wsUrl), origin(config.oidc.authority)])];
+  const connect = [
+    ...new Set([
+      origin(config.restUrl),
+      origin(config.wsUrl),
+      origin(config.oidc.authority),
+      ...(extra.connect ?? []).map(origin),
+    ]),
+  ];
+  const media = [...new Set((extra.media ?? []).map(origin))];
   return [
     "default-src 'self'",
     `connect-src 'self' ${connect.join(' ')}`,
+    `media-src 'self'${media.map((m) => ` ${m}`).join('')}`,
     "img-src 'self' data:",
     "style-src 'self'",
     "script-src 'self'",
@@ -75,7 +94,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const config = await opts.config();
-    res.setHeader('content-security-policy', contentSecurityPolicy(config));
+    res.setHeader(
+      'content-security-policy',
+      contentSecurityPolicy(config, { connect: opts.connectOrigins?.(), media: opts.mediaOrigins?.() }),
+    );
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -112,22 +134,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' }).end(text);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let stopped: Promise<void> | undefined;
+  const port = await listen(server, opts.port, opts.host);
   return {
     url: `http://${opts.host}:${port}`,
     port,
-    stop: () => {
-      stopped ??= closeServer(server);
-      return stopped;
-    },
+    stop: stopOnce(server),
   };
 }
 
@@ -151,11 +162,4 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: string,
     stream.pipe(res);
   });
   return true;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

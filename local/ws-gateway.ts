@@ -4,6 +4,8 @@
  *
  * - `GET /{stage}?token=…` + upgrade: REQUEST authorizer, then `$connect`, then the socket opens;
  * - text frames are routed on `$request.body.action` (else `$default`);
+ * - MOCK routes (`mockRoutes`, such as `ping`) are answered from their response template on the
+ *   socket itself, with no handler, as API Gateway answers a MOCK integration with a route response;
  * - `$disconnect` runs once per opened connection, after the socket is gone, whoever closed it;
  * - `POST|GET|DELETE /{stage}/@connections/{urlencoded id}` exactly as
  *   `@aws-sdk/client-apigatewaymanagementapi` calls it (SigV4 accepted, not verified).
@@ -123,6 +125,12 @@ export interface WsGatewayOptions {
   authorizer?: WsAuthorizer;
   /** `$connect`, `$disconnect`, `$default` and action names such as `subscribe`. */
   routes: Record<string, WsRouteHandler>;
+  /**
+   * Action routes with a MOCK integration and a `$default` route response: the gateway sends
+   * the rendered response template back on the socket and invokes nothing. Templates may use
+   * `$context.<variable>` (see MOCK_CONTEXT_VARIABLES) and nothing else of VTL.
+   */
+  mockRoutes?: Record<string, { responseTemplate: string }>;
   maxMessageBytes?: number;
   idleTimeoutMs?: number;
   maxDurationMs?: number;
@@ -220,6 +228,13 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
     ...options,
   };
   if (!/^[A-Za-z0-9_-]+$/.test(opts.stage)) throw new TypeError(`invalid stage name "${opts.stage}"`);
+  const mockRoutes = opts.mockRoutes ?? {};
+  for (const [routeKey, route] of Object.entries(mockRoutes)) {
+    if (routeKey.startsWith('$') || Object.hasOwn(opts.routes, routeKey)) {
+      throw new TypeError(`mock route "${routeKey}" must be an action route without a handler`);
+    }
+    checkMockTemplate(routeKey, route.responseTemplate);
+  }
   const logger = opts.logger ?? createLogger('ws-gateway');
   const stagePath = `/${opts.stage}`;
   const registry = new Map<string, Connection>();
@@ -400,13 +415,18 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
       replyOnSocket(connection, 'Forbidden', requestId);
       return;
     }
-    const event: WsRouteEvent = {
-      requestContext: requestContext(connection.context, routeKey, 'MESSAGE', requestId, {
-        messageId: newAwsId(),
-      }),
-      body,
-      isBase64Encoded: false,
-    };
+    const context = requestContext(connection.context, routeKey, 'MESSAGE', requestId, {
+      messageId: newAwsId(),
+    });
+    const mock = Object.hasOwn(mockRoutes, routeKey) ? mockRoutes[routeKey] : undefined;
+    if (mock) {
+      // MOCK integration + `$default` route response: API Gateway answers, nothing is invoked.
+      if (connection.socket.readyState === WebSocket.OPEN) {
+        connection.socket.send(renderMockTemplate(mock.responseTemplate, context));
+      }
+      return;
+    }
+    const event: WsRouteEvent = { requestContext: context, body, isBase64Encoded: false };
     // Route responses are not configured, so a handler's returned body is discarded, as on AWS.
     track(invokeRoute(routeKey, event)).then((outcome) => {
       if (outcome?.kind === 'error') replyOnSocket(connection, 'Internal server error', requestId);
@@ -422,7 +442,9 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
       action = undefined; // not JSON: $default
     }
     const isActionRoute =
-      typeof action === 'string' && !action.startsWith('$') && Object.hasOwn(opts.routes, action);
+      typeof action === 'string' &&
+      !action.startsWith('$') &&
+      (Object.hasOwn(opts.routes, action) || Object.hasOwn(mockRoutes, action));
     if (isActionRoute) return action as string;
     return Object.hasOwn(opts.routes, '$default') ? '$default' : undefined;
   }
@@ -670,6 +692,48 @@ export async function startWsGateway(options: WsGatewayOptions): Promise<WsGatew
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
+
+/** The `$context` variables a mock route's template may use (API Gateway's WebSocket set). */
+export const MOCK_CONTEXT_VARIABLES = [
+  'apiId',
+  'connectedAt',
+  'connectionId',
+  'domainName',
+  'eventType',
+  'extendedRequestId',
+  'messageId',
+  'requestId',
+  'requestTime',
+  'requestTimeEpoch',
+  'routeKey',
+  'stage',
+  'identity.sourceIp',
+  'identity.userAgent',
+] as const;
+const MOCK_REFERENCE = /\$context\.((?:identity|authorizer)\.[A-Za-z0-9_]+|[A-Za-z]+)/g;
+
+/** Refuses templates that use VTL beyond `$context` references (the emulator renders no more). */
+function checkMockTemplate(routeKey: string, template: string): void {
+  const rest = template.replace(MOCK_REFERENCE, (reference, name: string) => {
+    const known =
+      (MOCK_CONTEXT_VARIABLES as readonly string[]).includes(name) || name.startsWith('authorizer.');
+    if (!known) throw new TypeError(`mock route "${routeKey}": unsupported variable ${reference}`);
+    return '';
+  });
+  if (/[$#]/.test(rest)) {
+    throw new TypeError(`mock route "${routeKey}": only $context.<variable> references are supported`);
+  }
+}
+
+/** Renders `$context.<variable>` references as API Gateway does (values as plain text). */
+function renderMockTemplate(template: string, context: WsRequestContext): string {
+  return template.replace(MOCK_REFERENCE, (_reference, name: string) => {
+    const [head, key] = name.split('.') as [string, string | undefined];
+    if (head === 'authorizer') return String(context.authorizer?.[key ?? ''] ?? '');
+    if (head === 'identity') return String(context.identity[key as 'sourceIp'] ?? '');
+    return String(context[head as keyof WsRequestContext] ?? '');
+  });
+}
 
 function isWebSocketHandshake(req: IncomingMessage): boolean {
   const key = req.headers['sec-websocket-key'];

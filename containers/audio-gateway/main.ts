@@ -14,6 +14,7 @@ import { sqs } from '../../core/clients/sqs';
 import { type AudioGatewayConfig, awsConfig, loadAudioGatewayConfig, queueUrl } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
+import { InterimCoalescer, interimWindowMs } from '../../core/pipeline/interim-coalescer';
 import { EventPublisher } from '../../core/pipeline/publisher';
 import { TaskProtection, watchTaskStopping } from './task-protection';
 
@@ -38,6 +39,8 @@ export async function startAudioGateway(
     logger,
     onBackpressure: (on) => gateway?.applyBackpressure(on),
   });
+  // Interim lines to viewers at most 4 a second per meeting; every event still goes to the queue.
+  const interims = new InterimCoalescer((event) => publisher.publish(event), interimWindowMs());
   const repo = new MeetingRepository();
   // Recordings and browser microphones (core/audio/live-audio.ts).
   const extensions = createLiveAudio({ repo, logger });
@@ -51,10 +54,11 @@ export async function startAudioGateway(
       wsUrl: config.deepgramUrl,
       model: config.deepgramModel,
     }),
-    publish: (event) => publisher.publish(event),
+    publish: (event) => interims.handle(event),
+    // Both at once: a long recording assembly must not hold the last finals back.
     flush: async () => {
-      await extensions.settle();
-      await publisher.flush();
+      interims.flush();
+      await Promise.all([extensions.settle(), publisher.flush()]);
     },
     logger,
     maxSessions: config.maxSessions,

@@ -21,7 +21,7 @@ import type { PipelineEvent } from '../pipeline/events';
 import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
 import type { SttConnector } from './deepgram-connector';
 import type { GatewayExtensions } from './gateway-extensions';
-import { MeetingSession, type SessionInput, stateAfter } from './meeting-session';
+import { MeetingSession, type SessionInput, SPEECH_FLUSH_MAX_MS, stateAfter } from './meeting-session';
 
 /** Frames above this close the socket with 1009; smaller oversize frames are rejected one by one. */
 export const MAX_WS_PAYLOAD_BYTES = 1024 * 1024;
@@ -50,6 +50,18 @@ export const STALE_CONNECTION_MS = 10_000;
  */
 export const RECALL_PING_MS = 60_000;
 const PATH = /^\/recall\/([A-Za-z0-9_-]{1,64})$/;
+
+/**
+ * Bounds of the steps of a stop (shutdown, handover). A step still running at its bound is given
+ * up with an error log naming it, so a stuck speech engine, event queue or recording assembly can
+ * never hold a stopping task (or a local stack's stop) forever.
+ */
+export const STOP_STEP_BOUNDS = {
+  /** Ending every session: its speech flush (≤ SPEECH_FLUSH_MAX_MS) plus its last writes. */
+  sessionsMs: SPEECH_FLUSH_MAX_MS + 15_000,
+  /** Publishing the last events and storing the recordings (`flush`). */
+  flushMs: 30_000,
+};
 
 export interface AudioGatewayOptions {
   host?: string;
@@ -80,9 +92,16 @@ export interface AudioGatewayOptions {
   /** How long a session waits for Recall to reconnect before it ends (Recall retries 30 × 3 s). */
   reconnectGraceMs?: number;
   onAudioForwarded?: (receivedAt: number) => void;
-  sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
+  sttOptions?: {
+    keepAliveMs?: number;
+    reconnectDelayMs?: number;
+    closeTimeoutMs?: number;
+    closeIdleMs?: number;
+  };
   /** Browser microphones (`/browser/{meetingId}`) and recordings (core/audio/gateway-extensions.ts). */
   extensions?: GatewayExtensions;
+  /** Bounds of the stop's steps (default STOP_STEP_BOUNDS; tests shorten them). */
+  stopBounds?: Partial<typeof STOP_STEP_BOUNDS>;
 }
 
 interface LiveMeeting {
@@ -163,21 +182,42 @@ export class AudioGateway {
     return this.liveMeeting(meetingId, meeting).session;
   }
 
+  /** Whether a session for the meeting fits here now (browser microphones; Recall checks in `upgrade`). */
+  hasRoomFor(meetingId: string): boolean {
+    if (this.meetings.has(meetingId)) return true;
+    return !this.backpressure && this.meetings.size + this.reserved.size < (this.opts.maxSessions ?? 150);
+  }
+
   /** False once the task is stopping or has been killed. */
   get accepting(): boolean {
     return !this.shuttingDown && !this.draining && !this.killed;
   }
 
-  /** Finalize every session, flush the publisher, close the server. Idempotent. */
+  /**
+   * Finalize every session, flush the publisher, close every socket. Each step is bounded
+   * (STOP_STEP_BOUNDS); one given up is logged. Idempotent.
+   */
   shutdown(reason = 'shutdown'): Promise<void> {
     this.shuttingDown ??= (async () => {
       clearInterval(this.pollTimer);
       clearInterval(this.pingTimer);
       this.server.close();
       const live = [...this.meetings.values()];
-      await Promise.allSettled(live.map((m) => m.session.end(reason)));
+      await this.bounded(
+        'ending sessions',
+        this.stopBound('sessionsMs'),
+        Promise.allSettled(live.map((m) => m.session.end(reason))),
+        () => ({
+          unfinished: live.filter((m) => m.session.currentState !== 'ended').map((m) => m.session.meetingId),
+        }),
+      );
       for (const client of this.wss.clients) client.terminate();
-      await this.opts.flush();
+      await this.bounded(
+        'publishing the last events and storing recordings',
+        this.stopBound('flushMs'),
+        this.opts.flush(),
+      );
+      this.opts.extensions?.shutdown();
       this.server.closeAllConnections();
     })();
     return this.shuttingDown;
@@ -225,17 +265,57 @@ export class AudioGateway {
             clearTimeout(m.graceTimer);
             m.socket?.close(RECALL_CLOSE_CODES.HANDOVER, 'Service restart: reconnect');
           });
-          await this.opts.flush();
+          await this.bounded(
+            'publishing a handed-over meeting',
+            this.stopBound('flushMs'),
+            this.opts.flush(),
+            () => ({
+              meetingId,
+            }),
+          );
           await this.opts.repo.clearHandover(meetingId).catch((error: unknown) => {
             this.log.warn('could not clear the handover mark', { meetingId, error: String(error) });
           });
         }),
       );
-      await this.opts.flush();
+      await this.bounded(
+        'publishing the last events and storing recordings',
+        this.stopBound('flushMs'),
+        this.opts.flush(),
+      );
       for (const client of this.wss.clients) client.terminate();
+      this.opts.extensions?.shutdown();
       this.server.closeAllConnections();
     })();
     return this.shuttingDown;
+  }
+
+  private stopBound(step: keyof typeof STOP_STEP_BOUNDS): number {
+    return this.opts.stopBounds?.[step] ?? STOP_STEP_BOUNDS[step];
+  }
+
+  /** Waits for `work`, or gives it up after `boundMs` with an error log naming the step. */
+  private async bounded(
+    step: string,
+    boundMs: number,
+    work: Promise<unknown>,
+    detail: () => Record<string, unknown> = () => ({}),
+  ): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), boundMs);
+    });
+    const done = work.then(
+      () => false,
+      (error: unknown) => {
+        this.log.error('stop step failed', { step, error: String(error) });
+        return false;
+      },
+    );
+    if (await Promise.race([done, gaveUp])) {
+      this.log.error('stop step did not finish in time; going on without it', { step, boundMs, ...detail() });
+    }
+    clearTimeout(timer);
   }
 
   /** Stop without finalizing anything (tests simulate a crashed task with this). */
@@ -270,7 +350,7 @@ export class AudioGateway {
     const match = PATH.exec(url.pathname);
     if (!match) return this.refuse(socket, 404, 'Unknown path');
     if (req.method !== 'GET') return this.refuse(socket, 405, 'Method not allowed');
-    if (this.shuttingDown || this.draining) return this.refuse(socket, 503, 'Shutting down');
+    if (!this.accepting) return this.refuse(socket, 503, 'Shutting down');
     const meetingId = match[1] as string;
     const token = url.searchParams.get('token');
     if (!token) return this.refuse(socket, 401, 'Missing token');
@@ -303,7 +383,8 @@ export class AudioGateway {
       if (isTerminal(meeting.status) || stateAfter(meeting.commandLog ?? []) === 'stop') {
         return this.refuse(socket, 410, 'Meeting has ended');
       }
-      if (this.shuttingDown || this.draining) return this.refuse(socket, 503, 'Shutting down');
+      // Checked again after the lookup: a task stopped or killed meanwhile takes no new session.
+      if (!this.accepting) return this.refuse(socket, 503, 'Shutting down');
       const found = meeting;
       this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(meetingId, found, ws));
     } finally {

@@ -49,6 +49,11 @@ export interface SessionHost {
   openSession(meetingId: string, meeting: Meeting): MeetingSession;
   /** False once the gateway is stopping (new streams are refused with 1012). */
   readonly accepting: boolean;
+  /**
+   * Whether the meeting can have a session here now: it has one already, or the task is below
+   * its capacity (maxSessions, shared with Recall meetings) and not backlogged.
+   */
+  hasRoomFor(meetingId: string): boolean;
 }
 
 export interface BrowserIngressOptions {
@@ -154,6 +159,26 @@ export class BrowserIngress {
     for (const client of this.wss.clients) client.terminate();
   }
 
+  /**
+   * Drop a meeting's stream socket without a close frame, as a network cut does (the client sees
+   * 1006 and reconnects). For tests: the server side of a dropped connection.
+   */
+  disconnect(meetingId: string): boolean {
+    const ws = this.streams.get(meetingId)?.ws;
+    ws?.terminate();
+    return ws !== undefined;
+  }
+
+  /**
+   * The task has stopped (its sessions have ended or been handed over): close every microphone
+   * socket with RESTARTING, so that browsers reconnect to another task, and stop the timers.
+   */
+  shutdown(): void {
+    clearInterval(this.timer);
+    for (const stream of this.streams.values()) clearTimeout(stream.graceTimer);
+    for (const client of this.wss.clients) this.close(client, 'RESTARTING', 'Service restart: reconnect');
+  }
+
   /** The stream of a meeting now (tests and benchmarks look at it). */
   stream(meetingId: string): Readonly<Omit<MicStream, 'ws' | 'detach'>> | undefined {
     return this.streams.get(meetingId);
@@ -211,6 +236,11 @@ export class BrowserIngress {
       stream = undefined;
     }
     if (!host.accepting) return this.close(ws, 'RESTARTING', 'Service restart: reconnect');
+    // Checked with no await before openSession, so simultaneous streams cannot exceed maxSessions.
+    if (!host.hasRoomFor(meetingId)) {
+      this.log.warn('refused microphone stream: at capacity', { meetingId });
+      return this.close(ws, 'UNAVAILABLE', 'At capacity: reconnect later');
+    }
     const meetingSession = host.openSession(meetingId, meeting);
     if (stream && stream.meetingSession !== meetingSession) {
       stream.detach();

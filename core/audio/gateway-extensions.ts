@@ -24,6 +24,8 @@ export interface GatewayExtensions {
   kill(): void;
   /** Flush archives of finished sessions and assemble ended meetings' recordings (before exit). */
   settle(): Promise<void>;
+  /** The task has stopped (its sessions are over): close remaining sockets and stop timers. */
+  shutdown(): void;
 }
 
 export class LiveAudioExtensions implements GatewayExtensions {
@@ -55,5 +57,10 @@ export class LiveAudioExtensions implements GatewayExtensions {
 
   settle(): Promise<void> {
     return this.archiver.settle();
+  }
+
+  shutdown(): void {
+    this.browser?.shutdown();
+    this.archiver.close();
   }
 }

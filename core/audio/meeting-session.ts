@@ -67,7 +67,12 @@ export interface MeetingSessionOptions {
   onEnded?: (session: MeetingSession, outcome: SessionOutcome) => void;
   /** Called after an audio frame is handed to the speech socket (benchmarks measure this). */
   onAudioForwarded?: (receivedAt: number) => void;
-  sttOptions?: { keepAliveMs?: number; reconnectDelayMs?: number; closeTimeoutMs?: number };
+  sttOptions?: {
+    keepAliveMs?: number;
+    reconnectDelayMs?: number;
+    closeTimeoutMs?: number;
+    closeIdleMs?: number;
+  };
 }
 
 /** Separate-audio frames quieter than this (RMS of S16 samples) do not count as speech. */
@@ -78,6 +83,13 @@ const MAX_EVENT_LEAD_MS = 60_000;
 export const HANDOVER_QUIET_MS = 200;
 /** How long a handover waits for the speech engine's last results (Deepgram: well under a second). */
 export const HANDOVER_FLUSH_MS = 60_000;
+/**
+ * At a meeting's end the session waits for the speech engine's last results for at most this
+ * long while they keep coming (a lagging engine still decoding its backlog) …
+ */
+export const SPEECH_FLUSH_MAX_MS = 90_000;
+/** … and gives the engine up after this long without a message from it (stuck or gone). */
+export const SPEECH_FLUSH_IDLE_MS = 30_000;
 /**
  * How long a stopping task may take to publish its last finals before the next one goes ahead
  * (the flush, plus the publisher's flush, with room to spare).
@@ -157,6 +169,8 @@ export class MeetingSession {
       connect: { keyterms: opts.keywords, language: opts.language, tag: `meeting:${opts.meetingId}` },
       logger: this.log,
       onResult: (result) => this.assembler.push(result),
+      closeTimeoutMs: SPEECH_FLUSH_MAX_MS,
+      closeIdleMs: SPEECH_FLUSH_IDLE_MS,
       ...opts.sttOptions,
     });
     this.ready = this.afterPreviousTask();
@@ -177,6 +191,19 @@ export class MeetingSession {
 
   get segmentStats(): SegmentAssembler['stats'] {
     return this.assembler.stats;
+  }
+
+  /** Stream ms of the audio forwarded to the speech engine so far (where the next frame starts). */
+  get streamMs(): number {
+    return this.stt.positionMs;
+  }
+
+  /**
+   * Meeting ms of the audio at `streamMs` by the session's clock, which believes Recall's
+   * timestamps only once the stream confirms them (the recording archive places audio by it).
+   */
+  meetingMsAt(streamMs: number): number {
+    return this.clock.toMeetingMs(streamMs);
   }
 
   /**

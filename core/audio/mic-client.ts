@@ -33,6 +33,16 @@ export interface ChunkJournal {
   session(meetingId: string): Promise<{ sessionId: string; nextSeq: number } | undefined>;
   setSession(meetingId: string, value: { sessionId: string; nextSeq: number }): Promise<void>;
   put(meetingId: string, chunk: StoredChunk): Promise<void>;
+  /**
+   * `put` and `setSession` at once (one transaction), so a reload never finds a chunk without the
+   * next seq after it, or the reverse — either would reuse a seq for different audio. Journals
+   * without it get the two calls in that order.
+   */
+  putWithSession?(
+    meetingId: string,
+    chunk: StoredChunk,
+    session: { sessionId: string; nextSeq: number },
+  ): Promise<void>;
   /** Chunks with seq > `afterSeq`, in seq order. */
   after(meetingId: string, afterSeq: number): Promise<StoredChunk[]>;
   /** Forget chunks with seq ≤ `seq`. */
@@ -95,6 +105,8 @@ export interface MicClientOptions {
   /** Reconnect backoff: base and cap (ms). */
   backoff?: { baseMs?: number; maxMs?: number };
   onStatus?: (status: MicClientStatus) => void;
+  /** Every chunk once it is journaled (before it is sent): a tap for tests and level meters. */
+  onChunk?: (chunk: StoredChunk) => void;
   /** A 16-byte random source (default crypto.getRandomValues). */
   randomBytes?: (n: number) => Uint8Array;
 }
@@ -151,6 +163,8 @@ export class MicClient {
       this.nextSeq = saved.nextSeq;
       const left = await this.opts.journal.after(this.opts.meetingId, 0);
       this.unackedBytes = left.reduce((n, c) => n + c.pcm.byteLength, 0);
+      // A journal without putWithSession may hold a chunk past the saved nextSeq: never reuse it.
+      this.nextSeq = Math.max(this.nextSeq, (left.at(-1)?.seq ?? 0) + 1);
     } else {
       this.sessionId = hex((this.opts.randomBytes ?? defaultRandom)(16));
       await this.opts.journal.setSession(this.opts.meetingId, { sessionId: this.sessionId, nextSeq: 1 });
@@ -222,11 +236,15 @@ export class MicClient {
     this.pendingBytes -= bytes;
     const seq = this.nextSeq++;
     // Journal first: once it is there, nothing can lose it.
-    await this.opts.journal.put(this.opts.meetingId, { seq, pcm: chunk });
-    await this.opts.journal.setSession(this.opts.meetingId, {
-      sessionId: this.sessionId,
-      nextSeq: this.nextSeq,
-    });
+    const session = { sessionId: this.sessionId, nextSeq: this.nextSeq };
+    const journal = this.opts.journal;
+    if (journal.putWithSession)
+      await journal.putWithSession(this.opts.meetingId, { seq, pcm: chunk }, session);
+    else {
+      await journal.put(this.opts.meetingId, { seq, pcm: chunk });
+      await journal.setSession(this.opts.meetingId, session);
+    }
+    this.opts.onChunk?.({ seq, pcm: chunk });
     this.unackedBytes += bytes;
     this.emit();
     void this.pump();
@@ -305,6 +323,15 @@ export class MicClient {
         this.bucketAt = Date.now();
         await this.acknowledge(message.lastSeq);
         this.sentUpTo = message.lastSeq;
+        if (message.lastSeq >= this.nextSeq) {
+          // The gateway holds seqs this browser no longer knows (its journal was lost): continue
+          // after them, or new audio would be dropped as resends.
+          this.nextSeq = message.lastSeq + 1;
+          await this.opts.journal.setSession(this.opts.meetingId, {
+            sessionId: this.sessionId,
+            nextSeq: this.nextSeq,
+          });
+        }
         this.setState('streaming');
         void this.pump();
         return;

@@ -65,6 +65,17 @@ export class IndexedDbJournal implements ChunkJournal {
     );
   }
 
+  async putWithSession(
+    meetingId: string,
+    chunk: StoredChunk,
+    session: { sessionId: string; nextSeq: number },
+  ): Promise<void> {
+    await this.run([CHUNKS, STREAMS], 'readwrite', (tx) => {
+      tx.objectStore(CHUNKS).put(chunk.pcm, [meetingId, chunk.seq]);
+      return tx.objectStore(STREAMS).put(session, meetingId);
+    });
+  }
+
   async after(meetingId: string, afterSeq: number): Promise<StoredChunk[]> {
     const db = await this.open();
     return new Promise((resolve, reject) => {

@@ -4,6 +4,11 @@
  * cut into chunks by size and by age, and, when a session finishes on a meeting that has ended,
  * assembled into the meeting's playable recording (core/recordings/assemble.ts).
  *
+ * Recall audio is placed at the meeting time the session's clock gives it, never at Recall's raw
+ * `timestamp.relative`: one frame with a wild timestamp (which the clock rejects) would otherwise
+ * stretch the recording by hours of silence, and its assembly with it. Each frame is placed when
+ * the next one arrives (or on the next tick), once the clock has judged its timestamp.
+ *
  * It follows sessions by looking at their state once a second rather than through callbacks, so
  * the session code needs no hook: a session that finished by handing the meeting over to another
  * task (the meeting still live) only has its archive flushed.
@@ -34,6 +39,8 @@ export class RecordingArchiver {
   private readonly archives = new Map<string, MeetingArchive>();
   private readonly followed = new Map<string, MeetingSession>();
   private readonly finishing = new Set<Promise<void>>();
+  /** Per meeting, the last forwarded Recall frame, not placed yet (see the module comment). */
+  private readonly held = new Map<string, { session: MeetingSession; pcm: Buffer; streamMs: number }>();
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   readonly stats = { assembled: 0, assemblyFailures: 0 };
@@ -72,9 +79,11 @@ export class RecordingArchiver {
   /** Hand a Recall input to its session and archive its audio if the session forwarded it. */
   forward(session: MeetingSession, input: SessionInput, receivedAt: number): void {
     const before = session.stats.audioFrames;
+    const streamMs = session.streamMs;
     session.handle(input, receivedAt);
     if (input.kind === 'audio' && session.stats.audioFrames > before && !this.stopped) {
-      this.archive(session.meetingId).appendRecall(input.pcm, input.relativeMs);
+      this.placeHeld(session.meetingId);
+      this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs });
     }
   }
 
@@ -86,6 +95,7 @@ export class RecordingArchiver {
 
   /** Flush every archive (live sessions included) and wait for the writes. */
   async flushAll(): Promise<void> {
+    for (const meetingId of [...this.held.keys()]) this.placeHeld(meetingId);
     await Promise.allSettled([...this.archives.values()].map((a) => a.flush()));
   }
 
@@ -95,6 +105,7 @@ export class RecordingArchiver {
     clearInterval(this.timer);
     for (const archive of this.archives.values()) archive.abandon();
     this.archives.clear();
+    this.held.clear();
     this.followed.clear();
   }
 
@@ -104,6 +115,7 @@ export class RecordingArchiver {
 
   private tick(): void {
     if (this.stopped) return;
+    for (const meetingId of [...this.held.keys()]) this.placeHeld(meetingId);
     for (const archive of this.archives.values()) archive.cutIfOlderThan(this.chunkMs);
     for (const [meetingId, session] of this.followed) {
       if (session.currentState !== 'ended') continue;
@@ -113,7 +125,16 @@ export class RecordingArchiver {
     }
   }
 
+  /** Archives the meeting's held frame at the meeting time its session's clock gives it now. */
+  private placeHeld(meetingId: string): void {
+    const held = this.held.get(meetingId);
+    if (!held) return;
+    this.held.delete(meetingId);
+    this.archive(meetingId).appendRecall(held.pcm, held.session.meetingMsAt(held.streamMs));
+  }
+
   private async finish(meetingId: string): Promise<void> {
+    this.placeHeld(meetingId);
     const archive = this.archives.get(meetingId);
     if (archive) {
       await archive.flush();

@@ -37,8 +37,17 @@ export interface SttStreamOptions {
   /** Backoff for reconnects: first delay, doubled per attempt up to maxReconnectDelayMs. */
   reconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
-  /** How long close() waits for the speech server to flush and close (default 30 s). */
+  /**
+   * Longest close() waits for the speech server to flush its last results and close (default
+   * 30 s); then the audio not yet final is given up, with a warning.
+   */
   closeTimeoutMs?: number;
+  /**
+   * close() also gives up once the server has sent nothing for this long (a stuck engine), while
+   * an engine that lags but keeps sending results is waited for up to closeTimeoutMs. Default:
+   * closeTimeoutMs (no separate idle bound).
+   */
+  closeIdleMs?: number;
 }
 
 interface Connection {
@@ -46,14 +55,24 @@ interface Connection {
   /** Stream ms at which this connection's audio begins (its time 0). */
   offsetMs: number;
   open: boolean;
+  /** The close code, once closed. */
+  closeCode?: number;
 }
+
+/** A speech server closes with this once it has flushed everything (after CloseStream). */
+const NORMAL_CLOSE = 1000;
 
 export class SttStream {
   private readonly ring = new AudioRing();
   private conn: Connection | undefined;
   private connecting: Promise<void> | undefined;
   private closing = false;
+  /** close() is bringing up a socket to flush the audio not yet final (allowed while closing). */
+  private flushing = false;
   private closed = false;
+  private closeDone: Promise<void> | undefined;
+  /** Date.now() of the last message from the speech server (close() measures idleness with it). */
+  private lastHeardAt = 0;
   private lastSentAt = Date.now();
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -67,6 +86,11 @@ export class SttStream {
   /** Stream ms of audio accepted so far. */
   get positionMs(): number {
     return this.ring.endMs;
+  }
+
+  /** Whether a speech socket is open now. */
+  get connected(): boolean {
+    return this.conn?.open === true;
   }
 
   async start(): Promise<void> {
@@ -97,14 +121,40 @@ export class SttStream {
     if (conn?.open) conn.socket.sendFinalize({ type: 'Finalize' });
   }
 
-  /** Flush pending results, close the stream, and wait (bounded) for the server to close. */
-  async close(timeoutMs = this.opts.closeTimeoutMs ?? 30_000): Promise<void> {
-    if (this.closing) return;
+  /**
+   * Flush pending results, close the stream, and wait (bounded) for the server to close: at most
+   * `timeoutMs`, and at most closeIdleMs without a message from the server. When the socket is
+   * down at that moment (a drop not yet reconnected) and audio is not final yet, a socket is
+   * brought up within the same bound and that audio is sent again first, so it is not lost.
+   * Idempotent: a second call returns the first one's promise.
+   */
+  close(timeoutMs = this.opts.closeTimeoutMs ?? 30_000): Promise<void> {
+    this.closeDone ??= this.flushAndClose(timeoutMs);
+    return this.closeDone;
+  }
+
+  private async flushAndClose(timeoutMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.keepAliveTimer);
     clearTimeout(this.reconnectTimer);
-    const conn = this.conn;
-    if (conn?.open) {
+    this.reconnectTimer = undefined;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    const idleMs = Math.min(this.opts.closeIdleMs ?? timeoutMs, timeoutMs);
+    const unfinalMs = () => Math.round(this.ring.endMs - this.ring.startMs);
+    // Repeated only when the socket drops while flushing (it did not close normally) and audio
+    // is still not final: that audio goes to a new socket, within the same bound.
+    for (;;) {
+      let conn = this.conn?.open ? this.conn : undefined;
+      if (!conn && unfinalMs() > 0 && !this.closed) conn = await this.connectToFlush(deadline);
+      if (!conn?.open) {
+        if (unfinalMs() > 0 && !this.closed) {
+          this.opts.logger.warn('speech server unreachable at close; audio not yet final is lost', {
+            unfinalMs: unfinalMs(),
+          });
+        }
+        break;
+      }
       const closedByServer = new Promise<void>((resolve) => {
         this.closeWaiter = resolve;
       });
@@ -114,18 +164,66 @@ export class SttStream {
       } catch (error) {
         this.opts.logger.warn('speech socket refused CloseStream', { error: String(error) });
       }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        closedByServer,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      this.lastHeardAt = Date.now();
+      const outcome = await this.waitForServerClose(closedByServer, deadline, idleMs);
+      if (outcome !== 'closed') {
+        this.opts.logger.warn('speech server did not finish its last results in time; giving them up', {
+          reason: outcome === 'idle' ? `nothing received for ${idleMs} ms` : `closing took ${timeoutMs} ms`,
+          waitedMs: Date.now() - started,
+          unfinalMs: unfinalMs(),
+        });
+        break;
+      }
+      if (conn.closeCode === NORMAL_CLOSE || unfinalMs() === 0 || this.closed) break;
+      this.opts.logger.warn('speech socket dropped while flushing; sending the audio not yet final again', {
+        code: conn.closeCode,
+        unfinalMs: unfinalMs(),
+      });
     }
     this.closed = true;
     this.conn?.socket.close();
     this.conn = undefined;
+  }
+
+  /** Resolves with how the wait ended: the server closed, it went quiet, or the deadline passed. */
+  private waitForServerClose(
+    closedByServer: Promise<void>,
+    deadline: number,
+    idleMs: number,
+  ): Promise<'closed' | 'idle' | 'deadline'> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const check = () => {
+        const now = Date.now();
+        if (now >= deadline) return resolve('deadline');
+        if (now - this.lastHeardAt >= idleMs) return resolve('idle');
+        timer = setTimeout(check, Math.min(deadline, this.lastHeardAt + idleMs) - now);
+      };
+      void closedByServer.then(() => {
+        clearTimeout(timer);
+        resolve('closed');
+      });
+      check();
+    });
+  }
+
+  /** Brings a socket up while closing (its connect resends the ring), retrying until `deadline`. */
+  private async connectToFlush(deadline: number): Promise<Connection | undefined> {
+    this.flushing = true;
+    try {
+      let delay = this.opts.reconnectDelayMs ?? 100;
+      while (!this.closed) {
+        await this.ensureConnected();
+        if (this.conn?.open) return this.conn;
+        const wait = Math.min(delay, deadline - Date.now());
+        if (wait <= 0) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        delay = Math.min(delay * 2, this.opts.maxReconnectDelayMs ?? 5_000);
+      }
+      return undefined;
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** Drop the stream without flushing anything (a crashed process, in tests). */
@@ -161,7 +259,7 @@ export class SttStream {
   }
 
   private ensureConnected(): Promise<void> {
-    if (this.closing || this.conn?.open) return Promise.resolve();
+    if ((this.closing && !this.flushing) || this.conn?.open) return Promise.resolve();
     this.connecting ??= this.connect().finally(() => {
       this.connecting = undefined;
     });
@@ -180,7 +278,7 @@ export class SttStream {
       this.scheduleReconnect();
       return;
     }
-    if (this.closing) {
+    if (this.closed || (this.closing && !this.flushing)) {
       socket.close();
       return;
     }
@@ -202,6 +300,7 @@ export class SttStream {
 
   private onClose(conn: Connection, event: { code: number; reason: string }): void {
     conn.open = false;
+    conn.closeCode ??= event.code;
     if (this.closing) {
       this.closeWaiter?.();
       return;
@@ -229,6 +328,7 @@ export class SttStream {
 
   private onMessage(conn: Connection, message: unknown): void {
     if (this.closed || typeof message !== 'object' || message === null) return;
+    this.lastHeardAt = Date.now();
     const m = message as Record<string, unknown>;
     if (m.type === 'Results') {
       const result = toResult(m, conn.offsetMs);

@@ -1,9 +1,19 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsConfig, optionalEnv } from '../config';
 import { ConfigError } from '../errors';
 
 let client: SecretsManagerClient | undefined;
 const cache = new Map<string, Promise<string>>();
+
+/**
+ * The SDK module loads on the first secret read, not at module load: a Lambda that reads a
+ * secret only for some requests (ws-command: Recall calls) starts ~10–20 ms sooner.
+ */
+async function readSecretString(arn: string): Promise<string | undefined> {
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  client ??= new SecretsManagerClient({ region: awsConfig().region });
+  return (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
+}
 
 /**
  * A secret such as RECALL_API_KEY. On AWS the stack sets `<NAME>_SECRET_ARN` and the value
@@ -17,10 +27,9 @@ export function optionalSecret(name: string, env = process.env): Promise<string 
   if (arn === undefined) return Promise.resolve(undefined);
   let value = cache.get(arn);
   if (!value) {
-    client ??= new SecretsManagerClient({ region: awsConfig().region });
-    value = client.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
-      if (!out.SecretString) throw new ConfigError(`Secret ${name} (${name}_SECRET_ARN) has no string value`);
-      return out.SecretString.trim();
+    value = readSecretString(arn).then((secret) => {
+      if (!secret) throw new ConfigError(`Secret ${name} (${name}_SECRET_ARN) has no string value`);
+      return secret.trim();
     });
     value.catch(() => cache.delete(arn));
     cache.set(arn, value);

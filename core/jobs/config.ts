@@ -1,8 +1,12 @@
-/** The file-worker container's settings (containers/file-worker), read once through core/config helpers. */
+/**
+ * File-job settings read through core/config helpers: the file-worker container's
+ * (containers/file-worker) and the upload limits POST /jobs applies.
+ */
 import { tmpdir } from 'node:os';
 import { intEnv, optionalEnv, requireEnv } from '../config';
 import { ConfigError } from '../errors';
 import { QUEUES } from '../resources';
+import { JOB_LIMITS } from './model';
 
 type Env = Record<string, string | undefined>;
 
@@ -39,4 +43,42 @@ export function loadFileWorkerConfig(env: Env = process.env): FileWorkerConfig {
     tmpDir: optionalEnv('JOB_TMP_DIR', env) ?? tmpdir(),
     shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 60_000, env),
   };
+}
+
+/** How POST /jobs splits uploads (docs/rest-api.md "File transcription limits"). */
+export interface UploadLimits {
+  /** Files above this size upload in parts; at or below it, with one PUT. */
+  multipartThresholdBytes: number;
+  /** Smallest part size (S3 takes parts of 5 MiB to 5 GiB, the last one smaller). */
+  partSizeBytes: number;
+}
+
+const MIB = 1024 ** 2;
+/** S3's smallest part (every part but the last). */
+export const S3_MIN_PART_BYTES = 5 * MIB;
+const S3_MAX_PART_BYTES = 5 * 1024 * MIB;
+
+/**
+ * JOB_MULTIPART_THRESHOLD_BYTES and JOB_PART_SIZE_BYTES, defaulting to JOB_LIMITS (64 MiB and
+ * 16 MiB). Read at each request, so a deployment (or a test) may lower them; the part size
+ * stays within S3's 5 MiB–5 GiB.
+ */
+export function loadUploadLimits(env: Env = process.env): UploadLimits {
+  const partSizeBytes = intEnv('JOB_PART_SIZE_BYTES', JOB_LIMITS.partSizeBytes, env);
+  if (partSizeBytes < S3_MIN_PART_BYTES || partSizeBytes > S3_MAX_PART_BYTES) {
+    throw new ConfigError(
+      `JOB_PART_SIZE_BYTES environment variable must be between ${S3_MIN_PART_BYTES} (5 MiB) and ${S3_MAX_PART_BYTES} (5 GiB), got ${partSizeBytes}`,
+    );
+  }
+  const multipartThresholdBytes = intEnv(
+    'JOB_MULTIPART_THRESHOLD_BYTES',
+    JOB_LIMITS.multipartThresholdBytes,
+    env,
+  );
+  if (multipartThresholdBytes < 1 || multipartThresholdBytes > S3_MAX_PART_BYTES) {
+    throw new ConfigError(
+      `JOB_MULTIPART_THRESHOLD_BYTES environment variable must be between 1 and ${S3_MAX_PART_BYTES} (5 GiB), got ${multipartThresholdBytes}`,
+    );
+  }
+  return { multipartThresholdBytes, partSizeBytes };
 }

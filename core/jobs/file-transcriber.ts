@@ -62,11 +62,17 @@ const FRAME_BYTES = 250 * PCM_BYTES_PER_MS;
 /** Stops a run from outside: `halt` = the worker is going away (no more writes), `crash` simulates a kill. */
 export class RunControl {
   halted = false;
+  /** A simulated kill: unlike a graceful halt, not even the last checkpoint is written. */
+  crashed = false;
   private readonly listeners: (() => void)[] = [];
   halt(): void {
     if (this.halted) return;
     this.halted = true;
     for (const fn of this.listeners.splice(0)) fn();
+  }
+  crash(): void {
+    this.crashed = true;
+    this.halt();
   }
   onHalt(fn: () => void): void {
     if (this.halted) fn();
@@ -117,6 +123,8 @@ class JobRun {
     this.checkpoint = { seq: claimed.checkpointSeq, ms: claimed.checkpointMs };
     this.segments = claimed.segments;
     this.seqCounter = claimed.checkpointSeq;
+    // A resumed job reports from its checkpoint while it downloads again, never from 0.
+    this.audioMs = claimed.checkpointMs;
     this.log = deps.logger.createChild({ persistentKeys: { jobId: claimed.jobId } });
     this.events = new JobEventCoalescer(
       claimed.jobId,
@@ -147,7 +155,10 @@ class JobRun {
       if (decoded.failure) throw decoded.failure;
       return await this.complete();
     } catch (error) {
-      if (error instanceof Halted || this.control.halted) return 'halted';
+      if (error instanceof Halted || this.control.halted) {
+        await this.handOver();
+        return 'halted';
+      }
       if (error instanceof Cancelled) {
         this.events.discard();
         this.log.info('job cancelled; stopped');
@@ -157,6 +168,25 @@ class JobRun {
       throw error;
     } finally {
       if (this.dir) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A graceful halt (SIGTERM, scale-in) hands the job back at once: the finals sent since the
+   * last progress write are flushed and checkpointed first, so the next worker waits for them to
+   * be stored and resumes after them rather than racing the fan-out.
+   */
+  private async handOver(): Promise<void> {
+    if (this.control.crashed || this.checkpoint.seq === 0) return;
+    try {
+      await this.deps.flush();
+      await this.deps.jobs.update(this.job.jobId, {
+        checkpointSeq: this.checkpoint.seq,
+        checkpointMs: this.checkpoint.ms,
+        segments: this.segments,
+      });
+    } catch (error) {
+      this.log.warn('could not write the hand-over checkpoint', { error: String(error) });
     }
   }
 
@@ -192,28 +222,36 @@ class JobRun {
     return file;
   }
 
-  /** Resume after a lost worker: from the checkpoint, or from a later final it had already sent and the fan-out stored. */
+  /**
+   * Resume after a lost worker: from the checkpoint, or from a later final it had already sent
+   * and the fan-out stored. Also with no checkpoint yet: a worker killed before its first
+   * progress write may already have sent finals, and they must not be transcribed twice.
+   */
   private async resumePoint(): Promise<void> {
-    // Also with no checkpoint yet: a worker killed before its first progress write may already
-    // have sent finals that the fan-out stored, and they must not be transcribed twice.
     const before = { ...this.checkpoint };
+    // The checkpoint's finals were sent before it was written: wait until the fan-out has stored
+    // them, so the stored finals read next are every final up to the checkpoint and beyond.
+    await this.waitForStored(before.seq, 'checkpointed finals not all stored in time; resuming anyway');
     for await (const s of this.deps.segments.all(this.job.jobId, this.checkpoint.seq)) {
       this.checkpoint = { seq: s.seq, ms: Math.max(this.checkpoint.ms, s.endMs) };
     }
-    if (this.checkpoint.seq === before.seq && this.checkpoint.ms === before.ms && before.seq === 0) return;
     this.seqCounter = this.checkpoint.seq;
-    this.audioMs = this.checkpoint.ms;
+    // Seqs count the finals from 1: the finals kept are exactly those up to the resume seq.
+    this.segments = this.checkpoint.seq;
+    this.audioMs = Math.max(this.audioMs, this.checkpoint.ms);
+    if (this.checkpoint.seq === 0 && this.checkpoint.ms === 0) return;
     this.log.info('resuming', {
       fromSeq: this.checkpoint.seq,
       fromMs: this.checkpoint.ms,
+      checkpointSeq: before.seq,
+      checkpointMs: before.ms,
       attempt: this.job.attempts,
     });
   }
 
   private async transcribe(file: string): Promise<{ failure?: JobFailure }> {
     const startMs = this.checkpoint.ms;
-    const clock = new AudioClock();
-    clock.observe(0, startMs);
+    const clock = clockFrom(startMs);
     const started = Date.now();
     const estimator = new EtaEstimator(started, startMs);
     let confirmedStreamMs = 0;
@@ -234,6 +272,8 @@ class JobRun {
       },
       onFinal: (streamEndMs) => {
         stt.release(streamEndMs);
+        // A halted run no longer sends finals, so its checkpoint must not pass them either.
+        if (this.control.halted) return;
         this.checkpoint = {
           seq: this.checkpoint.seq,
           ms: Math.max(this.checkpoint.ms, startMs + streamEndMs),
@@ -346,13 +386,18 @@ class JobRun {
   /** Finalizing: the fan-out has stored every final (the meeting's lastSeq reached the last seq). */
   private async waitUntilStored(): Promise<void> {
     await this.deps.flush();
+    await this.waitForStored(this.checkpoint.seq, 'segments not all stored in time; completing anyway');
+  }
+
+  /** Waits (bounded by storeTimeoutMs) until the fan-out has stored the finals up to `seq`. */
+  private async waitForStored(seq: number, timeoutWarning: string): Promise<void> {
     const deadline = Date.now() + (this.deps.storeTimeoutMs ?? 120_000);
-    while (this.checkpoint.seq > 0) {
+    while (seq > 0) {
       if (this.control.halted) throw new Halted();
       const meeting = await this.deps.meetings.get(this.job.jobId);
-      if ((meeting?.lastSeq ?? 0) >= this.checkpoint.seq) return;
+      if ((meeting?.lastSeq ?? 0) >= seq) return;
       if (Date.now() > deadline) {
-        this.log.warn('segments not all stored in time; completing anyway', { lastSeq: meeting?.lastSeq });
+        this.log.warn(timeoutWarning, { lastSeq: meeting?.lastSeq, seq });
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -516,6 +561,23 @@ class JobRun {
     if (!updated) throw new Cancelled();
     this.job = updated;
   }
+}
+
+/**
+ * The clock of a stream that starts at `startMs` of the file (a resumed job). AudioClock holds a
+ * lone first observation as an unconfirmed candidate (it is built for Recall's untrusted
+ * timestamps) and maps times 1:1 until a second one confirms it, so the offset is observed
+ * twice: without that, a resumed job's segments were timed from 0 instead of from the resume point.
+ */
+export function clockFrom(startMs: number): AudioClock {
+  const clock = new AudioClock();
+  if (startMs > 0) {
+    clock.observe(0, startMs);
+    clock.observe(0, startMs);
+  }
+  if (clock.toMeetingMs(0) !== startMs)
+    throw new Error(`The job clock did not take the offset ${startMs} ms`);
+  return clock;
 }
 
 function formatTime(ms: number): string {

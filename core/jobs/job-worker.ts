@@ -99,7 +99,7 @@ export class FileJobWorker {
     this.running = false;
     this.killed = true;
     this.poll?.abort();
-    for (const control of this.active.values()) control.halt();
+    for (const control of this.active.values()) control.crash();
   }
   private killed = false;
 

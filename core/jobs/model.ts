@@ -131,6 +131,8 @@ export interface Job {
   uploadKey: string;
   /** Multipart upload id, while a multipart upload is open. */
   uploadId?: string;
+  /** Part size of the multipart upload (the limits may change while it is open). */
+  partSizeBytes?: number;
   /** The transcript lives in the meeting with this id (= jobId): same storage, formats, briefing. */
   meetingId: string;
   durationSeconds?: number;
@@ -156,7 +158,32 @@ export interface Job {
 }
 
 /** The public view of a job: what GET /jobs/{id}, `get_state` and `subscribe_job` return. */
-export function jobView(job: Job): Record<string, unknown> {
+export type JobView = {
+  jobId: string;
+  meetingId: string;
+  stage: JobStage;
+  percent: number;
+  fileName: string;
+  contentType: string;
+  sizeBytes: number;
+  language: string;
+  title: string;
+  durationSeconds: number | null;
+  audioSecondsProcessed: number;
+  speed: number | null;
+  etaSeconds: number | null;
+  etaConfidence: number | null;
+  segments: number;
+  attempts: number;
+  error: JobError | null;
+  resultLocation: string | null;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+export function jobView(job: Job): JobView {
   return {
     jobId: job.jobId,
     meetingId: job.meetingId,
@@ -183,11 +210,11 @@ export function jobView(job: Job): Record<string, unknown> {
   };
 }
 
-/** Part size for a multipart upload of `sizeBytes`: at least partSizeBytes, whole MiB, ≤ maxParts parts. */
-export function partSizeFor(sizeBytes: number): number {
+/** Part size for a multipart upload of `sizeBytes`: at least `minPartBytes`, whole MiB, ≤ maxParts parts. */
+export function partSizeFor(sizeBytes: number, minPartBytes: number = JOB_LIMITS.partSizeBytes): number {
   const mib = 1024 ** 2;
   const needed = Math.ceil(sizeBytes / JOB_LIMITS.maxParts / mib) * mib;
-  return Math.max(JOB_LIMITS.partSizeBytes, needed);
+  return Math.max(minPartBytes, needed);
 }
 
 /** The upload key of a job; the worker parses it back (the S3 event carries only the key). */

@@ -1,6 +1,6 @@
 /**
  * The REST side of file transcription: create a job with its presigned upload (one PUT, or a
- * multipart upload with presigned parts above JOB_LIMITS.multipartThresholdBytes), complete a
+ * multipart upload with presigned parts above the multipart threshold, loadUploadLimits), complete a
  * multipart upload, read, list and cancel jobs. The upload's arrival in S3 starts the job (an
  * S3 event notification to the file-jobs queue); nothing here starts the worker.
  */
@@ -19,6 +19,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors';
 import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { JobEvent, PipelineEvent } from '../pipeline/events';
+import { loadUploadLimits, type UploadLimits } from './config';
 import {
   type CreateJobRequest,
   JOB_LIMITS,
@@ -36,6 +37,8 @@ export interface JobServiceDeps {
   meetings: Pick<MeetingRepository, 'create' | 'setStatusIf'>;
   s3: S3Client;
   bucket: string;
+  /** Upload splitting; default: read from the environment at each request (loadUploadLimits). */
+  uploadLimits?: UploadLimits;
   /** Sends a job event to the transcript pipeline (cancel notifies subscribers). */
   publish?: (event: PipelineEvent) => Promise<void>;
 }
@@ -81,7 +84,9 @@ export async function createJob(
 
   let upload: UploadInstructions;
   let uploadId: string | undefined;
-  if (body.sizeBytes <= JOB_LIMITS.multipartThresholdBytes) {
+  const limits = deps.uploadLimits ?? loadUploadLimits();
+  let partSizeBytes: number | undefined;
+  if (body.sizeBytes <= limits.multipartThresholdBytes) {
     const url = await getSignedUrl(
       deps.s3,
       new PutObjectCommand({
@@ -103,7 +108,8 @@ export async function createJob(
     );
     uploadId = created.UploadId;
     if (!uploadId) throw new Error('S3 returned no UploadId');
-    const partSize = partSizeFor(body.sizeBytes);
+    const partSize = partSizeFor(body.sizeBytes, limits.partSizeBytes);
+    partSizeBytes = partSize;
     const count = Math.ceil(body.sizeBytes / partSize);
     const parts = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
@@ -161,7 +167,7 @@ export async function createJob(
     keywords: body.keywords ?? [],
     title,
     uploadKey,
-    ...(uploadId ? { uploadId } : {}),
+    ...(uploadId ? { uploadId, partSizeBytes } : {}),
     meetingId: jobId,
     audioSecondsProcessed: 0,
     checkpointSeq: 0,
@@ -199,7 +205,7 @@ export async function completeUpload(
       );
     return jobView(job);
   }
-  const expected = Math.ceil(job.sizeBytes / partSizeFor(job.sizeBytes));
+  const expected = Math.ceil(job.sizeBytes / (job.partSizeBytes ?? partSizeFor(job.sizeBytes)));
   const numbers = body.parts.map((p) => p.partNumber);
   const complete =
     numbers.length === expected && [...numbers].sort((a, b) => a - b).every((n, i) => n === i + 1);

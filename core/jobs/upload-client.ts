@@ -38,10 +38,16 @@ export class JobsApiError extends Error {
 export interface JobsClientOptions {
   apiUrl: string;
   token: string | (() => Promise<string>);
+  /** The fetch used for the uploads to S3 (default: global fetch; tests inject network faults). */
+  uploadFetch?: typeof fetch;
 }
 
 export class JobsClient {
   constructor(private readonly opts: JobsClientOptions) {}
+
+  private get uploadFetch(): typeof fetch {
+    return this.opts.uploadFetch ?? fetch;
+  }
 
   async call<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<T> {
     const token = typeof this.opts.token === 'string' ? this.opts.token : await this.opts.token();
@@ -96,7 +102,7 @@ export class JobsClient {
     try {
       if (upload.method === 'PUT') {
         const body = await handle.readFile();
-        await withRetries(() => put(upload.url, body, upload.headers));
+        await withRetries(() => put(this.uploadFetch, upload.url, body, upload.headers));
         opts.onUpload?.(size, size);
       } else {
         let sent = 0;
@@ -105,7 +111,7 @@ export class JobsClient {
           const buffer = Buffer.alloc(part.sizeBytes);
           await handle.read(buffer, 0, part.sizeBytes, (part.partNumber - 1) * upload.partSizeBytes);
           // A failed part is retried alone.
-          const etag = await withRetries(() => put(part.url, buffer, {}));
+          const etag = await withRetries(() => put(this.uploadFetch, part.url, buffer, {}));
           parts.push({ partNumber: part.partNumber, etag });
           sent += part.sizeBytes;
           opts.onUpload?.(sent, size);
@@ -119,8 +125,13 @@ export class JobsClient {
   }
 }
 
-async function put(url: string, body: Buffer, headers: Record<string, string>): Promise<string> {
-  const res = await fetch(url, { method: 'PUT', body: new Uint8Array(body), headers });
+async function put(
+  fetchFn: typeof fetch,
+  url: string,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<string> {
+  const res = await fetchFn(url, { method: 'PUT', body: new Uint8Array(body), headers });
   if (!res.ok)
     throw new JobsApiError(
       res.status,

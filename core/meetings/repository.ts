@@ -405,6 +405,16 @@ export class MeetingRepository {
     return { meetingIds, complete: cursor === undefined };
   }
 
+  /** The meetings of `meetingIds` that exist (BatchGetItem, 100 keys a call), in no order. */
+  async getMany(meetingIds: readonly string[]): Promise<Meeting[]> {
+    if (meetingIds.length === 0) return [];
+    const items = await batchGetAll(
+      this.table,
+      [...new Set(meetingIds)].map((meetingId) => ({ meetingId })),
+    );
+    return items as unknown as Meeting[];
+  }
+
   /**
    * What the live sessions need to follow commands: one BatchGet per 100 meetings. Keys left
    * unprocessed are retried; still unprocessed, it throws UnprocessedItemsError.

@@ -49,6 +49,12 @@ export const TranscriptEventSchema = z.object({
   type: z.literal('transcript'),
   meetingId: z.string().min(1).max(128),
   segment: SegmentSchema,
+  /**
+   * Interim coalescing (core/pipeline/interim-coalescer.ts): 'skip' = read it (alerts) but post
+   * no transcript line; 'refresh' = post only its transcript line (a skipped interim, re-sent
+   * when its window ends). Absent: as usual.
+   */
+  display: z.enum(['skip', 'refresh']).optional(),
 });
 export type TranscriptEvent = z.infer<typeof TranscriptEventSchema>;
 
@@ -112,7 +118,8 @@ export function eventGroup(event: PipelineEvent): string {
 export function deduplicationId(event: PipelineEvent): string {
   if (event.type === 'transcript') {
     const s = event.segment;
-    return `${event.meetingId}:${s.seq}:${s.isFinal ? 'f' : `i${s.revision}`}`.slice(0, 128);
+    const refresh = event.display === 'refresh' ? 'r' : '';
+    return `${event.meetingId}:${s.seq}:${s.isFinal ? 'f' : `i${s.revision}${refresh}`}`.slice(0, 128);
   }
   if (event.type === 'interim_dropped') return `${event.meetingId}:drop:${event.beforeSeq}`.slice(0, 128);
   if (event.type === 'job') return `${event.jobId}:job:${event.eventId}`.slice(0, 128);

@@ -19,6 +19,7 @@ import { type KeywordAlerts, occurrences } from '../realtime/keyword-alerts';
 import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import type { JobEvent, PipelineEvent, SegmentTiming, StatusEvent, TranscriptEvent } from './events';
+import { viewerLines } from './interim-coalescer';
 import { sent } from './segment-timing';
 
 export interface TranscriptFanoutDeps {
@@ -73,7 +74,17 @@ export class TranscriptFanout {
         [{ type: 'interim_dropped', meetingId, beforeSeq }],
       );
     }
+    // A coalesced interim re-sent for viewers: its line only (alerts came from its first copy).
+    if (event.display === 'refresh') return this.refreshLine(event);
     return this.transcript(event);
+  }
+
+  private async refreshLine(event: TranscriptEvent): Promise<void> {
+    const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
+    await this.deliver(
+      subscribers.map((s) => s.connectionId),
+      viewerLines(event),
+    );
   }
 
   /** File-job progress: posted to the job's subscribers (the worker keeps the job's state). */
@@ -104,7 +115,8 @@ export class TranscriptFanout {
     const targets = subscribers.map((s) => s.connectionId);
     segment = sent(segment, fanoutAt);
     if (segment.timing) this.deps.onTiming?.(segment.timing, segment.isFinal);
-    await this.deliver(targets, [{ type: 'transcript', meetingId, transcript: segment }, ...alerts]);
+    // Coalesced interims are not posted as lines; their alerts still are.
+    await this.deliver(targets, [...viewerLines({ ...event, segment }), ...alerts]);
     if (segment.isFinal) {
       await this.deps.segments.markDelivered(meetingId, segment.seq);
       await this.deps.meetings.advanceLastSeq(meetingId, segment.seq);

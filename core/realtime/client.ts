@@ -2,12 +2,14 @@
  * The reference client of Parley's realtime API, used by the tests, the terminal client and
  * the web page (it runs in browsers and Node: pass `ws` as `WebSocketImpl` in Node 20).
  *
- * It reconnects with exponential backoff (1 s, 2 s, 4 s … capped), pings to keep the socket
- * alive under API Gateway's 10-minute idle limit, and resubscribes with the last final seq it
+ * It reconnects with exponential backoff (1 s, 2 s, 4 s … capped), pings every 5 minutes to keep
+ * the socket alive under API Gateway's 10-minute idle limit (API Gateway answers the ping
+ * itself: no Lambda runs), and resubscribes with the last final seq it
  * holds. During a replay it buffers live finals and merges them by seq, so the finals it emits
  * have no gap and no duplicate across reconnects.
  */
 import type { MeetingStatus } from '../meetings/model';
+import { PING_INTERVAL_MS } from './ping-route';
 import type { ServerMessage } from './protocol';
 
 type Transcript = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
@@ -52,6 +54,7 @@ export interface ParleyClientOptions {
   WebSocketImpl?: SocketCtor;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Default PING_INTERVAL_MS (5 min): what API Gateway's 10-minute idle limit needs. */
   pingIntervalMs?: number;
 }
 
@@ -171,8 +174,8 @@ export class ParleyClient {
       this.emit('open');
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(
-        () => this.send({ action: 'ping', timestamp: Date.now() }),
-        this.opts.pingIntervalMs ?? 60_000,
+        () => this.send({ action: 'ping' }),
+        this.opts.pingIntervalMs ?? PING_INTERVAL_MS,
       );
     };
     socket.onmessage = (ev) => this.onMessage(String(ev.data));

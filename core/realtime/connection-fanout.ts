@@ -34,6 +34,11 @@ export class ConnectionFanout {
     private readonly connections: Pick<ConnectionRepository, 'remove'>,
     private readonly logger: Logger,
     private readonly concurrency = 50,
+    /** The fan-out's lean signed poster (core/pipeline/signed-post.ts); default: the SDK client. */
+    private readonly poster?: {
+      post(connectionId: string, data: Buffer, payloadHash?: string): Promise<'sent' | 'gone'>;
+      hash(data: Buffer): string;
+    },
   ) {}
 
   /** Post one message to one connection. Returns false when the connection is gone. */
@@ -47,12 +52,17 @@ export class ConnectionFanout {
   async broadcast(connectionIds: readonly string[], message: ServerMessage | string): Promise<FanoutResult> {
     const data = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
     const result: FanoutResult = { delivered: 0, gone: [], failed: [] };
+    const poster = this.poster;
+    const payloadHash = poster?.hash(data);
+    const post = poster
+      ? (id: string) => poster.post(id, data, payloadHash)
+      : (id: string) => postToConnection(this.endpoint, id, data);
     let next = 0;
     const worker = async () => {
       while (next < connectionIds.length) {
         const connectionId = connectionIds[next++] as string;
         try {
-          if ((await postToConnection(this.endpoint, connectionId, data)) === 'gone') {
+          if ((await post(connectionId)) === 'gone') {
             result.gone.push(connectionId);
           } else {
             result.delivered++;

@@ -40,7 +40,11 @@ export const GetStateSchema = z.union([
   z.strictObject({ action: z.literal('get_state'), meetingId: MeetingId }),
   z.strictObject({ action: z.literal('get_state'), jobId: JobId }),
 ]);
-export const PingSchema = z.strictObject({ action: z.literal('ping'), timestamp: z.number().optional() });
+/**
+ * API Gateway answers `ping` itself (core/realtime/ping-route.ts): nothing validates it, and
+ * any other field is ignored. The schema documents the message.
+ */
+export const PingSchema = z.object({ action: z.literal('ping'), timestamp: z.number().optional() });
 
 export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
 export type CommandMessage = z.infer<typeof CommandSchema>;
@@ -112,7 +116,8 @@ export type ServerMessage =
       action?: never;
       requestId?: never;
     }
-  | { type: 'pong'; timestamp?: number; serverTime: number }
+  /** From API Gateway itself (a MOCK route): when it received the ping, ms since the epoch. */
+  | { type: 'pong'; serverTime: number }
   | {
       type: 'error';
       code: ErrorCode;

@@ -54,7 +54,6 @@ export type SubscribeJobDeps = Pick<RealtimeDeps, 'jobs' | 'fanout'> & {
   connections: Pick<ConnectionRepository, 'subscribe'>;
 };
 export type GetStateDeps = Pick<RealtimeDeps, 'jobs' | 'meetings' | 'fanout'>;
-export type PingDeps = Pick<RealtimeDeps, 'fanout'>;
 
 /** Typed failure of a route; the handler turns it into an `error` message. */
 export class RouteError extends ParleyError {}
@@ -188,14 +187,6 @@ export async function getState(
       language: m.language,
       paused: m.desiredState === 'pause',
     },
-  });
-}
-
-export async function ping(deps: PingDeps, ctx: RouteContext, timestamp: number | undefined): Promise<void> {
-  await deps.fanout.post(ctx.connectionId, {
-    type: 'pong',
-    ...(timestamp !== undefined ? { timestamp } : {}),
-    serverTime: Date.now(),
   });
 }
 

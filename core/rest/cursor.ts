@@ -5,13 +5,19 @@
 import * as z from 'zod';
 import { FieldValidationError } from './errors';
 
-const MeetingsCursor = z.strictObject({
-  l: z.literal('meetings'),
-  k: z.strictObject({
-    meetingId: z.string().min(1),
-    ownerId: z.string().min(1),
-    createdAt: z.string().min(1),
-  }),
+const OwnKey = z.strictObject({
+  meetingId: z.string().min(1),
+  ownerId: z.string().min(1),
+  createdAt: z.string().min(1),
+});
+const ShareKey = z.strictObject({ readerId: z.string().min(1), meetingKey: z.string().min(1) });
+/** Before shared meetings were listed: the byOwner key only. */
+const MeetingsCursor = z.strictObject({ l: z.literal('meetings'), k: OwnKey });
+/** Own and shared meetings, merged: where each of the two listings resumes. */
+const MeetingsCursorV2 = z.strictObject({
+  l: z.literal('meetings2'),
+  o: z.union([OwnKey, z.literal('start'), z.literal('end')]),
+  s: z.union([ShareKey, z.literal('start'), z.literal('end')]),
 });
 const TranscriptCursor = z.strictObject({
   l: z.literal('transcript'),
@@ -39,22 +45,44 @@ function invalid(): FieldValidationError {
   return new FieldValidationError('cursor', 'cursor: not a cursor this listing issued', 'INVALID_CURSOR');
 }
 
-export type MeetingsPageKey = z.infer<typeof MeetingsCursor>['k'];
-
-export function encodeMeetingsCursor(key: Record<string, unknown>): string {
-  const k = {
-    meetingId: String(key.meetingId),
-    ownerId: String(key.ownerId),
-    createdAt: String(key.createdAt),
-  };
-  return encode({ l: 'meetings', k });
+export type MeetingsPageKey = z.infer<typeof OwnKey>;
+export type SharesPageKey = z.infer<typeof ShareKey>;
+/** Where a listing resumes: after a key, from the start, or nothing left. */
+export type ListPosition<K> = K | 'start' | 'end';
+export interface MeetingsPosition {
+  own: ListPosition<MeetingsPageKey>;
+  shared: ListPosition<SharesPageKey>;
 }
 
-/** The byOwner index key to resume after; it must belong to `ownerId`. */
-export function decodeMeetingsCursor(cursor: string, ownerId: string): MeetingsPageKey {
-  const { k } = decode(cursor, MeetingsCursor);
-  if (k.ownerId !== ownerId) throw invalid();
-  return k;
+/** The cursor of the next page, or null when both listings are done. */
+export function encodeMeetingsCursor(position: MeetingsPosition): string | null {
+  if (position.own === 'end' && position.shared === 'end') return null;
+  const own = position.own;
+  const shared = position.shared;
+  return encode({
+    l: 'meetings2',
+    o:
+      typeof own === 'string'
+        ? own
+        : {
+            meetingId: String(own.meetingId),
+            ownerId: String(own.ownerId),
+            createdAt: String(own.createdAt),
+          },
+    s: typeof shared === 'string' ? shared : { readerId: shared.readerId, meetingKey: shared.meetingKey },
+  });
+}
+
+/** Where both listings resume; the cursor must belong to `userId`. */
+export function decodeMeetingsCursor(cursor: string, userId: string): MeetingsPosition {
+  const value = decode(cursor, z.union([MeetingsCursorV2, MeetingsCursor]));
+  if (value.l === 'meetings') {
+    if (value.k.ownerId !== userId) throw invalid();
+    return { own: value.k, shared: 'end' };
+  }
+  if (typeof value.o === 'object' && value.o.ownerId !== userId) throw invalid();
+  if (typeof value.s === 'object' && value.s.readerId !== userId) throw invalid();
+  return { own: value.o, shared: value.s };
 }
 
 export function encodeTranscriptCursor(meetingId: string, afterSeq: number): string {

@@ -5,11 +5,19 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { applyLifecycleCommand, type MeetingCommandDeps, recordStatusChange } from '../meetings/commands';
+import { canRead } from '../meetings/lifecycle';
+import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import { createMeeting } from '../meetings/service';
+import { type ShareItem, type ShareRepository, shareKey } from '../meetings/share-repository';
 import type { RecallClient } from '../recall/client';
 import { meetingView, ownedMeeting, readableMeeting, statusView } from './access';
-import { decodeMeetingsCursor, encodeMeetingsCursor } from './cursor';
+import {
+  decodeMeetingsCursor,
+  encodeMeetingsCursor,
+  type ListPosition,
+  type MeetingsPosition,
+} from './cursor';
 import { FieldValidationError } from './errors';
 import { startMicrophoneMeeting } from './microphone';
 import type { CreateMeetingRequest, MeetingStatusView, MeetingView } from './schemas';
@@ -73,18 +81,78 @@ export async function joinMeeting(
   return meetingView(meeting, userId);
 }
 
-/** The caller's own meetings, newest first. */
+export interface ListMeetingsDeps {
+  meetings: Pick<MeetingRepository, 'listByOwner' | 'getMany'>;
+  shares: Pick<ShareRepository, 'listByReader'>;
+}
+
+/**
+ * The caller's own meetings and the meetings shared with them, merged newest first. Each page
+ * reads up to `limit` of each listing (byOwner index; the shares table), keeps the newest
+ * `limit`, and the cursor says where each listing resumes. Shared meetings are read from the
+ * meetings table and kept only if the caller may still read them, so a page can hold fewer
+ * than `limit` meetings and still have a next one.
+ */
 export async function listMeetings(
   userId: string,
   query: { limit: number; cursor?: string },
-  deps: { meetings: Pick<MeetingRepository, 'listByOwner'> },
+  deps: ListMeetingsDeps,
 ): Promise<{ meetings: MeetingView[]; nextCursor: string | null }> {
-  const start = query.cursor ? decodeMeetingsCursor(query.cursor, userId) : undefined;
-  const page = await deps.meetings.listByOwner(userId, { limit: query.limit, cursor: start });
-  return {
-    meetings: page.items.map((meeting) => meetingView(meeting, userId)),
-    nextCursor: page.cursor ? encodeMeetingsCursor(page.cursor) : null,
+  const from: MeetingsPosition = query.cursor
+    ? decodeMeetingsCursor(query.cursor, userId)
+    : { own: 'start', shared: 'start' };
+  const after = <K>(position: ListPosition<K>) => (typeof position === 'object' ? position : undefined);
+  const [own, shared] = await Promise.all([
+    from.own === 'end'
+      ? { items: [] as Meeting[], cursor: undefined }
+      : deps.meetings.listByOwner(userId, { limit: query.limit, cursor: after(from.own) }),
+    from.shared === 'end'
+      ? { items: [] as ShareItem[], cursor: undefined }
+      : deps.shares.listByReader(userId, { limit: query.limit, cursor: after(from.shared) }),
+  ]);
+  // Both listings are newest first; take the newest `limit` of the two.
+  const merged = [
+    ...own.items.map((m) => ({ key: shareKey(m), own: m as Meeting | undefined, share: undefined })),
+    ...shared.items.map((s) => ({ key: s.meetingKey, own: undefined, share: s as ShareItem | undefined })),
+  ]
+    .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
+    .slice(0, query.limit);
+  const ownTaken = merged.filter((e) => e.own).length;
+  const sharedTaken = merged.filter((e) => e.share).length;
+
+  const next: MeetingsPosition = {
+    own: resumeAt(from.own, own.items, ownTaken, own.cursor, (m) => ({
+      meetingId: m.meetingId,
+      ownerId: m.ownerId,
+      createdAt: m.createdAt,
+    })),
+    shared: resumeAt(from.shared, shared.items, sharedTaken, shared.cursor, (s) => ({
+      readerId: s.readerId,
+      meetingKey: s.meetingKey,
+    })),
   };
+  const found = await deps.meetings.getMany(merged.flatMap((e) => (e.share ? [e.share.meetingId] : [])));
+  const byId = new Map(found.map((m) => [m.meetingId, m]));
+  const meetings = merged.flatMap((e) => {
+    const meeting = e.own ?? byId.get(e.share?.meetingId ?? '');
+    // A share item whose meeting is gone or no longer shared (unshared midway) is not shown.
+    return meeting && canRead(meeting, userId) ? [meetingView(meeting, userId)] : [];
+  });
+  return { meetings, nextCursor: encodeMeetingsCursor(next) };
+}
+
+/** Where a listing resumes after `taken` of the `items` it returned. */
+function resumeAt<T, K>(
+  previous: ListPosition<K>,
+  items: readonly T[],
+  taken: number,
+  lastEvaluated: Record<string, unknown> | undefined,
+  keyOf: (item: T) => K,
+): ListPosition<K> {
+  if (previous === 'end') return 'end';
+  if (taken === 0) return items.length === 0 && !lastEvaluated ? 'end' : previous;
+  if (taken < items.length) return keyOf(items[taken - 1] as T);
+  return lastEvaluated ? keyOf(items[taken - 1] as T) : 'end';
 }
 
 export async function getMeeting(
@@ -120,11 +188,13 @@ export async function shareMeeting(
   meetingId: string,
   withUser: string,
   maxShares: number,
-  deps: { meetings: Pick<MeetingRepository, 'get' | 'share'> },
+  deps: { meetings: Pick<MeetingRepository, 'get' | 'share'>; shares: Pick<ShareRepository, 'put'> },
 ): Promise<{ meetingId: string; sharedWith: string[] }> {
-  await ownedMeeting(deps.meetings, meetingId, userId, 'share it');
+  const meeting = await ownedMeeting(deps.meetings, meetingId, userId, 'share it');
   if (withUser === userId) throw new FieldValidationError('userId', 'userId: you own this meeting already');
   const sharedWith = await deps.meetings.share(meetingId, withUser, maxShares);
+  // After the meeting's list (the authority): sharing again repairs a failure here.
+  await deps.shares.put(withUser, meeting);
   return { meetingId, sharedWith };
 }
 
@@ -132,9 +202,11 @@ export async function unshareMeeting(
   userId: string,
   meetingId: string,
   withUser: string,
-  deps: { meetings: Pick<MeetingRepository, 'get' | 'unshare'> },
+  deps: { meetings: Pick<MeetingRepository, 'get' | 'unshare'>; shares: Pick<ShareRepository, 'delete'> },
 ): Promise<{ meetingId: string; sharedWith: string[] }> {
-  await ownedMeeting(deps.meetings, meetingId, userId, 'change who it is shared with');
+  const meeting = await ownedMeeting(deps.meetings, meetingId, userId, 'change who it is shared with');
   const sharedWith = await deps.meetings.unshare(meetingId, withUser);
+  // After the meeting's list: a leftover share item is filtered out when listing.
+  await deps.shares.delete(withUser, meeting);
   return { meetingId, sharedWith };
 }

@@ -35,7 +35,7 @@ export interface RestLambdaDefinition {
   /** Secrets by name: the stack sets `<NAME>_SECRET_ARN` and grants secretsmanager:GetSecretValue. */
   readonly secrets: readonly string[];
   /** Tables (core/resources.ts TABLES keys) and how they are used; indexes included. */
-  readonly tables: Readonly<Partial<Record<'meetings' | 'segments' | 'briefings', TableAccess>>>;
+  readonly tables: Readonly<Partial<Record<'meetings' | 'segments' | 'briefings' | 'shares', TableAccess>>>;
   /** `send`: sqs:SendMessage; `attributes`: sqs:GetQueueAttributes. */
   readonly queues: Readonly<Partial<Record<'transcriptEvents', readonly ('send' | 'attributes')[]>>>;
   /** Calls out of AWS (Recall.ai, OpenAI): the function needs internet egress. */
@@ -67,10 +67,10 @@ export const REST_LAMBDAS = {
     timeoutSeconds: 29,
   },
   'http-list-meetings': {
-    description: 'GET /meetings (byOwner index)',
-    env: ['MEETINGS_TABLE'],
+    description: 'GET /meetings (byOwner index, and the shares table for meetings shared with the caller)',
+    env: ['MEETINGS_TABLE', 'SHARES_TABLE'],
     secrets: [],
-    tables: { meetings: 'read' },
+    tables: { meetings: 'read', shares: 'read' },
     queues: {},
     egress: [],
     timeoutSeconds: 10,
@@ -104,18 +104,18 @@ export const REST_LAMBDAS = {
   },
   'http-share-meeting': {
     description: 'POST /meetings/{meetingId}/shares',
-    env: ['MEETINGS_TABLE'],
+    env: ['MEETINGS_TABLE', 'SHARES_TABLE'],
     secrets: [],
-    tables: { meetings: 'readWrite' },
+    tables: { meetings: 'readWrite', shares: 'readWrite' },
     queues: {},
     egress: [],
     timeoutSeconds: 10,
   },
   'http-unshare-meeting': {
     description: 'DELETE /meetings/{meetingId}/shares/{userId}',
-    env: ['MEETINGS_TABLE'],
+    env: ['MEETINGS_TABLE', 'SHARES_TABLE'],
     secrets: [],
-    tables: { meetings: 'readWrite' },
+    tables: { meetings: 'readWrite', shares: 'readWrite' },
     queues: {},
     egress: [],
     timeoutSeconds: 10,
@@ -243,7 +243,8 @@ export const REST_ROUTES: readonly RestRouteDefinition[] = [
     operationId: 'listMeetings',
     tag: 'Meetings',
     summary: 'Your meetings, newest first',
-    description: 'Meetings you own (not those shared with you), a page at a time.',
+    description:
+      'Meetings you own and meetings shared with you (`role: "viewer"`), newest first, a page at a time.',
     query: ListMeetingsQuerySchema,
     success: { status: 200, description: 'A page of meetings', schema: MeetingListSchema },
     errors: ['INVALID_REQUEST', 'INVALID_CURSOR', 'UNAUTHORIZED', 'INTERNAL_ERROR'],

@@ -11,6 +11,7 @@ import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import type { SegmentTiming } from '../../core/pipeline/events';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
+import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 import { hops } from '../../core/pipeline/segment-timing';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { AlertRepository } from '../../core/realtime/alert-repository';
@@ -24,7 +25,9 @@ const logger = createLogger('fanout');
 const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
 const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
 const connections = new ConnectionRepository();
-const fanout = new ConnectionFanout(managementEndpoint(), connections, logger);
+// Posts through the lean signed poster: the SDK client's per-request CPU bounds a large fan-out.
+const endpoint = managementEndpoint();
+const fanout = new ConnectionFanout(endpoint, connections, logger, 50, new SignedConnectionPoster(endpoint));
 const meetings = new MeetingRepository();
 const segments = new SegmentRepository();
 const onEvicted = () => count('EvictedSubscribers');

@@ -1,7 +1,8 @@
 /**
  * The realtime API: an API Gateway WebSocket API whose `$connect` runs the token authorizer
  * (the only place a WebSocket can be authorized) and whose routes, selected by
- * `$request.body.action`, each run their own Lambda in lambdas/ws-<name>/. Functions that post
+ * `$request.body.action`, each run their own Lambda in lambdas/ws-<name>/ (except `ping`, which
+ * API Gateway answers itself with a MOCK integration). Functions that post
  * to clients get execute-api:ManageConnections on this stage only; every function gets exactly
  * the table actions its route performs (core/realtime/routes.ts, connection-repository.ts) and
  * only the settings its handler reads: each handler builds only the repositories it calls.
@@ -18,6 +19,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type MockRouteTemplates, PING_MOCK_ROUTE, PING_ROUTE_KEY } from '../../core/realtime/ping-route';
 import type { TableKey } from '../../core/resources';
 import { acknowledge } from '../nag';
 import { type FunctionDefaults, ParleyFunction } from './parley-function';
@@ -41,7 +43,6 @@ export const REALTIME_ROUTES = [
   { routeKey: 'command', lambda: 'ws-command', posts: true },
   { routeKey: 'subscribe_job', lambda: 'ws-subscribe-job', posts: true },
   { routeKey: 'get_state', lambda: 'ws-get-state', posts: true },
-  { routeKey: 'ping', lambda: 'ws-ping', posts: true },
 ] as const satisfies readonly RealtimeRouteSpec[];
 
 export type RealtimeRouteKey = (typeof REALTIME_ROUTES)[number]['routeKey'];
@@ -124,6 +125,7 @@ export class RealtimeApi extends Construct {
         ),
       });
     }
+    this.addMockRoute(PING_ROUTE_KEY, PING_MOCK_ROUTE);
     acknowledge(
       this.api,
       'AwsSolutions-APIG4',
@@ -209,8 +211,47 @@ export class RealtimeApi extends Construct {
       .bindTable('meetings', tables.meetings, ['GetItem']);
     grantConnectionRemoval(fn.get_state, tables);
 
-    // ping and $default answer on the connection the frame just arrived on: they post and
-    // touch no table (a failed cleanup after an unlikely 410 is only logged; TTL reclaims it).
+    // $default answers on the connection the frame just arrived on: it posts and touches no
+    // table (a failed cleanup after an unlikely 410 is only logged; TTL reclaims it).
+  }
+
+  /**
+   * A route API Gateway answers itself: a MOCK integration whose `$default` integration
+   * response renders the reply, returned through a `$default` route response. No Lambda, so a
+   * heartbeat costs two API Gateway messages and no invocation (core/realtime/ping-route.ts).
+   */
+  private addMockRoute(routeKey: string, templates: MockRouteTemplates): void {
+    const id = routeConstructId(routeKey);
+    const integration = new apigwv2.CfnIntegration(this, `${id}MockIntegration`, {
+      apiId: this.api.apiId,
+      integrationType: 'MOCK',
+      templateSelectionExpression: '\\$default',
+      requestTemplates: { $default: templates.requestTemplate },
+    });
+    new apigwv2.CfnIntegrationResponse(this, `${id}MockIntegrationResponse`, {
+      apiId: this.api.apiId,
+      integrationId: integration.ref,
+      integrationResponseKey: '$default',
+      templateSelectionExpression: '\\$default',
+      responseTemplates: { $default: templates.responseTemplate },
+    });
+    const route = new apigwv2.CfnRoute(this, `${id}MockRoute`, {
+      apiId: this.api.apiId,
+      routeKey,
+      authorizationType: 'NONE',
+      target: `integrations/${integration.ref}`,
+      routeResponseSelectionExpression: '$default',
+    });
+    acknowledge(
+      route,
+      'AwsSolutions-APIG4',
+      'A WebSocket API authorizes once, on $connect; this route runs on that authorized connection, invokes nothing and only answers with API Gateway’s own receive time.',
+    );
+    new apigwv2.CfnRouteResponse(this, `${id}MockRouteResponse`, {
+      apiId: this.api.apiId,
+      routeId: route.ref,
+      routeResponseKey: '$default',
+    });
   }
 }
 

@@ -45,13 +45,18 @@ export interface WebAppProps {
    * these besides 'self'. Scheme and host only, e.g. `wss://abc.execute-api.eu-west-1.amazonaws.com`.
    */
   readonly connectOrigins: readonly string[];
+  /** Origins media may play from (CSP `media-src`, besides 'self'): the recordings' bucket. */
+  readonly mediaOrigins?: readonly string[];
 }
 
 /** Files that must never be cached long: they name the current build's hashed assets. */
 const ENTRY_FILES = ['index.html', 'config.json'];
 
 /** The Content-Security-Policy of the web app, with `connect-src` limited to `origins`. */
-export function webContentSecurityPolicy(connectOrigins: readonly string[]): string {
+export function webContentSecurityPolicy(
+  connectOrigins: readonly string[],
+  mediaOrigins: readonly string[] = [],
+): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -60,6 +65,7 @@ export function webContentSecurityPolicy(connectOrigins: readonly string[]): str
     "font-src 'self'",
     "manifest-src 'self'",
     `connect-src 'self' ${connectOrigins.join(' ')}`,
+    `media-src 'self'${mediaOrigins.map((o) => ` ${o}`).join('')}`,
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",
@@ -96,7 +102,7 @@ export class WebApp extends Construct {
       comment: `Parley ${props.stageName} web app security headers`,
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          contentSecurityPolicy: webContentSecurityPolicy(props.connectOrigins),
+          contentSecurityPolicy: webContentSecurityPolicy(props.connectOrigins, props.mediaOrigins),
           override: true,
         },
         strictTransportSecurity: {

@@ -6,10 +6,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../core/logger';
 import type { RecallLogger } from '../../core/recall/client';
+import { listen, sendJson } from '../http-util';
 import { recordingName } from '../recordings';
 import { loadMeetingFixture, type MeetingFixture } from './fixture';
 import { type FieldErrors, validateCreateBot, validateOutputAudio } from './request-validation';
@@ -320,42 +321,21 @@ export async function startRecallSimulator(options: RecallSimulatorOptions): Pro
     return result;
   }
 
-  function respond(
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(text),
-      ...headers,
-    });
-    res.end(text);
-  }
-
   const server = createServer((req, res) => {
     route(req).then(
-      (result) => respond(res, result.status, result.body),
+      (result) => sendJson(res, result.status, result.body),
       (error: unknown) => {
         if (error instanceof HttpError) {
-          respond(res, error.status, error.body, error.headers);
+          sendJson(res, error.status, error.body, error.headers);
           return;
         }
         logger.error('Recall simulator: request failed', { error: (error as Error)?.message });
-        respond(res, 500, { detail: 'Internal server error.' });
+        sendJson(res, 500, { detail: 'Internal server error.' });
       },
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, settings.port, settings.host);
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;

@@ -132,6 +132,52 @@ describe('file transcription jobs on the local stack', () => {
     expect(job).toMatchObject({ stage: 'complete', percent: 100, segments: 0 });
   });
 
+  it('resumes a job on another worker after its worker is killed, from its last stored segment, without missing or duplicate segments', async () => {
+    const { jobId } = await alice.transcribeFile(concatenated(2));
+    const watcher = new JobWatcher(stack, 'alice', jobId);
+    await watcher.open();
+    await waitFor('two finals before the kill', () => watcher.recorder.finals.length >= 2, 240_000);
+    await stack.restartFileWorker();
+    // Pushed finals were stored first: the new worker must resume at or after the last of them.
+    const storedAtKill = [...watcher.recorder.finals];
+    const progressAtKill = watcher.of('progress_update').length;
+    const resumeFloorSeconds = Math.max(...storedAtKill.map((f) => f.endMs)) / 1000;
+    const end = await watcher.ended(600_000);
+    expect(end.type).toBe('complete');
+    const job = await alice.call('GET', `/jobs/${jobId}`);
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+    const res = await fetch(`${stack.urls.rest}/meetings/${jobId}/transcript?format=json&limit=500`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mintToken('alice')}` },
+    });
+    const page = (await res.json()) as {
+      segments: { seq: number; startMs: number; endMs: number; text: string }[];
+    };
+    // Every seq once, in order; what was stored before the kill is kept as it was.
+    expect(page.segments.map((x) => x.seq)).toEqual(page.segments.map((_, i) => i + 1));
+    for (const final of storedAtKill) {
+      expect(page.segments[final.seq - 1]).toMatchObject({ text: final.text, startMs: final.startMs });
+    }
+    // Times run forward through the resume point (nothing re-transcribed, resumed segments timed
+    // in the file, not from 0) and cover the whole file.
+    for (let i = 1; i < page.segments.length; i++) {
+      expect(page.segments[i]!.startMs).toBeGreaterThanOrEqual(page.segments[i - 1]!.endMs - 1_000);
+    }
+    expect(page.segments.at(-1)!.endMs).toBeGreaterThan(50_000);
+    // Progress after the kill never goes back past the last stored segment, and percent never drops.
+    const after = watcher.of('progress_update').slice(progressAtKill);
+    for (const p of after.filter((e) => e.payload.stage === 'transcribing')) {
+      expect(Number(p.payload.audioSecondsProcessed)).toBeGreaterThanOrEqual(resumeFloorSeconds - 0.01);
+    }
+    const percents = watcher.of('progress_update').map((e) => Number(e.payload.percent));
+    for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1]!);
+    const { wer } = wordErrorRate(
+      [REFERENCE_TEXT, REFERENCE_TEXT].join(' '),
+      page.segments.map((x) => x.text).join(' '),
+    );
+    expect(wer).toBeLessThanOrEqual(0.5);
+    watcher.close();
+  }, 900_000);
+
   it('cancels a running job: the worker stops and the job stays cancelled', async () => {
     const { jobId } = await alice.transcribeFile(concatenated(3));
     const watcher = new JobWatcher(stack, 'alice', jobId);

@@ -209,7 +209,6 @@ describe('the realtime path under bad luck and bad input', () => {
         command: 'configure',
         config: { keywords: 'nope' },
       }),
-      JSON.stringify({ action: 'ping', timestamp: 'soon' }),
       JSON.stringify({ action: 'get_state' }),
       JSON.stringify({ action: 'subscribe', meetingId: 'x', extra: true }),
       JSON.stringify({ action: 'unsubscribe', meetingId: 'x'.repeat(20_000) }),
@@ -225,8 +224,9 @@ describe('the realtime path under bad luck and bad input', () => {
     expect([...codes].every((c) => c in ERROR_CODES)).toBe(true);
     expect(codes).toEqual(new Set(['BAD_JSON', 'UNKNOWN_ACTION', 'INVALID_MESSAGE', 'MESSAGE_TOO_LARGE']));
     expect(ws.readyState).toBe(WebSocket.OPEN);
-    ws.send(JSON.stringify({ action: 'ping', timestamp: 7 }));
-    await waitFor('the pong', () => replies.some((r) => r.type === 'pong' && r.timestamp === 7));
+    // API Gateway answers ping itself (a MOCK route), whatever else the frame holds.
+    ws.send(JSON.stringify({ action: 'ping', timestamp: 'soon' }));
+    await waitFor('the pong', () => replies.some((r) => r.type === 'pong' && r.serverTime > 0));
     ws.close();
   }, 180_000);
 });

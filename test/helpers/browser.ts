@@ -20,8 +20,24 @@ const CHROMIUM_ARGS = [
 ];
 
 /** A new browser with a new temporary profile (Playwright makes and removes it). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+  });
+}
+
+/**
+ * Chromium flags for a microphone that plays `wavPath` (16-bit PCM WAV, looped) and is granted
+ * without a prompt.
+ */
+export function fakeMicrophoneArgs(wavPath: string): string[] {
+  return [
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${wavPath}`,
+  ];
 }
 
 export async function newContext(browser: Browser, options: { width?: number; height?: number } = {}) {

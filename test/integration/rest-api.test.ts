@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import WebSocket from 'ws';
 import { MeetingRepository } from '../../core/meetings/repository';
+import { newMeetingRecord } from '../../core/meetings/service';
 import { svixHeaders } from '../../core/recall/webhook-signature';
 import type { MeetingView, TranscriptSegmentView } from '../../core/rest/schemas';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -55,7 +60,9 @@ async function call(
 async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
+  // Generous: a loaded machine plays, transcribes and stores a meeting slowly; a condition that
+  // holds returns at once.
+  timeoutMs = 180_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -177,13 +184,37 @@ function parseTxt(text: string): { second: number; speaker: string; text: string
 
 const normalise = (s: string) => s.replace(/\s+/g, ' ').trim();
 
+// A loaded machine plays, transcribes and stores meetings slowly (see waitFor).
+jest.setTimeout(240_000);
+
+const LONG_RECORDING = 'quiet-ten-minutes.wav';
+
 describe('REST API (local stack)', () => {
+  let recordingDir: string | undefined;
   let live: { meetingId: string; botId: string };
   let subscriber: Awaited<ReturnType<typeof subscribe>>;
   let finals: TranscriptSegmentView[];
 
   beforeAll(async () => {
+    recordingDir = mkdtempSync(path.join(tmpdir(), 'parley-rest-api-'));
+    // Ten minutes of near silence: a meeting that lasts while a test makes its bot leave.
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'anoisesrc=a=0.001:r=16000',
+      '-t',
+      '600',
+      '-ac',
+      '1',
+      '-c:a',
+      'pcm_s16le',
+      path.join(recordingDir, LONG_RECORDING),
+    ]);
     stack = await startLocalStack({
+      recordingDirs: [recordingDir],
       speed: 8,
       logLevel: 'ERROR',
       reconnectGraceMs: 300,
@@ -198,6 +229,7 @@ describe('REST API (local stack)', () => {
   afterAll(async () => {
     subscriber?.close();
     await stack?.stop();
+    if (recordingDir) rmSync(recordingDir, { recursive: true, force: true });
   });
 
   it('creates a meeting whose bot streams the local sample into the audio gateway with its token', async () => {
@@ -598,11 +630,14 @@ describe('REST API (local stack)', () => {
   });
 
   it('ends a meeting at once when its bot leaves before it ever recorded', async () => {
-    const created = await call('POST', '/meetings', {
-      user: 'alice',
-      body: { meetingUrl: 'https://meet.google.com/xyz-defg-hij' },
+    // Stored directly, so no simulated bot races the webhook this test sends.
+    const { meeting: record } = newMeetingRecord({
+      ownerId: 'alice',
+      title: 'Bot left while joining',
+      meetingUrl: 'https://meet.google.com/xyz-defg-hij',
     });
-    const meetingId: string = created.json.meetingId;
+    await new MeetingRepository().create(record);
+    const meetingId = record.meetingId;
     const botId = randomUUID();
     await new MeetingRepository().setBot(meetingId, botId);
     const reply = await call('POST', '/webhooks/recall', signedWebhook(statusChange(botId, 'call_ended')));
@@ -612,10 +647,12 @@ describe('REST API (local stack)', () => {
   });
 
   it('makes the bot leave on the owner’s request', async () => {
+    // A long recording, so the bot is still in the call however slowly this machine answers.
     const created = await call('POST', '/meetings', {
       user: 'alice',
-      body: { meetingUrl: 'local://sample' },
+      body: { meetingUrl: `local://recordings/${LONG_RECORDING}` },
     });
+    expect(created.status).toBe(201);
     const meetingId: string = created.json.meetingId;
     const bot = await waitFor('the bot in the call', () => {
       const view = botOf(meetingId);

@@ -64,6 +64,28 @@ describe('the local web console server', () => {
     expect(csp).toContain("frame-ancestors 'none'");
   });
 
+  it('adds the audio gateway to connect-src and the recordings store to media-src when given', async () => {
+    const withAudio = await startWebServer({
+      distDir: dist,
+      config: () => CONFIG,
+      connectOrigins: () => ['ws://127.0.0.1:4512'],
+      mediaOrigins: () => ['http://127.0.0.1:4569/parley-media/recordings/x.webm'],
+    });
+    try {
+      const csp = (await fetch(`${withAudio.url}/`)).headers.get('content-security-policy') ?? '';
+      expect(csp).toContain(
+        "connect-src 'self' http://127.0.0.1:4510 ws://127.0.0.1:4511 http://127.0.0.1:4515 ws://127.0.0.1:4512",
+      );
+      expect(csp).toContain("media-src 'self' http://127.0.0.1:4569;");
+    } finally {
+      await withAudio.stop();
+    }
+    // Without them, media plays from the site only.
+    expect((await fetch(`${server.url}/`)).headers.get('content-security-policy')).toContain(
+      "media-src 'self';",
+    );
+  });
+
   it('says how to build the app when it is not built', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'parley-web-empty-'));
     const bare = await startWebServer({ distDir: empty, config: () => CONFIG });

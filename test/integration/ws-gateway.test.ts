@@ -12,9 +12,11 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import WebSocket from 'ws';
 import { createJwtVerifier, type JwtVerifier } from '../../core/auth/jwt-verifier';
 import { UnauthorizedError } from '../../core/errors';
+import { PING_INTERVAL_MS, PING_MOCK_ROUTE, PING_ROUTE_KEY } from '../../core/realtime/ping-route';
 import { type DevIssuer, startDevIssuer } from '../../local/dev-issuer';
 import {
   startWsGateway,
+  WS_LIMITS,
   type WsGateway,
   type WsGatewayOptions,
   type WsRouteEvent,
@@ -644,5 +646,108 @@ describe('WebSocket gateway timeouts and lifecycle', () => {
         }),
       ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     }
+  });
+});
+
+describe('WebSocket gateway mock routes (API Gateway answering a route itself)', () => {
+  it('answers ping from the pong template on the socket, invoking no handler', async () => {
+    const recorder = new RouteRecorder();
+    const gateway = await startRecordingGateway(recorder, {
+      mockRoutes: { [PING_ROUTE_KEY]: { responseTemplate: PING_MOCK_ROUTE.responseTemplate } },
+    });
+    try {
+      const client = await TestClient.open(gateway.url);
+      const before = Date.now();
+
+      client.send(JSON.stringify({ action: 'ping', timestamp: 'anything' }));
+      const pong = await client.nextJson();
+      client.send('after the ping');
+      await recorder.waitFor((event) => event.body === 'after the ping');
+
+      expect(pong).toEqual({ type: 'pong', serverTime: expect.any(Number) });
+      expect(pong.serverTime).toBeGreaterThanOrEqual(before);
+      expect(pong.serverTime).toBeLessThanOrEqual(Date.now());
+      expect(recorder.count((event) => event.requestContext.eventType === 'MESSAGE')).toBe(1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('fills in $context variables of the connection and the message', async () => {
+    const recorder = new RouteRecorder();
+    const gateway = await startRecordingGateway(recorder, {
+      mockRoutes: {
+        whoami: {
+          responseTemplate:
+            '{"id":"$context.connectionId","route":"$context.routeKey","stage":"$context.stage","ip":"$context.identity.sourceIp"}',
+        },
+      },
+    });
+    try {
+      const client = await TestClient.open(gateway.url);
+      const connected = await recorder.waitFor((event) => event.requestContext.eventType === 'CONNECT');
+
+      client.send(JSON.stringify({ action: 'whoami' }));
+
+      expect(await client.nextJson()).toEqual({
+        id: connected.requestContext.connectionId,
+        route: 'whoami',
+        stage: 'local',
+        ip: '127.0.0.1',
+      });
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('counts a ping as client activity: pings keep a connection past the idle timeout', async () => {
+    const recorder = new RouteRecorder();
+    const gateway = await startRecordingGateway(recorder, {
+      idleTimeoutMs: 2_000,
+      mockRoutes: { [PING_ROUTE_KEY]: { responseTemplate: PING_MOCK_ROUTE.responseTemplate } },
+    });
+    try {
+      const client = await TestClient.open(gateway.url);
+      const connected = await recorder.waitFor((event) => event.requestContext.eventType === 'CONNECT');
+      const pinger = setInterval(() => client.send(JSON.stringify({ action: 'ping' })), 100);
+      let last = 0;
+      try {
+        // Until API Gateway's own clock says the socket has outlived the idle timeout by half.
+        while (last - connected.requestContext.connectedAt < 3_000) {
+          last = Number((await client.nextJson()).serverTime);
+        }
+      } finally {
+        clearInterval(pinger);
+      }
+
+      expect(client.socket.readyState).toBe(WebSocket.OPEN);
+      expect(recorder.count((event) => event.requestContext.eventType === 'DISCONNECT')).toBe(0);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('refuses a template it cannot render as API Gateway would, and a mock route that has a handler', async () => {
+    await expect(
+      startRecordingGateway(new RouteRecorder(), {
+        mockRoutes: { ping: { responseTemplate: '{"echo":$input.json(\'$.timestamp\')}' } },
+      }),
+    ).rejects.toThrow(/only \$context/);
+    await expect(
+      startRecordingGateway(new RouteRecorder(), {
+        mockRoutes: { ping: { responseTemplate: '{"t":$context.noSuchVariable}' } },
+      }),
+    ).rejects.toThrow(/unsupported variable \$context\.noSuchVariable/);
+    await expect(
+      startRecordingGateway(new RouteRecorder(), {
+        mockRoutes: { $default: { responseTemplate: '{}' } },
+      }),
+    ).rejects.toThrow(/must be an action route/);
+  });
+
+  it('pings clients often enough for the idle limit: the default interval is at most half of it', () => {
+    expect(PING_INTERVAL_MS).toBeLessThanOrEqual(WS_LIMITS.idleTimeoutMs / 2);
+    // …and not needlessly often: each ping is two billed API Gateway messages.
+    expect(PING_INTERVAL_MS).toBeGreaterThanOrEqual(WS_LIMITS.idleTimeoutMs / 4);
   });
 });

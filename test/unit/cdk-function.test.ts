@@ -29,7 +29,7 @@ function setup() {
   const queue = new sqs.Queue(stack, 'Queue', { fifo: true, enforceSSL: true });
   const bucket = new s3.Bucket(stack, 'Media', { enforceSSL: true });
   const secret = new secretsmanager.Secret(stack, 'Key');
-  const fn = new ParleyFunction(stack, 'Ping', { lambda: 'ws-ping', defaults: DEFAULTS });
+  const fn = new ParleyFunction(stack, 'Ping', { lambda: 'ws-default', defaults: DEFAULTS });
   return { stack, table, queue, bucket, secret, fn };
 }
 
@@ -57,7 +57,7 @@ describe('ParleyFunction', () => {
       Timeout: 10,
       Environment: {
         Variables: {
-          POWERTOOLS_SERVICE_NAME: 'ws-ping',
+          POWERTOOLS_SERVICE_NAME: 'ws-default',
           POWERTOOLS_METRICS_NAMESPACE: 'Parley',
           LOG_LEVEL: 'DEBUG',
           NODE_OPTIONS: '--enable-source-maps',
@@ -66,7 +66,7 @@ describe('ParleyFunction', () => {
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
-    expect(fn.entry).toMatch(/lambdas\/ws-ping\/handler\.ts$/);
+    expect(fn.entry).toMatch(/lambdas\/ws-default\/handler\.ts$/);
   });
 
   it('refuses an entry that does not exist', () => {

@@ -11,6 +11,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { STOP_POLL_MS } from '../../containers/audio-gateway/task-protection';
 import { loadAuthConfig, managementEndpoint, queueUrl, recallBaseUrl, tableName } from '../../core/config';
+import { PING_MOCK_ROUTE } from '../../core/realtime/ping-route';
 import { BUCKETS, QUEUES, TABLES, type TableKey } from '../../core/resources';
 import { JOB_LAMBDAS, JOB_ROUTES } from '../../core/rest/job-routes';
 import { REST_LAMBDAS, REST_ROUTES } from '../../core/rest/routes';
@@ -326,8 +327,9 @@ describe('realtime API', () => {
     command: 'ws-command',
     subscribe_job: 'ws-subscribe-job',
     get_state: 'ws-get-state',
-    ping: 'ws-ping',
   };
+  /** Answered by API Gateway itself (MOCK integration, core/realtime/ping-route.ts). */
+  const MOCK_ROUTES = ['ping'];
 
   function routeByKey(routeKey: string): CfnResourceJson {
     const found = Object.values(resources).filter(
@@ -359,7 +361,32 @@ describe('realtime API', () => {
           JSON.stringify(r.Properties.ApiId).includes(lid(stack.realtime.api)),
       )
       .map((r) => r.Properties.RouteKey);
-    expect(keys.sort()).toEqual(Object.keys(ROUTES).sort());
+    expect(keys.sort()).toEqual([...Object.keys(ROUTES), ...MOCK_ROUTES].sort());
+  });
+
+  it('answers ping in API Gateway itself: a MOCK integration with a $default route response, no Lambda', () => {
+    const route = routeByKey('ping').Properties;
+    expect(route.RouteResponseSelectionExpression).toBe('$default');
+    const integrationRef = JSON.stringify(route.Target);
+    const [integrationId, integration] = Object.entries(resources).find(
+      ([id, r]) => r.Type === 'AWS::ApiGatewayV2::Integration' && integrationRef.includes(`"${id}"`),
+    ) as [string, CfnResourceJson];
+    expect(integration.Properties).toMatchObject({
+      IntegrationType: 'MOCK',
+      TemplateSelectionExpression: '\\$default',
+      RequestTemplates: { $default: PING_MOCK_ROUTE.requestTemplate },
+    });
+    expect(integration.Properties.IntegrationUri).toBeUndefined();
+    template.hasResourceProperties('AWS::ApiGatewayV2::IntegrationResponse', {
+      IntegrationId: { Ref: integrationId },
+      IntegrationResponseKey: '$default',
+      ResponseTemplates: { $default: PING_MOCK_ROUTE.responseTemplate },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', {
+      RouteId: { Ref: Object.keys(resources).find((id) => resources[id]?.Properties === route) },
+      RouteResponseKey: '$default',
+    });
+    expect(PING_MOCK_ROUTE.responseTemplate).toContain('"type":"pong"');
   });
 
   it('authorizes $connect, and only $connect, with the token query parameter', () => {
@@ -377,7 +404,7 @@ describe('realtime API', () => {
     expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(
       `"${lid(fn('ws-authorizer').function)}"`,
     );
-    for (const routeKey of Object.keys(ROUTES)) {
+    for (const routeKey of [...Object.keys(ROUTES), ...MOCK_ROUTES]) {
       const route = routeByKey(routeKey).Properties;
       if (routeKey === '$connect') {
         expect(route).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
@@ -410,7 +437,6 @@ describe('Lambda functions', () => {
         'ws-default',
         'ws-disconnect',
         'ws-get-state',
-        'ws-ping',
         'ws-subscribe',
         'ws-subscribe-job',
         'ws-unsubscribe',
@@ -488,8 +514,7 @@ describe('Lambda functions', () => {
       for (const key of keys) expect(tableName(key, env)).toBeTruthy();
       if (name !== 'ws-connect' && name !== 'ws-disconnect') expect(managementEndpoint(env)).toBeTruthy();
     }
-    for (const name of ['ws-default', 'ws-ping'])
-      expect(managementEndpoint(dummyEnvironment(name))).toBeTruthy();
+    expect(managementEndpoint(dummyEnvironment('ws-default'))).toBeTruthy();
     const command = dummyEnvironment('ws-command');
     expect(queueUrl('transcriptEvents', command)).toBeTruthy();
     expect(recallBaseUrl(command)).toBe('https://us-east-1.recall.ai');
@@ -532,7 +557,7 @@ describe('Lambda functions', () => {
   });
 
   it('points posting functions at the stage management endpoint', () => {
-    for (const name of ['ws-default', 'ws-ping', 'fanout', 'ws-subscribe']) {
+    for (const name of ['ws-default', 'fanout', 'ws-subscribe']) {
       expect(environment(name).WS_MANAGEMENT_ENDPOINT).toEqual({
         'Fn::Join': [
           '',
@@ -560,7 +585,6 @@ describe('least privilege', () => {
     'ws-connect': ['dynamodb:PutItem table:connections'],
     'ws-disconnect': REMOVE_GONE,
     'ws-default': POST,
-    'ws-ping': POST,
     'ws-subscribe': [
       ...POST,
       ...REMOVE_GONE,
@@ -628,10 +652,10 @@ describe('least privilege', () => {
     expect(functionPermissions(name)).toEqual([...(EXPECTED[name] ?? [])].sort());
   });
 
-  it('ping has no DynamoDB permission at all', () => {
-    expect(functionPermissions('ws-ping').filter((p) => p.startsWith('dynamodb:'))).toEqual([]);
+  it('$default has no DynamoDB permission at all', () => {
+    expect(functionPermissions('ws-default').filter((p) => p.startsWith('dynamodb:'))).toEqual([]);
     template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: lid(fn('ws-ping').role) }],
+      Roles: [{ Ref: lid(fn('ws-default').role) }],
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({ Action: 'execute-api:ManageConnections' })]),
       },
@@ -738,7 +762,7 @@ describe('REST API', () => {
   it('adds a route in one line, JWT-authorized (issuer, app client) unless declared public', () => {
     const app = new App({ context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
     const other = buildParleyApp(app, {}, { nag: false }).stack;
-    const handler = other.realtime.routeFunctions.ping;
+    const handler = other.realtime.routeFunctions.$default;
     other.rest.addRoute('GET /examples/{id}', handler);
     other.rest.addRoute('GET /public-example', handler.function, {
       public: { reason: 'An example of a public route.' },
@@ -833,12 +857,16 @@ describe('REST routes (core/rest/routes.ts)', () => {
   ];
   const EXPECTED: Record<string, string[]> = {
     'http-create-meeting': [...MEETING_UPDATE, 'dynamodb:PutItem table:meetings', ...RECALL_KEY],
-    'http-list-meetings': ['dynamodb:Query table:meetings/index/byOwner'],
+    'http-list-meetings': [
+      'dynamodb:Query table:meetings/index/byOwner',
+      'dynamodb:Query table:shares',
+      'dynamodb:BatchGetItem table:meetings',
+    ],
     'http-get-meeting': MEETING_READ,
     'http-get-meeting-status': MEETING_READ,
     'http-leave-meeting': [...MEETING_UPDATE, 'sqs:SendMessage queue:transcript', ...RECALL_KEY],
-    'http-share-meeting': MEETING_UPDATE,
-    'http-unshare-meeting': MEETING_UPDATE,
+    'http-share-meeting': [...MEETING_UPDATE, 'dynamodb:PutItem table:shares'],
+    'http-unshare-meeting': [...MEETING_UPDATE, 'dynamodb:DeleteItem table:shares'],
     'http-get-transcript': [...MEETING_READ, 'dynamodb:Query table:segments'],
     // No OpenAI secret named: the embedded engines answer, no secret to read.
     'http-get-brief': [
@@ -1105,7 +1133,7 @@ describe('web app', () => {
     });
   });
 
-  it('sends a strict CSP naming exactly the realtime, REST and issuer origins, plus HSTS and no framing', () => {
+  it('sends a strict CSP naming exactly the realtime, REST, issuer, audio-gateway and upload origins, media from S3, plus HSTS and no framing', () => {
     const policy = (resources[lid(stack.webApp.responseHeadersPolicy)] as CfnResourceJson).Properties
       .ResponseHeadersPolicyConfig as Json;
     const security = policy.SecurityHeadersConfig as Json;
@@ -1125,7 +1153,11 @@ describe('web app', () => {
       `https://<${lid(stack.rest.api)}>.execute-api.us-east-1.<AWS::URLSuffix>`,
       'https://cognito-idp.us-east-1.<AWS::URLSuffix>',
       `https://<${lid(stack.auth.userPoolDomain as never)}>.auth.us-east-1.amazoncognito.com`,
+      `wss://<${lid(stack.audioGateway.distribution as never)}.DomainName>`,
+      'https://*.s3.us-east-1.<AWS::URLSuffix>',
     ]);
+    // Recordings play from presigned S3 URLs in the stack's region.
+    expect(directives['media-src']).toEqual(["'self'", 'https://*.s3.us-east-1.<AWS::URLSuffix>']);
     expect(security.StrictTransportSecurity).toMatchObject({
       AccessControlMaxAgeSec: 31536000,
       Override: true,

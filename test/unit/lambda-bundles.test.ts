@@ -42,10 +42,18 @@ function dummy(key: string, value: unknown): string {
   return flat.replace(/<[^>]+>/g, 'dummy');
 }
 
-/** Loads `file` in a fresh Node process and reports the type of `exports[handler]`. */
+/**
+ * Loads `file` in a fresh Node process and reports the type of `exports[handler]`, then (after
+ * a newline) the AWS SDK packages that loading it required: what the function loads at init.
+ */
 function load(bundle: Bundle): Promise<{ code: number | null; out: string; err: string }> {
   const file = path.join(bundle.dir, 'index.js');
-  const script = `const m = require(${JSON.stringify(file)}); process.stdout.write(typeof m[${JSON.stringify(bundle.handler)}]);`;
+  const script = [
+    `const m = require(${JSON.stringify(file)});`,
+    `process.stdout.write(typeof m[${JSON.stringify(bundle.handler)}]);`,
+    'const sdk = new Set(Object.keys(require.cache).map((f) => /node_modules\\/(@aws-sdk\\/[^/]+)/.exec(f)?.[1]).filter(Boolean));',
+    "process.stdout.write('\\n' + [...sdk].sort().join(','));",
+  ].join('\n');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script], {
       env: {
@@ -126,9 +134,11 @@ describe('Lambda bundles', () => {
     }
   });
 
+  let loaded: { name: string; code: number | null; out: string; err: string }[];
+
   it('loads every bundle with only its stack environment and finds the handler function', async () => {
-    const results = await Promise.all(bundles.map(async (b) => ({ name: b.name, ...(await load(b)) })));
-    for (const r of results) {
+    loaded = await Promise.all(bundles.map(async (b) => ({ name: b.name, ...(await load(b)) })));
+    for (const r of loaded.map((l) => ({ ...l, out: l.out.split('\n')[0] }))) {
       // stderr only matters when loading failed (Node prints deprecation warnings there).
       const failure = r.code === 0 ? '' : r.err;
       expect({ name: r.name, code: r.code, exported: r.out, failure }).toEqual({
@@ -140,15 +150,42 @@ describe('Lambda bundles', () => {
     }
   });
 
-  it('loads in each WebSocket route only the AWS SDK clients that route calls', () => {
-    const DYNAMO = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
-    const POST = ['@aws-sdk/client-apigatewaymanagementapi'];
+  const DYNAMO = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
+  const POST = ['@aws-sdk/client-apigatewaymanagementapi'];
+
+  it('loads at init, in each WebSocket route, only the AWS SDK clients every request of it calls', () => {
     const expected: Record<string, string[]> = {
       'ws-authorizer': [],
       'ws-connect': DYNAMO,
       'ws-disconnect': DYNAMO,
       'ws-default': POST,
-      'ws-ping': POST,
+      'ws-subscribe': [...POST, ...DYNAMO],
+      'ws-unsubscribe': [...POST, ...DYNAMO],
+      'ws-subscribe-job': [...POST, ...DYNAMO],
+      'ws-get-state': [...POST, ...DYNAMO],
+      // Secrets Manager loads on the first Recall call (core/clients/secrets.ts), not at init.
+      'ws-command': [...POST, ...DYNAMO, '@aws-sdk/client-sqs'],
+    };
+    const routes = loaded.filter((l) => l.name.startsWith('ws-'));
+    expect(routes.map((l) => l.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const l of routes) {
+      // Packages besides the clients (@aws-sdk/core, credential providers …) come with any client.
+      const clients = (l.out.split('\n')[1] ?? '')
+        .split(',')
+        .filter((p) => /^@aws-sdk\/(client-|lib-)/.test(p));
+      expect({ name: l.name, clients }).toEqual({
+        name: l.name,
+        clients: [...(expected[l.name] ?? [])].sort(),
+      });
+    }
+  });
+
+  it('bundles in each WebSocket route only the AWS SDK clients that route calls (some lazily)', () => {
+    const expected: Record<string, string[]> = {
+      'ws-authorizer': [],
+      'ws-connect': DYNAMO,
+      'ws-disconnect': DYNAMO,
+      'ws-default': POST,
       'ws-subscribe': [...POST, ...DYNAMO],
       'ws-unsubscribe': [...POST, ...DYNAMO],
       'ws-subscribe-job': [...POST, ...DYNAMO],
@@ -159,7 +196,10 @@ describe('Lambda bundles', () => {
     expect(routes.map((b) => b.name).sort()).toEqual(Object.keys(expected).sort());
     for (const b of routes) {
       const code = readFileSync(path.join(b.dir, 'index.js'), 'utf8');
-      const sdk = [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"/]+)[^"]*"\)/g)].map((m) => m[1]))];
+      // `require("…")` at load, or `import("…")` on first use.
+      const sdk = [
+        ...new Set([...code.matchAll(/(?:require|import)\("(@aws-sdk\/[^"/]+)[^"]*"\)/g)].map((m) => m[1])),
+      ];
       expect({ name: b.name, sdk: sdk.sort() }).toEqual({
         name: b.name,
         sdk: [...(expected[b.name] ?? [])].sort(),

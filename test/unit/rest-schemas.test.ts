@@ -126,11 +126,21 @@ describe('REST request schemas', () => {
 describe('paging cursors', () => {
   it('round-trip and refuse cursors of another owner, meeting or listing', () => {
     const key = { meetingId: 'm1', ownerId: 'alice', createdAt: '2026-01-01T00:00:00.000Z' };
-    const cursor = encodeMeetingsCursor(key);
-    expect(decodeMeetingsCursor(cursor, 'alice')).toEqual(key);
+    const position = { own: key, shared: { readerId: 'alice', meetingKey: '2026-01-02T00:00:00.000Z#m2' } };
+    const cursor = encodeMeetingsCursor(position) as string;
+    expect(decodeMeetingsCursor(cursor, 'alice')).toEqual(position);
     expect(() => decodeMeetingsCursor(cursor, 'bob')).toThrow(
       expect.objectContaining({ code: 'INVALID_CURSOR' }),
     );
+    const ownDone = encodeMeetingsCursor({ own: 'end', shared: position.shared }) as string;
+    expect(decodeMeetingsCursor(ownDone, 'alice')).toEqual({ own: 'end', shared: position.shared });
+    expect(() => decodeMeetingsCursor(ownDone, 'bob')).toThrow(
+      expect.objectContaining({ code: 'INVALID_CURSOR' }),
+    );
+    expect(encodeMeetingsCursor({ own: 'end', shared: 'end' })).toBeNull();
+    // A cursor issued before shared meetings were listed still resumes the own listing.
+    const older = Buffer.from(JSON.stringify({ l: 'meetings', k: key })).toString('base64url');
+    expect(decodeMeetingsCursor(older, 'alice')).toEqual({ own: key, shared: 'end' });
 
     const page = encodeTranscriptCursor('m1', 42);
     expect(decodeTranscriptCursor(page, 'm1')).toBe(42);

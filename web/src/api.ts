@@ -9,12 +9,13 @@ import type {
   CreateMeetingRequest,
   MeetingListSchema,
   MeetingView,
+  RecordingView,
   SharesSchema,
   TranscriptPageSchema,
 } from '../../core/rest/schemas';
 import type { Auth } from './auth';
 
-export type { AskResponse, Brief, MeetingView };
+export type { AskResponse, Brief, MeetingView, RecordingView };
 export type MeetingList = z.infer<typeof MeetingListSchema>;
 export type Shares = z.infer<typeof SharesSchema>;
 export type TranscriptPage = z.infer<typeof TranscriptPageSchema>;
@@ -67,6 +68,11 @@ export class Api {
     );
   }
 
+  /** A short-lived URL of the meeting's recording (409 RECORDING_NOT_READY until it is assembled). */
+  recording(meetingId: string): Promise<RecordingView> {
+    return this.json('GET', `/meetings/${encodeURIComponent(meetingId)}/recording`);
+  }
+
   brief(meetingId: string): Promise<Brief> {
     return this.json('GET', `/meetings/${encodeURIComponent(meetingId)}/brief`);
   }
@@ -102,6 +108,11 @@ export class Api {
     const plain = /filename="([^"]+)"/i.exec(disposition)?.[1];
     const filename = star ? decodeURIComponent(star) : (plain ?? `${meetingId}-transcript.${format}`);
     return { blob: await res.blob(), filename };
+  }
+
+  /** Any JSON route with the same auth and errors (web/src/jobs-api.ts calls /jobs through it). */
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.json(method, path, body);
   }
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {

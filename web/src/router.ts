@@ -4,16 +4,25 @@ import { useEffect, useState } from 'preact/hooks';
 export type Route =
   | { name: 'meetings' }
   | { name: 'new' }
+  | { name: 'record' }
   | { name: 'meeting'; meetingId: string }
+  | { name: 'jobs' }
+  | { name: 'upload' }
+  | { name: 'job'; jobId: string }
   | { name: 'callback' }
   | { name: 'not-found' };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '/meetings') return { name: 'meetings' };
   if (pathname === '/new') return { name: 'new' };
+  if (pathname === '/record') return { name: 'record' };
   if (pathname === '/callback') return { name: 'callback' };
   const match = /^\/meetings\/([A-Za-z0-9_-]{1,64})$/.exec(pathname);
   if (match?.[1]) return { name: 'meeting', meetingId: match[1] };
+  if (pathname === '/jobs') return { name: 'jobs' };
+  if (pathname === '/upload') return { name: 'upload' };
+  const job = /^\/jobs\/([A-Za-z0-9_-]{1,64})$/.exec(pathname);
+  if (job?.[1]) return { name: 'job', jobId: job[1] };
   return { name: 'not-found' };
 }
 

@@ -18,6 +18,15 @@ export function Header() {
         <a href="/new" onClick={onLinkClick}>
           New meeting
         </a>
+        <a href="/record" onClick={onLinkClick}>
+          Record
+        </a>
+        <a href="/upload" onClick={onLinkClick}>
+          Upload
+        </a>
+        <a href="/jobs" onClick={onLinkClick}>
+          Transcriptions
+        </a>
       </nav>
       <span class="user">
         Signed in as <strong data-testid="user-id">{userId}</strong>

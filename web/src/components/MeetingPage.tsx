@@ -1,7 +1,8 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, type MeetingView } from '../api';
 import { useApp } from '../app-context';
 import { startedAt } from '../format';
+import { lazyComponent } from '../lazy';
 import { MeetingStore } from '../meeting-store';
 import { rememberShared } from '../shared-meetings';
 import { useMeeting } from '../use-store';
@@ -13,9 +14,13 @@ import { ExportMenu } from './ExportMenu';
 import { LatencyMeter } from './LatencyMeter';
 import { NotificationToggle } from './NotificationToggle';
 import { OwnerControls } from './OwnerControls';
+import { Player, type PlayerHandle } from './Player';
 import { SharePanel } from './SharePanel';
 import { StatusBadge } from './StatusBadge';
 import { Transcript } from './Transcript';
+
+/** The microphone of a microphone meeting: loaded only when such a meeting is opened by its owner. */
+const MicPanel = lazyComponent(() => import('../mic/MicPanel').then((m) => m.MicPanel));
 
 /** Open stores, for the benchmark's test hook (`window.parleyTestHooks`). */
 export const openStores = new Map<string, MeetingStore>();
@@ -26,6 +31,10 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
   const snapshot = useMeeting(store);
   const [meeting, setMeeting] = useState<MeetingView>();
   const [loadError, setLoadError] = useState<string>();
+  const player = useRef<PlayerHandle | undefined>(undefined);
+  const mic = useRef<{ beforeStop(): Promise<void> } | undefined>(undefined);
+  const [canSeek, setCanSeek] = useState(false);
+  const onSeek = useCallback((ms: number) => void player.current?.seek(ms), []);
 
   useEffect(() => {
     openStores.set(meetingId, store);
@@ -71,6 +80,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
   }
   const status = snapshot.status ?? meeting?.status;
   const owner = meeting?.role === 'owner';
+  const microphone = owner && meeting?.source === 'microphone';
   return (
     <main class="page meeting-page">
       <div class="meeting-head">
@@ -85,14 +95,27 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
         )}
       </div>
       <div class="meeting-grid">
-        <Transcript snapshot={snapshot} />
+        <div class="transcript-column">
+          <Player
+            meetingId={meetingId}
+            status={status}
+            blocks={snapshot.blocks}
+            handle={player}
+            onAvailable={setCanSeek}
+          />
+          <Transcript snapshot={snapshot} onSeek={canSeek ? onSeek : undefined} />
+        </div>
         <aside class="side" aria-label="Meeting tools">
+          {microphone && (
+            <MicPanel meetingId={meetingId} streamUrl={meeting?.streamUrl} status={status} handle={mic} />
+          )}
           {owner && meeting && (
             <OwnerControls
               store={store}
               status={status}
               keywords={meeting.keywords}
               language={meeting.language}
+              beforeStop={() => mic.current?.beforeStop() ?? Promise.resolve()}
               onConfigured={(config) => {
                 setMeeting({ ...meeting, ...config });
                 store.setKeywords(config.keywords);

@@ -1,9 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type MeetingView } from '../api';
+import type { MeetingView } from '../api';
 import { useApp } from '../app-context';
 import { duration, startedAt } from '../format';
 import { navigate, onLinkClick } from '../router';
-import { forgetShared, rememberedShared } from '../shared-meetings';
 import { StatusBadge } from './StatusBadge';
 
 export function MeetingsPage() {
@@ -65,29 +64,9 @@ function OwnMeetings() {
   );
 }
 
-/** The REST API lists only your own meetings; ones shared with you are remembered once opened. */
+/** Meetings shared with you are in the list above (the REST API lists them); this opens one by link. */
 function SharedMeetings() {
-  const { api, userId } = useApp();
-  const [meetings, setMeetings] = useState<MeetingView[]>([]);
   const [openId, setOpenId] = useState('');
-
-  useEffect(() => {
-    let cancelled = false;
-    void Promise.all(
-      rememberedShared(userId).map((id) =>
-        api.getMeeting(id).catch((e) => {
-          if (e instanceof ApiError && e.status === 404) forgetShared(userId, id);
-          return undefined;
-        }),
-      ),
-    ).then((found) => {
-      if (!cancelled)
-        setMeetings(found.filter((m): m is MeetingView => m !== undefined && m.role === 'viewer'));
-    });
-    return () => {
-      cancelled = true;
-    };
-  }, [api, userId]);
 
   const open = (event: Event) => {
     event.preventDefault();
@@ -98,11 +77,7 @@ function SharedMeetings() {
   return (
     <section aria-labelledby="shared-heading">
       <h2 id="shared-heading">Shared with you</h2>
-      {meetings.length > 0 ? (
-        <MeetingTable meetings={meetings} />
-      ) : (
-        <p>Meetings shared with you appear here once you open their link.</p>
-      )}
+      <p>Meetings shared with you are listed above, marked “shared with you”. Open one by its link:</p>
       <form class="inline-form" onSubmit={open}>
         <label for="open-meeting">Meeting link or id</label>
         <input

@@ -11,6 +11,8 @@ export function OwnerControls(props: {
   keywords: readonly string[];
   language: string;
   onConfigured: (config: { keywords: string[]; language: string }) => void;
+  /** Runs before `stop` is sent (a microphone meeting stores its last audio first). */
+  beforeStop?: () => Promise<void>;
 }) {
   const { client } = useApp();
   const { store, status } = props;
@@ -22,6 +24,7 @@ export function OwnerControls(props: {
     setBusy(true);
     setError(undefined);
     try {
+      if (command === 'stop') await props.beforeStop?.();
       const ack = await client.command(store.meetingId, command);
       store.setStatus(ack.status);
     } catch (e) {
@@ -84,6 +87,8 @@ function ConfigureForm(props: {
   keywords: readonly string[];
   language: string;
   onConfigured: (config: { keywords: string[]; language: string }) => void;
+  /** Runs before `stop` is sent (a microphone meeting stores its last audio first). */
+  beforeStop?: () => Promise<void>;
 }) {
   const { client } = useApp();
   const [keywords, setKeywords] = useState(props.keywords.join(', '));

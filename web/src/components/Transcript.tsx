@@ -6,7 +6,17 @@ import type { Line, MeetingSnapshot } from '../meeting-store';
 /** Within this many pixels of the bottom counts as "at the live edge". */
 const STICK_THRESHOLD_PX = 48;
 
-export function Transcript({ snapshot }: { snapshot: MeetingSnapshot }) {
+/**
+ * `onSeek`: when set (the meeting has a recording), clicking a final line — or Enter on a focused
+ * one — seeks the player to the line's start. One delegated listener: lines never re-render for it.
+ */
+export function Transcript({
+  snapshot,
+  onSeek,
+}: {
+  snapshot: MeetingSnapshot;
+  onSeek?: ((startMs: number) => void) | undefined;
+}) {
   const scroller = useRef<HTMLElement>(null);
   const [following, setFollowing] = useState(true);
   const followingRef = useRef(true);
@@ -35,6 +45,22 @@ export function Transcript({ snapshot }: { snapshot: MeetingSnapshot }) {
     el.scrollTop = el.scrollHeight;
   };
 
+  const seekFrom = (target: EventTarget | null) => {
+    const li = (target as Element | null)?.closest?.('li.line:not(.interim)') as HTMLElement | null;
+    if (!onSeek || !li) return;
+    const startMs = Number(li.dataset.startMs);
+    if (Number.isFinite(startMs)) onSeek(startMs);
+  };
+  const onLinesClick = (event: MouseEvent) => {
+    // Selecting text is not a seek.
+    if (!getSelection()?.isCollapsed) return;
+    if ((event.target as Element | null)?.closest?.('a, button')) return;
+    seekFrom(event.target);
+  };
+  const onLinesKey = (event: KeyboardEvent) => {
+    if (event.key === 'Enter') seekFrom(event.target);
+  };
+
   const empty = snapshot.finalCount === 0 && snapshot.interims.length === 0;
   return (
     <section class="transcript-panel" aria-labelledby="transcript-heading">
@@ -45,7 +71,7 @@ export function Transcript({ snapshot }: { snapshot: MeetingSnapshot }) {
         </span>
       </h2>
       <section
-        class="transcript"
+        class={`transcript${onSeek ? ' can-seek' : ''}`}
         ref={scroller}
         onScroll={onScroll}
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
@@ -53,7 +79,7 @@ export function Transcript({ snapshot }: { snapshot: MeetingSnapshot }) {
         aria-label="Transcript lines"
       >
         {empty && <p class="placeholder">Waiting for the first words…</p>}
-        <ol class="lines">
+        <ol class="lines" onClick={onLinesClick} onKeyDown={onLinesKey}>
           {snapshot.blocks.map((block) => (
             <TranscriptBlock key={block[0]?.seq} lines={block} />
           ))}

@@ -1,0 +1,70 @@
+/**
+ * The recording archiver with a real MeetingSession (DynamoDB and S3 on the local emulators, a
+ * Deepgram-protocol peer for speech): Recall audio is archived at the meeting time the
+ * session's clock believes, so a frame with a wild timestamp cannot stretch the recording.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
+import { MeetingSession } from '../../core/audio/meeting-session';
+import { RecordingArchiver } from '../../core/audio/recording-archiver';
+import { destroyClients } from '../../core/clients/lifecycle';
+import { createLogger } from '../../core/logger';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { newMeetingRecord } from '../../core/meetings/service';
+import { listAudioChunks } from '../../core/recordings/assemble';
+import { S3RecordingStore } from '../../core/recordings/store';
+import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { type FakeDeepgram, numberedFrame, startFakeDeepgram } from '../helpers/fake-deepgram';
+
+const logger = createLogger('test');
+let emulators: RunningEmulators;
+let s3: S3Client;
+let fake: FakeDeepgram;
+
+beforeAll(async () => {
+  emulators = await startEmulators({ logger });
+  Object.assign(process.env, emulators.env);
+  s3 = createLocalClients(emulators.endpoints).s3;
+  fake = await startFakeDeepgram({ finalEveryMs: 200 });
+});
+afterAll(async () => {
+  await fake?.stop();
+  s3?.destroy();
+  destroyClients();
+  await emulators?.stop();
+});
+
+it('archives Recall audio at the times the session believes, so a frame 11 hours ahead does not stretch the recording', async () => {
+  const repo = new MeetingRepository();
+  const { meeting } = newMeetingRecord({ ownerId: 'alice', title: 'archive', meetingUrl: 'local://x' });
+  await repo.create(meeting);
+  const store = new S3RecordingStore(s3, emulators.env.MEDIA_BUCKET as string);
+  const archiver = new RecordingArchiver({ store, repo, format: 'wav', logger, chunkMs: 60_000 });
+  const session = new MeetingSession({
+    meetingId: meeting.meetingId,
+    keywords: [],
+    language: 'en',
+    connector: createDeepgramConnector({ apiKey: 'test-key', wsUrl: fake.wsUrl }),
+    repo,
+    publish: () => undefined,
+    logger,
+  });
+  archiver.follow(meeting.meetingId, session);
+  await session.start();
+  const frame = (n: number, relativeMs: number) =>
+    archiver.forward(session, { kind: 'audio', pcm: numberedFrame(n), relativeMs }, performance.now());
+  // 2 s of audio from meeting time 5 s, one frame stamped 40,000 s (11 hours) on, then 1 s more.
+  let n = 1;
+  for (let t = 5_000; t < 7_000; t += 20) frame(n++, t);
+  frame(n++, 40_000_000);
+  for (let t = 7_020; t < 8_020; t += 20) frame(n++, t);
+  expect(session.stats.badTimestamps).toBe(1);
+  await archiver.flushAll();
+
+  const { audio } = await listAudioChunks(store, meeting.meetingId);
+  // Every frame once, end to end, from 5 s: 151 frames of 20 ms = 3,020 ms (320 samples each).
+  expect(audio.map((c) => [c.start, c.end])).toEqual([[5_000 * 16, 8_020 * 16]]);
+  await session.end('test over');
+  await archiver.settle();
+  archiver.close();
+});

@@ -1,0 +1,173 @@
+import type { PipelineEvent, TranscriptEvent } from '../../core/pipeline/events';
+import { InterimCoalescer, interimWindowMs, viewerLines } from '../../core/pipeline/interim-coalescer';
+
+/** A manual clock and timer queue, so the windows are exact and nothing waits on wall time. */
+function manualTime() {
+  let now = 0;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+      jest.advanceTimersByTime(ms);
+    },
+  };
+}
+
+function interim(seq: number, revision: number, meetingId = 'm1'): TranscriptEvent {
+  return {
+    v: 1,
+    type: 'transcript',
+    meetingId,
+    segment: {
+      id: `${meetingId}:${seq}`,
+      seq,
+      revision,
+      text: `words ${seq}.${revision}`,
+      speaker: 'A',
+      confidence: 0.9,
+      startMs: 0,
+      endMs: 100,
+      timestamp: new Date(0).toISOString(),
+      isFinal: false,
+    },
+  };
+}
+
+function final(seq: number, meetingId = 'm1'): TranscriptEvent {
+  const event = interim(seq, 9, meetingId);
+  return { ...event, segment: { ...event.segment, isFinal: true } };
+}
+
+const label = (e: PipelineEvent) =>
+  e.type === 'transcript'
+    ? `${e.segment.isFinal ? 'F' : 'I'}${e.segment.seq}.${e.segment.revision}${e.display ? `:${e.display}` : ''}`
+    : e.type;
+
+describe('InterimCoalescer', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('publishes every interim at once, shows one per window and re-sends the latest when the window ends', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+
+    // Act: ten interims 50 ms apart (20 a second).
+    for (let revision = 0; revision < 10; revision++) {
+      coalescer.handle(interim(1, revision));
+      time.advance(50);
+    }
+    time.advance(500);
+
+    // Assess
+    expect(published.map(label)).toEqual([
+      'I1.0',
+      'I1.1:skip',
+      'I1.2:skip',
+      'I1.3:skip',
+      'I1.4:skip',
+      'I1.4:refresh',
+      'I1.5:skip',
+      'I1.6:skip',
+      'I1.7:skip',
+      'I1.8:skip',
+      'I1.9:skip',
+      'I1.9:refresh',
+    ]);
+    const shown = published.filter((e) => e.type === 'transcript' && e.display !== 'skip');
+    expect(shown).toHaveLength(3);
+    expect(coalescer.stats).toEqual({ interims: 10, shown: 1, skipped: 9, refreshed: 2, superseded: 0 });
+  });
+
+  it('passes a final through at once and cancels the refresh it supersedes', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+
+    // Act
+    coalescer.handle(interim(1, 0));
+    time.advance(10);
+    coalescer.handle(interim(1, 1));
+    time.advance(10);
+    coalescer.handle(final(1));
+    time.advance(1_000);
+
+    // Assess
+    expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'F1.9']);
+    expect(coalescer.stats.superseded).toBe(1);
+  });
+
+  it('keeps a pending refresh of a later seq when an earlier final arrives, and windows meetings separately', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+
+    // Act
+    coalescer.handle(interim(2, 0));
+    coalescer.handle(interim(1, 0, 'm2'));
+    time.advance(10);
+    coalescer.handle(interim(2, 1));
+    coalescer.handle(final(1));
+    time.advance(300);
+
+    // Assess
+    expect(published.map(label)).toEqual(['I2.0', 'I1.0', 'I2.1:skip', 'F1.9', 'I2.1:refresh']);
+  });
+
+  it('publishes pending refreshes on flush and before a meeting ends', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    coalescer.handle(interim(1, 0, 'a'));
+    coalescer.handle(interim(1, 1, 'a'));
+    coalescer.handle(interim(1, 0, 'b'));
+    coalescer.handle(interim(1, 1, 'b'));
+
+    // Act
+    coalescer.handle({ v: 1, type: 'status', meetingId: 'a', status: 'ended', epoch: 2, at: 'now' });
+    coalescer.flush();
+    time.advance(1_000);
+
+    // Assess
+    expect(published.map((e) => `${'meetingId' in e ? e.meetingId : ''}:${label(e)}`)).toEqual([
+      'a:I1.0',
+      'a:I1.1:skip',
+      'b:I1.0',
+      'b:I1.1:skip',
+      'a:I1.1:refresh',
+      'a:status',
+      'b:I1.1:refresh',
+    ]);
+  });
+
+  it('shows every interim when the window is 0', () => {
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer(
+      (e) => published.push(e),
+      0,
+      () => 0,
+    );
+    for (let revision = 0; revision < 5; revision++) coalescer.handle(interim(1, revision));
+    expect(published.map(label)).toEqual(['I1.0', 'I1.1', 'I1.2', 'I1.3', 'I1.4']);
+  });
+});
+
+describe('viewerLines', () => {
+  it('gives no transcript line for a skipped interim and one for a plain or refreshed one', () => {
+    expect(viewerLines({ ...interim(1, 1), display: 'skip' })).toEqual([]);
+    expect(viewerLines({ ...interim(1, 1), display: 'refresh' })).toHaveLength(1);
+    expect(viewerLines(interim(1, 1))[0]).toMatchObject({ type: 'transcript', meetingId: 'm1' });
+  });
+});
+
+describe('interimWindowMs', () => {
+  it('reads INTERIM_WINDOW_MS, defaults to 250 ms and rejects nonsense with a clear error', () => {
+    expect(interimWindowMs({})).toBe(250);
+    expect(interimWindowMs({ INTERIM_WINDOW_MS: '0' })).toBe(0);
+    expect(() => interimWindowMs({ INTERIM_WINDOW_MS: 'soon' })).toThrow(/INTERIM_WINDOW_MS/);
+  });
+});

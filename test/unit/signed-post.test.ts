@@ -1,0 +1,58 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { destroyClients } from '../../core/clients/lifecycle';
+import { isGone } from '../../core/clients/management-api';
+import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
+
+/** A stand-in for the management API that answers by connection id and records requests. */
+let server: Server;
+let endpoint: string;
+const seen: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+
+beforeAll(async () => {
+  // Local mode's credentials (any key pair is signed with; the stand-in does not check them).
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      if (req.url?.endsWith('/gone')) {
+        res.writeHead(410, { 'x-amzn-errortype': 'GoneException:http://internal' }).end('{}');
+      } else if (req.url?.endsWith('/throttled')) {
+        res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"slow down"}');
+      } else res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/local`;
+});
+
+afterAll(async () => {
+  destroyClients();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+describe('SignedConnectionPoster', () => {
+  it('posts the data SigV4-signed for execute-api to the path the SDK uses', async () => {
+    const poster = new SignedConnectionPoster(endpoint);
+    await expect(poster.post('L0SM9cOFvHcCIhw=', Buffer.from('{"type":"pong"}'))).resolves.toBe('sent');
+    const request = seen.at(-1);
+    expect(request?.url).toBe('/local/@connections/L0SM9cOFvHcCIhw%3D');
+    expect(request?.body).toBe('{"type":"pong"}');
+    expect(String(request?.headers.authorization)).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,
+    );
+    expect(request?.headers['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('answers gone on 410 and throws a typed error with the status for anything else', async () => {
+    const poster = new SignedConnectionPoster(endpoint);
+    await expect(poster.post('gone', Buffer.from('{}'))).resolves.toBe('gone');
+    const error = await poster.post('throttled', Buffer.from('{}')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'LimitExceededException', $metadata: { httpStatusCode: 429 } });
+    expect(isGone(error)).toBe(false);
+  });
+});
