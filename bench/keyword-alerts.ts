@@ -4,6 +4,10 @@
  * run, for the final that confirms the same occurrence (what final-only alerts would give).
  *
  *   npx tsx bench/keyword-alerts.ts [--fixtures standup-meeting,sprint-planning,website-review]
+ *                                   [--interim-ms 1000,250]
+ *
+ * Each `--interim-ms` value is one pass with its own stack whose local speech engine emits an
+ * interim every that many ms of audio (1,000 is local mode's default).
  *
  * Harness (loopback, real parts): the whole local stack at real time (Recall simulator →
  * audio gateway → local speech server (PocketSphinx) → SQS → fan-out → API Gateway emulator →
@@ -92,8 +96,14 @@ const quantile = (values: number[], q: number) => {
 
 async function main(): Promise<void> {
   const fixtures = arg('fixtures', 'standup-meeting,sprint-planning,website-review').split(',');
+  for (const interimMs of arg('interim-ms', '1000,250').split(',').map(Number)) {
+    await pass(fixtures, interimMs);
+  }
+}
+
+async function pass(fixtures: string[], interimMs: number): Promise<void> {
   const logger = createLogger('bench');
-  const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR' });
+  const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR', speechInterimIntervalMs: interimMs });
   const provisional: number[] = [];
   const finalOnly: number[] = [];
   const gain: number[] = [];
