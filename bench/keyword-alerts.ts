@@ -199,7 +199,7 @@ async function pass(fixtures: string[], interimMs: number): Promise<void> {
   const row = (label: string, v: number[]) =>
     `| ${label} | ${v.length} | ${quantile(v, 0.5)} | ${quantile(v, 0.9)} | ${Math.max(...v)} |`;
   console.log(
-    `\nKeyword alert latency, keyword end in the audio → alert at the client (ms); fixtures: ${fixtures.join(', ')}\n`,
+    `\nKeyword alert latency, keyword end in the audio → alert at the client (ms); local speech interim every ${interimMs} ms; fixtures: ${fixtures.join(', ')}\n`,
   );
   console.log('| alerts | occurrences | median | p90 | max |');
   console.log('|---|---:|---:|---:|---:|');
