@@ -3,7 +3,7 @@
  * for provisional alerts (raised from the first interim that shows the keyword) and, in the same
  * run, for the final that confirms the same occurrence (what final-only alerts would give).
  *
- *   npx tsx bench/keyword-alerts.ts [--fixtures standup-meeting,sprint-planning,website-review]
+ *   npx tsx bench/keyword-alerts.ts [--fixtures standup-meeting,sprint-planning]
  *                                   [--interim-ms 1000,250]
  *
  * Each `--interim-ms` value is one pass with its own stack whose local speech engine emits an
@@ -95,7 +95,7 @@ const quantile = (values: number[], q: number) => {
 };
 
 async function main(): Promise<void> {
-  const fixtures = arg('fixtures', 'standup-meeting,sprint-planning,website-review').split(',');
+  const fixtures = arg('fixtures', 'standup-meeting,sprint-planning').split(',');
   for (const interimMs of arg('interim-ms', '1000,250').split(',').map(Number)) {
     await pass(fixtures, interimMs);
   }
