@@ -3,7 +3,11 @@
  * for provisional alerts (raised from the first interim that shows the keyword) and, in the same
  * run, for the final that confirms the same occurrence (what final-only alerts would give).
  *
- *   npx tsx bench/keyword-alerts.ts [--fixtures standup-meeting,sprint-planning,website-review]
+ *   npx tsx bench/keyword-alerts.ts [--fixtures standup-meeting,sprint-planning]
+ *                                   [--interim-ms 1000,250]
+ *
+ * Each `--interim-ms` value is one pass with its own stack whose local speech engine emits an
+ * interim every that many ms of audio (1,000 is local mode's default).
  *
  * Harness (loopback, real parts): the whole local stack at real time (Recall simulator →
  * audio gateway → local speech server (PocketSphinx) → SQS → fan-out → API Gateway emulator →
@@ -91,9 +95,15 @@ const quantile = (values: number[], q: number) => {
 };
 
 async function main(): Promise<void> {
-  const fixtures = arg('fixtures', 'standup-meeting,sprint-planning,website-review').split(',');
+  const fixtures = arg('fixtures', 'standup-meeting,sprint-planning').split(',');
+  for (const interimMs of arg('interim-ms', '1000,250').split(',').map(Number)) {
+    await pass(fixtures, interimMs);
+  }
+}
+
+async function pass(fixtures: string[], interimMs: number): Promise<void> {
   const logger = createLogger('bench');
-  const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR' });
+  const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR', speechInterimIntervalMs: interimMs });
   const provisional: number[] = [];
   const finalOnly: number[] = [];
   const gain: number[] = [];
@@ -189,7 +199,7 @@ async function main(): Promise<void> {
   const row = (label: string, v: number[]) =>
     `| ${label} | ${v.length} | ${quantile(v, 0.5)} | ${quantile(v, 0.9)} | ${Math.max(...v)} |`;
   console.log(
-    `\nKeyword alert latency, keyword end in the audio → alert at the client (ms); fixtures: ${fixtures.join(', ')}\n`,
+    `\nKeyword alert latency, keyword end in the audio → alert at the client (ms); local speech interim every ${interimMs} ms; fixtures: ${fixtures.join(', ')}\n`,
   );
   console.log('| alerts | occurrences | median | p90 | max |');
   console.log('|---|---:|---:|---:|---:|');

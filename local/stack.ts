@@ -73,6 +73,8 @@ export interface LocalStackOptions {
   webDistDir?: string;
   /** Lifetime of the access tokens the dev issuer gives the web app (tests shorten it). */
   webTokenLifetimeSeconds?: number;
+  /** Audio between the local speech engine's interim results (default 1,000 ms; bench:alerts varies it). */
+  speechInterimIntervalMs?: number;
   /** How the bot speaks answers without OpenAI: espeak-ng (default) or not at all. */
   speechSynthesis?: 'espeak-ng' | 'none';
   /** File worker: visibility timeout (how soon a killed worker's job resumes), progress interval. */
@@ -241,7 +243,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     onStop('web server', () => web.stop());
 
-    const speech = await startSpeechServer({ host, ...defined({ port: ports.speech }), logger });
+    const speech = await startSpeechServer({
+      host,
+      ...defined({ port: ports.speech, interimIntervalMs: opts.speechInterimIntervalMs }),
+      logger,
+    });
     onStop('speech server', () => speech.stop());
 
     const recall = await startRecallSimulator({

@@ -3,7 +3,7 @@
  * calls `afterFinal` once a final has been stored and delivered (and `afterEnd` when the meeting
  * ends); an update that is due reads the finals since the stored briefing, advances it
  * (rolling.ts), stores it conditionally and returns the `briefing_update` to post — or nothing,
- * when it is not due, another delivery stored it first, or nothing visible changed.
+ * when it is not due or another delivery stored it first.
  *
  * Cost bound (docs/architecture.md "Rolling briefing"): an update runs when `everyFinals` finals
  * have arrived since the last, or `everySeconds` have passed with at least one new final, and
@@ -15,7 +15,7 @@ import type { MeetingRepository } from '../meetings/repository';
 import type { ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import { type BriefingEngine, EMBEDDED_BRIEF_ENGINE, type TranscriptLine } from './model';
-import { advanceBriefing, briefingDelta, isEmptyDelta } from './rolling';
+import { advanceBriefing, briefingDelta } from './rolling';
 import { publicBriefing, type StoredRollingBriefing } from './rolling-model';
 import type { RollingBriefingRepository } from './rolling-repository';
 
@@ -115,8 +115,8 @@ export class RollingBriefings {
       return undefined;
     }
     this.remember(meetingId, { coversSeq: next.coversSeq, at: now.getTime() });
+    // Sent even when nothing visible changed: clients see how far the briefing has read.
     const added = briefingDelta(stored, next);
-    if (stored && isEmptyDelta(added)) return undefined;
     this.deps.logger.info('rolling briefing updated', {
       meetingId,
       coversSeq: next.coversSeq,
