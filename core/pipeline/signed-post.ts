@@ -46,6 +46,14 @@ export class ManagementPostError extends Error {
 
 export type PostResult = 'sent' | 'gone';
 
+/** The request went out on a reused kept-alive socket that turned out closed. */
+class StaleSocketError extends Error {
+  constructor(override readonly cause: Error) {
+    super(`stale kept-alive socket: ${cause.message}`);
+    this.name = 'StaleSocketError';
+  }
+}
+
 /** Posts to one API Gateway stage's connections (`https://{domain}/{stage}`). */
 export class SignedConnectionPoster {
   private readonly url: URL;
@@ -82,7 +90,15 @@ export class SignedConnectionPoster {
       },
       body: data,
     });
-    const status = await this.request(signed, data);
+    let status: Awaited<ReturnType<SignedConnectionPoster['request']>>;
+    try {
+      status = await this.request(signed, data);
+    } catch (error) {
+      // A kept-alive socket the server closed while idle fails the request that reuses it (as
+      // the SDK's handler, which retries it): one retry on a fresh socket. Anything else throws.
+      if (!(error instanceof StaleSocketError)) throw error;
+      status = await this.request(signed, data);
+    }
     if (status.code >= 200 && status.code < 300) return 'sent';
     if (status.code === 410) return 'gone';
     throw new ManagementPostError(
@@ -154,7 +170,10 @@ export class SignedConnectionPoster {
       req.setTimeout(REQUEST_TIMEOUT_MS, () =>
         req.destroy(new ManagementPostError(0, 'TimeoutError', 'PostToConnection timed out')),
       );
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        reject(stale ? new StaleSocketError(error) : error);
+      });
       req.end(data);
     });
   }
