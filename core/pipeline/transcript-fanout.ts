@@ -15,7 +15,7 @@ import type { RollingBriefings } from '../briefing/rolling-briefings';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
 import { type ConnectionRepository, jobTopic, meetingTopic } from '../realtime/connection-repository';
-import { type KeywordAlerts, occurrences } from '../realtime/keyword-alerts';
+import { alertMessage, type KeywordAlerts, occurrences } from '../realtime/keyword-alerts';
 import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import type { JobEvent, PipelineEvent, SegmentTiming, StatusEvent, TranscriptEvent } from './events';
@@ -133,18 +133,7 @@ export class TranscriptFanout {
     const alerts = this.deps.alerts;
     if (!alerts) {
       if (!segment.isFinal) return [];
-      return occurrences(segment.text, keywords).map((o) => ({
-        type: 'keyword_alert',
-        meetingId,
-        keyword: o.keyword,
-        segmentId: segment.id,
-        seq: segment.seq,
-        text: segment.text,
-        timestamp: segment.timestamp,
-        alertId: `${segment.id}:${o.keyword.toLowerCase()}:${o.occurrence}`,
-        occurrence: o.occurrence,
-        state: 'confirmed',
-      }));
+      return occurrences(segment.text, keywords).map((o) => alertMessage(meetingId, segment, o, 'confirmed'));
     }
     if (keywords.length === 0 && !segment.isFinal) return [];
     return segment.isFinal

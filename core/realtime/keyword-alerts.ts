@@ -48,7 +48,7 @@ export class KeywordAlerts {
         seq: segment.seq,
       });
       this.remember(key);
-      if (fresh) out.push(message(meetingId, segment, o, 'provisional'));
+      if (fresh) out.push(alertMessage(meetingId, segment, o, 'provisional'));
     }
     return out;
   }
@@ -66,12 +66,12 @@ export class KeywordAlerts {
     // No keywords configured now: nothing raised can be confirmed, but withdrawals still go out.
     const raised = await this.repo.forSeq(meetingId, segment.seq);
     const keys = new Set(found.map((o) => alertKey(segment.seq, o.key)));
-    const out = found.map((o) => message(meetingId, segment, o, 'confirmed'));
+    const out = found.map((o) => alertMessage(meetingId, segment, o, 'confirmed'));
     for (const r of raised) {
       if (keys.has(r.alertKey)) continue;
       const key = r.alertKey.slice(r.alertKey.indexOf('#') + 1);
       out.push(
-        message(meetingId, segment, { keyword: r.keyword, occurrence: r.occurrence, key }, 'withdrawn'),
+        alertMessage(meetingId, segment, { keyword: r.keyword, occurrence: r.occurrence, key }, 'withdrawn'),
       );
     }
     return out;
@@ -90,7 +90,13 @@ function alertIdOf(segment: Pick<Segment, 'id'>, o: Pick<Occurrence, 'keyword' |
   return `${segment.id}:${o.keyword.toLowerCase()}:${o.occurrence}`;
 }
 
-function message(meetingId: string, segment: Segment, o: Occurrence, state: AlertState): KeywordAlertMessage {
+/** The `keyword_alert` message for one occurrence of a keyword in a segment. */
+export function alertMessage(
+  meetingId: string,
+  segment: Segment,
+  o: Occurrence,
+  state: AlertState,
+): KeywordAlertMessage {
   return {
     type: 'keyword_alert',
     meetingId,
