@@ -8,10 +8,11 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFiles: ['<rootDir>/test/helpers/env.ts'],
   testTimeout: 60_000,
-  // One test file at a time: the end-to-end files each run a whole local stack whose embedded
-  // speech engine must keep up with meetings played faster than real time; two at once on a
-  // 2-core machine starve each other (docs/local-mode-speech.md).
-  maxWorkers: 1,
+  // Two test files at a time on CI's 2 cores. The end-to-end files run whole local stacks whose
+  // embedded speech engine then gets about one core: they wait for conditions (a lagging engine
+  // makes them slower, never wrong), and the speech flush at a meeting's end waits while the
+  // engine is still catching up (core/audio/meeting-session.ts SPEECH_FLUSH_*).
+  maxWorkers: 2,
   // A stray handle (a socket or child process a failed test left) must not hold CI until its time
   // limit: exit once every test file has finished.
   forceExit: true,
