@@ -139,6 +139,9 @@ class JobRun {
     try {
       if (this.stage === 'uploading') await this.moveTo('queued');
       if (this.stage === 'queued') await this.moveTo('decoding');
+      // Where a resumed job goes on from comes first, so that the progress reported while the file
+      // downloads again is already there, never back at an older checkpoint.
+      await this.resumePoint();
       const file = await this.download();
       const info = await probeMedia(file, this.tools);
       let durationSeconds = info.durationSeconds;
@@ -146,7 +149,6 @@ class JobRun {
       this.totalMs = Math.round(durationSeconds * 1000);
       await this.write({ durationSeconds: Math.round(durationSeconds * 1000) / 1000 });
       this.log.info('media probed', { format: info.formatName, codec: info.audioCodec, durationSeconds });
-      await this.resumePoint();
       if (this.stage === 'decoding') await this.moveTo('transcribing');
       await this.deps.meetings.setStatusIf(this.job.jobId, 'live', ['joining']);
       const decoded = await this.transcribe(file);

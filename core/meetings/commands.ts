@@ -11,6 +11,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { UpstreamError } from '../errors';
 import type { PipelineEvent } from '../pipeline/events';
 import type { RecallClient } from '../recall/client';
+import { RecallApiError } from '../recall/errors';
 import { changeStatus, planCommand } from './lifecycle';
 import type { Meeting, MeetingStatus } from './model';
 import type { MeetingRepository } from './repository';
@@ -23,7 +24,7 @@ export interface MeetingCommandDeps {
   /** Only called when the meeting has a bot. */
   recall: () => Promise<RecallClient | undefined>;
   publish: (event: PipelineEvent) => Promise<void>;
-  logger: Pick<Logger, 'error'>;
+  logger: Pick<Logger, 'error' | 'info'>;
 }
 
 const BOT_CALLS: Record<LifecycleCommand, (client: RecallClient, botId: string) => Promise<void>> = {
@@ -50,6 +51,12 @@ export async function applyLifecycleCommand(
     try {
       await BOT_CALLS[command](recall, meeting.botId);
     } catch (error) {
+      if (command === 'stop' && botAlreadyLeft(error)) {
+        // What stop asks for has happened (the call ended, or the bot was removed): the gateway
+        // ends the meeting when Recall's socket closes, as after any leave.
+        deps.logger.info('stop: the bot had already left the call', { meetingId: meeting.meetingId });
+        return plan.status;
+      }
       deps.logger.error('Recall call failed', {
         meetingId: meeting.meetingId,
         command,
@@ -59,6 +66,11 @@ export async function applyLifecycleCommand(
     }
   }
   return plan.status;
+}
+
+/** Recall refused a command because its bot has completed (left the call, or was removed). */
+function botAlreadyLeft(error: unknown): boolean {
+  return error instanceof RecallApiError && error.recallCode === 'cannot_command_completed_bot';
 }
 
 /** Records `status` and sends a `status` event to the meeting's subscribers, if it changed. */

@@ -7,10 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { destroyClients } from '../../core/clients/lifecycle';
 import { UpstreamError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
+import { applyLifecycleCommand } from '../../core/meetings/commands';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { createMeeting } from '../../core/meetings/service';
+import { createMeeting, newMeetingRecord } from '../../core/meetings/service';
 import { createRecallClient } from '../../core/recall/client';
 import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { startRecallSimulator } from '../../local/recall-simulator';
+import { SAMPLE_FIXTURE } from '../../local/stack';
 
 let emulators: RunningEmulators;
 let recallDown: Server;
@@ -79,5 +82,48 @@ describe('createMeeting when the bot cannot be created', () => {
       'could not mark the meeting failed; it stays joining',
       expect.objectContaining({ meetingId: expect.any(String) }),
     );
+  });
+});
+
+describe('stopping a meeting whose bot has already left the call', () => {
+  it('stops without an error, records the stop, and refuses a pause with UPSTREAM_ERROR', async () => {
+    const logger = createLogger('test');
+    const sim = await startRecallSimulator({
+      apiKey: 'k',
+      fixture: { wavPath: SAMPLE_FIXTURE.wavPath, scriptPath: SAMPLE_FIXTURE.scriptPath },
+      speed: 1,
+      logger,
+    });
+    try {
+      const recall = createRecallClient({ baseUrl: sim.url, apiKey: 'k', maxRetries: 0, logger });
+      const repo = new MeetingRepository();
+      const { meeting } = newMeetingRecord({ ownerId: 'alice', title: 't', meetingUrl: 'local://sample' });
+      await repo.create({ ...meeting, status: 'live' });
+      const bot = await recall.createBot({
+        meetingUrl: 'local://sample',
+        botName: 'P',
+        realtimeEndpointUrl: 'ws://127.0.0.1:1/recall/m?token=t',
+      });
+      await repo.setBot(meeting.meetingId, bot.id);
+      // The call ends before the owner's stop reaches Recall.
+      await recall.leaveCall(bot.id);
+      const live = { ...meeting, status: 'live' as const, botId: bot.id };
+      const commandDeps = {
+        meetings: repo,
+        recall: async () => recall,
+        publish: async () => undefined,
+        logger,
+      };
+
+      const status = await applyLifecycleCommand(live, 'stop', commandDeps);
+
+      expect(status).toBe('disconnecting');
+      expect((await repo.get(meeting.meetingId))?.commandLog).toEqual(['stop']);
+      const refused = await applyLifecycleCommand(live, 'pause', commandDeps).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(UpstreamError);
+      expect((refused as UpstreamError).code).toBe('UPSTREAM_ERROR');
+    } finally {
+      await sim.stop();
+    }
   });
 });
