@@ -15,7 +15,7 @@ export const SAMPLE_KEYWORDS = ['amiable', 'ill disposed'];
 export async function startSampleMeeting(
   stack: LocalStack,
   logger: Logger,
-  opts: { ownerId?: string; keywords?: string[]; separateAudio?: boolean } = {},
+  opts: { ownerId?: string; keywords?: string[]; separateAudio?: boolean; meetingUrl?: string } = {},
 ): Promise<Meeting> {
   const recall = createRecallClient({
     baseUrl: stack.urls.recall,
@@ -26,7 +26,7 @@ export async function startSampleMeeting(
     {
       ownerId: opts.ownerId ?? 'alice',
       title: 'Sample meeting: Sense and Sensibility, chapter 1',
-      meetingUrl: 'local://sample',
+      meetingUrl: opts.meetingUrl ?? 'local://sample',
       keywords: opts.keywords ?? SAMPLE_KEYWORDS,
       language: 'en',
       separateAudio: opts.separateAudio,

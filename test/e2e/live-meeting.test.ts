@@ -94,7 +94,11 @@ describe('a live meeting on the local stack', () => {
   });
 
   it('pauses, resumes and stops on command, and the bot leaves', async () => {
-    const meeting = await startSampleMeeting(stack, logger);
+    // The standup (63 s): long enough that the stop reaches a bot still in the call, however
+    // slowly this machine transcribes.
+    const meeting = await startSampleMeeting(stack, logger, {
+      meetingUrl: 'local://recordings/standup-meeting.wav',
+    });
     const owner = new RecordingClient(stack, 'alice', meeting.meetingId);
     const session = await waitFor('the session', () => stack.audio.gateway.session(meeting.meetingId));
     await owner.waitForFinals(1);
