@@ -80,10 +80,11 @@ export class TranscriptFanout {
   }
 
   private async refreshLine(event: TranscriptEvent): Promise<void> {
+    const fanoutAt = Date.now();
     const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
     await this.deliver(
       subscribers.map((s) => s.connectionId),
-      viewerLines(event),
+      viewerLines({ ...event, segment: sent(event.segment, fanoutAt) }),
     );
   }
 
