@@ -5,34 +5,25 @@
  * transcript, with no duplicate, and no loss beyond what docs/architecture.md allows for
  * that fault.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../../core/clients/dynamodb';
-import { tableName } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { wordErrorRate } from '../../core/wer';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { FAST_MEETING_STACK, FIXTURE, REFERENCE_TEXT, RecordingClient, waitFor } from '../helpers/live';
+import {
+  FAST_MEETING_STACK,
+  FIXTURE,
+  REFERENCE_TEXT,
+  RecordingClient,
+  storedFinals,
+  waitFor,
+} from '../helpers/live';
 
 const logger = createLogger('e2e');
 // Whole meetings in real time, one per fault.
 jest.setTimeout(180_000);
 
 type Fault = 'speech drop' | 'Recall reconnect' | 'graceful gateway replacement' | 'gateway crash';
-
-async function storedFinals(meetingId: string): Promise<{ seq: number; text: string }[]> {
-  const out = await dynamo().send(
-    new QueryCommand({
-      TableName: tableName('segments'),
-      KeyConditionExpression: 'meetingId = :m',
-      ExpressionAttributeValues: { ':m': meetingId },
-    }),
-  );
-  return (out.Items ?? [])
-    .map((i) => ({ seq: Number(i.seq), text: String(i.text) }))
-    .sort((a, b) => a.seq - b.seq);
-}
 
 describe('the audio gateway fault matrix', () => {
   let stack: LocalStack;

@@ -6,11 +6,8 @@
  * concurrent meeting loses nothing.
  */
 import { readFileSync } from 'node:fs';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { BYTES_PER_MS } from '../../core/audio/pcm';
-import { dynamo } from '../../core/clients/dynamodb';
-import { tableName } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
@@ -23,7 +20,14 @@ import {
 } from '../../local/recall-simulator/messages';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import { FAST_MEETING_STACK, FIXTURE, REFERENCE_TEXT, RecordingClient, waitFor } from '../helpers/live';
+import {
+  FAST_MEETING_STACK,
+  FIXTURE,
+  REFERENCE_TEXT,
+  RecordingClient,
+  storedFinals,
+  waitFor,
+} from '../helpers/live';
 
 const logger = createLogger('e2e');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
@@ -124,19 +128,6 @@ function connectAsRecall(stack: LocalStack, meetingId: string, token: string): P
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     ws.once('error', reject);
   });
-}
-
-async function storedFinals(meetingId: string): Promise<{ seq: number; text: string }[]> {
-  const out = await dynamo().send(
-    new QueryCommand({
-      TableName: tableName('segments'),
-      KeyConditionExpression: 'meetingId = :m',
-      ExpressionAttributeValues: { ':m': meetingId },
-    }),
-  );
-  return (out.Items ?? [])
-    .map((i) => ({ seq: Number(i.seq), text: String(i.text) }))
-    .sort((a, b) => a.seq - b.seq);
 }
 
 describe('fuzzing the Recall ingress', () => {

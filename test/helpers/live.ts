@@ -1,6 +1,9 @@
 /** Helpers for tests that drive the whole local stack: a recording client and fixture facts. */
 import { readFileSync } from 'node:fs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
+import { dynamo } from '../../core/clients/dynamodb';
+import { tableName } from '../../core/config';
 import type { MeetingStatus } from '../../core/meetings/model';
 import { ParleyClient } from '../../core/realtime/client';
 import type { ServerMessage } from '../../core/realtime/protocol';
@@ -117,3 +120,17 @@ export const FAST_MEETING_STACK = {
   reconnectGraceMs: 1_500,
   recallReconnect: { intervalMs: 200 },
 } as const satisfies LocalStackOptions;
+
+/** A meeting's stored finals in seq order, read straight from the segments table. */
+export async function storedFinals(meetingId: string): Promise<{ seq: number; text: string }[]> {
+  const out = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName('segments'),
+      KeyConditionExpression: 'meetingId = :m',
+      ExpressionAttributeValues: { ':m': meetingId },
+    }),
+  );
+  return (out.Items ?? [])
+    .map((i) => ({ seq: Number(i.seq), text: String(i.text) }))
+    .sort((a, b) => a.seq - b.seq);
+}
