@@ -136,6 +136,32 @@ function inMemoryRepo(): AudioGatewayOptions['repo'] {
   return repo;
 }
 
+const archived = { chunks: 0, bytes: 0 };
+
+/**
+ * The recording archiver as the container wires it (core/audio/live-audio.ts), with a store that
+ * counts and drops each chunk: the archiver's CPU and memory without S3.
+ */
+function archiveExtensions(logger: Logger): import('../core/audio/gateway-extensions').LiveAudioExtensions {
+  const { RecordingArchiver } =
+    require('../core/audio/recording-archiver') as typeof import('../core/audio/recording-archiver');
+  const { LiveAudioExtensions } =
+    require('../core/audio/gateway-extensions') as typeof import('../core/audio/gateway-extensions');
+  const store = {
+    put: async (_key: string, body: Uint8Array) => {
+      archived.chunks++;
+      archived.bytes += body.length;
+    },
+    get: async () => Buffer.alloc(0),
+    list: async () => [],
+    head: async () => undefined,
+    delete: async () => undefined,
+    presignGet: async () => 'http://bench.invalid/',
+  };
+  const archiver = new RecordingArchiver({ store, repo: inMemoryRepo(), format: 'wav', logger });
+  return new LiveAudioExtensions(archiver, undefined);
+}
+
 type Target = { port: number; stats: (streams: number) => Record<string, unknown> };
 
 async function startGateway(): Promise<Target> {
@@ -144,7 +170,10 @@ async function startGateway(): Promise<Target> {
     require('../core/audio/audio-gateway') as typeof import('../core/audio/audio-gateway');
   const { createDeepgramConnector } =
     require('../core/audio/deepgram-connector') as typeof import('../core/audio/deepgram-connector');
+  const logger = new Logger({ serviceName: 'audio-gateway-bench' });
+  const extensions = process.env.BENCH_ARCHIVE === '1' ? archiveExtensions(logger) : undefined;
   const gateway = new AudioGateway({
+    ...(extensions ? { extensions } : {}),
     host: '127.0.0.1',
     port: 0,
     repo: inMemoryRepo(),
@@ -155,7 +184,7 @@ async function startGateway(): Promise<Target> {
       else counters.statusEvents++;
     },
     flush: async () => undefined,
-    logger: new Logger({ serviceName: 'audio-gateway-bench' }),
+    logger,
     maxSessions: 10_000,
     onAudioForwarded,
   });
@@ -182,6 +211,7 @@ async function startGateway(): Promise<Target> {
         sttReconnects: reconnects,
         sttResults: results,
         ...counters,
+        ...(extensions ? { archivedChunks: archived.chunks, archivedBytes: archived.bytes } : {}),
       };
     },
   };

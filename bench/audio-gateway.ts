@@ -6,7 +6,7 @@
  *   npx tsx bench/audio-gateway.ts [--streams 50,100,200,500] [--seconds 20] [--warmup 4]
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
- *                                  [--node-args "--max-semi-space-size=32"]
+ *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--archive]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -43,9 +43,15 @@
  * --experiment patches candidate optimisations into the gateway process only (see
  * bench/audio-gateway-experiments.ts); --node-args passes Node flags to it; --cpu-prof writes V8
  * CPU profiles of the process under test (costs CPU: diagnosis only).
+ *
+ * --compare <git-ref> adds a `before` row per N: the gateway as it is at that ref (its core/ and
+ * bench/ extracted to .bench-ref-*), run right after the relay and before today's gateway, so a
+ * change is judged against its own baseline under the same machine load. --archive gives both
+ * gateways the recording archiver, as the container runs (core/audio/recording-archiver.ts), with
+ * an in-memory store that counts and drops the chunks (measures the archiver, not S3).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
@@ -74,7 +80,9 @@ const FRAME_BYTES = 640; // 20 ms of 16 kHz mono S16LE
 /** Send times kept per stream (frames); a frame more than this far behind cannot be matched. */
 const SEND_RING = 4096;
 const TARGET_P99_MS = 20;
-const TARGET_RSS_PER_STREAM = 1024 * 1024;
+/** Issue #15: ≤ 256 KB RSS per stream, ≤ 1.3× the relay's CPU per stream-second (same N, same run). */
+const TARGET_RSS_PER_STREAM = 256 * 1024;
+const TARGET_CPU_VS_RELAY = 1.3;
 const CONNECT_CONCURRENCY = 32;
 const DRAIN_TIMEOUT_MS = 5_000;
 
@@ -102,11 +110,18 @@ const options = {
   }),
   seconds: positiveNumber('--seconds', 20),
   warmup: positiveNumber('--warmup', 4),
-  modes: (argValue('--modes') ?? 'relay,gateway').split(',').map((m) => {
-    if (m !== 'relay' && m !== 'gateway')
-      throw new TypeError(`--modes: unknown mode "${m}" (relay, gateway)`);
-    return m;
-  }) as Mode[],
+  modes: (argValue('--modes') ?? (argValue('--compare') ? 'relay,before,gateway' : 'relay,gateway'))
+    .split(',')
+    .map((m) => {
+      if (m !== 'relay' && m !== 'gateway' && m !== 'before')
+        throw new TypeError(`--modes: unknown mode "${m}" (relay, before, gateway)`);
+      if (m === 'before' && !argValue('--compare')) throw new TypeError('--modes before needs --compare');
+      return m;
+    }) as Mode[],
+  /** Git ref whose gateway runs as the `before` mode. */
+  compare: argValue('--compare'),
+  /** Both gateways archive recordings (in-memory store), as the container does. */
+  archive: process.argv.includes('--archive'),
   sink: (argValue('--sink') ?? 'results') as 'results' | 'silent',
   pin: !process.argv.includes('--no-pin'),
   /** Before each run, wait up to this long for the machine to be quiet (other processes < 30 % of the CPUs). */
@@ -123,7 +138,24 @@ const options = {
 if (options.sink !== 'results' && options.sink !== 'silent')
   throw new TypeError('--sink must be results or silent');
 
-type Mode = 'relay' | 'gateway';
+type Mode = 'relay' | 'gateway' | 'before';
+
+/** The `--compare` ref's tree, extracted once (its bench/ and core/; node_modules resolve from here). */
+let refDir: string | undefined;
+
+function extractRef(ref: string): string {
+  const dir = mkdtempSync(path.join(REPO_ROOT, '.bench-ref-'));
+  const tar = execFileSync(
+    'git',
+    ['archive', '--format=tar', ref, 'core', 'bench', 'local', 'tsconfig.json'],
+    {
+      cwd: REPO_ROOT,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
+  execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  return dir;
+}
 
 // -- machine -----------------------------------------------------------------------------------
 
@@ -428,14 +460,15 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf, `${mode}-${trial?.streams}`)]
     : [];
   const experiments = mode === 'gateway' ? options.experiments.join(',') : '';
+  const target = mode === 'before' ? path.join(refDir as string, 'bench', 'audio-gateway-target.ts') : TARGET;
   const nodeArgs = [
     '--expose-gc',
     ...profile,
-    ...(mode === 'gateway' ? options.nodeArgs : []),
+    ...(mode === 'relay' ? [] : options.nodeArgs),
     '--import',
     'tsx',
-    TARGET,
-    mode,
+    target,
+    mode === 'before' ? 'gateway' : mode,
     sinkUrl,
     experiments,
   ];
@@ -448,6 +481,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     env: {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      ...(options.archive && mode !== 'relay' ? { BENCH_ARCHIVE: '1' } : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
     },
   });
@@ -734,6 +768,20 @@ function cpuPercent(r: Row): number {
   return ((c.cpuUserMs + c.cpuSystemMs) / c.wallMs) * 100;
 }
 
+function cpuPerStreamSecond(r: Row): number {
+  const c = r.child as ChildReport;
+  return (c.cpuUserMs + c.cpuSystemMs) / r.streams / (c.wallMs / 1000);
+}
+
+/** The relay's CPU per stream-second at each N of this run (the floor the ratio target uses). */
+const relayCpu = new Map<number, number>();
+
+/** CPU per stream-second as a multiple of the relay's at the same N (undefined without a relay row). */
+function cpuVsRelay(r: Row): number | undefined {
+  const floor = relayCpu.get(r.streams);
+  return floor && r.child ? cpuPerStreamSecond(r) / floor : undefined;
+}
+
 function rssPerStream(r: Row): number {
   return ((r.child as ChildReport).rssPeak - r.idleRss) / r.streams;
 }
@@ -768,7 +816,12 @@ function failures(r: Row): string[] {
     r.wireToWire.p99 > TARGET_P99_MS
       ? `p99 ${fmt(r.wireToWire.p99, 1)} ms > ${TARGET_P99_MS} ms${saturated(r) ? `, event loop ${fmt(r.child.elu * 100, 0)} % busy` : ''}`
       : '',
-    rssPerStream(r) > TARGET_RSS_PER_STREAM ? `RSS ${kb(rssPerStream(r))} KB/stream > 1024 KB` : '',
+    rssPerStream(r) > TARGET_RSS_PER_STREAM
+      ? `RSS ${kb(rssPerStream(r))} KB/stream > ${kb(TARGET_RSS_PER_STREAM)} KB`
+      : '',
+    (cpuVsRelay(r) ?? 0) > TARGET_CPU_VS_RELAY
+      ? `CPU ${fmt(cpuVsRelay(r) ?? 0, 2)}× the relay's > ${TARGET_CPU_VS_RELAY}×`
+      : '',
     r.lostFrames > 0 ? `${r.lostFrames} frames lost` : '',
     r.mismatches > 0 ? `${r.mismatches} frames corrupted` : '',
   ].filter(Boolean);
@@ -784,6 +837,8 @@ function judge(r: Row): '✓' | '✗' | '?' {
 
 function printReport(rows: Row[]): void {
   const out: string[] = [];
+  for (const r of rows)
+    if (r.mode === 'relay' && r.ok && r.child) relayCpu.set(r.streams, cpuPerStreamSecond(r));
   out.push('');
   out.push(`## Audio gateway: ${options.seconds} s measured after ${options.warmup} s warm-up per run`);
   out.push('');
@@ -803,6 +858,14 @@ function printReport(rows: Row[]): void {
   );
   if (options.nodeArgs.length > 0)
     out.push(`Gateway process started with Node flags: ${options.nodeArgs.join(' ')}.`);
+  if (options.compare)
+    out.push(
+      `before = the gateway as it is at ${options.compare} (same run, same flags), gateway = this tree.`,
+    );
+  if (options.archive)
+    out.push(
+      'Both gateways archive recordings as the container does (RecordingArchiver, in-memory counting store).',
+    );
   if (options.experiments.length > 0) {
     out.push(
       `EXPERIMENT: the gateway ran with candidate changes patched in (${options.experiments.join(', ')}; bench/audio-gateway-experiments.ts), not the code in core/.`,
@@ -814,12 +877,14 @@ function printReport(rows: Row[]): void {
   );
   out.push('');
   out.push(
-    '| mode | N | CPU % of 1 core | CPU ms / stream / s | RSS / stream KB | hook delay p50 / p99 / max ms | wire-to-wire p50 / p99 / max ms | event loop blocked p99 ms | frames sent / lost / corrupted | errors | others on gateway CPU % | target |',
+    '| mode | N | CPU % of 1 core | CPU ms / stream / s | × relay | RSS / stream KB | hook delay p50 / p99 / max ms | wire-to-wire p50 / p99 / max ms | event loop blocked p99 ms | frames sent / lost / corrupted | errors | others on gateway CPU % | target |',
   );
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
   for (const r of rows) {
     if (!r.ok || !r.child) {
-      out.push(`| ${r.mode} | ${r.streams} | – | – | – | – | – | – | – | ${r.error ?? 'failed'} | – | ✗ |`);
+      out.push(
+        `| ${r.mode} | ${r.streams} | – | – | – | – | – | – | – | – | ${r.error ?? 'failed'} | – | ✗ |`,
+      );
       continue;
     }
     const c = r.child;
@@ -832,13 +897,13 @@ function printReport(rows: Row[]): void {
       (r.warnings > 0 ? `${r.warnings} warn/error log lines` : '');
     const others = othersOnGatewayCpu(r);
     out.push(
-      `| ${r.mode} | ${r.streams} | ${fmt(cpuPercent(r))} | ${fmt((c.cpuUserMs + c.cpuSystemMs) / r.streams / (c.wallMs / 1000), 2)} | ` +
+      `| ${r.mode} | ${r.streams} | ${fmt(cpuPercent(r))} | ${fmt(cpuPerStreamSecond(r), 2)} | ${fmt(cpuVsRelay(r) ?? Number.NaN, 2)} | ` +
         `${kb(rssPerStream(r))} | ` +
         `${fmt(c.forwardDelayMs.p50, 3)} / ${fmt(c.forwardDelayMs.p99, 3)} / ${fmt(c.forwardDelayMs.max, 1)} | ` +
         `${fmt(r.wireToWire.p50, 2)} / ${fmt(r.wireToWire.p99, 2)} / ${fmt(r.wireToWire.max, 1)} | ` +
         `${fmt(c.eventLoopDelayMs.p99, 1)} | ${r.sentInWindow} / ${r.lostFrames} / ${r.mismatches} | ${errors || '0'} | ` +
         `${others === undefined ? '–' : fmt(others)}${saturated(r) ? ' (gateway saturated)' : driverLimited(r) ? ' (driver behind)' : ''} | ` +
-        `${r.mode === 'gateway' ? judge(r) : ''} |`,
+        `${r.mode === 'relay' ? '' : judge(r)} |`,
     );
   }
   out.push('');
@@ -885,7 +950,7 @@ function printReport(rows: Row[]): void {
       ? (lastOk.child.cpuUserMs + lastOk.child.cpuSystemMs) / lastOk.streams / (lastOk.child.wallMs / 1000)
       : undefined;
     out.push(
-      `**Verdict** (target: wire-to-wire p99 ≤ ${TARGET_P99_MS} ms, RSS ≤ 1 MB per stream, no frame lost, on one core): ` +
+      `**Verdict** (target: wire-to-wire p99 ≤ ${TARGET_P99_MS} ms, RSS ≤ ${kb(TARGET_RSS_PER_STREAM)} KB per stream, CPU ≤ ${TARGET_CPU_VS_RELAY}× the relay's, no frame lost, on one core): ` +
         (largest ? `holds up to N = ${largest.streams}` : 'holds at no tested N') +
         (stops
           ? `; stops holding at N = ${stops.streams} (${failures(stops).join(', ')})`
@@ -962,6 +1027,7 @@ async function main(): Promise<void> {
   if (!parsed.ok)
     throw new Error(`bench frame rejected by parseRecallMessage: ${parsed.reason} ${parsed.detail}`);
 
+  if (options.compare) refDir = extractRef(options.compare);
   const sink = await startSink();
   const trials = options.streams.length * options.modes.length;
   const perTrialS = options.warmup + options.seconds + 60 + options.quietWait;
@@ -1038,7 +1104,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
-process.once('exit', killChildren);
+process.once('exit', () => {
+  killChildren();
+  if (refDir) rmSync(refDir, { recursive: true, force: true });
+});
 
 main().then(
   () => process.exit(0),
