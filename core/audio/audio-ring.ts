@@ -1,5 +1,22 @@
 import { bytesToMs, msToBytes } from './pcm';
 
+/** Bytes per storage block: 250 ms of 16 kHz S16LE. */
+export const AUDIO_RING_BLOCK_BYTES = 8_000;
+/**
+ * Released blocks kept for reuse, shared by every ring in the process (at most 4 MB). A gateway
+ * releases and fills blocks at the same rate, so a few hundred cover any number of streams.
+ */
+const MAX_SPARE_BLOCKS = 512;
+const spareBlocks: Buffer[] = [];
+
+function takeBlock(): Buffer {
+  return spareBlocks.pop() ?? Buffer.allocUnsafeSlow(AUDIO_RING_BLOCK_BYTES);
+}
+
+function giveBlock(block: Buffer): void {
+  if (spareBlocks.length < MAX_SPARE_BLOCKS) spareBlocks.push(block);
+}
+
 /**
  * The audio sent to the speech engine since the last final result, kept so that a dropped
  * speech socket can be reconnected and the not-yet-final audio sent again (nothing said is
@@ -8,16 +25,25 @@ import { bytesToMs, msToBytes } from './pcm';
  *
  * Bounded: beyond `maxMs` the oldest audio is dropped (a very long utterance without a final
  * is then partly lost on a reconnect; Deepgram finalizes well before the default bound).
+ *
+ * Storage: each pushed chunk is copied into fixed 8 KB blocks, recycled through a process-wide
+ * spare list once a final releases them. The caller's buffer is not kept, so a decoded frame
+ * dies young instead of surviving in the old generation (and pinning its 8 KB allocation slab)
+ * until the next final: measured in docs/benchmarks.md ("Audio gateway ingest").
  */
 export class AudioRing {
-  private chunks: Buffer[] = [];
-  private bufferedBytes = 0;
+  private blocks: Buffer[] = [];
+  /** Stream position (bytes) of blocks[0][0]. */
+  private firstBlockByte = 0;
   /** Stream position (bytes) of the first buffered byte. */
   private startByte = 0;
   /** Stream position (bytes) just after the last buffered byte. */
   private endByte = 0;
+  private readonly maxBytes: number;
 
-  constructor(private readonly maxMs = 60_000) {}
+  constructor(maxMs = 60_000) {
+    this.maxBytes = msToBytes(maxMs);
+  }
 
   get startMs(): number {
     return bytesToMs(this.startByte);
@@ -27,45 +53,65 @@ export class AudioRing {
     return bytesToMs(this.endByte);
   }
 
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.bufferedBytes += chunk.length;
-    this.endByte += chunk.length;
-    const maxBytes = msToBytes(this.maxMs);
-    while (this.bufferedBytes > maxBytes && this.chunks.length > 1) {
-      this.dropFirst();
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length) {
+      const offset = this.endByte - this.firstBlockByte;
+      const index = (offset / AUDIO_RING_BLOCK_BYTES) | 0;
+      if (index === this.blocks.length) this.blocks.push(takeBlock());
+      const within = offset - index * AUDIO_RING_BLOCK_BYTES;
+      const n = Math.min(AUDIO_RING_BLOCK_BYTES - within, chunk.length - at);
+      (this.blocks[index] as Buffer).set(
+        at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n),
+        within,
+      );
+      at += n;
+      this.endByte += n;
     }
+    if (this.endByte - this.startByte > this.maxBytes) this.dropUntil(this.endByte - this.maxBytes);
   }
 
   /** Forget audio before `ms` (the end of the latest final). */
   releaseUntil(ms: number): void {
-    const target = Math.min(msToBytes(ms), this.endByte);
-    while (this.chunks.length > 0) {
-      const first = this.chunks[0] as Buffer;
-      if (this.startByte + first.length <= target) {
-        this.dropFirst();
-      } else {
-        const cut = target - this.startByte;
-        if (cut > 0) {
-          this.chunks[0] = first.subarray(cut);
-          this.bufferedBytes -= cut;
-          this.startByte += cut;
-        }
-        return;
+    this.dropUntil(msToBytes(ms));
+  }
+
+  /** The buffered audio, oldest first, to send again after a reconnect (copies: blocks are reused). */
+  snapshot(): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.blocks.length; i++) {
+      const blockStart = this.firstBlockByte + i * AUDIO_RING_BLOCK_BYTES;
+      const from = Math.max(this.startByte, blockStart);
+      const to = Math.min(this.endByte, blockStart + AUDIO_RING_BLOCK_BYTES);
+      if (to > from) {
+        out.push(Buffer.from((this.blocks[i] as Buffer).subarray(from - blockStart, to - blockStart)));
       }
     }
+    return out;
   }
 
-  /** The buffered audio, oldest first, to send again after a reconnect. */
-  snapshot(): Buffer[] {
-    return [...this.chunks];
-  }
-
-  private dropFirst(): void {
-    const first = this.chunks.shift();
-    if (first) {
-      this.bufferedBytes -= first.length;
-      this.startByte += first.length;
+  private dropUntil(byte: number): void {
+    this.startByte = Math.max(this.startByte, Math.min(byte, this.endByte));
+    // Whole blocks before the first kept byte go back to the spare list; when everything is
+    // released, the ring starts over at the beginning of its first block.
+    let drop = 0;
+    while (
+      drop < this.blocks.length &&
+      this.firstBlockByte + (drop + 1) * AUDIO_RING_BLOCK_BYTES <= this.startByte
+    ) {
+      drop++;
+    }
+    if (this.startByte === this.endByte) {
+      // Empty: keep no partly used block; the next byte goes to offset 0 of a block.
+      for (const block of this.blocks) giveBlock(block);
+      this.blocks = [];
+      this.firstBlockByte = this.endByte;
+      return;
+    }
+    if (drop > 0) {
+      for (let i = 0; i < drop; i++) giveBlock(this.blocks[i] as Buffer);
+      this.blocks.splice(0, drop);
+      this.firstBlockByte += drop * AUDIO_RING_BLOCK_BYTES;
     }
   }
 }

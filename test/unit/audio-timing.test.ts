@@ -1,5 +1,5 @@
 import { AudioClock } from '../../core/audio/audio-clock';
-import { AudioRing } from '../../core/audio/audio-ring';
+import { AUDIO_RING_BLOCK_BYTES, AudioRing } from '../../core/audio/audio-ring';
 import { FloorTracker } from '../../core/audio/floor-tracker';
 import { BYTES_PER_MS } from '../../core/audio/pcm';
 
@@ -22,6 +22,59 @@ describe('AudioRing', () => {
     for (let i = 0; i < 5; i++) ring.push(ms(100));
     expect(ring.endMs).toBe(500);
     expect(ring.endMs - ring.startMs).toBeLessThanOrEqual(300);
+  });
+
+  it('gives back exactly the bytes not yet released, across block boundaries and odd chunk sizes', () => {
+    // Arrange: a byte stream whose every byte is its position (mod 251), pushed in uneven chunks.
+    const ring = new AudioRing();
+    const stream = Buffer.alloc(3 * AUDIO_RING_BLOCK_BYTES + 1234);
+    for (let i = 0; i < stream.length; i++) stream[i] = i % 251;
+    const sizes = [640, 2, 7998, 640, 13_000, 1, 333];
+    let at = 0;
+    for (let k = 0; at < stream.length; k++) {
+      const n = Math.min(sizes[k % sizes.length] as number, stream.length - at);
+      ring.push(stream.subarray(at, at + n));
+      at += n;
+    }
+    // Act: release up to a point inside the second block.
+    const releasedBytes = AUDIO_RING_BLOCK_BYTES + 1_000;
+    ring.releaseUntil(releasedBytes / BYTES_PER_MS);
+    // Assess
+    expect(Buffer.concat(ring.snapshot()).equals(stream.subarray(releasedBytes))).toBe(true);
+    expect(ring.startMs).toBe(releasedBytes / BYTES_PER_MS);
+    expect(ring.endMs).toBe(stream.length / BYTES_PER_MS);
+  });
+
+  it("does not keep the caller's buffer: changing it after the push changes nothing kept", () => {
+    const ring = new AudioRing();
+    const frame = Buffer.alloc(640, 7);
+    ring.push(frame);
+    frame.fill(9);
+    expect(Buffer.concat(ring.snapshot()).equals(Buffer.alloc(640, 7))).toBe(true);
+  });
+
+  it('hands out snapshots that stay intact after their blocks are released and reused', () => {
+    // Arrange: two rings share the spare blocks.
+    const a = new AudioRing();
+    const b = new AudioRing();
+    a.push(Buffer.alloc(2 * AUDIO_RING_BLOCK_BYTES, 1));
+    const snapshot = Buffer.concat(a.snapshot());
+    // Act: a releases everything; b takes its blocks and overwrites them.
+    a.releaseUntil(a.endMs);
+    b.push(Buffer.alloc(2 * AUDIO_RING_BLOCK_BYTES, 2));
+    // Assess
+    expect(snapshot.equals(Buffer.alloc(2 * AUDIO_RING_BLOCK_BYTES, 1))).toBe(true);
+    expect(a.snapshot()).toEqual([]);
+    expect(Buffer.concat(b.snapshot()).equals(Buffer.alloc(2 * AUDIO_RING_BLOCK_BYTES, 2))).toBe(true);
+  });
+
+  it('carries on after releasing everything, with positions that keep counting', () => {
+    const ring = new AudioRing();
+    ring.push(ms(30));
+    ring.releaseUntil(30);
+    ring.push(Buffer.alloc(64, 5));
+    expect([ring.startMs, ring.endMs]).toEqual([30, 32]);
+    expect(Buffer.concat(ring.snapshot()).equals(Buffer.alloc(64, 5))).toBe(true);
   });
 });
 
