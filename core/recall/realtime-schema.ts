@@ -319,20 +319,71 @@ function timestampProblem(timestamp: RecallTimestamp): ParseRecallResult | undef
   );
 }
 
-function parseUnsafe(text: string): ParseRecallResult {
-  if (typeof text !== 'string') return reject('invalid_shape', 'message is not a text frame');
-  if (text.length > MAX_RECALL_MESSAGE_CHARS) {
-    return reject(
-      'message_too_large',
-      `message of ${text.length} characters exceeds ${MAX_RECALL_MESSAGE_CHARS}`,
-    );
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A resource reference exactly as the schema would return it, or undefined when the schema must
+ * judge it (not an object, no id, a metadata value that is not a plain object or null).
+ */
+function plainRef(value: unknown): RecallResourceRef | undefined {
+  if (!isJsonObject(value)) return undefined;
+  const id = value.id;
+  if (typeof id !== 'string' || id.length === 0) return undefined;
+  const metadata = value.metadata;
+  if (metadata === undefined || metadata === null) return { ...value, id, metadata: {} };
+  if (!isJsonObject(metadata) || Object.hasOwn(metadata, '__proto__')) return undefined;
+  return value as RecallResourceRef;
+}
+
+/**
+ * The hot path: an `audio_mixed_raw.data` frame of the usual shape (50 a second per meeting),
+ * checked field by field without zod. Returns undefined for anything it is not sure about, and
+ * the full schema below then decides (with its error detail), so the two never disagree on
+ * what is accepted (test/unit/recall-realtime-schema.test.ts compares them on mutated frames).
+ */
+function fastMixedAudio(json: Record<string, unknown>): ParseRecallResult | undefined {
+  const data = json.data;
+  if (!isJsonObject(data)) return undefined;
+  const inner = data.data;
+  if (!isJsonObject(inner)) return undefined;
+  const buffer = inner.buffer;
+  const timestamp = inner.timestamp;
+  if (typeof buffer !== 'string' || !isJsonObject(timestamp)) return undefined;
+  const relative = timestamp.relative;
+  const absolute = timestamp.absolute;
+  if (typeof relative !== 'number' || !Number.isFinite(relative) || relative < 0) return undefined;
+  if (typeof absolute !== 'string' || absolute.length === 0) return undefined;
+  const realtimeEndpoint = plainRef(data.realtime_endpoint);
+  const recording = plainRef(data.recording);
+  if (!realtimeEndpoint || !recording) return undefined;
+  let bot: RecallResourceRef | null = null;
+  if (data.bot !== undefined) {
+    bot = plainRef(data.bot) ?? null;
+    if (!bot) return undefined;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return reject('bad_json', 'message is not valid JSON');
-  }
+  if (data.audio_mixed !== undefined && !plainRef(data.audio_mixed)) return undefined;
+  const ts = timestamp as RecallTimestamp;
+  const badTime = timestampProblem(ts);
+  if (badTime) return badTime;
+  const pcm = decodePcm(buffer);
+  if (!pcm.ok) return pcm;
+  return {
+    ok: true,
+    message: {
+      kind: 'audio',
+      event: 'audio_mixed_raw.data',
+      pcm: pcm.pcm,
+      timestamp: ts,
+      participant: null,
+      resources: { realtimeEndpoint, recording, bot },
+    },
+  };
+}
+
+/** JSON-parsed frame → result; `fast` false skips the hand-written path (tests compare the two). */
+function parseJson(json: unknown, fast: boolean): ParseRecallResult {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return reject('invalid_shape', 'message is not a JSON object');
   }
@@ -340,6 +391,8 @@ function parseUnsafe(text: string): ParseRecallResult {
   if (typeof event !== 'string') return reject('invalid_shape', 'event: expected a string');
 
   if (event === 'audio_mixed_raw.data') {
+    const quick = fast ? fastMixedAudio(json as Record<string, unknown>) : undefined;
+    if (quick) return quick;
     const parsed = audioMixedRawEventSchema.safeParse(json);
     if (!parsed.success) return reject('invalid_shape', describeIssues(parsed.error));
     const badTime = timestampProblem(parsed.data.data.data.timestamp);
@@ -409,13 +462,42 @@ function parseUnsafe(text: string): ParseRecallResult {
   return reject('unknown_event', `unknown event "${event.slice(0, 64)}"`);
 }
 
+function parseUnsafe(text: string, fast: boolean): ParseRecallResult {
+  if (typeof text !== 'string') return reject('invalid_shape', 'message is not a text frame');
+  if (text.length > MAX_RECALL_MESSAGE_CHARS) {
+    return reject(
+      'message_too_large',
+      `message of ${text.length} characters exceeds ${MAX_RECALL_MESSAGE_CHARS}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return reject('bad_json', 'message is not valid JSON');
+  }
+  return parseJson(json, fast);
+}
+
 /**
  * Parses one text frame from a Recall realtime websocket. Never throws: a bad frame yields
  * `{ ok: false, reason, detail }` (detail is safe to log: it never echoes audio or metadata).
  */
 export function parseRecallMessage(text: string): ParseRecallResult {
   try {
-    return parseUnsafe(text);
+    return parseUnsafe(text, true);
+  } catch (error) {
+    return reject('invalid_shape', `unexpected parse failure: ${(error as Error)?.name ?? 'Error'}`);
+  }
+}
+
+/**
+ * parseRecallMessage without the hand-written fast path for mixed audio: every frame through the
+ * zod schemas. The reference the fast path is tested against; not for the gateway's hot path.
+ */
+export function parseRecallMessageWithSchema(text: string): ParseRecallResult {
+  try {
+    return parseUnsafe(text, false);
   } catch (error) {
     return reject('invalid_shape', `unexpected parse failure: ${(error as Error)?.name ?? 'Error'}`);
   }

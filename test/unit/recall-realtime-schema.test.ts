@@ -2,6 +2,7 @@ import {
   MAX_RECALL_FRAME_BYTES,
   MAX_RECALL_MESSAGE_CHARS,
   parseRecallMessage,
+  parseRecallMessageWithSchema,
   RECALL_REJECT_REASONS,
   type RecallRejectReason,
 } from '../../core/recall/realtime-schema';
@@ -242,5 +243,92 @@ describe('parseRecallMessage', () => {
         expect(RECALL_REJECT_REASONS).toContain(rejectionOf(input).reason);
       }
     });
+  });
+});
+
+describe('the fast path for mixed audio', () => {
+  /** Every path to a value in `value` (objects only; arrays are leaves). */
+  function paths(value: unknown, prefix: string[] = []): string[][] {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [prefix];
+    return [prefix, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...prefix, k]))];
+  }
+
+  function withValue(base: unknown, path: string[], value: unknown): unknown {
+    const copy = structuredClone(base) as Record<string, unknown>;
+    if (path.length === 0) return value;
+    let at = copy;
+    for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;
+    const last = path[path.length - 1] as string;
+    if (value === REMOVE) delete at[last];
+    else at[last] = value;
+    return copy;
+  }
+
+  const REMOVE = Symbol('remove');
+  const replacements: unknown[] = [
+    REMOVE,
+    null,
+    0,
+    -1,
+    -0.5,
+    1.5,
+    7 * 24 * 3600 + 1,
+    '',
+    'x',
+    'AAAA',
+    'AA-_',
+    'AB==',
+    true,
+    [],
+    [1],
+    {},
+    { id: 'r' },
+    { id: 'r', metadata: null },
+    { id: 'r', metadata: [] },
+    { id: 'r', metadata: 'm' },
+    { id: '', metadata: {} },
+    { relative: 1, absolute: 'now' },
+    { relative: -1, absolute: 'now' },
+  ];
+
+  it('agrees with the full schema on every mutation of a mixed-audio frame, accepted or rejected', () => {
+    // Arrange: a frame with every optional part present, and one without the optional parts.
+    const full = mixed();
+    const { bot: _bot, audio_mixed: _am, ...bare } = full.data;
+    const frames: string[] = [];
+    for (const base of [full, { ...full, data: bare }]) {
+      for (const path of paths(base)) {
+        for (const value of replacements) frames.push(JSON.stringify(withValue(base, path, value)));
+        const node = path.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], base);
+        if (typeof node === 'object' && node !== null && !Array.isArray(node))
+          frames.push(JSON.stringify(withValue(base, [...path, 'extra'], 1)));
+      }
+    }
+    // Texts JSON.stringify cannot write: an infinite time, a __proto__ key in metadata.
+    const text = JSON.stringify(full);
+    frames.push(text.replace('"relative":1.02', '"relative":1e400'));
+    frames.push(text.replace('"metadata":{"meetingId":"m-1"}', '"metadata":{"__proto__":{"a":1}}'));
+    frames.push(text.replace('"metadata":{"meetingId":"m-1"}', '"metadata":{"a":1,"a":2}'));
+    // Act + Assess
+    let accepted = 0;
+    for (const frame of frames) {
+      const fast = parseRecallMessage(frame);
+      const schema = parseRecallMessageWithSchema(frame);
+      expect({ frame, result: fast }).toEqual({ frame, result: schema });
+      if (fast.ok) accepted++;
+    }
+    // Both kinds were exercised: many mutations are tolerated, many rejected.
+    expect(frames.length).toBeGreaterThan(500);
+    expect(accepted).toBeGreaterThan(50);
+    expect(frames.length - accepted).toBeGreaterThan(200);
+  });
+
+  it("gives the schema's reason and detail for every malformed mixed-audio frame of the list above", () => {
+    const inputs = [mixed(1234), mixed(null), mixed('AA-_'), mixed(pcmBase64(3)), mixed('AB==')];
+    for (const input of inputs) {
+      const text = JSON.stringify(input);
+      expect(parseRecallMessage(text)).toEqual(parseRecallMessageWithSchema(text));
+      expect(parseRecallMessage(text).ok).toBe(false);
+    }
   });
 });
