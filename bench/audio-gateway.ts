@@ -6,7 +6,7 @@
  *   npx tsx bench/audio-gateway.ts [--streams 50,100,200,500] [--seconds 20] [--warmup 4]
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
- *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--archive]
+ *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -46,7 +46,8 @@
  *
  * --compare <git-ref> adds a `before` row per N: the gateway as it is at that ref (its core/ and
  * bench/ extracted to .bench-ref-*), run right after the relay and before today's gateway, so a
- * change is judged against its own baseline under the same machine load. --archive gives both
+ * change is judged against its own baseline under the same machine load (--at <git-ref> runs the
+ * gateway row from a ref too, so one lever can be measured while the tree moves on). --archive gives both
  * gateways the recording archiver, as the container runs (core/audio/recording-archiver.ts), with
  * an in-memory store that counts and drops the chunks (measures the archiver, not S3).
  */
@@ -120,6 +121,8 @@ const options = {
     }) as Mode[],
   /** Git ref whose gateway runs as the `before` mode. */
   compare: argValue('--compare'),
+  /** Git ref whose gateway runs as the `gateway` mode (default: this working tree). */
+  at: argValue('--at'),
   /** Both gateways archive recordings (in-memory store), as the container does. */
   archive: process.argv.includes('--archive'),
   sink: (argValue('--sink') ?? 'results') as 'results' | 'silent',
@@ -142,6 +145,8 @@ type Mode = 'relay' | 'gateway' | 'before';
 
 /** The `--compare` ref's tree, extracted once (its bench/ and core/; node_modules resolve from here). */
 let refDir: string | undefined;
+/** The `--at` ref's tree, when the gateway row is not this working tree. */
+let atDir: string | undefined;
 
 function extractRef(ref: string): string {
   const dir = mkdtempSync(path.join(REPO_ROOT, '.bench-ref-'));
@@ -460,7 +465,8 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(options.cpuProf, `${mode}-${trial?.streams}`)]
     : [];
   const experiments = mode === 'gateway' ? options.experiments.join(',') : '';
-  const target = mode === 'before' ? path.join(refDir as string, 'bench', 'audio-gateway-target.ts') : TARGET;
+  const dir = mode === 'before' ? refDir : mode === 'gateway' ? atDir : undefined;
+  const target = dir ? path.join(dir, 'bench', 'audio-gateway-target.ts') : TARGET;
   const nodeArgs = [
     '--expose-gc',
     ...profile,
@@ -1028,6 +1034,7 @@ async function main(): Promise<void> {
     throw new Error(`bench frame rejected by parseRecallMessage: ${parsed.reason} ${parsed.detail}`);
 
   if (options.compare) refDir = extractRef(options.compare);
+  if (options.at) atDir = extractRef(options.at);
   const sink = await startSink();
   const trials = options.streams.length * options.modes.length;
   const perTrialS = options.warmup + options.seconds + 60 + options.quietWait;
@@ -1106,7 +1113,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.once('exit', () => {
   killChildren();
-  if (refDir) rmSync(refDir, { recursive: true, force: true });
+  for (const dir of [refDir, atDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 main().then(
