@@ -6,7 +6,7 @@
  *   npx tsx bench/audio-gateway.ts [--streams 50,100,200,500] [--seconds 20] [--warmup 4]
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
- *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive]
+ *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -123,8 +123,12 @@ const options = {
   compare: argValue('--compare'),
   /** Git ref whose gateway runs as the `gateway` mode (default: this working tree). */
   at: argValue('--at'),
-  /** Both gateways archive recordings (in-memory store), as the container does. */
-  archive: process.argv.includes('--archive'),
+  /** Gateways that archive recordings (in-memory store), as the container does: `--archive` both, `--archive gateway` one. */
+  archive: ((): Mode[] => {
+    if (!process.argv.includes('--archive')) return [];
+    const which = argValue('--archive');
+    return which === 'gateway' || which === 'before' ? [which] : ['before', 'gateway'];
+  })(),
   sink: (argValue('--sink') ?? 'results') as 'results' | 'silent',
   pin: !process.argv.includes('--no-pin'),
   /** Before each run, wait up to this long for the machine to be quiet (other processes < 30 % of the CPUs). */
@@ -487,7 +491,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     env: {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'WARN',
-      ...(options.archive && mode !== 'relay' ? { BENCH_ARCHIVE: '1' } : {}),
+      ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
     },
   });
