@@ -47,9 +47,10 @@
  * --compare <git-ref> adds a `before` row per N: the gateway as it is at that ref (its core/ and
  * bench/ extracted to .bench-ref-*), run right after the relay and before today's gateway, so a
  * change is judged against its own baseline under the same machine load (--at <git-ref> runs the
- * gateway row from a ref too, so one lever can be measured while the tree moves on). --archive gives both
- * gateways the recording archiver, as the container runs (core/audio/recording-archiver.ts), with
- * an in-memory store that counts and drops the chunks (measures the archiver, not S3).
+ * gateway row from a ref too, so one lever can be measured while the tree moves on). --archive gives
+ * both gateways (`--archive gateway`: only the gateway row) the recording archiver, as the container
+ * runs it (core/audio/recording-archiver.ts), with an in-memory store that counts and drops the
+ * chunks (measures the archiver, not S3).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
