@@ -7,6 +7,7 @@
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
  *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]]
+ *                                  [--before-env KEY=VALUE,…]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -50,7 +51,8 @@
  * gateway row from a ref too, so one lever can be measured while the tree moves on). --archive gives
  * both gateways (`--archive gateway`: only the gateway row) the recording archiver, as the container
  * runs it (core/audio/recording-archiver.ts), with an in-memory store that counts and drops the
- * chunks (measures the archiver, not S3).
+ * chunks (measures the archiver, not S3). --node-args apply to the gateway row only and
+ * --before-env to the before row only, so `--compare X --at X` measures a flag or setting alone.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -122,6 +124,13 @@ const options = {
     }) as Mode[],
   /** Git ref whose gateway runs as the `before` mode. */
   compare: argValue('--compare'),
+  /** Extra environment of the `before` process only, e.g. WS_NO_BUFFER_UTIL=1 (KEY=VALUE,…). */
+  beforeEnv: Object.fromEntries(
+    (argValue('--before-env') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  ) as Record<string, string>,
   /** Git ref whose gateway runs as the `gateway` mode (default: this working tree). */
   at: argValue('--at'),
   /** Gateways that archive recordings (in-memory store), as the container does: `--archive` both, `--archive gateway` one. */
@@ -475,7 +484,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
   const nodeArgs = [
     '--expose-gc',
     ...profile,
-    ...(mode === 'relay' ? [] : options.nodeArgs),
+    ...(mode === 'gateway' ? options.nodeArgs : []),
     '--import',
     'tsx',
     target,
@@ -493,6 +502,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
+      ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
     },
   });
@@ -869,6 +879,8 @@ function printReport(rows: Row[]): void {
   );
   if (options.nodeArgs.length > 0)
     out.push(`Gateway process started with Node flags: ${options.nodeArgs.join(' ')}.`);
+  if (Object.keys(options.beforeEnv).length > 0)
+    out.push(`before ran with ${JSON.stringify(options.beforeEnv)} in its environment.`);
   if (options.compare)
     out.push(
       `before = the gateway as it is at ${options.compare} (same run, same flags), gateway = this tree.`,
