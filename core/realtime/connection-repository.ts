@@ -93,7 +93,9 @@ export class ConnectionRepository {
           KeyConditionExpression: 'topic = :t',
           FilterExpression: 'expiresAt > :now',
           ExpressionAttributeValues: { ':t': topic, ':now': epochSeconds(now) },
-          ProjectionExpression: 'connectionId, userId, shard',
+          // `shard` is a DynamoDB reserved word.
+          ProjectionExpression: 'connectionId, userId, #shard',
+          ExpressionAttributeNames: { '#shard': 'shard' },
           ExclusiveStartKey: cursor,
         }),
       );
