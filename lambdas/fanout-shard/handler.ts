@@ -42,7 +42,6 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     const options = { context, skipGroupOnError: true, throwOnFullBatchFailure: false };
     return await processPartialResponse(event, run, new SqsFifoPartialProcessorAsync(), options);
   } finally {
-    metrics.addMetric('Shards', MetricUnit.Count, event.Records.length);
     metrics.publishStoredMetrics();
   }
 }
