@@ -4,7 +4,15 @@
  * message naming it. Local mode sets the same variable names the CDK stack sets.
  */
 import { ConfigError } from './errors';
-import { BUCKETS, type BucketKey, QUEUES, type QueueKey, TABLES, type TableKey } from './resources';
+import {
+  BUCKETS,
+  type BucketKey,
+  FANOUT_SHARDS,
+  QUEUES,
+  type QueueKey,
+  TABLES,
+  type TableKey,
+} from './resources';
 
 type Env = Record<string, string | undefined>;
 
@@ -78,6 +86,15 @@ export function queueUrl(key: QueueKey, env: Env = process.env): string {
 export function dlqUrl(key: QueueKey, env: Env = process.env): string {
   return urlEnv(QUEUES[key].dlq.envVar, env);
 }
+/** Connections per fan-out shard (`FANOUT_SHARD_SIZE`, 1…1,000; default 1,000). */
+export function fanoutShardSize(env: Env = process.env): number {
+  const size = intEnv(FANOUT_SHARDS.envVar, FANOUT_SHARDS.size, env);
+  if (size < 1 || size > FANOUT_SHARDS.size) {
+    throw new ConfigError(`${FANOUT_SHARDS.envVar} must be between 1 and ${FANOUT_SHARDS.size}, got ${size}`);
+  }
+  return size;
+}
+
 export function bucketName(key: BucketKey, env: Env = process.env): string {
   return requireEnv(BUCKETS[key].envVar, env);
 }

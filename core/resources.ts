@@ -171,6 +171,27 @@ export const QUEUES = {
     },
   },
   /**
+   * One message per shard of a large meeting's subscribers (core/pipeline/fanout-shards.ts): the
+   * fan-out Lambda posts to shard 0 itself and hands shards 1… to the fanout-shard Lambda here.
+   * FIFO, MessageGroupId `<meetingId>#<shard>`: each connection stays in one shard for its
+   * lifetime, so its messages arrive in order, while the shards run in parallel invocations.
+   * A shard posts to ≤ 1,000 connections (~0.5–1 s), so the timeout is 10 s and the visibility 60 s.
+   */
+  fanoutShards: {
+    envVar: 'FANOUT_SHARD_QUEUE_URL',
+    localName: 'parley-fanout-shards.fifo',
+    fifo: true,
+    visibilityTimeoutSeconds: 60,
+    retentionSeconds: 4 * 24 * 3600,
+    maxReceiveCount: 3,
+    batchSize: 4,
+    dlq: {
+      envVar: 'FANOUT_SHARD_DLQ_URL',
+      localName: 'parley-fanout-shards-dlq.fifo',
+      retentionSeconds: 14 * 24 * 3600,
+    },
+  },
+  /**
    * Uploaded files ready to transcribe: S3 ObjectCreated notifications (uploads/jobs/ prefix) for
    * the file-worker service, which polls it itself (standard queue: S3 cannot notify a FIFO one).
    * The worker keeps a message invisible while it works (heartbeat), so the timeout only bounds
@@ -224,6 +245,13 @@ export const ACTIVE_SESSIONS_METRIC = {
   periodSeconds: 60,
 } as const;
 
+/**
+ * Sharded fan-out: a meeting's subscriptions carry a shard number, taken from the meeting's
+ * subscription counter at subscribe time (`floor(slot / size)`), so no shard ever holds more
+ * than `size` connections. `FANOUT_SHARD_SIZE` (ws-subscribe) overrides it, 1…`size`.
+ */
+export const FANOUT_SHARDS = { size: 1_000, envVar: 'FANOUT_SHARD_SIZE' } as const;
+
 /** What the fan-out Lambda publishes (Powertools Metrics, EMF; dimension `service`). */
 export const FANOUT_METRICS = {
   namespace: 'Parley',
@@ -237,4 +265,6 @@ export const FANOUT_METRICS = {
    * `<prefix><Hop>` with Hop one of Speech, Gateway, Queue, Fanout, Total.
    */
   hopLatencyPrefix: 'HopLatency',
+  /** Connections one fanout-shard invocation posted to (count per shard message). */
+  shardPosts: 'ShardPosts',
 } as const;

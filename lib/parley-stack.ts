@@ -97,6 +97,7 @@ export class ParleyStack extends Stack {
       deadLetterQueue: this.pipeline.deadLetterQueue,
       stage: this.realtime.stage,
       openaiApiKey: this.secrets.openai,
+      removalPolicy: s.removalPolicy,
     });
 
     this.audioGateway = new AudioGateway(this, 'AudioGateway', {
@@ -174,6 +175,9 @@ export class ParleyStack extends Stack {
     // The jobs DLQ pages like the others (runbook: docs/operations.md#filejobdeadletters).
     this.fileJobs.deadLetterAlarm.addAlarmAction(new SnsAction(this.monitoring.topic));
     this.fileJobs.deadLetterAlarm.addOkAction(new SnsAction(this.monitoring.topic));
+    // So does the fan-out shards' DLQ (runbook: docs/operations.md#fanoutsharddeadletters).
+    this.fanout.shardDeadLetterAlarm.addAlarmAction(new SnsAction(this.monitoring.topic));
+    this.fanout.shardDeadLetterAlarm.addOkAction(new SnsAction(this.monitoring.topic));
 
     this.addOutputs();
   }

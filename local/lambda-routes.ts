@@ -46,6 +46,9 @@ type SqsHandler = (event: SQSEvent, context: unknown) => Promise<SQSBatchRespons
 const fanout = lazy<SqsHandler>(() => require('../lambdas/fanout/handler').handler);
 export const fanoutHandler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   fanout()(event, localContext('fanout'));
+const fanoutShard = lazy<SqsHandler>(() => require('../lambdas/fanout-shard/handler').handler);
+export const fanoutShardHandler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  fanoutShard()(event, localContext('fanout-shard'));
 
 /** The parts of Lambda's context object the handlers (Powertools) read. */
 export function localContext(functionName: string) {

@@ -24,7 +24,7 @@ import { createLocalClients, type RunningEmulators, startEmulators } from './aws
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
-import { fanoutHandler, wsAuthorizer, wsMockRoutes, wsRoutes } from './lambda-routes';
+import { fanoutHandler, fanoutShardHandler, wsAuthorizer, wsMockRoutes, wsRoutes } from './lambda-routes';
 import { type RecallSimulator, startRecallSimulator } from './recall-simulator';
 import { listRecordings, loadRecording } from './recordings';
 import { forwardS3Notifications } from './s3-notifications';
@@ -126,6 +126,8 @@ export interface LocalStack {
    */
   replaceAudioGateway(opts?: { graceful?: boolean }): Promise<void>;
   fanout: SqsEventSource;
+  /** The fanout-shard Lambda's event source (shards 1… of large meetings). */
+  fanoutShards: SqsEventSource;
   /** The API Gateway WebSocket emulator (tests inject management API faults through it). */
   ws: WsGateway;
   /** The file-jobs worker now running (replaced by restartFileWorker). */
@@ -298,6 +300,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const { sqs } = createLocalClients(emulators.endpoints);
     onStop('fan-out sqs client', async () => sqs.destroy());
+    // Shards 1… of large meetings (core/pipeline/fanout-shards.ts), one event source as on AWS.
+    const shardDef = QUEUES.fanoutShards;
+    const fanoutShards = startSqsEventSource({
+      sqs,
+      queueUrl: queueUrl('fanoutShards'),
+      queueArn: emulators.queueArns.fanoutShards.queue,
+      dlqUrl: dlqUrl('fanoutShards'),
+      maxReceiveCount: shardDef.maxReceiveCount,
+      batchSize: shardDef.batchSize,
+      visibilityTimeoutSeconds: shardDef.visibilityTimeoutSeconds,
+      fifo: shardDef.fifo,
+      handler: fanoutShardHandler,
+      logger,
+    });
+    // Registered before the fan-out (stops run newest first): shards it sends last are handled.
+    onStop('fan-out shards', () => fanoutShards.stop());
     const def = QUEUES.transcriptEvents;
     const fanout = startSqsEventSource({
       sqs,
@@ -406,6 +424,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       restartAudioGateway: () => replaceAudioGateway(),
       replaceAudioGateway,
       fanout,
+      fanoutShards,
       ws,
       get fileWorker() {
         return fileWorker;

@@ -265,6 +265,24 @@ export class MeetingRepository {
     );
   }
 
+  /**
+   * Takes the meeting's next subscription slot (0, 1, 2, …; `ADD subscriptionSlots`), from which
+   * a subscription's fan-out shard is `floor(slot / shard size)`: a shard never exceeds its size.
+   */
+  async takeSubscriptionSlot(meetingId: string): Promise<number> {
+    const out = await dynamo().send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        UpdateExpression: 'ADD subscriptionSlots :one',
+        ConditionExpression: 'attribute_exists(meetingId)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes?.subscriptionSlots) - 1;
+  }
+
   /** Raises lastSeq to `seq` (never lowers it). */
   async advanceLastSeq(meetingId: string, seq: number): Promise<void> {
     try {

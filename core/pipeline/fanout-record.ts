@@ -9,10 +9,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SendMessageCommandInput } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { parkRecord } from './dlq-park';
 import { PipelineEventSchema } from './events';
 import type { TranscriptFanout } from './transcript-fanout';
 
-export type FanoutMetric = 'DeadLettered' | 'MalformedEvents';
+export type { FanoutMetric } from './dlq-park';
+
+import type { FanoutMetric } from './dlq-park';
 
 export interface FanoutRecordDeps {
   deadLetterQueueUrl: string;
@@ -38,7 +41,8 @@ export async function handleFanoutRecord(
 ): Promise<void> {
   try {
     const event = parseRecord(record, deps);
-    await fanout.handle(event);
+    // The record's id keys the shard messages it sends, so a redelivery re-sends the same ones.
+    await fanout.handle(event, { id: record.messageId });
     if (event.type === 'transcript' && event.segment.isFinal) {
       const produced = Date.parse(event.segment.timestamp);
       if (Number.isFinite(produced)) deps.onFinal?.(Math.max(0, Date.now() - produced));
@@ -46,22 +50,7 @@ export async function handleFanoutRecord(
   } catch (error) {
     const receives = Number(record.attributes.ApproximateReceiveCount);
     if (receives < deps.maxReceiveCount) throw error;
-    deps.logger.error('record failed its last delivery; parking it in the DLQ', {
-      messageId: record.messageId,
-      receives,
-      error: error as Error,
-    });
-    deps.count('DeadLettered');
-    await deps.send({
-      QueueUrl: deps.deadLetterQueueUrl,
-      MessageBody: record.body,
-      MessageGroupId: record.attributes.MessageGroupId,
-      MessageDeduplicationId: record.messageId,
-      MessageAttributes: {
-        SourceMessageId: { DataType: 'String', StringValue: record.messageId },
-        Error: { DataType: 'String', StringValue: String(error).slice(0, 1_000) },
-      },
-    });
+    await parkRecord(record, error, deps);
   }
 }
 

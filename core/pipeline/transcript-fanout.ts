@@ -9,18 +9,28 @@
  * record (the batch processor then retries it and the rest of its meeting's group): only when a
  * failing connection could not even be closed. A gone connection is not an error.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type BackoffOptions, retry } from '../backoff';
+import type { BackoffOptions } from '../backoff';
 import type { RollingBriefings } from '../briefing/rolling-briefings';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
-import { type ConnectionRepository, jobTopic, meetingTopic } from '../realtime/connection-repository';
+import {
+  type ConnectionRepository,
+  jobTopic,
+  meetingTopic,
+  type Subscriber,
+} from '../realtime/connection-repository';
 import { alertMessage, type KeywordAlerts, occurrences } from '../realtime/keyword-alerts';
 import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import type { JobEvent, PipelineEvent, SegmentTiming, StatusEvent, TranscriptEvent } from './events';
+import { type ShardDispatcher, splitShards } from './fanout-shards';
 import { viewerLines } from './interim-coalescer';
 import { sent } from './segment-timing';
+import { SubscriberDelivery } from './subscriber-delivery';
+
+export { DELIVERY_POLICY, DeliveryError } from './subscriber-delivery';
 
 export interface TranscriptFanoutDeps {
   meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
@@ -41,63 +51,68 @@ export interface TranscriptFanoutDeps {
   alerts?: Pick<KeywordAlerts, 'interim' | 'final'>;
   /** The rolling briefing (core/briefing/rolling-briefings.ts; one per container). */
   rolling?: Pick<RollingBriefings, 'afterFinal' | 'afterEnd'>;
+  /** Hands shards 1… of a large meeting to the shard queue; without it, this posts to every shard. */
+  shards?: Pick<ShardDispatcher, 'dispatch'>;
 }
 
-/** Default per-connection delivery policy: 4 posts over about 0.7 s, then disconnect. */
-export const DELIVERY_POLICY = { maxAttempts: 4, baseMs: 100, maxDelayMs: 400 } as const;
+/** Where an event came from: its SQS record's id keys its shard messages across redeliveries. */
+export interface EventSource {
+  id: string;
+}
 
-/** Some failing connections could be neither reached nor disconnected. */
-export class DeliveryError extends Error {
-  constructor(
-    readonly failed: number,
-    readonly firstError: unknown,
-  ) {
-    super(`${failed} connection(s) could be neither reached nor disconnected: ${String(firstError)}`);
-    this.name = 'DeliveryError';
-  }
+/** One event's deliveries: the source id and a counter, the shard messages' deduplication key. */
+interface Deliveries {
+  id: string;
+  next: number;
 }
 
 export class TranscriptFanout {
   /** Keywords per meeting, read once per batch: create one TranscriptFanout per batch. */
   private readonly keywordCache = new Map<string, Promise<string[]>>();
 
-  constructor(private readonly deps: TranscriptFanoutDeps) {}
+  private readonly delivery: SubscriberDelivery;
 
-  async handle(event: PipelineEvent): Promise<void> {
-    if (event.type === 'status') return this.status(event);
-    if (event.type === 'job') return this.job(event);
+  constructor(private readonly deps: TranscriptFanoutDeps) {
+    this.delivery = new SubscriberDelivery(deps);
+  }
+
+  async handle(event: PipelineEvent, source?: EventSource): Promise<void> {
+    const d: Deliveries = { id: source?.id ?? randomUUID(), next: 0 };
+    if (event.type === 'status') return this.status(event, d);
+    if (event.type === 'job') return this.job(event, d);
     if (event.type === 'interim_dropped') {
       const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
       const { meetingId, beforeSeq } = event;
-      return this.deliver(
-        subscribers.map((s) => s.connectionId),
-        [{ type: 'interim_dropped', meetingId, beforeSeq }],
-      );
+      return this.deliver(d, meetingId, subscribers, [{ type: 'interim_dropped', meetingId, beforeSeq }]);
     }
     // A coalesced interim re-sent for viewers: its line only (alerts came from its first copy).
-    if (event.display === 'refresh') return this.refreshLine(event);
-    return this.transcript(event);
+    if (event.display === 'refresh') return this.refreshLine(event, d);
+    return this.transcript(event, d);
   }
 
-  private async refreshLine(event: TranscriptEvent): Promise<void> {
+  private async refreshLine(event: TranscriptEvent, d: Deliveries): Promise<void> {
     const fanoutAt = Date.now();
     const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
     await this.deliver(
-      subscribers.map((s) => s.connectionId),
+      d,
+      event.meetingId,
+      subscribers,
       viewerLines({ ...event, segment: sent(event.segment, fanoutAt) }),
     );
   }
 
   /** File-job progress: posted to the job's subscribers (the worker keeps the job's state). */
-  private async job(event: JobEvent): Promise<void> {
+  private async job(event: JobEvent, d: Deliveries): Promise<void> {
     const subscribers = await this.deps.connections.subscribers(jobTopic(event.jobId));
     await this.deliver(
-      subscribers.map((s) => s.connectionId),
+      d,
+      event.jobId,
+      subscribers,
       event.messages.map((m) => jobServerMessage(event.jobId, m)),
     );
   }
 
-  private async transcript(event: TranscriptEvent): Promise<void> {
+  private async transcript(event: TranscriptEvent, d: Deliveries): Promise<void> {
     const fanoutAt = Date.now();
     const { meetingId } = event;
     let { segment } = event;
@@ -113,15 +128,14 @@ export class TranscriptFanout {
     // Subscribers are read after the final is stored, so a client subscribing meanwhile
     // finds it either here or in its replay: never in neither.
     const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
-    const targets = subscribers.map((s) => s.connectionId);
     segment = sent(segment, fanoutAt);
     if (segment.timing) this.deps.onTiming?.(segment.timing, segment.isFinal);
     // Coalesced interims are not posted as lines; their alerts still are.
-    await this.deliver(targets, [...viewerLines({ ...event, segment }), ...alerts]);
+    await this.deliver(d, meetingId, subscribers, [...viewerLines({ ...event, segment }), ...alerts]);
     if (segment.isFinal) {
       await this.deps.segments.markDelivered(meetingId, segment.seq);
       await this.deps.meetings.advanceLastSeq(meetingId, segment.seq);
-      await this.rollingBriefing(meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
+      await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
     }
   }
 
@@ -147,6 +161,7 @@ export class TranscriptFanout {
    * the transcript is delivered, and the next final tries again.
    */
   private async rollingBriefing(
+    d: Deliveries,
     meetingId: string,
     update: () => Promise<ServerMessage | undefined> | undefined,
   ): Promise<void> {
@@ -155,79 +170,47 @@ export class TranscriptFanout {
       const message = await update();
       if (!message) return;
       const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
-      await this.deliver(
-        subscribers.map((s) => s.connectionId),
-        [message],
-      );
+      await this.deliver(d, meetingId, subscribers, [message]);
     } catch (error) {
       this.deps.logger.warn('rolling briefing not updated', { meetingId, error: String(error) });
     }
   }
 
-  private async status(event: StatusEvent): Promise<void> {
+  private async status(event: StatusEvent, d: Deliveries): Promise<void> {
     const subscribers = await this.deps.connections.subscribers(meetingTopic(event.meetingId));
-    await this.deliver(
-      subscribers.map((s) => s.connectionId),
-      [{ type: 'status', meetingId: event.meetingId, status: event.status, timestamp: event.at }],
-    );
+    await this.deliver(d, event.meetingId, subscribers, [
+      { type: 'status', meetingId: event.meetingId, status: event.status, timestamp: event.at },
+    ]);
     if (event.status === 'ended') {
-      await this.rollingBriefing(event.meetingId, () => this.deps.rolling?.afterEnd(event.meetingId));
+      await this.rollingBriefing(d, event.meetingId, () => this.deps.rolling?.afterEnd(event.meetingId));
     }
   }
 
-  private async deliver(connectionIds: string[], messages: ServerMessage[]): Promise<void> {
-    if (connectionIds.length === 0) return;
-    /** Failing connection → index of the first message it has not received. */
-    const failing = new Map<string, number>();
-    let targets = connectionIds;
-    for (const [index, message] of messages.entries()) {
-      const result = await this.deps.fanout.broadcast(targets, message);
-      for (const { connectionId } of result.failed) failing.set(connectionId, index);
-      if (result.gone.length > 0 || result.failed.length > 0) {
-        targets = targets.filter((id) => !failing.has(id) && !result.gone.includes(id));
-      }
-    }
-    if (failing.size === 0) return;
-    const outcomes = await Promise.allSettled(
-      [...failing].map(([connectionId, from]) => this.catchUp(connectionId, messages.slice(from))),
-    );
-    const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
-    if (errors.length > 0) throw new DeliveryError(errors.length, errors[0]);
-  }
-
-  /** Retries one connection alone; disconnects it when it keeps failing. */
-  private async catchUp(connectionId: string, messages: ServerMessage[]): Promise<void> {
-    const policy = { ...DELIVERY_POLICY, ...this.deps.delivery };
-    let next = 0;
-    try {
-      await retry(
-        async () => {
-          while (next < messages.length) {
-            // false: gone (already removed); nothing more to deliver to it.
-            if (!(await this.deps.fanout.post(connectionId, messages[next] as ServerMessage))) return;
-            next++;
-          }
-        },
-        {
-          ...policy,
-          // The broadcast was the first attempt.
-          maxAttempts: Math.max(1, policy.maxAttempts - 1),
-          onRetry: ({ attempt, error }) =>
-            this.deps.logger.debug('retrying one subscriber', {
-              connectionId,
-              attempt,
-              error: String(error),
-            }),
-        },
+  /**
+   * Posts `messages` to shard 0 and hands the other shards to the shard queue, at once. Both
+   * must succeed before the caller goes on (a final is marked delivered after this).
+   */
+  private async deliver(
+    d: Deliveries,
+    topicId: string,
+    subscribers: readonly Subscriber[],
+    messages: ServerMessage[],
+  ): Promise<void> {
+    const key = `${d.id}:${d.next++}`;
+    const { first, others } = splitShards(subscribers);
+    const shards = this.deps.shards;
+    if (others.size === 0 || !shards) {
+      return this.delivery.deliver(
+        subscribers.map((s) => s.connectionId),
+        messages,
       );
-    } catch (error) {
-      this.deps.logger.warn('a subscriber keeps failing; disconnecting it so it reconnects and replays', {
-        connectionId,
-        error: String(error),
-      });
-      await this.deps.fanout.evict(connectionId);
-      this.deps.onEvicted?.(connectionId);
     }
+    const [sent, posted] = await Promise.allSettled([
+      shards.dispatch(topicId, others, messages, key),
+      this.delivery.deliver(first, messages),
+    ]);
+    if (sent.status === 'rejected') throw sent.reason;
+    if (posted.status === 'rejected') throw posted.reason;
   }
 
   private keywords(meetingId: string): Promise<string[]> {

@@ -21,6 +21,8 @@ export interface ConnectionRecord {
 export interface Subscriber {
   connectionId: string;
   userId: string;
+  /** Fan-out shard (core/pipeline/fanout-shards.ts); absent = 0 (job topics, older items). */
+  shard?: number;
 }
 
 export { jobTopic, meetingTopic } from './topics';
@@ -60,11 +62,18 @@ export class ConnectionRepository {
     await addConnection(this.connections, connectionId, userId, now);
   }
 
-  async subscribe(topic: string, connectionId: string, userId: string, now = new Date()): Promise<void> {
+  async subscribe(
+    topic: string,
+    connectionId: string,
+    userId: string,
+    now = new Date(),
+    shard = 0,
+  ): Promise<void> {
+    const expiresAt = epochSeconds(now) + CONNECTION_TTL_SECONDS;
     await dynamo().send(
       new PutCommand({
         TableName: this.subscriptions,
-        Item: { topic, connectionId, userId, expiresAt: epochSeconds(now) + CONNECTION_TTL_SECONDS },
+        Item: { topic, connectionId, userId, expiresAt, ...(shard > 0 ? { shard } : {}) },
       }),
     );
   }
@@ -84,7 +93,9 @@ export class ConnectionRepository {
           KeyConditionExpression: 'topic = :t',
           FilterExpression: 'expiresAt > :now',
           ExpressionAttributeValues: { ':t': topic, ':now': epochSeconds(now) },
-          ProjectionExpression: 'connectionId, userId',
+          // `shard` is a DynamoDB reserved word.
+          ProjectionExpression: 'connectionId, userId, #shard',
+          ExpressionAttributeNames: { '#shard': 'shard' },
           ExclusiveStartKey: cursor,
         }),
       );

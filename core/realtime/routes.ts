@@ -45,6 +45,11 @@ export type SubscribeDeps = Pick<RealtimeDeps, 'meetings' | 'segments' | 'fanout
   connections: Pick<ConnectionRepository, 'subscribe'>;
   /** The meeting's rolling briefing, sent after the replay (absent: none is sent). */
   briefings?: Pick<RollingBriefingRepository, 'get'>;
+  /**
+   * Fan-out shards (core/pipeline/fanout-shards.ts): the subscription takes the meeting's next
+   * slot and is in shard `floor(slot / size)`. Absent: every subscription is in shard 0.
+   */
+  shards?: { size: number; meetings: Pick<MeetingRepository, 'takeSubscriptionSlot'> };
 };
 export type UnsubscribeDeps = Pick<RealtimeDeps, 'fanout'> & {
   connections: Pick<ConnectionRepository, 'unsubscribe'>;
@@ -80,7 +85,11 @@ export async function subscribe(
   msg: SubscribeMessage,
 ): Promise<void> {
   const meeting = await readableMeeting(deps.meetings, msg.meetingId, ctx.userId);
-  await deps.connections.subscribe(meetingTopic(meeting.meetingId), ctx.connectionId, ctx.userId);
+  const shard = deps.shards
+    ? Math.floor((await deps.shards.meetings.takeSubscriptionSlot(meeting.meetingId)) / deps.shards.size)
+    : 0;
+  const topic = meetingTopic(meeting.meetingId);
+  await deps.connections.subscribe(topic, ctx.connectionId, ctx.userId, new Date(), shard);
   const after = msg.lastSeq ?? 0;
   const reply = (m: ServerMessage) => deps.fanout.post(ctx.connectionId, m);
   if (

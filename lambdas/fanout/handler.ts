@@ -6,11 +6,12 @@ import { briefingEngineFactory } from '../../core/briefing/engines';
 import { RollingBriefings } from '../../core/briefing/rolling-briefings';
 import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
 import { sendMessage } from '../../core/clients/sqs';
-import { dlqUrl, managementEndpoint } from '../../core/config';
+import { dlqUrl, managementEndpoint, queueUrl } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import type { SegmentTiming } from '../../core/pipeline/events';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
+import { ShardDispatcher } from '../../core/pipeline/fanout-shards';
 import { hops } from '../../core/pipeline/segment-timing';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
@@ -47,7 +48,20 @@ const rolling = new RollingBriefings({
   engine: briefingEngineFactory(loadBriefingConfig(), logger),
   logger,
 });
-const fanoutDeps = { meetings, segments, connections, fanout, onEvicted, onTiming, alerts, rolling, logger };
+// Shards 1… of a large meeting go to the fanout-shard Lambda (core/pipeline/fanout-shards.ts).
+const shards = new ShardDispatcher({ queueUrl: queueUrl('fanoutShards'), send: sendMessage });
+const fanoutDeps = {
+  meetings,
+  segments,
+  connections,
+  fanout,
+  onEvicted,
+  onTiming,
+  alerts,
+  rolling,
+  shards,
+  logger,
+};
 const { maxReceiveCount } = QUEUES.transcriptEvents;
 const deadLetterQueueUrl = dlqUrl('transcriptEvents');
 /** The dashboard's golden signals: finals/s and produced → delivered latency. */

@@ -184,7 +184,8 @@ export class RealtimeApi extends Construct {
     grantConnectionRemoval(fn.$disconnect, tables);
 
     fn.subscribe
-      .bindTable('meetings', tables.meetings, ['GetItem'])
+      // GetItem (may read?) and UpdateItem (the subscription slot that gives its fan-out shard).
+      .bindTable('meetings', tables.meetings, ['GetItem', 'UpdateItem'])
       .bindTable('subscriptions', tables.subscriptions, ['PutItem'])
       .bindTable('segments', tables.segments, ['Query'])
       // The rolling briefing, sent to a subscriber after its replay.

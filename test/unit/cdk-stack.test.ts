@@ -99,6 +99,8 @@ function resourceLabels(): Map<string, string> {
   for (const [key, table] of Object.entries(stack.storage.tables)) labels.set(lid(table), `table:${key}`);
   labels.set(lid(stack.pipeline.transcriptQueue), 'queue:transcript');
   labels.set(lid(stack.pipeline.deadLetterQueue), 'queue:dlq');
+  labels.set(lid(stack.fanout.shardQueue), 'queue:shards');
+  labels.set(lid(stack.fanout.shardDeadLetterQueue), 'queue:shards-dlq');
   labels.set(lid(stack.storage.mediaBucket), 'bucket:media');
   labels.set(lid(stack.realtime.api), 'wsapi');
   for (const { key, secret } of stack.secrets.created) labels.set(lid(secret), `secret:${key}`);
@@ -301,7 +303,8 @@ describe('pipeline', () => {
   });
 
   it('feeds the fan-out Lambda in batches of the defined size with partial batch responses', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The fan-out's, and the fanout-shard Lambda's (below).
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [lid(stack.pipeline.transcriptQueue), 'Arn'] },
       FunctionName: { Ref: lid(fn('fanout').function) },
@@ -313,6 +316,55 @@ describe('pipeline', () => {
   it('gives the fan-out Lambda a timeout a sixth of the visibility timeout or less', () => {
     const timeout = functionJson('fanout').Properties.Timeout as number;
     expect(timeout * 6).toBeLessThanOrEqual(QUEUES.transcriptEvents.visibilityTimeoutSeconds);
+  });
+
+  it('hands large meetings’ shards to a FIFO shard queue (SSE, DLQ, alarm) consumed by the fanout-shard Lambda', () => {
+    const def = QUEUES.fanoutShards;
+    const queue = (resources[lid(stack.fanout.shardQueue)] as CfnResourceJson).Properties;
+    expect(queue).toMatchObject({
+      FifoQueue: true,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      VisibilityTimeout: def.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: def.retentionSeconds,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [lid(stack.fanout.shardDeadLetterQueue), 'Arn'] },
+        maxReceiveCount: def.maxReceiveCount,
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [lid(stack.fanout.shardQueue), 'Arn'] },
+      FunctionName: { Ref: lid(fn('fanout-shard').function) },
+      BatchSize: def.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const props = functionJson('fanout-shard').Properties;
+    expect((props.Timeout as number) * 6).toBeLessThanOrEqual(def.visibilityTimeoutSeconds);
+    expect(props.MemorySize).toBe(1_769);
+    expect(Object.keys(environment('fanout-shard')).sort()).toEqual(
+      [
+        'LOG_LEVEL',
+        'NODE_OPTIONS',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'POWERTOOLS_SERVICE_NAME',
+        'WS_MANAGEMENT_ENDPOINT',
+        TABLES.connections.envVar,
+        TABLES.subscriptions.envVar,
+        def.dlq.envVar,
+      ].sort(),
+    );
+    expect(environment('fanout')[def.envVar]).toEqual({ Ref: lid(stack.fanout.shardQueue) });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [lid(stack.fanout.shardDeadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Threshold: 1,
+    });
   });
 });
 
@@ -431,6 +483,7 @@ describe('Lambda functions', () => {
     expect(functions.map((f) => f.lambdaName).sort()).toEqual(
       [
         'fanout',
+        'fanout-shard',
         'ws-authorizer',
         'ws-command',
         'ws-connect',
@@ -588,6 +641,8 @@ describe('least privilege', () => {
       ...POST,
       ...REMOVE_GONE,
       'dynamodb:GetItem table:meetings',
+      // The meeting's subscription slot, which gives the subscription its fan-out shard.
+      'dynamodb:UpdateItem table:meetings',
       'dynamodb:PutItem table:subscriptions',
       'dynamodb:Query table:segments',
       // The rolling briefing it sends after the replay.
@@ -637,6 +692,19 @@ describe('least privilege', () => {
       'sqs:ReceiveMessage queue:transcript',
       // Parks a record that failed its last delivery (lambdas/fanout).
       'sqs:SendMessage queue:dlq',
+      // Hands shards 1… of a large meeting to the fanout-shard Lambda.
+      'sqs:SendMessage queue:shards',
+    ],
+    // One shard of a large meeting: posts, removes gone/evicted connections, reads no table.
+    'fanout-shard': [
+      ...POST,
+      ...REMOVE_GONE,
+      'sqs:ChangeMessageVisibility queue:shards',
+      'sqs:DeleteMessage queue:shards',
+      'sqs:GetQueueAttributes queue:shards',
+      'sqs:GetQueueUrl queue:shards',
+      'sqs:ReceiveMessage queue:shards',
+      'sqs:SendMessage queue:shards-dlq',
     ],
     'ws-authorizer': [],
     // A filtered scan for stuck meetings, a conditional status write, the status event.
@@ -1235,9 +1303,11 @@ describe('alarms and dashboard', () => {
     const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
       .filter(([logicalId]) => !/(Upper|Lower)Alarm/.test(logicalId))
       .map(([, alarm]) => alarm as CfnResourceJson);
-    // The monitoring construct's alarms, and the file jobs' DLQ alarm (lib/constructs/file-jobs.ts).
-    expect(alarms).toHaveLength(Object.keys(ALARMS).length + 1);
+    // The monitoring construct's alarms, the file jobs' DLQ alarm (lib/constructs/file-jobs.ts)
+    // and the fan-out shards' DLQ alarm (lib/constructs/fanout.ts).
+    expect(alarms).toHaveLength(Object.keys(ALARMS).length + 2);
     expect(operations).toContain('### FileJobDeadLetters');
+    expect(operations).toContain('### FanoutShardDeadLetters');
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);
