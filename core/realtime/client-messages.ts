@@ -4,8 +4,9 @@
  * every message route loads it at cold start (docs/benchmarks.md); core/realtime/protocol.ts
  * holds the rest of the protocol and imports no zod. docs/protocol.md lists every message.
  */
-import * as z from 'zod/mini';
+
 import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { KeywordsSchema, LanguageSchema } from '../meetings/schemas';
 import type { RouteAction } from './protocol';
 
