@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/lambda-bundles.ts [--runs 5] [--json] [--compare <git-ref>]
  *
- * `--compare main` also bundles and times every connection-path handler as it is at that ref
+ * `--compare main` also bundles and times every connection-path handler (and the fan-out) as it is at that ref
  * (its lambdas/ and core/ extracted with `git archive` into a scratch folder inside the repo,
  * so the same node_modules resolve), interleaved run by run with the current ones, so the
  * before/after figures come from the same run on the same (loaded) machine.
@@ -160,7 +160,9 @@ async function main(): Promise<void> {
     for (const [name, entry] of entries) {
       const file = await bundle(entry, outdir, name.startsWith('(') ? 'baseline' : name);
       const connectionPath = name.startsWith('ws-');
-      const refEntry = refDir && connectionPath ? path.join(refDir, 'lambdas', name, 'handler.ts') : '';
+      // The fan-out too: its cold start (briefing engine built on first use) is compared as well.
+      const compared = connectionPath || name === 'fanout';
+      const refEntry = refDir && compared ? path.join(refDir, 'lambdas', name, 'handler.ts') : '';
       const refFile =
         refEntry && statSync(refEntry, { throwIfNoEntry: false })?.isFile()
           ? await bundle(refEntry, outdir, `${name}@ref`)

@@ -2,8 +2,6 @@
  * File transcription jobs: the stages a job moves through, the limits Parley enforces on
  * uploads, and the job item stored in the jobs table. docs/rest-api.md documents the limits.
  */
-import * as z from 'zod';
-import { KeywordsSchema, LanguageSchema } from '../meetings/model';
 
 /** A job's stages in order; `complete`, `failed` and `cancelled` end it. */
 export const JOB_STAGES = [
@@ -74,29 +72,8 @@ export const JOB_ERROR_CODES = {
 } as const;
 export type JobErrorCode = keyof typeof JOB_ERROR_CODES;
 
-export const CreateJobRequestSchema = z.strictObject({
-  fileName: z
-    .string()
-    .trim()
-    .min(1)
-    .max(255)
-    .refine(
-      (name) => ![...name].some((c) => c === '/' || c === '\\' || c.charCodeAt(0) < 0x20),
-      'fileName must not contain slashes or control characters',
-    ),
-  contentType: z.enum(ACCEPTED_CONTENT_TYPES, {
-    error: `contentType must be one of ${ACCEPTED_CONTENT_TYPES.join(', ')}`,
-  }),
-  sizeBytes: z
-    .number()
-    .int()
-    .positive('sizeBytes must be at least 1 (empty files are refused)')
-    .max(JOB_LIMITS.maxSizeBytes, `sizeBytes must be at most ${JOB_LIMITS.maxSizeBytes} (4 GiB)`),
-  language: LanguageSchema.optional(),
-  keywords: KeywordsSchema.optional(),
-  title: z.string().trim().min(1).max(200).optional(),
-});
-export type CreateJobRequest = z.infer<typeof CreateJobRequestSchema>;
+// CreateJobRequestSchema lives in ./create-request.ts: this module is on the WebSocket routes'
+// cold path (jobView) and imports no zod.
 
 export interface JobError {
   code: JobErrorCode;

@@ -20,8 +20,8 @@ import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { JobEvent, PipelineEvent } from '../pipeline/events';
 import { loadUploadLimits, type UploadLimits } from './config';
+import type { CreateJobRequest } from './create-request';
 import {
-  type CreateJobRequest,
   JOB_LIMITS,
   type Job,
   type JobStage,

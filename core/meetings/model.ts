@@ -1,22 +1,13 @@
-import * as z from 'zod';
-
 /** Meeting lifecycle, as clients see it in `status` events. */
 export const MEETING_STATUSES = ['joining', 'live', 'paused', 'ended', 'failed', 'disconnecting'] as const;
-export const MeetingStatusSchema = z.enum(MEETING_STATUSES);
-export type MeetingStatus = z.infer<typeof MeetingStatusSchema>;
+export type MeetingStatus = (typeof MEETING_STATUSES)[number];
 
 /** A transition a client asked the live session to make; the audio gateway applies them in order (see docs/architecture.md). */
 export const DESIRED_STATES = ['run', 'pause', 'stop'] as const;
 export type DesiredState = (typeof DESIRED_STATES)[number];
 
-export const KeywordsSchema = z
-  .array(z.string().trim().min(1).max(64))
-  .max(50)
-  .transform((words) => [...new Set(words.map((w) => w.toLowerCase()))]);
-
-export const LanguageSchema = z
-  .string()
-  .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/, 'language must be a BCP-47 tag such as "en" or "en-US"');
+// The zod schemas of a meeting's fields are in ./schemas.ts: this module is on every WebSocket
+// route's cold path and imports no zod.
 
 export interface Meeting {
   meetingId: string;

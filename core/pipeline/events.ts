@@ -2,8 +2,9 @@
  * The contract between the audio gateway (producer) and the fan-out Lambda (consumer): the
  * body of every message on the transcript-events FIFO queue. Versioned with `v`.
  */
-import * as z from 'zod';
-import { MeetingStatusSchema } from '../meetings/model';
+// zod/mini: `command` (a WebSocket route) sends these events, so they are on its cold path.
+import * as z from 'zod/mini';
+import { MeetingStatusSchema } from '../meetings/schemas';
 
 /**
  * When a segment passed each hop, in epoch ms (docs/protocol.md "Latency"). Stamped by the
@@ -11,62 +12,62 @@ import { MeetingStatusSchema } from '../meetings/model';
  */
 export const SegmentTimingSchema = z.object({
   /** The gateway received the audio up to the segment's last word (from Recall or the mic). */
-  audioEndAt: z.number().int().nonnegative().optional(),
+  audioEndAt: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** The speech engine's result for it arrived at the gateway. */
-  resultAt: z.number().int().nonnegative().optional(),
+  resultAt: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** The gateway handed it to the SQS publisher. */
-  publishedAt: z.number().int().nonnegative().optional(),
+  publishedAt: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** The fan-out Lambda took it from the queue. */
-  fanoutAt: z.number().int().nonnegative().optional(),
+  fanoutAt: z.optional(z.number().check(z.int(), z.nonnegative())),
   /** The fan-out posted it to the subscribers. */
-  sentAt: z.number().int().nonnegative().optional(),
+  sentAt: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 export type SegmentTiming = z.infer<typeof SegmentTimingSchema>;
 
 export const SegmentSchema = z.object({
   /** `${meetingId}:${seq}` — stable across interim revisions and the final. */
-  id: z.string().min(1).max(200),
+  id: z.string().check(z.minLength(1), z.maxLength(200)),
   /** Unique and increasing per meeting; an interim carries the seq its final will take. */
-  seq: z.number().int().positive(),
+  seq: z.number().check(z.int(), z.positive()),
   /** Interim revision (0, 1, 2 …); finals carry the revision after the last interim. */
-  revision: z.number().int().nonnegative(),
-  text: z.string().max(20_000),
-  speaker: z.string().min(1).max(200),
-  confidence: z.number().min(0).max(1),
+  revision: z.number().check(z.int(), z.nonnegative()),
+  text: z.string().check(z.maxLength(20_000)),
+  speaker: z.string().check(z.minLength(1), z.maxLength(200)),
+  confidence: z.number().check(z.gte(0), z.lte(1)),
   /** Milliseconds from meeting start. */
-  startMs: z.number().int().nonnegative(),
-  endMs: z.number().int().nonnegative(),
+  startMs: z.number().check(z.int(), z.nonnegative()),
+  endMs: z.number().check(z.int(), z.nonnegative()),
   /** ISO time the segment was produced. */
   timestamp: z.string(),
   isFinal: z.boolean(),
   /** Per-hop times (absent on segments stored before timing existed, and in replays). */
-  timing: SegmentTimingSchema.optional(),
+  timing: z.optional(SegmentTimingSchema),
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 
 export const TranscriptEventSchema = z.object({
   v: z.literal(1),
   type: z.literal('transcript'),
-  meetingId: z.string().min(1).max(128),
+  meetingId: z.string().check(z.minLength(1), z.maxLength(128)),
   segment: SegmentSchema,
   /**
    * Interim coalescing (core/pipeline/interim-coalescer.ts): 'skip' = read it (alerts) but post
    * no transcript line; 'refresh' = post only its transcript line (a skipped interim, re-sent
    * when its window ends). Absent: as usual.
    */
-  display: z.enum(['skip', 'refresh']).optional(),
+  display: z.optional(z.enum(['skip', 'refresh'])),
 });
 export type TranscriptEvent = z.infer<typeof TranscriptEventSchema>;
 
 export const StatusEventSchema = z.object({
   v: z.literal(1),
   type: z.literal('status'),
-  meetingId: z.string().min(1).max(128),
+  meetingId: z.string().check(z.minLength(1), z.maxLength(128)),
   status: MeetingStatusSchema,
   /** Per-meeting increasing number so each status change has its own deduplication id. */
-  epoch: z.number().int().nonnegative(),
+  epoch: z.number().check(z.int(), z.nonnegative()),
   at: z.string(),
-  reason: z.string().max(500).optional(),
+  reason: z.optional(z.string().check(z.maxLength(500))),
 });
 export type StatusEvent = z.infer<typeof StatusEventSchema>;
 
@@ -77,8 +78,8 @@ export type StatusEvent = z.infer<typeof StatusEventSchema>;
 export const InterimDroppedEventSchema = z.object({
   v: z.literal(1),
   type: z.literal('interim_dropped'),
-  meetingId: z.string().min(1).max(128),
-  beforeSeq: z.number().int().positive(),
+  meetingId: z.string().check(z.minLength(1), z.maxLength(128)),
+  beforeSeq: z.number().check(z.int(), z.positive()),
   at: z.string(),
 });
 export type InterimDroppedEvent = z.infer<typeof InterimDroppedEventSchema>;
@@ -93,11 +94,11 @@ export type JobMessage = z.infer<typeof JobMessageSchema>;
 export const JobEventSchema = z.object({
   v: z.literal(1),
   type: z.literal('job'),
-  jobId: z.string().min(1).max(128),
+  jobId: z.string().check(z.minLength(1), z.maxLength(128)),
   /** Unique per event (its deduplication id). */
-  eventId: z.string().min(1).max(64),
+  eventId: z.string().check(z.minLength(1), z.maxLength(64)),
   /** Delivered in this order; a coalesced tick carries progress_update and time_estimate together. */
-  messages: z.array(JobMessageSchema).min(1).max(10),
+  messages: z.array(JobMessageSchema).check(z.minLength(1), z.maxLength(10)),
 });
 export type JobEvent = z.infer<typeof JobEventSchema>;
 

@@ -1,12 +1,12 @@
 /**
  * The client protocol of the realtime API (JSON text frames over API Gateway WebSockets).
- * Client messages are validated here; server messages are built here. docs/protocol.md lists
+ * Client messages are validated by ./client-messages.ts; server messages are built here. docs/protocol.md lists
  * every message and error code.
  */
-import * as z from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 import type { BriefingDelta, RollingBriefing } from '../briefing/rolling-model';
 import { ERROR_CODES, type ErrorCode } from '../error-codes';
-import { KeywordsSchema, LanguageSchema, type MeetingStatus } from '../meetings/model';
+import type { MeetingStatus } from '../meetings/model';
 import type { JobMessage, Segment } from '../pipeline/events';
 
 export type AlertState = 'provisional' | 'confirmed' | 'withdrawn';
@@ -17,49 +17,21 @@ export { ERROR_CODES, type ErrorCode } from '../error-codes';
 /** Largest client frame the routes accept (API Gateway itself allows 128 KB). */
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
 
-const MeetingId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'meetingId must be 1-64 letters, digits, _ or -');
-const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId must be 1-64 letters, digits, _ or -');
-
-export const SubscribeSchema = z.strictObject({
-  action: z.literal('subscribe'),
-  meetingId: MeetingId,
-  lastSeq: z.number().int().nonnegative().optional(),
-});
-export const UnsubscribeSchema = z.strictObject({ action: z.literal('unsubscribe'), meetingId: MeetingId });
-export const CommandSchema = z.strictObject({
-  action: z.literal('command'),
-  meetingId: MeetingId,
-  command: z.enum(['pause', 'resume', 'stop', 'configure']),
-  config: z
-    .strictObject({ keywords: KeywordsSchema.optional(), language: LanguageSchema.optional() })
-    .optional(),
-  requestId: z.string().max(64).optional(),
-});
-export const SubscribeJobSchema = z.strictObject({ action: z.literal('subscribe_job'), jobId: JobId });
-export const GetStateSchema = z.union([
-  z.strictObject({ action: z.literal('get_state'), meetingId: MeetingId }),
-  z.strictObject({ action: z.literal('get_state'), jobId: JobId }),
-]);
 /**
- * API Gateway answers `ping` itself (core/realtime/ping-route.ts): nothing validates it, and
- * any other field is ignored. The schema documents the message.
+ * The route keys of the WebSocket API (`action` of a client message). Their schemas are in
+ * ./client-messages.ts (the routes that validate a message load it; `$connect`,
+ * `$disconnect` and `$default` do not).
  */
-export const PingSchema = z.object({ action: z.literal('ping'), timestamp: z.number().optional() });
-
-export type SubscribeMessage = z.infer<typeof SubscribeSchema>;
-export type CommandMessage = z.infer<typeof CommandSchema>;
-
-/** Route key (API Gateway route) → schema of its message. */
-export const ROUTE_SCHEMAS = {
-  subscribe: SubscribeSchema,
-  unsubscribe: UnsubscribeSchema,
-  command: CommandSchema,
-  subscribe_job: SubscribeJobSchema,
-  get_state: GetStateSchema,
-  ping: PingSchema,
-} as const;
-export type RouteAction = keyof typeof ROUTE_SCHEMAS;
-export const ROUTE_ACTIONS = Object.keys(ROUTE_SCHEMAS) as RouteAction[];
+export const ROUTE_ACTIONS = [
+  'subscribe',
+  'unsubscribe',
+  'command',
+  'subscribe_job',
+  'get_state',
+  'ping',
+] as const;
+export type RouteAction = (typeof ROUTE_ACTIONS)[number];
+export type { CommandMessage, SubscribeMessage } from './client-messages';
 
 // ----- server → client -----
 
@@ -136,7 +108,7 @@ export function errorMessage(
 }
 
 /** Human-readable summary of a zod failure: the first few fields and what is wrong with them. */
-export function describeZodError(error: z.ZodError): string {
+export function describeZodError(error: $ZodError): string {
   return error.issues
     .slice(0, 3)
     .map((issue) => {

@@ -3,7 +3,8 @@
  * Request bodies are typed as Recall expects them; responses are validated loosely (only what
  * Parley reads is required, everything else passes through).
  */
-import * as z from 'zod';
+// zod/mini: the `command` WebSocket route calls Recall, so this is on its cold path.
+import * as z from 'zod/mini';
 import type { RecallRealtimeEventName } from './realtime-schema';
 
 /** Bot status codes Recall documents. The set is open: treat unknown codes as "still going". */
@@ -63,24 +64,24 @@ export type OutputAudioRequest = RecallMp3Data;
 export const RECALL_MAX_OUTPUT_AUDIO_B64_CHARS = 1_835_008;
 
 export const recallStatusChangeSchema = z.looseObject({
-  code: z.string().min(1),
-  message: z.string().nullish(),
-  sub_code: z.string().nullish(),
+  code: z.string().check(z.minLength(1)),
+  message: z.nullish(z.string()),
+  sub_code: z.nullish(z.string()),
   created_at: z.string(),
 });
 export type RecallStatusChange = z.output<typeof recallStatusChangeSchema>;
 
 /** The Bot object (Create Bot / Retrieve Bot responses). */
 export const recallBotSchema = z.looseObject({
-  id: z.string().min(1),
-  bot_name: z.string().nullish(),
-  meeting_url: z.unknown().optional(),
-  status_changes: z.array(recallStatusChangeSchema).default([]),
-  recordings: z.array(z.unknown()).optional(),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .nullish()
-    .transform((value) => value ?? {}),
+  id: z.string().check(z.minLength(1)),
+  bot_name: z.nullish(z.string()),
+  meeting_url: z.optional(z.unknown()),
+  status_changes: z._default(z.array(recallStatusChangeSchema), []),
+  recordings: z.optional(z.array(z.unknown())),
+  metadata: z.pipe(
+    z.nullish(z.record(z.string(), z.unknown())),
+    z.transform((value: Record<string, unknown> | null | undefined) => value ?? {}),
+  ),
 });
 export type RecallBot = z.output<typeof recallBotSchema>;
 

@@ -4,7 +4,8 @@
  * construct lib/constructs/file-jobs.ts read this table. Plain data: no SDK, no aws-cdk-lib.
  */
 import * as z from 'zod';
-import { CreateJobRequestSchema, JOB_LIMITS } from '../jobs/model';
+import { CreateJobRequestSchema } from '../jobs/create-request';
+import { JOB_LIMITS } from '../jobs/model';
 
 const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId must be 1-64 letters, digits, _ or -');
 export const JobPathSchema = z.object({ jobId: JobIdSchema });

@@ -5,7 +5,8 @@
  */
 import * as z from 'zod';
 import { ActionItemSchema } from '../briefing/model';
-import { KeywordsSchema, LanguageSchema, MEETING_SOURCES, MEETING_STATUSES } from '../meetings/model';
+import { MEETING_SOURCES, MEETING_STATUSES } from '../meetings/model';
+import { KeywordsSchema, LanguageSchema } from '../meetings/schemas';
 
 /** Registry of named schemas (OpenAPI components). */
 export const restRegistry = z.registry<{ id: string; description?: string }>();
@@ -61,10 +62,10 @@ export const CreateMeetingRequestSchema = named(
         '`recall` (default): a bot joins `meetingUrl`; `microphone`: no bot, the owner streams from the browser',
       ),
     title: z.string().trim().min(1).max(200).optional().describe('Default: "Untitled meeting"'),
-    keywords: KeywordsSchema.optional().describe(
-      'Up to 50 words or phrases (1-64 characters) that raise keyword alerts',
-    ),
-    language: LanguageSchema.optional().describe('BCP-47 tag; default "en"'),
+    keywords: z
+      .optional(KeywordsSchema)
+      .describe('Up to 50 words or phrases (1-64 characters) that raise keyword alerts'),
+    language: z.optional(LanguageSchema).describe('BCP-47 tag; default "en"'),
     botName: z
       .string()
       .trim()

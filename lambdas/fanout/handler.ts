@@ -1,18 +1,13 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { loadBriefingConfig } from '../../core/briefing/config';
-import { briefingEngineFactory } from '../../core/briefing/engines';
-import { RollingBriefings } from '../../core/briefing/rolling-briefings';
-import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
 import { sendMessage } from '../../core/clients/sqs';
 import { dlqUrl, managementEndpoint, queueUrl } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
-import type { SegmentTiming } from '../../core/pipeline/events';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
 import { ShardDispatcher } from '../../core/pipeline/fanout-shards';
-import { hops } from '../../core/pipeline/segment-timing';
+import { fanoutMetricHooks, fanoutRollingBriefings } from '../../core/pipeline/fanout-wiring';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { AlertRepository } from '../../core/realtime/alert-repository';
@@ -24,30 +19,17 @@ import { SegmentRepository } from '../../core/transcript/segment-repository';
 
 const logger = createLogger('fanout');
 const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
-const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
+const { count, onEvicted, onTiming, onFinal } = fanoutMetricHooks(metrics);
 const connections = new ConnectionRepository();
 // Posts through the lean signed poster: the SDK client's per-request CPU bounds a large fan-out.
 const endpoint = managementEndpoint();
 const fanout = new ConnectionFanout(endpoint, connections, logger, 50, new SignedConnectionPoster(endpoint));
 const meetings = new MeetingRepository();
 const segments = new SegmentRepository();
-const onEvicted = () => count('EvictedSubscribers');
-/** Per-hop latency (audio end → speech result → published → taken → sent) of each transcript event. */
-const onTiming = (timing: SegmentTiming) => {
-  for (const [hop, value] of Object.entries(hops(timing))) {
-    const name = `${FANOUT_METRICS.hopLatencyPrefix}${hop[0]?.toUpperCase()}${hop.slice(1, -2)}`;
-    metrics.addMetric(name, MetricUnit.Milliseconds, value);
-  }
-};
 /** Per container: each caches what it raised / last stored, sparing DynamoDB calls. */
 const alerts = new KeywordAlerts(new AlertRepository());
-const rolling = new RollingBriefings({
-  repo: new RollingBriefingRepository(),
-  segments,
-  meetings,
-  engine: briefingEngineFactory(loadBriefingConfig(), logger),
-  logger,
-});
+// The briefing engine (OpenAI or embedded) is built on the first briefing that is due.
+const rolling = fanoutRollingBriefings({ segments, meetings, logger });
 // Shards 1… of a large meeting go to the fanout-shard Lambda (core/pipeline/fanout-shards.ts).
 const shards = new ShardDispatcher({ queueUrl: queueUrl('fanoutShards'), send: sendMessage });
 const fanoutDeps = {
@@ -64,11 +46,6 @@ const fanoutDeps = {
 };
 const { maxReceiveCount } = QUEUES.transcriptEvents;
 const deadLetterQueueUrl = dlqUrl('transcriptEvents');
-/** The dashboard's golden signals: finals/s and produced → delivered latency. */
-const onFinal = (latencyMs: number) => {
-  count(FANOUT_METRICS.finals);
-  metrics.addMetric(FANOUT_METRICS.finalLatency, MetricUnit.Milliseconds, latencyMs);
-};
 const recordDeps = { deadLetterQueueUrl, maxReceiveCount, send: sendMessage, count, onFinal, logger };
 
 /** SQS FIFO event source (batch ≤ 10, ReportBatchItemFailures). */

@@ -7,7 +7,7 @@
  * that function (lib/constructs/realtime-api.ts).
  */
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { toClientError } from '../../core/error-codes';
 import { ParleyError } from '../../core/errors';
 import { createLogger } from '../../core/logger';
@@ -70,7 +70,7 @@ export async function replyError(
 }
 
 /** A MESSAGE route: validate with `schema`, run `run`, reply with a typed error on failure. */
-export function wsRoute<S extends z.ZodType>(
+export function wsRoute<S extends z.ZodMiniType>(
   action: string,
   schema: S,
   fanout: Replier,

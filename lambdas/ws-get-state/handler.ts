@@ -1,7 +1,7 @@
 import { JobRepository } from '../../core/jobs/repository';
 import { MeetingRepository } from '../../core/meetings/repository';
+import { GetStateSchema } from '../../core/realtime/client-messages';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { GetStateSchema } from '../../core/realtime/protocol';
 import { getState } from '../../core/realtime/routes';
 import { wsRoute } from '../shared/realtime';
 import { replier } from '../shared/replier';

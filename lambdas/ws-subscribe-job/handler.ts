@@ -1,6 +1,6 @@
 import { JobRepository } from '../../core/jobs/repository';
+import { SubscribeJobSchema } from '../../core/realtime/client-messages';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { SubscribeJobSchema } from '../../core/realtime/protocol';
 import { subscribeJob } from '../../core/realtime/routes';
 import { wsRoute } from '../shared/realtime';
 import { replier } from '../shared/replier';

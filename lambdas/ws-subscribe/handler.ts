@@ -1,8 +1,8 @@
 import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
 import { fanoutShardSize } from '../../core/config';
 import { MeetingRepository } from '../../core/meetings/repository';
+import { SubscribeSchema } from '../../core/realtime/client-messages';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { SubscribeSchema } from '../../core/realtime/protocol';
 import { subscribe } from '../../core/realtime/routes';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { wsRoute } from '../shared/realtime';

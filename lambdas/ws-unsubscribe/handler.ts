@@ -1,5 +1,5 @@
+import { UnsubscribeSchema } from '../../core/realtime/client-messages';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { UnsubscribeSchema } from '../../core/realtime/protocol';
 import { unsubscribe } from '../../core/realtime/routes';
 import { wsRoute } from '../shared/realtime';
 import { replier } from '../shared/replier';

@@ -1,0 +1,84 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { loadBriefingConfig } from '../../core/briefing/config';
+import { briefingEngineFactory } from '../../core/briefing/engines';
+import { EMBEDDED_BRIEF_ENGINE } from '../../core/briefing/model';
+import { fanoutMetricHooks, HOP_METRICS } from '../../core/pipeline/fanout-wiring';
+import { FANOUT_METRICS } from '../../core/resources';
+
+const logger = new Logger({ logLevel: 'ERROR' });
+
+function recorder() {
+  const added: [string, string, number][] = [];
+  return {
+    added,
+    metrics: {
+      addMetric: (name: string, unit: string, value: number) => {
+        added.push([name, unit, value]);
+      },
+    },
+  };
+}
+
+describe('fan-out metric hooks', () => {
+  it('names each hop HopLatency<Hop> and reports only hops whose two ends are known', () => {
+    // Prepare
+    const { added, metrics } = recorder();
+    const { onTiming } = fanoutMetricHooks(metrics);
+    // Act
+    onTiming({ audioEndAt: 1_000, resultAt: 1_300, publishedAt: 1_305, fanoutAt: 1_340 });
+    // Assess
+    expect(added).toEqual([
+      [`${FANOUT_METRICS.hopLatencyPrefix}Speech`, 'Milliseconds', 300],
+      [`${FANOUT_METRICS.hopLatencyPrefix}Gateway`, 'Milliseconds', 5],
+      [`${FANOUT_METRICS.hopLatencyPrefix}Queue`, 'Milliseconds', 35],
+    ]);
+    expect(Object.values(HOP_METRICS)).toEqual([
+      'HopLatencySpeech',
+      'HopLatencyGateway',
+      'HopLatencyQueue',
+      'HopLatencyFanout',
+      'HopLatencyTotal',
+    ]);
+  });
+
+  it('counts a final and records its latency, and counts evicted subscribers', () => {
+    const { added, metrics } = recorder();
+    const hooks = fanoutMetricHooks(metrics);
+    hooks.onFinal(42);
+    hooks.onEvicted();
+    expect(added).toEqual([
+      [FANOUT_METRICS.finals, 'Count', 1],
+      [FANOUT_METRICS.finalLatency, 'Milliseconds', 42],
+      ['EvictedSubscribers', 'Count', 1],
+    ]);
+  });
+});
+
+describe('briefing engine factory', () => {
+  it('builds the engine once, on first use, and the embedded one without an OpenAI key', async () => {
+    const config = loadBriefingConfig({});
+    const saved = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    try {
+      const engine = briefingEngineFactory(config, logger);
+      const first = await engine();
+      expect(first.briefEngine).toBe(EMBEDDED_BRIEF_ENGINE);
+      expect(await engine()).toBe(first);
+    } finally {
+      if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
+    }
+  });
+
+  it('builds an OpenAI engine when a key is set', async () => {
+    const saved = process.env.OPENAI_API_KEY;
+    process.env.OPENAI_API_KEY = 'sk-test-not-used';
+    try {
+      const engine = await briefingEngineFactory(loadBriefingConfig({}), logger)();
+      expect(engine.briefEngine).not.toBe(EMBEDDED_BRIEF_ENGINE);
+      expect(engine.constructor.name).toBe('OpenAiEngine');
+    } finally {
+      if (saved === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = saved;
+    }
+  });
+});
