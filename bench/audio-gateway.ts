@@ -885,9 +885,9 @@ function printReport(rows: Row[]): void {
     out.push(
       `before = the gateway as it is at ${options.compare} (same run, same flags), gateway = this tree.`,
     );
-  if (options.archive)
+  if (options.archive.length > 0)
     out.push(
-      'Both gateways archive recordings as the container does (RecordingArchiver, in-memory counting store).',
+      `Archiving recordings as the container does (RecordingArchiver, in-memory counting store): ${options.archive.join(', ')}.`,
     );
   if (options.experiments.length > 0) {
     out.push(
