@@ -721,7 +721,7 @@ async function runTrial(mode: Mode, n: number, sinkUrl: string): Promise<Row> {
     bufferSampler.unref();
 
     await new Promise((r) => setTimeout(r, options.warmup * 1000));
-    await child.request({ type: 'mark', streams: n }, 'marked', 10_000);
+    await child.request({ type: 'mark', streams: n }, 'marked', 30_000);
     t.windowStart = performance.now();
     const sentBefore = t.sent.reduce((a, b) => a + b, 0);
     const procBefore = cpuTimes();
