@@ -8,8 +8,10 @@
  *   padded, standard-alphabet base64, so `decode(text).toString('base64') === text` holds only for
  *   such text); the expression is a second, slower pass over the same 856 characters.
  * - `block-ring`: AudioRing copies each 640-byte frame into per-stream 16 KB blocks (recycled)
- *   instead of keeping the decoded Buffer. The decoded Buffers then die young; today each one lives
- *   until the next final (seconds), survives scavenges, is promoted, and pins its 8 KB pool slab.
+ *   instead of keeping the decoded Buffer. The decoded Buffers then die young; before, each one
+ *   lived until the next final (seconds), survived scavenges, was promoted, and pinned its 8 KB
+ *   pool slab. Applied since (core/audio/audio-ring.ts, 8 KB blocks shared by every ring); kept
+ *   here as the record of what was measured. `lean-base64` is applied too (core/recall/base64.ts).
  */
 import { AudioRing } from '../core/audio/audio-ring';
 import { bytesToMs, msToBytes } from '../core/audio/pcm';

@@ -17,7 +17,11 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createDeepgramConnector, type SttConnector, type SttSocket } from '../core/audio/deepgram-connector';
 import { MeetingSession } from '../core/audio/meeting-session';
 import { decodeStrictBase64 } from '../core/recall/base64';
-import { audioMixedRawEventSchema, parseRecallMessage } from '../core/recall/realtime-schema';
+import {
+  audioMixedRawEventSchema,
+  parseRecallMessage,
+  parseRecallMessageWithSchema,
+} from '../core/recall/realtime-schema';
 import { mixedAudioMessage } from '../local/recall-simulator/messages';
 import { leanDecodeStrictBase64 } from './audio-gateway-experiments';
 
@@ -135,10 +139,15 @@ async function main(): Promise<void> {
     audioMixedRawEventSchema.safeParse(jsons[i % n]),
   );
   await measure('Buffer.from(base64) (plain decode)', (i) => Buffer.from(b64s[i % n] as string, 'base64'));
-  await measure('decodeStrictBase64 (regex + decode + re-encode)', (i) =>
+  await measure('decodeStrictBase64 (decode + re-encode + compare)', (i) =>
     decodeStrictBase64(b64s[i % n] as string),
   );
-  await measure('parseRecallMessage (all of the above)', (i) => parseRecallMessage(texts[i % n] as string));
+  await measure('parseRecallMessageWithSchema (JSON.parse, zod, strict base64)', (i) =>
+    parseRecallMessageWithSchema(texts[i % n] as string),
+  );
+  await measure('parseRecallMessage (JSON.parse, fast path, strict base64)', (i) =>
+    parseRecallMessage(texts[i % n] as string),
+  );
   await measure('candidate: decodeStrictBase64 without the regex (lean-base64)', (i) =>
     leanDecodeStrictBase64(b64s[i % n] as string),
   );

@@ -721,7 +721,7 @@ async function runTrial(mode: Mode, n: number, sinkUrl: string): Promise<Row> {
     bufferSampler.unref();
 
     await new Promise((r) => setTimeout(r, options.warmup * 1000));
-    await child.request({ type: 'mark', streams: n }, 'marked', 10_000);
+    await child.request({ type: 'mark', streams: n }, 'marked', 30_000);
     t.windowStart = performance.now();
     const sentBefore = t.sent.reduce((a, b) => a + b, 0);
     const procBefore = cpuTimes();
@@ -885,9 +885,9 @@ function printReport(rows: Row[]): void {
     out.push(
       `before = the gateway as it is at ${options.compare} (same run, same flags), gateway = this tree.`,
     );
-  if (options.archive)
+  if (options.archive.length > 0)
     out.push(
-      'Both gateways archive recordings as the container does (RecordingArchiver, in-memory counting store).',
+      `Archiving recordings as the container does (RecordingArchiver, in-memory counting store): ${options.archive.join(', ')}.`,
     );
   if (options.experiments.length > 0) {
     out.push(

@@ -3,6 +3,7 @@
  * section is first asked for, validated, and a missing or malformed one fails with a
  * message naming it. Local mode sets the same variable names the CDK stack sets.
  */
+import { DEFAULT_MAX_SESSIONS } from './audio/capacity';
 import { ConfigError } from './errors';
 import {
   BUCKETS,
@@ -126,7 +127,7 @@ export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConf
     deepgramApiKey: requireEnv('DEEPGRAM_API_KEY', env),
     deepgramUrl,
     deepgramModel: optionalEnv('DEEPGRAM_MODEL', env) ?? 'nova-3',
-    maxSessions: intEnv('MAX_SESSIONS', 150, env),
+    maxSessions: intEnv('MAX_SESSIONS', DEFAULT_MAX_SESSIONS, env),
     commandPollMs: intEnv('COMMAND_POLL_MS', 500, env),
     reconnectGraceMs: intEnv('RECALL_RECONNECT_GRACE_MS', 100_000, env),
     shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 100_000, env),

@@ -5,6 +5,7 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { GATEWAY_TASK, gatewayMaxSessions } from '../core/audio/capacity';
 
 export class ParleyPropsError extends Error {
   constructor(message: string) {
@@ -282,7 +283,13 @@ export function resolveParleySettings(inputs: ParleyInputs): ParleySettings {
     fail('alarmEmail', `must be an e-mail address, got "${alarmEmail}"`);
   }
 
-  const maxSessions = integer('maxSessions', inputs.maxSessions, 50, 1, 1000);
+  const maxSessions = integer(
+    'maxSessions',
+    inputs.maxSessions,
+    gatewayMaxSessions(GATEWAY_TASK.cpu / 1024),
+    1,
+    1000,
+  );
   const minTasks = integer('gatewayMinTasks', inputs.gatewayMinTasks, 1, 1, 100);
   const maxTasks = integer('gatewayMaxTasks', inputs.gatewayMaxTasks, 10, 1, 100);
   if (maxTasks < minTasks)

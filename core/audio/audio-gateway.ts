@@ -19,6 +19,7 @@ import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
+import { DEFAULT_MAX_SESSIONS } from './capacity';
 import type { SttConnector } from './deepgram-connector';
 import type { GatewayExtensions } from './gateway-extensions';
 import { MeetingSession, type SessionInput, SPEECH_FLUSH_MAX_MS, stateAfter } from './meeting-session';
@@ -86,7 +87,7 @@ export interface AudioGatewayOptions {
   /** Resolves when every published event has been sent (used on shutdown). */
   flush: () => Promise<void>;
   logger: Logger;
-  /** Most meetings one task serves at once; more are refused with 503 so Recall retries elsewhere. */
+  /** Most meetings one task serves at once (default DEFAULT_MAX_SESSIONS); more are refused with 503 so Recall retries elsewhere. */
   maxSessions?: number;
   commandPollMs?: number;
   /** How long a session waits for Recall to reconnect before it ends (Recall retries 30 × 3 s). */
@@ -185,7 +186,10 @@ export class AudioGateway {
   /** Whether a session for the meeting fits here now (browser microphones; Recall checks in `upgrade`). */
   hasRoomFor(meetingId: string): boolean {
     if (this.meetings.has(meetingId)) return true;
-    return !this.backpressure && this.meetings.size + this.reserved.size < (this.opts.maxSessions ?? 150);
+    return (
+      !this.backpressure &&
+      this.meetings.size + this.reserved.size < (this.opts.maxSessions ?? DEFAULT_MAX_SESSIONS)
+    );
   }
 
   /** False once the task is stopping or has been killed. */
@@ -357,7 +361,7 @@ export class AudioGateway {
     // The slot is taken before the first await, so simultaneous upgrades cannot exceed maxSessions.
     const isNew = !this.meetings.has(meetingId) && !this.reserved.has(meetingId);
     if (isNew) {
-      if (this.meetings.size + this.reserved.size >= (this.opts.maxSessions ?? 150)) {
+      if (this.meetings.size + this.reserved.size >= (this.opts.maxSessions ?? DEFAULT_MAX_SESSIONS)) {
         return this.refuse(socket, 503, 'At capacity');
       }
       if (this.backpressure) return this.refuse(socket, 503, 'Event queue backlogged');

@@ -34,6 +34,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { GATEWAY_TASK, SESSIONS_TARGET_SHARE } from '../../core/audio/capacity';
 import { HANDOVER_FLUSH_MS } from '../../core/audio/meeting-session';
 import { ACTIVE_SESSIONS_METRIC, BUCKETS, QUEUES, TABLES } from '../../core/resources';
 import { grantBucketPrefix, grantQueueSend, grantTable } from '../grants';
@@ -152,9 +153,10 @@ export class AudioGateway extends Construct {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
 
+    // Sized with MAX_SESSIONS from the measured capacity (core/audio/capacity.ts).
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-      cpu: 256,
-      memoryLimitMiB: 512,
+      cpu: GATEWAY_TASK.cpu,
+      memoryLimitMiB: GATEWAY_TASK.memoryMiB,
       runtimePlatform: {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
@@ -402,7 +404,7 @@ export class AudioGateway extends Construct {
         period: Duration.minutes(1),
       }),
       // Sessions per task; leave head room below MAX_SESSIONS for meetings that join meanwhile.
-      targetValue: Math.max(1, Math.floor(props.maxSessions * 0.6)),
+      targetValue: Math.max(1, Math.floor(props.maxSessions * SESSIONS_TARGET_SHARE)),
       scaleOutCooldown: Duration.seconds(60),
       // Scaling in ends sessions (Recall reconnects elsewhere): do it rarely.
       scaleInCooldown: Duration.minutes(15),
