@@ -434,10 +434,7 @@ export class BrowserIngress {
 
   private backpressure(s: MicStream): void {
     if (!s.ws) return;
-    const speechLagMs = Math.max(
-      0,
-      s.meetingSession.stats.audioMs - s.meetingSession.sttStats.bytesSent / (2 * SAMPLES_PER_MS),
-    );
+    const speechLagMs = s.meetingSession.speechBacklogMs;
     const archiveLagMs = s.archive.pendingMs;
     if (!s.held && (archiveLagMs >= this.limits.holdAtMs || speechLagMs >= this.limits.holdAtMs)) {
       s.held = true;

@@ -5,12 +5,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createJwtVerifier } from '../auth/jwt-verifier';
 import { s3 } from '../clients/s3';
-import { optionalEnv } from '../config';
+import { intEnv, optionalEnv } from '../config';
+import { ConfigError } from '../errors';
 import type { MeetingRepository } from '../meetings/repository';
 import { loadRecordingConfig, type RecordingConfig } from '../recordings/config';
 import { S3RecordingStore } from '../recordings/store';
 import { BrowserIngress } from './browser-ingress';
-import type { MicLimits } from './chunk-protocol';
+import { MIC_LIMITS, type MicLimits } from './chunk-protocol';
 import { LiveAudioExtensions } from './gateway-extensions';
 import { RecordingArchiver } from './recording-archiver';
 
@@ -46,8 +47,32 @@ export function createLiveAudio(opts: LiveAudioOptions, env = process.env): Live
     archiver,
     store,
     logger: opts.logger,
-    limits: opts.micLimits,
+    limits: { ...loadMicBackpressure(env), ...opts.micLimits },
     reconnectGraceMs: opts.micReconnectGraceMs,
   });
   return new LiveAudioExtensions(archiver, browser);
+}
+
+/**
+ * MIC_HOLD_AT_MS / MIC_RESUME_AT_MS: the microphone backpressure thresholds (audio accepted but
+ * not yet stored or not yet sent to the speech engine; docs/protocol.md "Limits"). Defaults
+ * 45,000 / 20,000; `resume` must be below `hold`, and `hold` below the 4429 limit.
+ */
+export function loadMicBackpressure(env: Record<string, string | undefined> = process.env): {
+  holdAtMs: number;
+  resumeAtMs: number;
+} {
+  const holdAtMs = intEnv('MIC_HOLD_AT_MS', MIC_LIMITS.holdAtMs, env);
+  const resumeAtMs = intEnv('MIC_RESUME_AT_MS', Math.min(MIC_LIMITS.resumeAtMs, holdAtMs >> 1), env);
+  if (holdAtMs < 1_000 || holdAtMs >= MIC_LIMITS.maxPendingMs) {
+    throw new ConfigError(
+      `MIC_HOLD_AT_MS environment variable must be 1000..${MIC_LIMITS.maxPendingMs - 1}, got ${holdAtMs}`,
+    );
+  }
+  if (resumeAtMs >= holdAtMs) {
+    throw new ConfigError(
+      `MIC_RESUME_AT_MS environment variable must be below MIC_HOLD_AT_MS (${holdAtMs}), got ${resumeAtMs}`,
+    );
+  }
+  return { holdAtMs, resumeAtMs };
 }

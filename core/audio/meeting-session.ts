@@ -198,6 +198,11 @@ export class MeetingSession {
     return this.stt.positionMs;
   }
 
+  /** Audio forwarded but not yet written to the speech engine (its socket is down), in ms. */
+  get speechBacklogMs(): number {
+    return this.stt.unsentMs;
+  }
+
   /**
    * Meeting ms of the audio at `streamMs` by the session's clock, which believes Recall's
    * timestamps only once the stream confirms them (the recording archive places audio by it).

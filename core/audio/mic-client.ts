@@ -86,6 +86,8 @@ export interface MicClientStatus {
   /** Audio not yet acknowledged (in the journal), in ms: what the UI shows as "buffered". */
   bufferedMs: number;
   lastAckedSeq: number;
+  /** While `held`: which part of the gateway lags (the `hold` message's reason). */
+  holdReason?: 'archive' | 'speech';
   /** The last close code and its name (MIC_CLOSE_CODES), if any. */
   lastClose?: { code: number; name: string | undefined; reason: string };
 }
@@ -125,6 +127,7 @@ export class MicClient {
   private unackedBytes = 0;
   private state: MicClientState = 'idle';
   private held = false;
+  private holdReason: MicClientStatus['holdReason'];
   private attempt = 0;
   private pumping = false;
   private ready = false;
@@ -147,6 +150,7 @@ export class MicClient {
       state: this.state,
       bufferedMs: this.unackedBytes / ((MIC_SAMPLE_RATE * 2) / 1000),
       lastAckedSeq: this.lastAcked,
+      ...(this.state === 'held' && this.holdReason ? { holdReason: this.holdReason } : {}),
       ...(this.lastClose ? { lastClose: this.lastClose } : {}),
     };
   }
@@ -341,6 +345,7 @@ export class MicClient {
         return;
       case 'hold':
         this.held = true;
+        this.holdReason = message.reason;
         this.setState('held');
         return;
       case 'resume':

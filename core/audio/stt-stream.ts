@@ -77,6 +77,8 @@ export class SttStream {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempt = 0;
+  /** Stream ms up to which audio has been written to a speech socket at least once. */
+  private sentToMs = 0;
   private closeWaiter: (() => void) | undefined;
   /** Counters for health and tests. */
   readonly stats = { connects: 0, reconnects: 0, bytesSent: 0, results: 0 };
@@ -86,6 +88,15 @@ export class SttStream {
   /** Stream ms of audio accepted so far. */
   get positionMs(): number {
     return this.ring.endMs;
+  }
+
+  /**
+   * Audio handed to the stream but never written to a speech socket (its socket is down), in
+   * ms: how far the speech stream lags. Audio resent after a reconnect does not count twice
+   * (`stats.bytesSent` does, so it cannot measure this).
+   */
+  get unsentMs(): number {
+    return Math.max(0, this.ring.endMs - this.sentToMs);
   }
 
   /** Whether a speech socket is open now. */
@@ -105,7 +116,7 @@ export class SttStream {
     this.ring.push(chunk);
     const conn = this.conn;
     if (conn?.open) {
-      this.sendMedia(conn, chunk);
+      if (this.sendMedia(conn, chunk)) this.sentToMs = this.ring.endMs;
     } else {
       void this.ensureConnected();
     }
@@ -236,14 +247,17 @@ export class SttStream {
     this.conn = undefined;
   }
 
-  private sendMedia(conn: Connection, chunk: Buffer): void {
+  /** Writes one chunk; false when the socket was not writable (the chunk stays in the ring). */
+  private sendMedia(conn: Connection, chunk: Buffer): boolean {
     try {
       conn.socket.sendMedia(chunk);
       this.stats.bytesSent += chunk.length;
       this.lastSentAt = Date.now();
+      return true;
     } catch (error) {
       // Socket not open after all: the audio is in the ring and goes out after the reconnect.
       this.opts.logger.debug('speech socket not writable', { error: String(error) });
+      return false;
     }
   }
 
@@ -295,7 +309,9 @@ export class SttStream {
       this.opts.logger.warn('speech socket error', { error: error.message });
     });
     // Everything not yet covered by a final goes (again) to the new stream.
-    for (const chunk of this.ring.snapshot()) this.sendMedia(conn, chunk);
+    let resent = true;
+    for (const chunk of this.ring.snapshot()) resent = this.sendMedia(conn, chunk) && resent;
+    if (resent) this.sentToMs = this.ring.endMs;
   }
 
   private onClose(conn: Connection, event: { code: number; reason: string }): void {

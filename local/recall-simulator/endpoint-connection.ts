@@ -25,6 +25,23 @@ export interface ReconnectPolicy {
   intervalMs: number;
 }
 
+/**
+ * A run of mixed audio written on one connection of an endpoint, in samples of the fixture's
+ * 16 kHz timeline (sample = meeting ms × 16): what the bot actually sent, so a test can compare
+ * the recording with it. `outputAudioMixed`: the bot's own speech was mixed in (the samples are
+ * then not the fixture's).
+ */
+export interface SentAudioSpan {
+  /** 1 for the first successful connection, 2 after the first reconnect, … */
+  connection: number;
+  startSample: number;
+  endSample: number;
+  outputAudioMixed: boolean;
+}
+
+/** Spans kept per endpoint (the oldest go first); a run only splits at a reconnect, a gap or a mix change. */
+const MAX_SENT_SPANS = 1_000;
+
 export interface EndpointCallbacks {
   onOpen(info: { attempt: number; reconnected: boolean }): void;
   onConnectFailed(info: { attempt: number; error: string; willRetry: boolean }): void;
@@ -47,6 +64,7 @@ export class EndpointConnection {
   private totalAttempts = 0;
   private opens = 0;
   private lastError: string | undefined;
+  private readonly sentAudio: SentAudioSpan[] = [];
 
   constructor(
     id: string,
@@ -75,6 +93,7 @@ export class EndpointConnection {
       connectAttempts: this.totalAttempts,
       connections: this.opens,
       lastError: this.lastError ?? null,
+      audioSent: this.sentAudio.map((span) => ({ ...span })),
     };
   }
 
@@ -88,6 +107,27 @@ export class EndpointConnection {
   send(text: string): boolean {
     if (!this.isOpen) return false;
     this.socket!.send(text);
+    return true;
+  }
+
+  /**
+   * Sends one mixed-audio frame covering samples [startSample, endSample) if connected, and
+   * records it in the endpoint's sent-audio spans; returns whether it was written.
+   */
+  sendAudio(text: string, startSample: number, endSample: number, outputAudioMixed: boolean): boolean {
+    if (!this.send(text)) return false;
+    const last = this.sentAudio[this.sentAudio.length - 1];
+    if (
+      last &&
+      last.connection === this.opens &&
+      last.endSample === startSample &&
+      last.outputAudioMixed === outputAudioMixed
+    ) {
+      last.endSample = endSample;
+    } else {
+      this.sentAudio.push({ connection: this.opens, startSample, endSample, outputAudioMixed });
+      if (this.sentAudio.length > MAX_SENT_SPANS) this.sentAudio.shift();
+    }
     return true;
   }
 

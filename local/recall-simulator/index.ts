@@ -1,4 +1,4 @@
-export type { EndpointState, ReconnectPolicy } from './endpoint-connection';
+export type { EndpointState, ReconnectPolicy, SentAudioSpan } from './endpoint-connection';
 export type { FixturePaths, MeetingFixture } from './fixture';
 export { loadMeetingFixture } from './fixture';
 export { RECALL_RECONNECT_POLICY, startRecallSimulator } from './server';

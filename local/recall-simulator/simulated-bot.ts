@@ -288,6 +288,7 @@ export class SimulatedBot {
         connectAttempts: stats?.connectAttempts ?? 0,
         connections: stats?.connections ?? 0,
         lastError: stats?.lastError ?? null,
+        audioSent: stats?.audioSent ?? [],
       };
     });
     return {
@@ -399,16 +400,22 @@ export class SimulatedBot {
       if (sent) this.stats.participantEventsSent++;
       return;
     }
-    const pcm = this.mixer.mix(
-      item.t,
-      this.deps.fixture.pcm.subarray(item.offset, item.offset + item.length),
-    );
+    const fixturePcm = this.deps.fixture.pcm.subarray(item.offset, item.offset + item.length);
+    const pcm = this.mixer.mix(item.t, fixturePcm);
+    const startSample = item.offset / 2;
+    const endSample = (item.offset + item.length) / 2;
     let mixedSent = false;
     let separateSent = false;
     for (const endpoint of open) {
       const ctx = this.context(endpoint, recording);
       if (this.request.audioMixedRaw && endpoint.events.has('audio_mixed_raw.data')) {
-        mixedSent = endpoint.send(JSON.stringify(mixedAudioMessage(ctx, item.t, pcm))) || mixedSent;
+        mixedSent =
+          endpoint.sendAudio(
+            JSON.stringify(mixedAudioMessage(ctx, item.t, pcm)),
+            startSample,
+            endSample,
+            pcm !== fixturePcm,
+          ) || mixedSent;
       }
       if (this.request.audioSeparateRaw && endpoint.events.has('audio_separate_raw.data')) {
         const holder = this.participants.get(item.floorHolder)!;

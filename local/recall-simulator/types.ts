@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { RecallLogger } from '../../core/recall/client';
 import type { RecallStatusChange } from '../../core/recall/rest-schema';
-import type { EndpointState, ReconnectPolicy } from './endpoint-connection';
+import type { EndpointState, ReconnectPolicy, SentAudioSpan } from './endpoint-connection';
 import type { FixturePaths, MeetingFixture } from './fixture';
 
 export interface RecallSimulatorOptions {
@@ -46,6 +46,8 @@ export interface EndpointView {
   /** Successful upgrades. */
   connections: number;
   lastError: string | null;
+  /** Mixed audio written on this endpoint, as runs of samples per connection (the last 1,000 runs). */
+  audioSent: SentAudioSpan[];
 }
 
 export interface BotView {

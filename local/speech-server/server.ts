@@ -62,6 +62,11 @@ export interface SpeechServer {
   onAudio: AudioHook | undefined;
   /** Test hook: destroys every client connection without a close frame (a network drop). */
   dropConnections(): void;
+  /**
+   * Test hook, settable at any time: while true, new streams are refused with 503 (the speech
+   * service is down), so a dropped stream cannot come back until it is false again.
+   */
+  unavailable: boolean;
   stop(): Promise<void>;
 }
 
@@ -122,6 +127,7 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
     };
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (stopping) return reject(503, 'UNAVAILABLE', 'Server is shutting down');
+    if (server.unavailable) return reject(503, 'UNAVAILABLE', 'Service unavailable (test outage)');
     if (url.pathname !== '/v1/listen') return reject(404, 'NOT_FOUND', `No live endpoint at ${url.pathname}`);
     const key = credentials(req);
     if (!key || (config.apiKey !== undefined && key !== config.apiKey)) {
@@ -180,6 +186,7 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
     wsUrl: `ws://${host}:${port}`,
     port,
     onAudio: options.onAudio,
+    unavailable: false,
     stats: () => ({
       streams: sessions.size,
       totalStreams,

@@ -206,7 +206,7 @@ describe('the web console in Chromium on the local stack', () => {
     await waitForText(statusBadge(page), 'Live');
 
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
-    await page.getByRole('dialog', { name: 'Stop this meeting?' }).waitFor();
+    await waitForText(page.getByRole('dialog', { name: 'Stop this meeting?' }), 'The bot leaves the call.');
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'stop-confirm.png') });
     await page.getByRole('button', { name: 'Stop meeting' }).click();
     await waitForText(statusBadge(page), 'Ended', 90_000);

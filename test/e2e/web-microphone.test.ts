@@ -196,6 +196,10 @@ describe('microphone meetings and the recording player in Chromium on the local 
 
     // Stop: the last audio is stored first, then the meeting ends.
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    // The dialog says what stopping does to a microphone meeting (no bot is in a call).
+    const dialog = page.getByRole('dialog', { name: 'Stop this meeting?' });
+    await waitForText(dialog, /Recording stops .* the microphone is released/);
+    expect(await dialog.textContent()).not.toContain('bot');
     await page.getByRole('button', { name: 'Stop meeting' }).click();
     await waitForText(page.locator('.meeting-head .badge'), 'Ended', 90_000);
     await micState(page, 'The meeting has ended', 30_000);

@@ -400,6 +400,30 @@ describe('Recall simulator with the Recall client', () => {
     const view = sim.bot(bot.id)!;
     expect(view.endpoints[0]).toMatchObject({ connections: 2, state: 'closed' });
     expect(view.itemsSkipped).toBeGreaterThan(0);
+    // The bot's record of the audio it sent: what each connection received, as runs of samples
+    // (the first connection's last frames may have been written into the dropped socket).
+    const runs = (messages: RecallMessage[]) => {
+      const out: [number, number][] = [];
+      for (const m of messages) {
+        if (m.kind !== 'audio') continue;
+        const start = Math.round(m.timestamp.relative * 16_000);
+        const last = out[out.length - 1];
+        if (last && last[1] === start) last[1] += m.pcm.length / 2;
+        else out.push([start, start + m.pcm.length / 2]);
+      }
+      return out;
+    };
+    const sent = view.endpoints[0]!.audioSent;
+    expect(sent.every((s) => !s.outputAudioMixed)).toBe(true);
+    expect(sent.filter((s) => s.connection === 2).map((s) => [s.startSample, s.endSample])).toEqual(
+      runs(second),
+    );
+    const sentFirst = sent.filter((s) => s.connection === 1);
+    const [received] = runs(first);
+    expect(runs(first)).toHaveLength(1);
+    expect(sentFirst).toHaveLength(1);
+    expect(sentFirst[0]!.startSample).toBe(received![0]);
+    expect(sentFirst[0]!.endSample).toBeGreaterThanOrEqual(received![1]);
     await endpoint.close();
   });
 

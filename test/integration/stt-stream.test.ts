@@ -61,6 +61,29 @@ describe('SttStream', () => {
     expect(wordsOf(finals)).toEqual(expected(1, 40));
   });
 
+  it('counts the audio given while the speech socket is down as its lag, and audio resent after a reconnect only once', async () => {
+    fake = await startFakeDeepgram({ finalEveryMs: 200 });
+    const { stream } = open();
+    await stream.start();
+    for (let n = 1; n <= 25; n++) stream.send(numberedFrame(n));
+    await waitFor('the engine to hear frame 25', () => fake.connections[0]?.heard.length === 25);
+    expect(stream.unsentMs).toBe(0);
+    // A first drop: 21-25 (not final) are resent to the second socket.
+    fake.dropConnections();
+    await waitFor('a second speech socket', () => fake.connections[1]?.heard.length === 5);
+    expect(stream.unsentMs).toBe(0);
+    // A second drop, seen before the reconnect: 10 frames wait for a socket.
+    fake.dropConnections();
+    await waitFor('the drop to be seen', () => !stream.connected);
+    for (let n = 26; n <= 35; n++) stream.send(numberedFrame(n));
+    expect(stream.unsentMs).toBe(10 * FRAME_MS);
+    // Counting bytes written (the browser ingress's old measure) takes the resend for progress.
+    const msOfBytes = stream.stats.bytesSent / 32;
+    expect(stream.positionMs - msOfBytes).toBeLessThan(stream.unsentMs);
+    await waitFor('a third speech socket', () => fake.connections.length === 3 && stream.connected);
+    expect(stream.unsentMs).toBe(0);
+  });
+
   it('flushes the audio not yet final through a new socket when it closes while the speech socket is down', async () => {
     fake = await startFakeDeepgram({ finalEveryMs: 200 });
     // Reconnects wait a minute: only close() brings a socket up again.

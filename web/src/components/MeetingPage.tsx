@@ -115,6 +115,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
               status={status}
               keywords={meeting.keywords}
               language={meeting.language}
+              source={meeting.source}
               beforeStop={() => mic.current?.beforeStop() ?? Promise.resolve()}
               onConfigured={(config) => {
                 setMeeting({ ...meeting, ...config });

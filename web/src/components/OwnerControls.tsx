@@ -1,5 +1,5 @@
 import { useRef, useState } from 'preact/hooks';
-import type { MeetingStatus } from '../../../core/meetings/model';
+import type { MeetingSource, MeetingStatus } from '../../../core/meetings/model';
 import { useApp } from '../app-context';
 import type { MeetingStore } from '../meeting-store';
 
@@ -13,6 +13,8 @@ export function OwnerControls(props: {
   onConfigured: (config: { keywords: string[]; language: string }) => void;
   /** Runs before `stop` is sent (a microphone meeting stores its last audio first). */
   beforeStop?: () => Promise<void>;
+  /** Where the meeting's audio comes from: the Stop dialog says what stopping does to it. */
+  source?: MeetingSource;
 }) {
   const { client } = useApp();
   const { store, status } = props;
@@ -66,7 +68,12 @@ export function OwnerControls(props: {
           }}
         >
           <h3 id="stop-title">Stop this meeting?</h3>
-          <p>The bot leaves the call. Transcription cannot be resumed.</p>
+          <p>
+            {props.source === 'microphone'
+              ? 'Recording stops (the audio this browser still holds is stored first) and the microphone is released.'
+              : 'The bot leaves the call.'}{' '}
+            Transcription cannot be resumed.
+          </p>
           <div class="button-row">
             <button type="submit" value="cancel">
               Keep going

@@ -248,7 +248,9 @@ function stateLabel(mic: MicClientStatus | undefined, capturing: boolean, paused
       if (paused) return 'Paused: audio is not transcribed or stored';
       return capturing ? 'Recording' : 'Sending audio saved in this browser';
     case 'held':
-      return 'The server asked to wait: audio is kept in this browser and sent when it is ready';
+      return `The server asked to wait (${
+        mic.holdReason === 'speech' ? 'transcription is catching up' : 'storing audio is catching up'
+      }): audio is kept in this browser and sent when it is ready`;
     case 'reconnecting':
       return 'Connection lost: reconnecting (audio is kept in this browser)';
     case 'ended':
