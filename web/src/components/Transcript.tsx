@@ -52,7 +52,7 @@ export function Transcript({
   const list = useRef<HTMLOListElement>(null);
   const [following, setFollowing] = useState(true);
   const followingRef = useRef(true);
-  /** Full blocks rendered because they are near the visible part; undefined (not yet known): the last. */
+  /** Blocks rendered because they are near the visible part; undefined (not yet known): the last two. */
   const [range, setRange] = useState<Extent | undefined>(undefined);
   const [pins, setPins] = useState<ReadonlyMap<PinReason, number>>(new Map());
   /** Measured heights of full blocks, by their first seq. */
@@ -74,10 +74,10 @@ export function Transcript({
   const heightOf = (block: readonly Line[]) =>
     heights.current.get(block[0]?.seq ?? -1) ?? block.length * lineHeight.current;
 
-  /** Measures the rendered full blocks (their first and last lines) into `heights`. */
+  /** Measures the rendered blocks (their first and last lines) into `heights`. */
   const measure = useCallback(() => {
     const all = blocksRef.current;
-    for (let i = 0; i < all.length - 1; i++) {
+    for (let i = 0; i < all.length; i++) {
       const block = all[i] as readonly Line[];
       const first = document.getElementById(`line-${block[0]?.seq}`);
       const last = document.getElementById(`line-${block.at(-1)?.seq}`);
@@ -97,10 +97,11 @@ export function Transcript({
     if (!el || !ol) return;
     measure();
     const all = blocksRef.current;
-    const full = all.slice(0, Math.max(0, all.length - 1));
     const listTop = ol.getBoundingClientRect().top - el.getBoundingClientRect().top + el.scrollTop;
+    // The newest block counts too: when it fills up and the next one starts, it stays rendered
+    // until the next update says it is out of view (not torn down and rebuilt meanwhile).
     const next = shownBlocks(
-      full.map((block) => heights.current.get(block[0]?.seq ?? -1) ?? block.length * lineHeight.current),
+      all.map((block) => heights.current.get(block[0]?.seq ?? -1) ?? block.length * lineHeight.current),
       { from: el.scrollTop - listTop - el.clientHeight, to: el.scrollTop - listTop + 2 * el.clientHeight },
     );
     setRange((prev) => (prev && prev.from === next.from && prev.to === next.to ? prev : next));
