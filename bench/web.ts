@@ -18,7 +18,7 @@
  *    --idle-seconds (default 20) just before, on the same loaded machine.
  * The file-transcription pages are a chunk loaded on first use: listed, not in the first load.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import WebSocket from 'ws';
@@ -29,13 +29,48 @@ import { startLocalStack } from '../local/stack';
 import { ensureWebBuild } from '../local/web-build';
 import { WEB_DIST_DIR } from '../local/web-server';
 import { launchChromium, newContext, signIn } from '../test/helpers/browser';
-import { machineFacts, markdownTable, numArg } from './lib-bench';
+import { flagArg, machineFacts, markdownTable, numArg } from './lib-bench';
 
 const RUNS = numArg('runs', 5);
 const FINALS = numArg('finals', 3000);
 const RATE = numArg('rate', 10);
 const FRAME_BUDGET_MS = 16;
 const IDLE_MS = numArg('idle-seconds', 20) * 1000;
+/** `--deep`: also record the `blink` trace category (finer events, more tracing overhead). */
+const DEEP = flagArg('deep');
+/** `--trace-out FILE`: keep the feed's Chromium trace (open it in DevTools → Performance). */
+const TRACE_OUT = process.argv.find((_a, i) => process.argv[i - 1] === '--trace-out');
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string };
+}
+
+/**
+ * Where the renderer's main thread spent its time between `fromTs` and `toTs` (trace µs): the
+ * self time of every complete event (its duration minus its children's), summed by name, in ms.
+ */
+function selfTimeByName(events: readonly TraceEvent[], fromTs: number, toTs: number): Map<string, number> {
+  const inWindow = events
+    .filter((e) => e.ph === 'X' && e.ts >= fromTs && e.ts <= toTs)
+    .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
+  const self = new Map<string, number>();
+  const stack: { end: number; name: string }[] = [];
+  for (const e of inWindow) {
+    const dur = e.dur ?? 0;
+    while (stack.length > 0 && (stack.at(-1) as { end: number }).end <= e.ts) stack.pop();
+    const parent = stack.at(-1);
+    if (parent && e.ts + dur <= parent.end) self.set(parent.name, (self.get(parent.name) ?? 0) - dur / 1000);
+    self.set(e.name, (self.get(e.name) ?? 0) + dur / 1000);
+    stack.push({ end: e.ts + dur, name: e.name });
+  }
+  return self;
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -240,7 +275,12 @@ async function main(): Promise<void> {
     await page.waitForTimeout(IDLE_MS);
     const idleFrames = await takeFrames();
     await browser.startTracing(page, {
-      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'],
+      categories: [
+        'devtools.timeline',
+        'disabled-by-default-devtools.timeline',
+        'toplevel',
+        ...(DEEP ? ['blink'] : []),
+      ],
     });
     const marks = await page.evaluate(
       async ({ finals, rate }) => {
@@ -274,19 +314,12 @@ async function main(): Promise<void> {
       },
       { finals: FINALS, rate: RATE },
     );
-    const trace = JSON.parse((await browser.stopTracing()).toString('utf8')) as {
-      traceEvents: {
-        name: string;
-        ph: string;
-        ts: number;
-        dur?: number;
-        pid: number;
-        tid: number;
-        args?: { name?: string };
-      }[];
-    };
+    const traceBuffer = await browser.stopTracing();
+    if (TRACE_OUT) writeFileSync(TRACE_OUT, traceBuffer);
+    const trace = JSON.parse(traceBuffer.toString('utf8')) as { traceEvents: TraceEvent[] };
     const feedFrames = await takeFrames();
     const lineCount = await page.locator('.lines li.line').count();
+    const heading = (await page.locator('#transcript-heading .count').textContent()) ?? '';
     const events = trace.traceEvents;
     const mainThreads = new Set(
       events
@@ -311,6 +344,13 @@ async function main(): Promise<void> {
       const toTs = lastTs - feedMs * 1000 + ((marks.at[to] as number) - marks.start) * 1000;
       return tasks.filter((t) => t.ts >= fromTs && t.ts <= toTs).map((t) => (t.dur ?? 0) / 1000);
     };
+    const windowTs = (from: number, to: number): [number, number] => [
+      lastTs - feedMs * 1000 + ((marks.at[from] as number) - marks.start) * 1000,
+      lastTs - feedMs * 1000 + ((marks.at[to] as number) - marks.start) * 1000,
+    ];
+    const mainEvents = events.filter((e) => mainThreads.has(`${e.pid}:${e.tid}`));
+    const firstSelf = selfTimeByName(mainEvents, ...windowTs(0, Math.min(299, FINALS - 1)));
+    const lastSelf = selfTimeByName(mainEvents, ...windowTs(Math.max(0, FINALS - 300), FINALS - 1));
     const firstPart = tasksBetween(0, Math.min(299, FINALS - 1));
     const lastPart = tasksBetween(Math.max(0, FINALS - 300), FINALS - 1);
     const stats = (d: number[]) => {
@@ -334,7 +374,21 @@ async function main(): Promise<void> {
         ],
       ),
       '',
-      `Lines in the DOM at the end: ${lineCount}.`,
+      `At the end the transcript says ${heading.trim()}; lines in the DOM: ${lineCount} (full blocks out of view are windowed).`,
+      '',
+    );
+    // Where the time went: self time per trace event, per line fed, first 300 against last 300.
+    const names = [...new Set([...firstSelf.keys(), ...lastSelf.keys()])]
+      .map((name) => ({ name, first: firstSelf.get(name) ?? 0, last: lastSelf.get(name) ?? 0 }))
+      .sort((a, b) => b.last + b.first - (a.last + a.first))
+      .slice(0, 12);
+    const perLine = (totalMs: number) => ((totalMs / Math.min(300, FINALS)) * 1000).toFixed(0);
+    out.push('Renderer main-thread self time per line fed, by trace event (the 12 largest):', '');
+    out.push(
+      markdownTable(
+        ['trace event', '(baseline) first 300 lines (µs/line)', 'last 300 lines (µs/line)'],
+        names.map((n) => [n.name, perLine(n.first), perLine(n.last)]),
+      ),
       '',
     );
     const frameStats = (f: { frames: number[]; longTasks: number[]; longFrames: number[] }) => {

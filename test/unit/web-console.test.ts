@@ -5,7 +5,8 @@
 import { ParleyClient } from '../../core/realtime/client';
 import type { ServerMessage } from '../../core/realtime/protocol';
 import { highlight, meetingTime, speakerColour } from '../../web/src/format';
-import { BLOCK_SIZE, MeetingStore } from '../../web/src/meeting-store';
+import { ALERT_BLOCK, BLOCK_SIZE, type Line, MeetingStore } from '../../web/src/meeting-store';
+import { blockOf, shownBlocks } from '../../web/src/transcript-window';
 
 // The store renders once per animation frame; in Node a macrotask stands in for the frame.
 (globalThis as unknown as { requestAnimationFrame: (fn: () => void) => void }).requestAnimationFrame = (fn) =>
@@ -263,5 +264,143 @@ describe('the meeting store', () => {
     expect(connection.kind).toBe('reconnecting');
     expect(connection.kind === 'reconnecting' && connection.at).toBeGreaterThan(Date.now());
     client.close();
+  });
+
+  it('keeps alerts in line order and counts per keyword as alerts arrive out of order, are confirmed and are withdrawn', async () => {
+    const { store, socket, client } = await connectedStore(['budget', 'launch']);
+    const alert = (seq: number, keyword: string, state: 'provisional' | 'confirmed' | 'withdrawn') =>
+      socket.deliver({
+        type: 'keyword_alert',
+        meetingId: MEETING,
+        keyword,
+        segmentId: `${MEETING}:${seq}`,
+        seq,
+        text: `${keyword} ${seq}`,
+        timestamp: new Date().toISOString(),
+        alertId: `${MEETING}:${seq}:${keyword}:0`,
+        occurrence: 0,
+        state,
+      });
+    alert(5, 'budget', 'provisional');
+    alert(2, 'launch', 'provisional');
+    alert(9, 'budget', 'provisional');
+    alert(2, 'budget', 'provisional');
+    const before = store.snapshot();
+    expect(before.alerts.map((a) => `${a.seq}:${a.keyword}`)).toEqual([
+      '2:launch',
+      '2:budget',
+      '5:budget',
+      '9:budget',
+    ]);
+    expect([...before.alertCounts]).toEqual([
+      ['budget', 3],
+      ['launch', 1],
+    ]);
+    alert(5, 'budget', 'confirmed');
+    alert(9, 'budget', 'withdrawn');
+    alert(2, 'launch', 'withdrawn');
+    const after = store.snapshot();
+    expect(after.alerts.map((a) => `${a.seq}:${a.keyword}:${a.state}`)).toEqual([
+      '2:budget:provisional',
+      '5:budget:confirmed',
+    ]);
+    expect([...after.alertCounts]).toEqual([['budget', 2]]);
+    // A snapshot a component already holds never changes under it.
+    expect(before.alerts).toHaveLength(4);
+    expect(before.alerts[2]?.state).toBe('provisional');
+    expect(before.alertCounts.get('budget')).toBe(3);
+    client.close();
+  });
+  it('lists the newest 50 to 100 alerts, appending new ones so a listed alert stays put, with the total over all', async () => {
+    const { store, socket, client } = await connectedStore(['budget']);
+    const alert = (seq: number) =>
+      socket.deliver({
+        type: 'keyword_alert',
+        meetingId: MEETING,
+        keyword: 'budget',
+        segmentId: `${MEETING}:${seq}`,
+        seq,
+        text: `budget ${seq}`,
+        timestamp: new Date().toISOString(),
+        alertId: `${MEETING}:${seq}:budget:0`,
+        occurrence: 0,
+        state: 'confirmed',
+      });
+    for (let seq = 1; seq <= 2 * ALERT_BLOCK; seq++) alert(seq * 2);
+    const full = store.snapshot();
+    expect(full.alertTotal).toBe(2 * ALERT_BLOCK);
+    expect(full.recentAlerts).toHaveLength(2 * ALERT_BLOCK);
+    alert(2 * ALERT_BLOCK * 2 + 2); // a third block starts: the oldest block leaves the list
+    const next = store.snapshot();
+    expect(next.recentAlerts.map((a) => a.seq)[0]).toBe(ALERT_BLOCK * 2 + 2);
+    expect(next.recentAlerts).toHaveLength(ALERT_BLOCK + 1);
+    alert(2 * ALERT_BLOCK * 2 + 4);
+    expect(store.snapshot().recentAlerts[0]).toBe(next.recentAlerts[0]); // appended, nothing moved
+    // One out of order (line 3, in the first block) and its withdrawal: order and total kept.
+    alert(3);
+    expect(
+      store
+        .snapshot()
+        .alerts.slice(0, 3)
+        .map((a) => a.seq),
+    ).toEqual([2, 3, 4]);
+    expect(store.snapshot().alertTotal).toBe(2 * ALERT_BLOCK + 3);
+    socket.deliver({
+      type: 'keyword_alert',
+      meetingId: MEETING,
+      keyword: 'budget',
+      segmentId: `${MEETING}:3`,
+      seq: 3,
+      text: 'budge 3',
+      timestamp: new Date().toISOString(),
+      alertId: `${MEETING}:3:budget:0`,
+      occurrence: 0,
+      state: 'withdrawn',
+    });
+    expect(
+      store
+        .snapshot()
+        .alerts.slice(0, 3)
+        .map((a) => a.seq),
+    ).toEqual([2, 4, 6]);
+    expect(store.snapshot().alertTotal).toBe(2 * ALERT_BLOCK + 2);
+    expect(store.snapshot().alerts).toHaveLength(2 * ALERT_BLOCK + 2);
+    client.close();
+  });
+});
+
+describe('the transcript window', () => {
+  const block = (from: number, count: number): Line[] =>
+    Array.from({ length: count }, (_, i) => ({
+      seq: from + i,
+      speaker: 'Alice',
+      text: `line ${from + i}`,
+      startMs: (from + i) * 1000,
+      final: true,
+      keywords: [],
+    }));
+
+  it('renders the blocks that overlap the view, and none when the view is past them all', () => {
+    const heights = [1000, 500, 2000, 1000];
+    expect(shownBlocks(heights, { from: -400, to: 200 })).toEqual({ from: 0, to: 0 });
+    expect(shownBlocks(heights, { from: 900, to: 1600 })).toEqual({ from: 0, to: 2 });
+    expect(shownBlocks(heights, { from: 1500, to: 3500 })).toEqual({ from: 2, to: 2 });
+    expect(shownBlocks(heights, { from: 3400, to: 9000 })).toEqual({ from: 2, to: 3 });
+    expect(shownBlocks(heights, { from: 4500, to: 9000 })).toEqual({ from: 0, to: -1 });
+    expect(shownBlocks([], { from: 0, to: 100 })).toEqual({ from: 0, to: -1 });
+  });
+
+  it('finds the block holding a line, and none for a line it does not hold', () => {
+    // Seqs have gaps (a line can be missing from a replay): 1–100, 150–249, 250–259.
+    const blocks = [block(1, 100), block(150, 100), block(250, 10)];
+    expect(blockOf(blocks, 1)).toBe(0);
+    expect(blockOf(blocks, 100)).toBe(0);
+    expect(blockOf(blocks, 150)).toBe(1);
+    expect(blockOf(blocks, 249)).toBe(1);
+    expect(blockOf(blocks, 259)).toBe(2);
+    expect(blockOf(blocks, 120)).toBeUndefined();
+    expect(blockOf(blocks, 0)).toBeUndefined();
+    expect(blockOf(blocks, 260)).toBeUndefined();
+    expect(blockOf([], 1)).toBeUndefined();
   });
 });

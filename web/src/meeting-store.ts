@@ -17,6 +17,7 @@ import type { AlertState, ServerMessage } from '../../core/realtime/protocol';
 type Segment = Extract<ServerMessage, { type: 'transcript' }>['transcript'];
 
 export const BLOCK_SIZE = 100;
+export const ALERT_BLOCK = 50;
 
 function isOffline(): boolean {
   return typeof navigator !== 'undefined' && navigator.onLine === false;
@@ -62,7 +63,16 @@ export interface MeetingSnapshot {
   finalCount: number;
   lastSeq: number;
   interims: readonly Line[];
-  alerts: readonly AlertEntry[];
+  /** Every alert, in line order (flattened when read). */
+  readonly alerts: readonly AlertEntry[];
+  alertTotal: number;
+  /**
+   * The newest alerts, ALERT_BLOCK to 2 × ALERT_BLOCK of them: new ones are appended, and the
+   * oldest ALERT_BLOCK leave at once, so a listed alert stays put while alerts arrive.
+   */
+  recentAlerts: readonly AlertEntry[];
+  /** Alerts per keyword (as the alert names it), kept as alerts come and go. */
+  alertCounts: ReadonlyMap<string, number>;
   /** The rolling briefing (pushed live), and what its last update added. */
   briefing: RollingBriefing | undefined;
   briefingAdded: BriefingDelta | undefined;
@@ -78,7 +88,17 @@ export class MeetingStore {
   private finalCount = 0;
   private lastSeq = 0;
   private readonly interims = new Map<number, Line>();
-  private alerts: AlertEntry[] = [];
+  /**
+   * Alerts in line order, in blocks of about ALERT_BLOCK like the lines: an alert in line order
+   * is appended to the last block (a new array for it only); the rare out-of-order, confirmed
+   * or withdrawn one replaces the one block it is in. So a new alert costs O(blocks), not O(alerts).
+   */
+  private alertBlocks: readonly (readonly AlertEntry[])[] = [];
+  private alertTotal = 0;
+  private alertsChanged = true;
+  private recentView: readonly AlertEntry[] = [];
+  private readonly alertCounts = new Map<string, number>();
+  private alertCountsView: ReadonlyMap<string, number> = new Map();
   private readonly alertKeys = new Set<string>();
   private readonly withdrawn = new Set<string>();
   private briefing: RollingBriefing | undefined;
@@ -251,23 +271,90 @@ export class MeetingStore {
     if (this.alertKeys.has(alert.key)) {
       // A provisional alert confirmed: same entry, final text.
       if (alert.state !== 'confirmed') return;
-      const at = this.alerts.findIndex((a) => a.key === alert.key);
-      if (at < 0 || this.alerts[at]?.state === 'confirmed') return;
-      this.alerts = this.alerts.map((a, i) => (i === at ? alert : a));
-      this.changed();
+      const at = this.findAlert(alert.seq, alert.key);
+      if (!at || at.block[at.index]?.state === 'confirmed') return;
+      this.replaceAlertBlock(
+        at.blockIndex,
+        at.block.map((a, i) => (i === at.index ? alert : a)),
+      );
       return;
     }
     if (alert.state === 'provisional' && this.withdrawn.has(alert.key)) return;
     this.alertKeys.add(alert.key);
-    this.alerts = [...this.alerts, alert].sort((a, b) => a.seq - b.seq);
-    this.changed();
+    this.alertCounts.set(alert.keyword, (this.alertCounts.get(alert.keyword) ?? 0) + 1);
+    this.alertTotal++;
+    const blocks = this.alertBlocks;
+    const last = blocks.at(-1);
+    if (!last || (last.at(-1) as AlertEntry).seq <= alert.seq) {
+      // In line order (the usual case): appended; a full last block starts a new one.
+      if (last && last.length < ALERT_BLOCK) this.replaceAlertBlock(blocks.length - 1, [...last, alert]);
+      else this.replaceAlertBlock(blocks.length, [alert]);
+      return;
+    }
+    // Out of order: into the block it belongs in, after the alerts of lines up to its own.
+    const blockIndex = Math.max(0, this.blockAtOrBefore(alert.seq));
+    const block = blocks[blockIndex] as readonly AlertEntry[];
+    const index = upperBound(block, alert.seq);
+    this.replaceAlertBlock(blockIndex, [...block.slice(0, index), alert, ...block.slice(index)]);
   }
 
   private withdraw(key: string): void {
     this.withdrawn.add(key);
     if (!this.alertKeys.has(key)) return;
     this.alertKeys.delete(key);
-    this.alerts = this.alerts.filter((a) => a.key !== key);
+    const at = this.findAlert(Number(key.slice(0, key.indexOf(':'))), key);
+    if (!at) return;
+    const gone = at.block[at.index] as AlertEntry;
+    const left = (this.alertCounts.get(gone.keyword) ?? 1) - 1;
+    if (left > 0) this.alertCounts.set(gone.keyword, left);
+    else this.alertCounts.delete(gone.keyword);
+    this.alertTotal--;
+    const rest = at.block.filter((_, i) => i !== at.index);
+    if (rest.length > 0) this.replaceAlertBlock(at.blockIndex, rest);
+    else {
+      this.alertBlocks = this.alertBlocks.filter((_, i) => i !== at.blockIndex);
+      this.alertsUpdated();
+    }
+  }
+
+  /** The index of the last alert block whose first alert's line is at or before `seq`, or -1. */
+  private blockAtOrBefore(seq: number): number {
+    let lo = 0;
+    let hi = this.alertBlocks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (((this.alertBlocks[mid] as readonly AlertEntry[])[0] as AlertEntry).seq <= seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi;
+  }
+
+  /** Where the alert with this key (on line `seq`) is. */
+  private findAlert(
+    seq: number,
+    key: string,
+  ): { blockIndex: number; block: readonly AlertEntry[]; index: number } | undefined {
+    // Alerts of one line can straddle blocks: look back from the last block that may hold it.
+    for (let b = this.blockAtOrBefore(seq); b >= 0; b--) {
+      const block = this.alertBlocks[b] as readonly AlertEntry[];
+      for (let i = upperBound(block, seq) - 1; i >= 0 && (block[i] as AlertEntry).seq === seq; i--) {
+        if (block[i]?.key === key) return { blockIndex: b, block, index: i };
+      }
+      if ((block[0] as AlertEntry).seq < seq) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Blocks are never changed once a snapshot holds them: a changed block is a new array. */
+  private replaceAlertBlock(index: number, block: AlertEntry[]): void {
+    const blocks = [...this.alertBlocks];
+    blocks[index] = block;
+    this.alertBlocks = blocks;
+    this.alertsUpdated();
+  }
+
+  private alertsUpdated(): void {
+    this.alertsChanged = true;
     this.changed();
   }
 
@@ -294,6 +381,14 @@ export class MeetingStore {
 
   snapshot(): MeetingSnapshot {
     if (this.snapshotCache?.version === this.version) return this.snapshotCache;
+    if (this.alertsChanged) {
+      // The newest one or two blocks: the list grows at its end and drops ALERT_BLOCK at once.
+      this.recentView = this.alertBlocks.slice(-2).flat();
+      this.alertCountsView = new Map(this.alertCounts);
+      this.alertsChanged = false;
+    }
+    const alertBlocks = this.alertBlocks;
+    let allAlerts: readonly AlertEntry[] | undefined;
     this.snapshotCache = {
       version: this.version,
       status: this.status,
@@ -301,7 +396,14 @@ export class MeetingStore {
       finalCount: this.finalCount,
       lastSeq: this.lastSeq,
       interims: [...this.interims.values()].sort((a, b) => a.seq - b.seq),
-      alerts: this.alerts,
+      // Flattened only when read (the blocks a snapshot holds never change).
+      get alerts() {
+        allAlerts ??= alertBlocks.flat();
+        return allAlerts;
+      },
+      alertTotal: this.alertTotal,
+      recentAlerts: this.recentView,
+      alertCounts: this.alertCountsView,
       briefing: this.briefing,
       briefingAdded: this.briefingAdded,
       latency: this.latency,
@@ -323,6 +425,18 @@ export class MeetingStore {
     if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 200);
     else requestAnimationFrame(flush);
   }
+}
+
+/** The index of the first alert whose line is after `seq` (binary search). */
+function upperBound(alerts: readonly AlertEntry[], seq: number): number {
+  let lo = 0;
+  let hi = alerts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((alerts[mid] as AlertEntry).seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function alertKey(seq: number, keyword: string, occurrence: number): string {

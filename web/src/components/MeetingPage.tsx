@@ -5,7 +5,7 @@ import { startedAt } from '../format';
 import { lazyComponent } from '../lazy';
 import { MeetingStore } from '../meeting-store';
 import { rememberShared } from '../shared-meetings';
-import { useMeeting } from '../use-store';
+import { useMeetingPart } from '../use-store';
 import { AlertsPanel } from './AlertsPanel';
 import { AskBox } from './AskBox';
 import { BriefingPanel } from './BriefingPanel';
@@ -17,7 +17,7 @@ import { OwnerControls } from './OwnerControls';
 import { Player, type PlayerHandle } from './Player';
 import { SharePanel } from './SharePanel';
 import { StatusBadge } from './StatusBadge';
-import { Transcript } from './Transcript';
+import { MeetingTranscript } from './Transcript';
 
 /** The microphone of a microphone meeting: loaded only when such a meeting is opened by its owner. */
 const MicPanel = lazyComponent(() => import('../mic/MicPanel').then((m) => m.MicPanel));
@@ -25,10 +25,22 @@ const MicPanel = lazyComponent(() => import('../mic/MicPanel').then((m) => m.Mic
 /** Open stores, for the benchmark's test hook (`window.parleyTestHooks`). */
 export const openStores = new Map<string, MeetingStore>();
 
+const NO_KEYWORDS: readonly string[] = [];
+
+/** The latency panel changes with every line: it alone re-renders for it. */
+function MeetingLatency({ store }: { store: MeetingStore }) {
+  return <LatencyMeter latency={useMeetingPart(store, (s) => s.latency)} />;
+}
+
 export function MeetingPage({ meetingId }: { meetingId: string }) {
   const { api, client, userId } = useApp();
   const store = useMemo(() => new MeetingStore(meetingId), [meetingId]);
-  const snapshot = useMeeting(store);
+  // Only what this page shows itself: a new line re-renders the transcript and alerts, not the page.
+  const liveStatus = useMeetingPart(store, (s) => s.status);
+  const connection = useMeetingPart(store, (s) => s.connection);
+  const briefing = useMeetingPart(store, (s) => s.briefing);
+  const briefingAdded = useMeetingPart(store, (s) => s.briefingAdded);
+  const getBlocks = useCallback(() => store.snapshot().blocks, [store]);
   const [meeting, setMeeting] = useState<MeetingView>();
   const [loadError, setLoadError] = useState<string>();
   const player = useRef<PlayerHandle | undefined>(undefined);
@@ -78,7 +90,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
       </main>
     );
   }
-  const status = snapshot.status ?? meeting?.status;
+  const status = liveStatus ?? meeting?.status;
   const owner = meeting?.role === 'owner';
   const microphone = owner && meeting?.source === 'microphone';
   return (
@@ -86,7 +98,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
       <div class="meeting-head">
         <h1>{meeting?.title ?? 'Meeting'}</h1>
         <StatusBadge status={status} />
-        <ConnectionBadge state={snapshot.connection} />
+        <ConnectionBadge state={connection} />
         {meeting && (
           <p class="meta">
             Started <time dateTime={meeting.createdAt}>{startedAt(meeting.createdAt)}</time>
@@ -99,11 +111,11 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
           <Player
             meetingId={meetingId}
             status={status}
-            blocks={snapshot.blocks}
+            getBlocks={getBlocks}
             handle={player}
             onAvailable={setCanSeek}
           />
-          <Transcript snapshot={snapshot} onSeek={canSeek ? onSeek : undefined} />
+          <MeetingTranscript store={store} onSeek={canSeek ? onSeek : undefined} />
         </div>
         <aside class="side" aria-label="Meeting tools">
           {microphone && (
@@ -123,10 +135,10 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
               }}
             />
           )}
-          <AlertsPanel alerts={snapshot.alerts} keywords={meeting?.keywords ?? []} />
+          <AlertsPanel store={store} keywords={meeting?.keywords ?? NO_KEYWORDS} />
           <NotificationToggle store={store} title={meeting?.title ?? 'Parley'} />
-          <BriefingPanel meetingId={meetingId} live={snapshot.briefing} added={snapshot.briefingAdded} />
-          <LatencyMeter latency={snapshot.latency} />
+          <BriefingPanel meetingId={meetingId} live={briefing} added={briefingAdded} />
+          <MeetingLatency store={store} />
           <AskBox
             meetingId={meetingId}
             canSpeak={owner && (status === 'live' || status === 'paused' || status === 'joining')}

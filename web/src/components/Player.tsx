@@ -11,6 +11,7 @@ import { ApiError, type RecordingView } from '../api';
 import { useApp } from '../app-context';
 import type { Line } from '../meeting-store';
 import { lineAt } from '../playback';
+import { revealLine } from './Transcript';
 
 const TERMINAL: ReadonlySet<MeetingStatus> = new Set(['ended', 'failed']);
 /** After the meeting ends, the recording is assembled: look for it this often, this many times. */
@@ -31,18 +32,17 @@ type State =
 export function Player(props: {
   meetingId: string;
   status: MeetingStatus | undefined;
-  blocks: readonly (readonly Line[])[];
+  /** The transcript's blocks now (read when the position changes: no re-render per line). */
+  getBlocks: () => readonly (readonly Line[])[];
   handle: { current: PlayerHandle | undefined };
   /** Whether there is a recording to seek in (the transcript's lines become clickable). */
   onAvailable?: (available: boolean) => void;
 }) {
-  const { meetingId, status, blocks } = props;
+  const { meetingId, status } = props;
   const { api } = useApp();
   const [state, setState] = useState<State>({ kind: 'waiting' });
   const audio = useRef<HTMLAudioElement>(null);
   const speaking = useRef<number | undefined>(undefined);
-  const blocksRef = useRef(blocks);
-  blocksRef.current = blocks;
   const over = status !== undefined && TERMINAL.has(status);
   const { onAvailable } = props;
   useEffect(() => onAvailable?.(state.kind === 'ready'), [onAvailable, state.kind]);
@@ -110,7 +110,7 @@ export function Player(props: {
   const highlight = () => {
     const el = audio.current;
     if (!el) return;
-    const seq = lineAt(blocksRef.current, el.currentTime * 1000);
+    const seq = lineAt(props.getBlocks(), el.currentTime * 1000);
     if (seq === speaking.current) return;
     if (speaking.current !== undefined) {
       const old = document.getElementById(`line-${speaking.current}`);
@@ -119,10 +119,13 @@ export function Player(props: {
     }
     speaking.current = seq;
     if (seq === undefined) return;
-    const line = document.getElementById(`line-${seq}`);
-    line?.classList.add('speaking');
-    line?.setAttribute('aria-current', 'true');
-    if (!el.paused) line?.scrollIntoView({ block: 'nearest' });
+    // Its block may be out of view (the transcript is windowed): rendered, and kept while it plays.
+    void revealLine(seq, 'playing').then((line) => {
+      if (!line || speaking.current !== seq) return;
+      line.classList.add('speaking');
+      line.setAttribute('aria-current', 'true');
+      if (!el.paused) line.scrollIntoView({ block: 'nearest' });
+    });
   };
 
   props.handle.current =

@@ -1,14 +1,45 @@
 import { memo } from 'preact/compat';
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { highlight, meetingTime, speakerColour } from '../format';
-import type { Line, MeetingSnapshot } from '../meeting-store';
+import type { Line, MeetingSnapshot, MeetingStore } from '../meeting-store';
+import { blockOf, type Extent, shownBlocks } from '../transcript-window';
+import { useMeeting } from '../use-store';
 
 /** Within this many pixels of the bottom counts as "at the live edge". */
 const STICK_THRESHOLD_PX = 48;
+/** A line's height before any was measured (2.6em of the 16px root font, rounded up). */
+const DEFAULT_LINE_PX = 42;
+
+/**
+ * Why a block stays rendered while out of view: the line a reader jumped to (an alert, a
+ * citation) keeps its focus, and the line being played keeps its highlight.
+ */
+export type PinReason = 'focus' | 'playing';
+
+type Reveal = (seq: number, reason: PinReason) => Promise<HTMLElement | null>;
+/** The mounted transcript's reveal function (one meeting page at a time). */
+let reveal: Reveal | undefined;
+
+/** The transcript of a meeting's store: re-renders (at most once a frame) as lines arrive. */
+export function MeetingTranscript({
+  store,
+  onSeek,
+}: {
+  store: MeetingStore;
+  onSeek?: ((startMs: number) => void) | undefined;
+}) {
+  return <Transcript snapshot={useMeeting(store)} onSeek={onSeek} />;
+}
 
 /**
  * `onSeek`: when set (the meeting has a recording), clicking a final line — or Enter on a focused
  * one — seeks the player to the line's start. One delegated listener: lines never re-render for it.
+ *
+ * Windowed by block: a full block (BLOCK_SIZE finals, never changes) is rendered only while it
+ * is within a screen of the visible part, or pinned; otherwise one empty item of its measured
+ * height stands in for it. The newest block is always rendered. So the DOM — and the browser's
+ * style, layout and paint work per new line — stays the size of a few blocks, however long the
+ * meeting.
  */
 export function Transcript({
   snapshot,
@@ -18,8 +49,63 @@ export function Transcript({
   onSeek?: ((startMs: number) => void) | undefined;
 }) {
   const scroller = useRef<HTMLElement>(null);
+  const list = useRef<HTMLOListElement>(null);
   const [following, setFollowing] = useState(true);
   const followingRef = useRef(true);
+  /** Blocks rendered because they are near the visible part; undefined (not yet known): the last two. */
+  const [range, setRange] = useState<Extent | undefined>(undefined);
+  const [pins, setPins] = useState<ReadonlyMap<PinReason, number>>(new Map());
+  /** Measured heights of full blocks, by their first seq. */
+  const heights = useRef(new Map<number, number>());
+  const lineHeight = useRef(DEFAULT_LINE_PX);
+  const waiting = useRef<{ seq: number; resolve: (el: HTMLElement | null) => void }[]>([]);
+  const blocksRef = useRef(snapshot.blocks);
+  blocksRef.current = snapshot.blocks;
+
+  const { blocks } = snapshot;
+  const isShown = (index: number) => {
+    if (index >= blocks.length - 1) return true; // the newest block
+    const first = blocks[index]?.[0]?.seq;
+    for (const pinned of pins.values()) if (pinned === first) return true;
+    if (range === undefined) return index === blocks.length - 2;
+    return index >= range.from && index <= range.to;
+  };
+
+  const heightOf = (block: readonly Line[]) =>
+    heights.current.get(block[0]?.seq ?? -1) ?? block.length * lineHeight.current;
+
+  /** Measures the rendered blocks (their first and last lines) into `heights`. */
+  const measure = useCallback(() => {
+    const all = blocksRef.current;
+    for (let i = 0; i < all.length; i++) {
+      const block = all[i] as readonly Line[];
+      const first = document.getElementById(`line-${block[0]?.seq}`);
+      const last = document.getElementById(`line-${block.at(-1)?.seq}`);
+      if (!first || !last) continue;
+      const height = last.offsetTop + last.offsetHeight - first.offsetTop;
+      if (height > 0) {
+        heights.current.set(block[0]?.seq ?? -1, height);
+        lineHeight.current = height / block.length;
+      }
+    }
+  }, []);
+
+  /** Which full blocks are within a screen of the visible part, from the scroll position. */
+  const updateRange = useCallback(() => {
+    const el = scroller.current;
+    const ol = list.current;
+    if (!el || !ol) return;
+    measure();
+    const all = blocksRef.current;
+    const listTop = ol.getBoundingClientRect().top - el.getBoundingClientRect().top + el.scrollTop;
+    // The newest block counts too: when it fills up and the next one starts, it stays rendered
+    // until the next update says it is out of view (not torn down and rebuilt meanwhile).
+    const next = shownBlocks(
+      all.map((block) => heights.current.get(block[0]?.seq ?? -1) ?? block.length * lineHeight.current),
+      { from: el.scrollTop - listTop - el.clientHeight, to: el.scrollTop - listTop + 2 * el.clientHeight },
+    );
+    setRange((prev) => (prev && prev.from === next.from && prev.to === next.to ? prev : next));
+  }, [measure]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -29,6 +115,7 @@ export function Transcript({
       followingRef.current = atBottom;
       setFollowing(atBottom);
     }
+    updateRange();
   };
 
   // After every render with new lines: keep the live edge in view unless the user scrolled up.
@@ -36,6 +123,59 @@ export function Transcript({
     const el = scroller.current;
     if (el && followingRef.current) el.scrollTop = el.scrollHeight;
   }, [snapshot.version]);
+
+  // A block filled up (or the meeting was replayed): what is near the view may have changed.
+  useLayoutEffect(() => {
+    updateRange();
+  }, [blocks.length, updateRange]);
+
+  // Lines asked for by `revealLine` are rendered now.
+  useLayoutEffect(() => {
+    if (waiting.current.length === 0) return;
+    const done = waiting.current;
+    waiting.current = [];
+    for (const { seq, resolve } of done) resolve(document.getElementById(`line-${seq}`));
+  });
+
+  // The panel's width changes line wrapping: heights measured before are stale.
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    let width = el.clientWidth;
+    const observer = new ResizeObserver(() => {
+      if (el.clientWidth === width) return updateRange();
+      width = el.clientWidth;
+      heights.current.clear();
+      updateRange();
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [updateRange]);
+
+  useEffect(() => {
+    const mine: Reveal = (seq, reason) => {
+      const index = blockOf(blocksRef.current, seq);
+      const first = index === undefined ? undefined : blocksRef.current[index]?.[0]?.seq;
+      if (first === undefined) return Promise.resolve(null);
+      return new Promise((resolve) => {
+        const el = document.getElementById(`line-${seq}`);
+        setPins((prev) => {
+          if (prev.get(reason) === first) return prev;
+          const next = new Map(prev);
+          next.set(reason, first);
+          return next;
+        });
+        if (el) resolve(el);
+        else waiting.current.push({ seq, resolve });
+      });
+    };
+    reveal = mine;
+    return () => {
+      if (reveal === mine) reveal = undefined;
+      for (const { resolve } of waiting.current) resolve(null);
+      waiting.current = [];
+    };
+  }, []);
 
   const jumpToLive = () => {
     const el = scroller.current;
@@ -71,7 +211,7 @@ export function Transcript({
         </span>
       </h2>
       <section
-        class={`transcript${onSeek ? ' can-seek' : ''}`}
+        class={`transcript windowed${onSeek ? ' can-seek' : ''}`}
         ref={scroller}
         onScroll={onScroll}
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
@@ -79,10 +219,14 @@ export function Transcript({
         aria-label="Transcript lines"
       >
         {empty && <p class="placeholder">Waiting for the first words…</p>}
-        <ol class="lines" onClick={onLinesClick} onKeyDown={onLinesKey}>
-          {snapshot.blocks.map((block) => (
-            <TranscriptBlock key={block[0]?.seq} lines={block} />
-          ))}
+        <ol class="lines windowed" ref={list} onClick={onLinesClick} onKeyDown={onLinesKey}>
+          {blocks.map((block, index) =>
+            isShown(index) ? (
+              <TranscriptBlock key={block[0]?.seq} lines={block} />
+            ) : (
+              <BlockSpacer key={block[0]?.seq} height={heightOf(block)} />
+            ),
+          )}
           {snapshot.interims.map((line) => (
             <TranscriptLine key={`i${line.seq}`} line={line} />
           ))}
@@ -96,6 +240,11 @@ export function Transcript({
       <LiveAnnouncer line={snapshot.latest} />
     </section>
   );
+}
+
+/** Stands in for a block out of view: its height, nothing to lay out or paint inside. */
+function BlockSpacer({ height }: { height: number }) {
+  return <li class="block-spacer" aria-hidden="true" style={{ height: `${height}px` }} />;
 }
 
 /** A full block never changes, so it never re-renders: the cost of a new line stays flat. */
@@ -146,9 +295,17 @@ function LiveAnnouncer({ line }: { line: Line | undefined }) {
   );
 }
 
+/**
+ * The element of final `seq`, rendered (and kept rendered, for `reason`) if its block was out
+ * of view; null when the transcript does not hold that line.
+ */
+export function revealLine(seq: number, reason: PinReason): Promise<HTMLElement | null> {
+  return reveal ? reveal(seq, reason) : Promise.resolve(document.getElementById(`line-${seq}`));
+}
+
 /** Scrolls a final into view, focuses it and flashes it (alerts, citations). */
-export function scrollToLine(seq: number): boolean {
-  const el = document.getElementById(`line-${seq}`);
+export async function scrollToLine(seq: number): Promise<boolean> {
+  const el = await revealLine(seq, 'focus');
   if (!el) return false;
   el.scrollIntoView({ block: 'center', behavior: 'auto' });
   el.focus({ preventScroll: true });
