@@ -5,6 +5,14 @@
  *   npx tsx bench/fanout.ts [--subscribers 1000] [--events 20] [--wave 100]
  *                           [--sweep 10,50,200] [--rtt-ms 20] [--rtt-sweep 10,50,64,128] [--rtt-events 5]
  *                           [--shard-size 1000] [--interim-rate 10] [--interim-seconds 5]
+ *                           [--paths sqs,direct,broadcast,signed,shard,sdk-floor,floor,shard-floor]
+ *
+ * Sharding (core/pipeline/fanout-shards.ts): subscriptions get shard floor(slot / --shard-size)
+ * (the stack runs with FANOUT_SHARD_SIZE = --shard-size); the fan-out handler posts to shard 0 and
+ * the fanout-shard handler, through the local shard queue and its event source, to the others.
+ * Per-shard figures: send → the last subscriber of each shard has it. Locally every shard runs
+ * in this one process (2 cores shared with the emulators and the clients); on AWS each shard is
+ * its own invocation, so there the end-to-end time is one shard's time plus one queue hop.
  *   experiments (in memory only): [--sdk-cache-middleware]
  *
  * Harness (loopback only, bounded, cleans up):
@@ -40,7 +48,7 @@ import { INTERIM_WINDOW_MS, InterimCoalescer } from '../core/pipeline/interim-co
 import { EventPublisher } from '../core/pipeline/publisher';
 import { sendPipelineEvent } from '../core/pipeline/send-event';
 import { SignedConnectionPoster } from '../core/pipeline/signed-post';
-import { TranscriptFanout } from '../core/pipeline/transcript-fanout';
+import { type EventSource, TranscriptFanout } from '../core/pipeline/transcript-fanout';
 import { ConnectionFanout, type FanoutResult } from '../core/realtime/connection-fanout';
 import { ConnectionRepository, meetingTopic } from '../core/realtime/connection-repository';
 import type { ServerMessage } from '../core/realtime/protocol';
@@ -79,6 +87,18 @@ const RTT_SWEEP = listArg('rtt-sweep', [10, 50, 64, 128]);
 const RTT_EVENTS = numArg('rtt-events', 0);
 /** Subscribers one fan-out invocation posts to (one shard); larger meetings are split. */
 const SHARD_SIZE = numArg('shard-size', 1000);
+/** Which paths run (default: all at ≤ 1 shard; sqs, shard, floor, shard-floor above). */
+const PATHS = listArgStrings(
+  'paths',
+  SUBSCRIBERS > SHARD_SIZE
+    ? ['sqs', 'shard', 'floor', 'shard-floor']
+    : ['sqs', 'direct', 'broadcast', 'signed', 'sdk-floor', 'floor'],
+);
+function listArgStrings(name: string, fallback: string[]): string[] {
+  const i = process.argv.indexOf(`--${name}`);
+  const raw = i >= 0 ? process.argv[i + 1] : undefined;
+  return raw ? raw.split(',').map((x) => x.trim()) : fallback;
+}
 /** Interims per second offered to the coalescing phase (0 skips it). */
 const INTERIM_RATE = numArg('interim-rate', 10);
 const INTERIM_SECONDS = numArg('interim-seconds', 5);
@@ -103,11 +123,15 @@ function mark(seq: number, stage: Stage): void {
 /** Wraps prototypes in memory only (the fan-out's stages); nothing on disk changes. */
 function instrument(): void {
   const handle = TranscriptFanout.prototype.handle;
-  TranscriptFanout.prototype.handle = function (this: TranscriptFanout, event: PipelineEvent) {
-    if (event.type !== 'transcript') return handle.call(this, event);
+  TranscriptFanout.prototype.handle = function (
+    this: TranscriptFanout,
+    event: PipelineEvent,
+    source?: EventSource,
+  ) {
+    if (event.type !== 'transcript') return handle.call(this, event, source);
     const seq = event.segment.seq;
     mark(seq, 'handler');
-    const done = handle.call(this, event);
+    const done = handle.call(this, event, source);
     void done.then(
       () => mark(seq, 'handlerDone'),
       () => undefined,
@@ -224,7 +248,13 @@ interface Ctx {
   meetingId: string;
   connectionIds: string[];
   clients: RpcPeer;
-  completions: Map<number, (times: number[]) => void>;
+  completions: Map<number, (got: Arrivals) => void>;
+}
+
+/** Receive times of one seq and which connection (index in opening order) got each. */
+interface Arrivals {
+  times: number[];
+  who: number[];
 }
 
 interface EventResult {
@@ -232,10 +262,14 @@ interface EventResult {
   sentAt: number;
   /** Receive time − send time, one per subscriber that got it. */
   latencies: number[];
+  /** The connection index of each latency. */
+  who: number[];
   missing: number;
 }
 
 interface Mode {
+  /** --paths key. */
+  key: string;
   name: string;
   /** Subscribers this path posts to (default all). */
   expected?: number;
@@ -348,6 +382,7 @@ function rawPost(endpoint: string, connectionId: string, body: Buffer): Promise<
 function broadcastMode(concurrency: number, delayed: boolean): Mode {
   const logger = createLogger('bench-fanout');
   return {
+    key: 'broadcast',
     name: delayed
       ? `ConnectionFanout via +${RTT_MS} ms RTT, concurrency ${concurrency}${concurrency === 50 ? ' (Parley)' : ''}`
       : `ConnectionFanout.broadcast, concurrency ${concurrency}${concurrency === 50 ? ' (Parley)' : ''}`,
@@ -370,7 +405,11 @@ function broadcastMode(concurrency: number, delayed: boolean): Mode {
 function modes(): Mode[] {
   const list: Mode[] = [
     {
-      name: 'SQS → event source → fan-out handler',
+      key: 'sqs',
+      name:
+        SUBSCRIBERS > SHARD_SIZE
+          ? `SQS → fan-out handler (shard 0) + shard queue → fanout-shard handler (${Math.ceil(SUBSCRIBERS / SHARD_SIZE) - 1} shards)`
+          : 'SQS → event source → fan-out handler',
       fanoutPath: true,
       async send(ctx, seq) {
         await sendPipelineEvent(sqs(), queueUrl('transcriptEvents'), finalEvent(ctx.meetingId, seq));
@@ -382,6 +421,7 @@ function modes(): Mode[] {
       },
     },
     {
+      key: 'direct',
       name: 'fan-out handler, direct SQSEvent',
       fanoutPath: true,
       async send(ctx, seq) {
@@ -392,6 +432,7 @@ function modes(): Mode[] {
     ...SWEEP.map((concurrency) => broadcastMode(concurrency, false)),
     {
       ...broadcastMode(50, false),
+      key: 'signed',
       name: 'ConnectionFanout + SignedConnectionPoster, concurrency 50 (the fan-out Lambda)',
       async send(ctx: Ctx, seq: number) {
         const fanout = new ConnectionFanout(
@@ -408,6 +449,7 @@ function modes(): Mode[] {
     ...(SUBSCRIBERS > SHARD_SIZE
       ? [
           {
+            key: 'shard',
             name: `one shard: SignedConnectionPoster to ${SHARD_SIZE} of the ${SUBSCRIBERS} (per-invocation work when sharded)`,
             fanoutPath: false,
             expected: SHARD_SIZE,
@@ -424,9 +466,21 @@ function modes(): Mode[] {
               if (result.delivered !== shard.length) reportShortfall(result, shard.length);
             },
           } satisfies Mode,
+          {
+            key: 'shard-floor',
+            name: `floor: bare HTTP POST loop to one shard (${SHARD_SIZE}), concurrency 50`,
+            fanoutPath: false,
+            expected: SHARD_SIZE,
+            async send(ctx: Ctx, seq: number) {
+              const data = Buffer.from(transcriptMessage(ctx.meetingId, seq));
+              const shard = ctx.connectionIds.slice(0, SHARD_SIZE);
+              await loop(shard, 50, (id) => rawPost(ctx.stack.urls.wsManagement, id, data));
+            },
+          } satisfies Mode,
         ]
       : []),
     {
+      key: 'sdk-floor',
       name: 'floor: management API client loop, concurrency 50',
       fanoutPath: false,
       async send(ctx, seq) {
@@ -438,6 +492,7 @@ function modes(): Mode[] {
       },
     },
     {
+      key: 'floor',
       name: 'floor: bare HTTP POST loop (no SDK), concurrency 50',
       fanoutPath: false,
       async send(ctx, seq) {
@@ -446,15 +501,15 @@ function modes(): Mode[] {
       },
     },
   ];
-  return list;
+  return list.filter((m) => PATHS.includes(m.key));
 }
 
 async function runEvent(ctx: Ctx, mode: Mode, seq: number): Promise<EventResult> {
-  const arrived = new Promise<number[]>((resolve) => ctx.completions.set(seq, resolve));
+  const arrived = new Promise<Arrivals>((resolve) => ctx.completions.set(seq, resolve));
   currentSeq = seq;
   const sentAt = nowAbs();
   const sent = mode.send(ctx, seq);
-  let times: number[];
+  let got: Arrivals;
   const expected = mode.expected ?? SUBSCRIBERS;
   if (expected < SUBSCRIBERS) {
     ctx.completions.delete(seq);
@@ -463,27 +518,34 @@ async function runEvent(ctx: Ctx, mode: Mode, seq: number): Promise<EventResult>
     while ((await ctx.clients.call<number>('count', seq)) < expected && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 2));
     }
-    times = await ctx.clients.call<number[]>('partial', seq);
+    got = await ctx.clients.call<Arrivals>('partial', seq);
     currentSeq = undefined;
-    return { seq, sentAt, latencies: times.map((t) => t - sentAt), missing: expected - times.length };
+    return {
+      seq,
+      sentAt,
+      latencies: got.times.map((t) => t - sentAt),
+      who: got.who,
+      missing: expected - got.times.length,
+    };
   }
   try {
-    times = await withTimeout(
+    got = await withTimeout(
       arrived,
       EVENT_TIMEOUT_MS,
       `all subscribers to receive seq ${seq} (${mode.name})`,
     );
   } catch {
     ctx.completions.delete(seq);
-    times = await ctx.clients.call<number[]>('partial', seq);
+    got = await ctx.clients.call<Arrivals>('partial', seq);
   }
   await withTimeout(sent, EVENT_TIMEOUT_MS, `sender of seq ${seq} (${mode.name})`);
   currentSeq = undefined;
   return {
     seq,
     sentAt,
-    latencies: times.map((t) => t - sentAt),
-    missing: SUBSCRIBERS - times.length,
+    latencies: got.times.map((t) => t - sentAt),
+    who: got.who,
+    missing: SUBSCRIBERS - got.times.length,
   };
 }
 
@@ -572,12 +634,13 @@ function report(
   out.push('');
   out.push(markdownTable(ALL_HAVE_IT_HEADERS, allHaveItRows(stats)));
   out.push('');
+  if (SUBSCRIBERS > SHARD_SIZE) out.push(...perShardReport(stats), '');
   const cpuPerEvent = (prefix: string) => {
     const s = stats.find((x) => x.mode.name.startsWith(prefix));
     return s ? s.cpuMs / Math.max(1, s.events.length) : Number.NaN;
   };
   const sdk = cpuPerEvent('floor: management API client');
-  const bare = cpuPerEvent('floor: bare HTTP');
+  const bare = cpuPerEvent('floor: bare HTTP POST loop (no SDK)');
   out.push(
     `Main-thread CPU per PostToConnection: ${(sdk / SUBSCRIBERS).toFixed(3)} ms with the SDK client, ` +
       `${(bare / SUBSCRIBERS).toFixed(3)} ms as a bare HTTP POST (both include the emulator's side): the SDK ` +
@@ -617,7 +680,7 @@ function report(
     ),
   );
   out.push('');
-  const floor = stats.find((x) => x.mode.name.startsWith('floor: bare HTTP'));
+  const floor = stats.find((x) => x.mode.key === 'floor');
   const floorP99 = floor ? summarize(floor.events.map((e) => Math.max(...e.latencies))).p99 : Number.NaN;
   const target = TARGET_RATIO * floorP99;
   out.push(
@@ -637,6 +700,61 @@ function report(
   return out.join('\n');
 }
 
+/** Per shard of the sharded paths: send → the last subscriber of that shard has it (ms). */
+function perShardReport(stats: ModeStats[]): string[] {
+  const out: string[] = [];
+  const p99Of = (key: string) => {
+    const s = stats.find((x) => x.mode.key === key);
+    return s ? summarize(s.events.map((e) => Math.max(...e.latencies))).p99 : Number.NaN;
+  };
+  const floor = p99Of('floor');
+  const shardFloor = p99Of('shard-floor');
+  const shards = Math.ceil(SUBSCRIBERS / SHARD_SIZE);
+  for (const s of stats.filter((x) => x.mode.fanoutPath)) {
+    out.push(`## Per shard: ${s.mode.name} (ms; send → the last subscriber of the shard has it)`);
+    out.push('');
+    const rows: (string | number)[][] = [];
+    for (let k = 0; k < shards; k++) {
+      const lasts = s.events.map((e) => {
+        let last = Number.NaN;
+        e.who.forEach((who, i) => {
+          if (Math.floor(who / SHARD_SIZE) === k)
+            last = Number.isNaN(last) ? (e.latencies[i] as number) : Math.max(last, e.latencies[i] as number);
+        });
+        return last;
+      });
+      const sum = summarize(lasts.filter((x) => !Number.isNaN(x)));
+      rows.push([
+        k,
+        Math.min(SHARD_SIZE, SUBSCRIBERS - k * SHARD_SIZE),
+        k === 0 ? 'fan-out handler' : 'fanout-shard handler (via the shard queue)',
+        ms(sum.p50),
+        ms(sum.p99),
+        (sum.p99 / shardFloor).toFixed(2),
+      ]);
+    }
+    const all = summarize(s.events.map((e) => Math.max(...e.latencies)));
+    rows.push([
+      'end to end',
+      SUBSCRIBERS,
+      'all shards',
+      ms(all.p50),
+      ms(all.p99),
+      `${(all.p99 / shardFloor).toFixed(2)} (× all-${SUBSCRIBERS} floor: ${(all.p99 / floor).toFixed(2)})`,
+    ]);
+    out.push(
+      markdownTable(['shard', 'connections', 'posted by', 'p50', 'p99', '× one-shard bare floor p99'], rows),
+    );
+    out.push('');
+  }
+  out.push(
+    `Floors, same run: bare HTTP POST loop to one shard (${SHARD_SIZE}) p99 ${ms(shardFloor)} ms; ` +
+      `to all ${SUBSCRIBERS} p99 ${ms(floor)} ms. Locally the shards share this process and its 2 cores ` +
+      'with the emulators, so they run one after another in effect; on AWS each is its own invocation.',
+  );
+  return out;
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -648,6 +766,10 @@ async function main(): Promise<void> {
     );
   }
   instrument();
+  if (WAVE > 0 && SHARD_SIZE % WAVE !== 0)
+    throw new Error('--wave must divide --shard-size (shards by opening order)');
+  // ws-subscribe gives each subscription shard floor(slot / FANOUT_SHARD_SIZE).
+  process.env.FANOUT_SHARD_SIZE = String(SHARD_SIZE);
   const stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR' });
   if (CACHE_MIDDLEWARE) {
     // The one client the handlers, ConnectionFanout and the SDK floor loop all share.
@@ -663,17 +785,24 @@ async function main(): Promise<void> {
       count: SUBSCRIBERS,
       wave: WAVE,
     });
-    const completions = new Map<number, (times: number[]) => void>();
-    clients.rpc.on<{ seq: number; times: number[] }>('complete', ({ seq, times }) => {
-      completions.get(seq)?.(times);
+    const completions = new Map<number, (got: Arrivals) => void>();
+    clients.rpc.on<{ seq: number } & Arrivals>('complete', ({ seq, times, who }) => {
+      completions.get(seq)?.({ times, who });
       completions.delete(seq);
     });
     const skew = await clockSkew(clients.rpc);
     console.error(`[fanout] opening ${SUBSCRIBERS} connections…`);
     const connect = await clients.rpc.call<ConnectResult>('connect');
-    const connectionIds = (await new ConnectionRepository().subscribers(meetingTopic(meetingId))).map(
-      (s) => s.connectionId,
-    );
+    const subscriptions = await new ConnectionRepository().subscribers(meetingTopic(meetingId));
+    // Shard 0 first, so "one shard" paths post to the connections the fan-out handler posts to.
+    subscriptions.sort((a, b) => (a.shard ?? 0) - (b.shard ?? 0));
+    const connectionIds = subscriptions.map((s) => s.connectionId);
+    const perShard = new Map<number, number>();
+    for (const s of subscriptions) perShard.set(s.shard ?? 0, (perShard.get(s.shard ?? 0) ?? 0) + 1);
+    for (const [shard, n] of perShard) {
+      const expected = Math.min(SHARD_SIZE, SUBSCRIBERS - shard * SHARD_SIZE);
+      if (n !== expected) throw new Error(`shard ${shard} holds ${n} subscriptions, expected ${expected}`);
+    }
     if (connectionIds.length !== SUBSCRIBERS) {
       throw new Error(`${connectionIds.length} subscriptions stored for ${SUBSCRIBERS} connections`);
     }

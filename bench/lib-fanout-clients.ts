@@ -29,11 +29,11 @@ export interface ConnectResult {
 
 const config = workerData as ClientsConfig;
 const sockets: WebSocket[] = [];
-/** seq → receive times so far. */
-const arrivals = new Map<number, number[]>();
+/** seq → receive times so far, and which connection (index in opening order) each one is. */
+const arrivals = new Map<number, { times: number[]; who: number[] }>();
 const stray = { errors: 0, other: 0, duplicates: 0 };
 
-function connectOne(emit: (event: string, payload: unknown) => void): Promise<number> {
+function connectOne(emit: (event: string, payload: unknown) => void, index: number): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(config.url, { perMessageDeflate: false });
@@ -49,16 +49,17 @@ function connectOne(emit: (event: string, payload: unknown) => void): Promise<nu
       }
       if (msg.type === 'transcript' && typeof msg.transcript?.seq === 'number') {
         const seq = msg.transcript.seq;
-        let times = arrivals.get(seq);
-        if (!times) {
-          times = [];
-          arrivals.set(seq, times);
+        let got = arrivals.get(seq);
+        if (!got) {
+          got = { times: [], who: [] };
+          arrivals.set(seq, got);
         }
-        times.push(at);
-        if (times.length === config.count) {
+        got.times.push(at);
+        got.who.push(index);
+        if (got.times.length === config.count) {
           arrivals.delete(seq);
-          emit('complete', { seq, times });
-        } else if (times.length > config.count) stray.duplicates++;
+          emit('complete', { seq, times: got.times, who: got.who });
+        } else if (got.times.length > config.count) stray.duplicates++;
         return;
       }
       if (msg.type === 'replay_complete' && !subscribed) {
@@ -83,17 +84,17 @@ async function connectAll(emit: (event: string, payload: unknown) => void): Prom
   const times: number[] = [];
   for (let i = 0; i < config.count; i += config.wave) {
     const wave = Math.min(config.wave, config.count - i);
-    times.push(...(await Promise.all(Array.from({ length: wave }, () => connectOne(emit)))));
+    times.push(...(await Promise.all(Array.from({ length: wave }, (_, k) => connectOne(emit, i + k)))));
   }
   const s = summarize(times);
   return { connected: times.length, wallMs: performance.now() - started, p50: s.p50, p99: s.p99, max: s.max };
 }
 
 /** Times received so far for a seq that never completed (for a timeout report). */
-function partial(seq: number): number[] {
-  const times = arrivals.get(seq) ?? [];
+function partial(seq: number): { times: number[]; who: number[] } {
+  const got = arrivals.get(seq) ?? { times: [], who: [] };
   arrivals.delete(seq);
-  return times;
+  return got;
 }
 
 async function closeAll(): Promise<void> {
@@ -150,7 +151,7 @@ if (parentPort) {
       now: () => nowAbs(),
       connect: () => connectAll((event, payload) => emit(event, payload)),
       partial: (seq: number) => partial(seq),
-      count: (seq: number) => arrivals.get(seq)?.length ?? 0,
+      count: (seq: number) => arrivals.get(seq)?.times.length ?? 0,
       stray: () => ({ ...stray }),
       close: () => closeAll(),
       startDelayProxy: (req: { target: string; delayMs: number }) => startDelayProxy(req),

@@ -36,6 +36,8 @@ export interface Meeting {
   statusEpoch: number;
   /** Highest final seq stored by the fan-out. */
   lastSeq: number;
+  /** Subscriptions ever taken (ws-subscribe); a subscription's fan-out shard is its slot / 1,000. */
+  subscriptionSlots?: number;
   createdAt: string;
   updatedAt: string;
   endedAt?: string;
