@@ -17,6 +17,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { HOP_METRICS } from '../core/pipeline/fanout-wiring';
+import { INTERIM_WINDOW_MS } from '../core/pipeline/interim-coalescer';
 import { PING_INTERVAL_MS } from '../core/realtime/ping-route';
 import { FANOUT_METRICS } from '../core/resources';
 import { REPO_ROOT } from '../lib/constructs/parley-function';
@@ -324,13 +326,6 @@ export function fixedMonthly(t: Template): CostLine[] {
       usd: P.customMetricMonth,
     });
   }
-  // The fan-out Lambda's embedded metrics (lambdas/fanout/handler.ts): billed in any month with a meeting.
-  const fanoutMetrics = [FANOUT_METRICS.finals, FANOUT_METRICS.finalLatency, 'Events', 'EvictedSubscribers'];
-  lines.push({
-    item: 'Custom metrics of the fan-out (any month with meetings)',
-    how: `${fanoutMetrics.length} (${fanoutMetrics.join(', ')}) × $${P.customMetricMonth}`,
-    usd: fanoutMetrics.length * P.customMetricMonth,
-  });
   // Lambda's SQS pollers long-poll each queue with an event source: 5 pollers, one 20 s receive each.
   const mappings = ofType(t, 'AWS::Lambda::EventSourceMapping').length;
   if (mappings > 0) {
@@ -368,16 +363,23 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   const lines: CostLine[] = [];
   const svc = services(t);
   const gateway = svc.find((s) => 'MAX_SESSIONS' in s.env);
-  const events = u.finalsPerHour + u.interimsPerHour + u.otherEventsPerHour;
+  // Interim coalescing (core/pipeline/interim-coalescer.ts): viewers get at most one interim line
+  // per window; when interims come faster, up to one refresh message per window joins the queue.
+  const configuredWindow = Number(gateway?.env.INTERIM_WINDOW_MS);
+  const windowMs = Number.isFinite(configuredWindow) ? configuredWindow : INTERIM_WINDOW_MS;
+  const interimLines = windowMs > 0 ? Math.min(u.interimsPerHour, 3_600_000 / windowMs) : u.interimsPerHour;
+  const refreshes = u.interimsPerHour > interimLines ? interimLines : 0;
+  const events = u.finalsPerHour + u.interimsPerHour + u.otherEventsPerHour + refreshes;
+  const toViewers = u.finalsPerHour + interimLines + u.otherEventsPerHour;
   const V = u.viewers;
 
-  // Realtime API: every event to every viewer, the viewers' pings (two messages each: the ping
-  // and API Gateway's own pong), and the connection minutes.
+  // Realtime API: every event line to every viewer, the viewers' pings (two messages each: the
+  // ping and API Gateway's own pong), and the connection minutes.
   const pingsPerViewer = 3_600_000 / PING_INTERVAL_MS;
-  const messages = events * V + 2 * pingsPerViewer * V;
+  const messages = toViewers * V + 2 * pingsPerViewer * V;
   lines.push({
     item: 'API Gateway WebSocket messages',
-    how: `(${num(events)} events × ${V} viewers) + (${pingsPerViewer} pings × 2 × ${V}) = ${num(messages)} × $${P.wsMessageMillion}/M`,
+    how: `(${num(toViewers)} lines (${num(interimLines)} interim after ${windowMs} ms coalescing) × ${V} viewers) + (${pingsPerViewer} pings × 2 × ${V}) = ${num(messages)} × $${P.wsMessageMillion}/M`,
     usd: (messages / 1e6) * P.wsMessageMillion,
   });
   lines.push({
@@ -385,11 +387,11 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
     how: `60 × ${V} viewers × $${P.wsConnectionMinuteMillion}/M`,
     usd: ((60 * V) / 1e6) * P.wsConnectionMinuteMillion,
   });
-  const toViewers = events * V * u.bytesPerEventMessage;
+  const bytesOut = toViewers * V * u.bytesPerEventMessage;
   lines.push({
     item: 'Data out to viewers',
-    how: `${num(events * V)} messages × ${u.bytesPerEventMessage} B = ${(toViewers / GB).toFixed(4)} GB × $${P.dataOutGb}`,
-    usd: (toViewers / GB) * P.dataOutGb,
+    how: `${num(toViewers * V)} messages × ${u.bytesPerEventMessage} B = ${(bytesOut / GB).toFixed(4)} GB × $${P.dataOutGb}`,
+    usd: (bytesOut / GB) * P.dataOutGb,
   });
 
   // Pipeline: one FIFO message per event; the fan-out Lambda receives and deletes per batch.
@@ -486,9 +488,30 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   return lines;
 }
 
+/**
+ * What an hour with at least one live meeting costs, shared by every meeting live in that hour:
+ * custom metrics are billed pro rata per hour in which they are published, and the fan-out
+ * publishes its embedded metrics (lambdas/fanout/handler.ts, core/pipeline/fanout-wiring.ts) only
+ * while it handles events. A stage with a meeting in every hour of the month pays them in full.
+ */
+export function perLiveHour(): CostLine[] {
+  const P = PRICES;
+  const names = [FANOUT_METRICS.finals, FANOUT_METRICS.finalLatency, 'Events', ...Object.values(HOP_METRICS)];
+  return [
+    {
+      item: 'Custom metrics of the fan-out (hours they are published)',
+      how: `${names.length} (${names.join(', ')}) × $${P.customMetricMonth} ÷ ${P.hoursPerMonth} h (EvictedSubscribers only in an hour with an eviction)`,
+      usd: (names.length * P.customMetricMonth) / P.hoursPerMonth,
+    },
+  ];
+}
+
 export interface CostReport {
   fixed: CostLine[];
   fixedTotal: number;
+  /** Per hour with any live meeting, shared by the meetings of that hour. */
+  liveHour: CostLine[];
+  liveHourTotal: number;
   meetingHour: CostLine[];
   meetingHourTotal: number;
   /** Cost a further viewer adds to a meeting-hour. */
@@ -501,9 +524,12 @@ export function costReport(t: Template, usage = defaultUsage()): CostReport {
   const meetingHour = perMeetingHour(t, usage);
   const total = (lines: CostLine[]) => lines.reduce((s, l) => s + l.usd, 0);
   const plusOne = total(perMeetingHour(t, { ...usage, viewers: usage.viewers + 1 }));
+  const liveHour = perLiveHour();
   return {
     fixed,
     fixedTotal: total(fixed),
+    liveHour,
+    liveHourTotal: total(liveHour),
     meetingHour,
     meetingHourTotal: total(meetingHour),
     perExtraViewer: plusOne - total(meetingHour),
@@ -534,6 +560,12 @@ export function renderMarkdown(r: CostReport): string {
     ...r.fixed.map((l) => row(l, 2)),
     `| **total** | | **${usd(r.fixedTotal)}** |`,
     '',
+    `### Per hour with any live meeting: ${usd(r.liveHourTotal, 4)}, shared by the meetings of that hour`,
+    '',
+    '| item | arithmetic | per live hour |',
+    '| --- | --- | ---: |',
+    ...r.liveHour.map((l) => row(l, 5)),
+    '',
     `### Per meeting-hour: ${usd(r.meetingHourTotal, 4)} with ${r.usage.viewers} viewers`,
     '',
     `Usage model: ${num(r.usage.finalsPerHour)} finals and ${num(r.usage.interimsPerHour)} interims an hour (the Deepgram model of`,
@@ -560,6 +592,9 @@ function renderText(r: CostReport): string {
     '',
     `Fixed per stage per month: ${usd(r.fixedTotal)}`,
     ...r.fixed.map((l) => line(l, 2)),
+    '',
+    `Per hour with any live meeting (shared by its meetings): ${usd(r.liveHourTotal, 4)}`,
+    ...r.liveHour.map((l) => line(l, 5)),
     '',
     `Per meeting-hour with ${r.usage.viewers} viewers: ${usd(r.meetingHourTotal, 4)} (each further viewer ${usd(r.perExtraViewer, 4)})`,
     ...r.meetingHour.map((l) => line(l, 5)),

@@ -40,9 +40,12 @@ export const TABLES = {
     partitionKey: { name: 'meetingId', type: 'S' },
     globalSecondaryIndexes: [
       {
+        // Keys only: a meeting is updated twice per final (seq, lastSeq), and a full copy here
+        // was rewritten each time; GET /meetings reads the page's meetings from the table.
         indexName: 'byOwner',
         partitionKey: { name: 'ownerId', type: 'S' },
         sortKey: { name: 'createdAt', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
       {
         // Sparse (only meetings with a bot): the Recall status webhook finds its meeting by bot
@@ -106,9 +109,12 @@ export const TABLES = {
     ttlAttribute: 'expiresAt',
     globalSecondaryIndexes: [
       {
+        // Keys only: a running job is updated every progress tick; GET /jobs reads the page's
+        // jobs from the table.
         indexName: 'byOwner',
         partitionKey: { name: 'ownerId', type: 'S' },
         sortKey: { name: 'createdAt', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
     ],
   },

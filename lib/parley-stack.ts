@@ -155,6 +155,7 @@ export class ParleyStack extends Stack {
       loadBalancer: this.audioGateway.loadBalancer,
       targetGroup: this.audioGateway.targetGroup,
       service: this.audioGateway.service,
+      minTasks: s.audioGateway.minTasks,
       maxSessions: s.audioGateway.maxSessions,
       realtimeApi: this.realtime.api,
       realtimeStage: this.realtime.stage,

@@ -5,6 +5,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../clients/dynamodb';
+import { batchGetAll } from '../clients/dynamodb-batch';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { Job, JobStage } from './model';
@@ -51,9 +52,23 @@ export class JobRepository {
         ExclusiveStartKey: opts.cursor,
       }),
     );
+    // The byOwner index holds keys only (core/resources.ts: a running job is updated every
+    // progress tick); the page's jobs are read from the table, in the index's order.
+    const ids = (out.Items ?? []).map((k) => String(k.jobId));
+    const found =
+      ids.length === 0
+        ? []
+        : ((await batchGetAll(
+            this.table,
+            ids.map((jobId) => ({ jobId })),
+          )) as unknown as Job[]);
+    const byId = new Map(found.map((j) => [j.jobId, j]));
     const now = Date.now() / 1000;
     return {
-      items: ((out.Items ?? []) as Job[]).filter((j) => j.expiresAt >= now),
+      items: ids.flatMap((id) => {
+        const job = byId.get(id);
+        return job && job.expiresAt >= now ? [job] : [];
+      }),
       cursor: out.LastEvaluatedKey,
     };
   }

@@ -301,7 +301,12 @@ export class MeetingRepository {
     }
   }
 
-  /** One page of an owner's meetings, newest first (byOwner index); `cursor` is DynamoDB's LastEvaluatedKey. */
+  /**
+   * One page of an owner's meetings, newest first; `cursor` is DynamoDB's LastEvaluatedKey. The
+   * byOwner index holds keys only (core/resources.ts: a meeting is updated twice per final, and
+   * an index projecting every attribute was rewritten each time), so the page's meetings are
+   * then read from the table, in the index's order; one deleted meanwhile is left out.
+   */
   async listByOwner(
     ownerId: string,
     opts: { limit?: number; cursor?: Record<string, unknown> } = {},
@@ -317,7 +322,13 @@ export class MeetingRepository {
         ExclusiveStartKey: opts.cursor,
       }),
     );
-    return { items: (out.Items ?? []) as Meeting[], cursor: out.LastEvaluatedKey };
+    const ids = (out.Items ?? []).map((k) => String(k.meetingId));
+    const byId = new Map((await this.getMany(ids)).map((m) => [m.meetingId, m]));
+    const items = ids.flatMap((id) => {
+      const meeting = byId.get(id);
+      return meeting ? [meeting] : [];
+    });
+    return { items, cursor: out.LastEvaluatedKey };
   }
 
   /** The meeting whose Recall bot is `botId` (byBot index), if any. */

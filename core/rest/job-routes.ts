@@ -47,8 +47,8 @@ export const JOB_LAMBDAS = {
     queue: false,
   },
   'http-list-jobs': {
-    description: 'GET /jobs (byOwner index)',
-    tables: { jobs: { indexes: { byOwner: ['Query'] } } },
+    description: 'GET /jobs (byOwner index, keys only; then BatchGetItem)',
+    tables: { jobs: { table: ['BatchGetItem'], indexes: { byOwner: ['Query'] } } },
     bucket: 'none',
     queue: false,
   },

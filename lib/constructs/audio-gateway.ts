@@ -150,8 +150,15 @@ export class AudioGateway extends Construct {
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       vpc: this.vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      // Off: its ~48 custom metrics cost ≈ $14 a month per stage (docs/deploy.md); the one alarm
+      // that used it watches the load balancer's free HealthyHostCount (lib/constructs/monitoring.ts).
+      containerInsightsV2: ecs.ContainerInsights.DISABLED,
     });
+    acknowledge(
+      this.cluster,
+      'AwsSolutions-ECS4',
+      'Container Insights is off for cost (≈ $14 a month per stage, more than the rest of the monitoring): task health is alarmed from the load balancer target group (HealthyHostCount, free), CPU and memory from the free AWS/ECS service metrics, sessions from the gateway’s own metric.',
+    );
 
     // Sized with MAX_SESSIONS from the measured capacity (core/audio/capacity.ts).
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {

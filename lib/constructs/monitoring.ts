@@ -54,6 +54,8 @@ export interface MonitoringProps {
   readonly loadBalancer: ApplicationLoadBalancer;
   readonly targetGroup: ApplicationTargetGroup;
   readonly service: FargateService;
+  /** The gateway service's autoscaling minimum: fewer healthy tasks than this pages. */
+  readonly minTasks: number;
   readonly maxSessions: number;
   readonly realtimeApi: WebSocketApi;
   readonly realtimeStage: WebSocketStage;
@@ -90,17 +92,11 @@ export class Monitoring extends Construct {
         statistic,
         period: minute,
       });
-    const containerInsights = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'ECS/ContainerInsights',
-        metricName,
-        dimensionsMap: {
-          ClusterName: props.service.cluster.clusterName,
-          ServiceName: props.service.serviceName,
-        },
-        statistic: cloudwatch.Stats.AVERAGE,
-        period: minute,
-      });
+    // Healthy gateway tasks, from the load balancer (free; Container Insights is off for cost).
+    const healthyTasks = props.targetGroup.metrics.healthyHostCount({
+      period: minute,
+      statistic: cloudwatch.Stats.MINIMUM,
+    });
     const fanoutMetric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: FANOUT_METRICS.namespace,
@@ -118,6 +114,7 @@ export class Monitoring extends Construct {
         threshold: number;
         evaluationPeriods?: number;
         comparisonOperator?: cloudwatch.ComparisonOperator;
+        treatMissingData?: cloudwatch.TreatMissingData;
       },
     ): cloudwatch.Alarm => {
       const alarm = new cloudwatch.Alarm(this, ALARMS[key], {
@@ -127,7 +124,7 @@ export class Monitoring extends Construct {
         evaluationPeriods: options.evaluationPeriods ?? 1,
         comparisonOperator:
           options.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
@@ -208,18 +205,14 @@ export class Monitoring extends Construct {
       }),
       gatewayTasksBelowDesired: make(
         'gatewayTasksBelowDesired',
-        'Fewer audio gateway tasks run than the service wants (tasks fail to start or keep stopping).',
+        `Fewer healthy audio gateway tasks than the service's minimum (${props.minTasks}): tasks fail to start, keep stopping or fail their health check.`,
         {
-          metric: new cloudwatch.MathExpression({
-            expression: 'desired - running',
-            usingMetrics: {
-              desired: containerInsights('DesiredTaskCount'),
-              running: containerInsights('RunningTaskCount'),
-            },
-            period: minute,
-          }),
-          threshold: 1,
+          metric: healthyTasks,
+          threshold: props.minTasks,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods: 5,
+          // No data from the load balancer is no healthy task.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         },
       ),
       gatewaySessionsNearMax: make(
@@ -299,7 +292,7 @@ export class Monitoring extends Construct {
           ),
           graph('Saturation', [
             props.service.metricCpuUtilization({ period: minute }),
-            containerInsights('RunningTaskCount').with({ label: 'tasks running' }),
+            healthyTasks.with({ label: 'healthy tasks' }),
             props.transcriptQueue
               .metricApproximateAgeOfOldestMessage({ period: minute, statistic: cloudwatch.Stats.MAXIMUM })
               .with({ label: 'queue age (s)' }),

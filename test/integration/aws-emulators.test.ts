@@ -211,9 +211,9 @@ describe('startEmulators', () => {
       }),
     );
 
-    // Assess
+    // Assess: the index is keys only (core/resources.ts), and the emulator projects as DynamoDB does.
     expect(Item).toEqual(meeting);
-    expect(Items).toEqual([meeting]);
+    expect(Items).toEqual([{ meetingId: 'm-1', ownerId: 'u-1', createdAt: '2026-01-01T00:00:00Z' }]);
   });
 
   it('lists S3 objects across several pages without the OpenSSL legacy provider', async () => {

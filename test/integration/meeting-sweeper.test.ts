@@ -140,7 +140,7 @@ describe('the stuck-meeting sweeper', () => {
 });
 
 describe('keys-only indexes', () => {
-  it('creates byBot and byConnection with KEYS_ONLY projections', async () => {
+  it('creates byBot, byOwner and byConnection with KEYS_ONLY projections', async () => {
     const { dynamodb } = createLocalClients(emulators.endpoints);
     try {
       const projection = async (table: string, index: string) => {
@@ -149,7 +149,7 @@ describe('keys-only indexes', () => {
           ?.ProjectionType;
       };
       expect(await projection(tableName('meetings'), 'byBot')).toBe('KEYS_ONLY');
-      expect(await projection(tableName('meetings'), 'byOwner')).toBe('ALL');
+      expect(await projection(tableName('meetings'), 'byOwner')).toBe('KEYS_ONLY');
       expect(await projection(tableName('subscriptions'), 'byConnection')).toBe('KEYS_ONLY');
     } finally {
       dynamodb.destroy();

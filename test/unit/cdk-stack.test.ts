@@ -1109,7 +1109,7 @@ describe('audio gateway', () => {
     );
   });
 
-  it('scales on CPU and on the ActiveSessions metric, and enables Container Insights', () => {
+  it('scales on CPU and on the ActiveSessions metric, and leaves Container Insights off', () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
         PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
@@ -1125,9 +1125,20 @@ describe('audio gateway', () => {
         TargetValue: 30,
       }),
     });
+    // Container Insights off (≈ $14 a month); the task-count alarm reads the free HealthyHostCount.
     template.hasResourceProperties('AWS::ECS::Cluster', {
-      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }],
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'HealthyHostCount',
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 5,
+      TreatMissingData: 'breaching',
+    });
+    expect(JSON.stringify(template.toJSON())).not.toContain('ECS/ContainerInsights');
   });
 
   it('needs no NAT gateway: tasks egress through their own public IP and admit only the load balancer', () => {
@@ -1343,13 +1354,19 @@ describe('alarms and dashboard', () => {
     }
   });
 
-  it('alarms on load balancer 5xx and on fewer running tasks than desired', () => {
-    const expressions = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as CfnResourceJson[])
+  it('alarms on load balancer 5xx and on fewer healthy gateway tasks than the minimum', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as CfnResourceJson[];
+    const expressions = alarms
       .flatMap((a) => ((a.Properties.Metrics ?? []) as Json[]).map((m) => m.Expression))
       .filter(Boolean);
-    expect(expressions).toEqual(
-      expect.arrayContaining(['FILL(elb, 0) + FILL(target, 0)', 'desired - running']),
+    expect(expressions).toEqual(expect.arrayContaining(['FILL(elb, 0) + FILL(target, 0)']));
+    const belowMinimum = alarms.find((a) =>
+      String(a.Properties.AlarmDescription).includes("service's minimum"),
     );
+    expect(belowMinimum?.Properties).toMatchObject({
+      MetricName: 'HealthyHostCount',
+      ComparisonOperator: 'LessThanThreshold',
+    });
   });
 
   it('subscribes no address unless alarmEmail is set', () => {
