@@ -5,8 +5,8 @@
  *
  * Engine alone: PocketSphinx behind the speech server's own StreamDecoder with the settings a
  * file job's stream gets (endpointing 300 ms, interim results every second, utterances cut at
- * 15 s): its model loaded (the server loads it for each stream too), then fed 250 ms frames as
- * fast as it decodes, in this process, with no Parley around it. It runs before and after the
+ * 15 s, the throughput decoder options): its model loaded (the server loads it for each stream
+ * too), then fed 250 ms frames as fast as it decodes, in this process, with no Parley around it. It runs before and after the
  * Parley run (the machine is shared; its load drifts) and the mean is the baseline. Wall time
  * and CPU time are both reported: CPU time is what a loaded machine does not distort.
  *
@@ -20,11 +20,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { JobsClient } from '../core/jobs/upload-client';
-import { Recognizer } from '../local/speech-server';
+import { Recognizer, THROUGHPUT_DECODER_ARGS } from '../local/speech-server';
 import { StreamDecoder } from '../local/speech-server/stream-decoder';
 import { SAMPLE_FIXTURE, startLocalStack } from '../local/stack';
 import { machineFacts, numArg } from './lib-bench';
@@ -51,7 +51,11 @@ function engineAlone(pcm: Buffer): { seconds: number; cpuSeconds: number; finals
   // The model load counts: the speech server loads it for every stream too.
   const t0 = performance.now();
   const cpu0 = cpuSeconds();
-  const recognizer = new Recognizer({ vadPostSpeechFrames: Math.round(STREAM_SETTINGS.endpointingMs / 10) });
+  // The decoder options the speech server gives a file job's stream (tagged `job-…`).
+  const recognizer = new Recognizer({
+    vadPostSpeechFrames: Math.round(STREAM_SETTINGS.endpointingMs / 10),
+    extraArgs: { ...THROUGHPUT_DECODER_ARGS },
+  });
   const decoder = new StreamDecoder(recognizer, STREAM_SETTINGS);
   let finals = 0;
   let words = 0;
@@ -76,6 +80,12 @@ function engineAlone(pcm: Buffer): { seconds: number; cpuSeconds: number; finals
   return { seconds, cpuSeconds: cpu, finals, words };
 }
 
+/** `--name value`: a string argument. */
+function textArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 interface JobPush {
   type: string;
   jobId?: string;
@@ -98,7 +108,10 @@ async function main(): Promise<void> {
   );
   const audioSeconds = pcm.length / 32_000;
   process.stderr.write(`audio: ${(audioSeconds / 60).toFixed(1)} min; engine alone (before)…\n`);
-  const before = engineAlone(pcm);
+  // `--no-baseline`: the Parley run only (e.g. to record an ETA trace); no overhead figures.
+  const noBaseline = process.argv.includes('--no-baseline');
+  const skipped = { seconds: Number.NaN, cpuSeconds: Number.NaN, finals: 0, words: 0 };
+  const before = noBaseline ? skipped : engineAlone(pcm);
   process.stderr.write(`engine alone: ${before.seconds.toFixed(1)} s; Parley…\n`);
 
   const stack = await startLocalStack({ logLevel: 'ERROR' });
@@ -107,6 +120,7 @@ async function main(): Promise<void> {
     beforeTranscribingSeconds: number;
     segments: number;
     estimates: { at: number; percent: number; seconds: number; confidence: number }[];
+    progress: [number, number, number][];
     doneAt: number;
     cpuSeconds: number;
     idleCpuSeconds: number;
@@ -123,6 +137,8 @@ async function main(): Promise<void> {
     const { jobId } = await client.transcribeFile(mp3);
     const socket = new WebSocket(`${stack.urls.ws}?token=${await stack.issuer.mintToken('bench')}`);
     const estimates: { at: number; percent: number; seconds: number; confidence: number }[] = [];
+    /** [timestamp ms, audio seconds processed, percent] of every progress_update while transcribing. */
+    const progress: [number, number, number][] = [];
     let percent = 0;
     let transcribingAt = 0;
     let decodingAt = 0;
@@ -133,7 +149,11 @@ async function main(): Promise<void> {
         const at = Date.parse(String(m.payload?.timestamp ?? ''));
         if (m.type === 'stage_change' && m.payload?.to === 'decoding') decodingAt = at;
         if (m.type === 'stage_change' && m.payload?.to === 'transcribing') transcribingAt = at;
-        if (m.type === 'progress_update') percent = Number(m.payload?.percent);
+        if (m.type === 'progress_update') {
+          percent = Number(m.payload?.percent);
+          if (m.payload?.stage === 'transcribing')
+            progress.push([at, Number(m.payload?.audioSecondsProcessed), percent]);
+        }
         if (m.type === 'time_estimate')
           estimates.push({
             at,
@@ -155,13 +175,14 @@ async function main(): Promise<void> {
       beforeTranscribingSeconds: (transcribingAt - (decodingAt || uploaded)) / 1000,
       segments: Number(end.payload?.segments),
       estimates,
+      progress,
       doneAt,
     };
   } finally {
     await stack.stop();
   }
   process.stderr.write(`Parley: ${parley.transcribingSeconds.toFixed(1)} s; engine alone (after)…\n`);
-  const after = engineAlone(pcm);
+  const after = noBaseline ? skipped : engineAlone(pcm);
   rmSync(dir, { recursive: true, force: true });
 
   const engineSeconds = (before.seconds + after.seconds) / 2;
@@ -217,6 +238,23 @@ async function main(): Promise<void> {
     ),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  // `--trace FILE`: the job's progress as the worker reported it, for replaying ETA estimators
+  // offline (test/unit/eta.test.ts keeps such traces).
+  const traceFile = textArg('trace');
+  if (traceFile) {
+    const t0 = parley.progress[0]?.[0] ?? parley.doneAt;
+    const trace = {
+      recorded: new Date().toISOString(),
+      audioSecondsTotal: round(audioSeconds, 3),
+      machineLoad: loadavg().map((l) => round(l, 2)),
+      doneAtMs: parley.doneAt - t0,
+      // [ms since the first transcribing progress_update, audio seconds processed]
+      progress: parley.progress.map(([at, audio]) => [at - t0, audio]),
+      // [ms since the same origin, seconds remaining, confidence] as the worker estimated
+      estimates: parley.estimates.map((e) => [e.at - t0, e.seconds, e.confidence]),
+    };
+    writeFileSync(traceFile, `${JSON.stringify(trace)}\n`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -41,6 +41,8 @@ export interface ListenParams {
   endpointingMs: number | null;
   utteranceEndMs: number | null;
   keyterms: string[];
+  /** Deepgram's `tag` labels (repeatable), e.g. the file worker's `job-<id>`. */
+  tags: string[];
   /** Set when the audio format is valid for Deepgram but not decodable by this server. */
   unsupportedAudio: string | undefined;
 }
@@ -102,6 +104,7 @@ export function parseListenParams(query: URLSearchParams): ParseResult {
     endpointingMs,
     utteranceEndMs,
     keyterms: parseKeyterms(query),
+    tags: query.getAll('tag').filter((t) => t !== ''),
     unsupportedAudio: undefined,
   };
   if (errors.length > 0) return { ok: false, message: errors.join('; ') };

@@ -45,6 +45,8 @@ export interface SessionConfig {
   interimIntervalMs: number;
   maxUtteranceMs: number;
   modelDir: string | undefined;
+  /** Extra PocketSphinx options for this stream (the throughput preset for file jobs). */
+  decoderArgs: Record<string, string> | undefined;
   workerEntry: string | undefined;
   logger: Logger;
   counters: ServerCounters;
@@ -84,6 +86,7 @@ export class LiveSession {
           },
           vadPostSpeechFrames: Math.round(config.endpointingMs / 10),
           modelDir: config.modelDir,
+          ...(config.decoderArgs ? { decoderArgs: config.decoderArgs } : {}),
         },
         {
           onEvents: (events, decodeMs) => this.onDecoderEvents(events, decodeMs),

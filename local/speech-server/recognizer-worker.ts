@@ -18,6 +18,7 @@ function run(port: NonNullable<typeof parentPort>): void {
   const recognizer = new Recognizer({
     modelDir: init.modelDir,
     vadPostSpeechFrames: init.vadPostSpeechFrames,
+    ...(init.decoderArgs ? { extraArgs: init.decoderArgs } : {}),
   });
   const decoder = new StreamDecoder(recognizer, init.decoder);
   const aborted = new Int32Array(init.abortFlag);

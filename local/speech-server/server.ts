@@ -13,6 +13,7 @@ import { createLogger } from '../../core/logger';
 import { handshakeError } from './deepgram-messages';
 import { type ListenParams, parseListenParams } from './listen-params';
 import { type AudioHook, LiveSession, type ServerCounters } from './live-session';
+import { THROUGHPUT_DECODER_ARGS } from './pocketsphinx';
 
 export interface SpeechServerOptions {
   host?: string;
@@ -30,6 +31,12 @@ export interface SpeechServerOptions {
   maxUtteranceMs?: number;
   /** PocketSphinx model folder (default: the Debian pocketsphinx-en-us location). */
   modelDir?: string;
+  /**
+   * Streams tagged with this prefix (Deepgram's `tag`; the file worker tags its streams
+   * `job-<id>`) are file jobs: no one listens to them live and the user waits for the engine's
+   * throughput, so they are decoded with THROUGHPUT_DECODER_ARGS. `null`: every stream alike.
+   */
+  throughputTagPrefix?: string | null;
   /** Worker script to start instead of the default (see worker-host.ts). */
   workerEntry?: string;
   logger?: Logger;
@@ -42,6 +49,8 @@ export interface SpeechServerStats {
   streams: number;
   /** Streams accepted since start. */
   totalStreams: number;
+  /** Of those, streams decoded with the throughput preset (file jobs; see `throughputTagPrefix`). */
+  throughputStreams: number;
   bytesReceived: number;
   /** Audio decoded so far, in ms. */
   audioMsDecoded: number;
@@ -82,6 +91,7 @@ const DEFAULTS = {
   maxStreams: 8,
   interimIntervalMs: 1_000,
   maxUtteranceMs: 15_000,
+  throughputTagPrefix: 'job-' as string | null,
 };
 
 export function effectiveEndpointingMs(params: ListenParams): number {
@@ -96,6 +106,7 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
   const counters: ServerCounters = { bytesReceived: 0, audioMsDecoded: 0, decodeMs: 0 };
   const requestIds = new WeakMap<IncomingMessage, string>();
   let totalStreams = 0;
+  let throughputStreams = 0;
   let stopping: Promise<void> | undefined;
 
   const httpServer = http.createServer((req, res) => {
@@ -139,7 +150,9 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
       return reject(429, 'TOO_MANY_REQUESTS', `At most ${config.maxStreams} concurrent streams`);
     }
     requestIds.set(req, requestId);
+    const throughput = throughputStream(parsed.params, config.throughputTagPrefix);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      if (throughput) throughputStreams++;
       const session = new LiveSession(
         ws,
         {
@@ -151,6 +164,7 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
           interimIntervalMs: config.interimIntervalMs,
           maxUtteranceMs: config.maxUtteranceMs,
           modelDir: config.modelDir,
+          decoderArgs: throughput ? { ...THROUGHPUT_DECODER_ARGS } : undefined,
           workerEntry: config.workerEntry,
           logger,
           counters,
@@ -165,6 +179,7 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
       logger.info('stream opened', {
         requestId,
         model: parsed.params.model,
+        throughput,
         endpointingMs: parsed.params.endpointingMs,
         keyterms: parsed.params.keyterms.length,
       });
@@ -190,6 +205,7 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
     stats: () => ({
       streams: sessions.size,
       totalStreams,
+      throughputStreams,
       bytesReceived: counters.bytesReceived,
       audioMsDecoded: Math.round(counters.audioMsDecoded),
       decodeMs: Math.round(counters.decodeMs),
@@ -213,6 +229,10 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
   };
   logger.info('speech server listening', { url: server.wsUrl });
   return server;
+}
+
+function throughputStream(params: ListenParams, prefix: string | null): boolean {
+  return prefix !== null && params.tags.some((t) => t.startsWith(prefix));
 }
 
 /** `Authorization: Token <key>` (or Bearer), else the subprotocols `token, <key>`. */

@@ -6,6 +6,8 @@ export interface WorkerInit {
   /** PocketSphinx `-vad_postspeech`, in 10 ms frames. */
   vadPostSpeechFrames: number;
   modelDir?: string;
+  /** Extra PocketSphinx options (`-name value`) for this stream's decoder. */
+  decoderArgs?: Record<string, string>;
   /** Int32Array(1) over shared memory: set to 1 by the host to skip queued audio (abort). */
   abortFlag: SharedArrayBuffer;
 }

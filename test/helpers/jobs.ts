@@ -1,6 +1,6 @@
 /** Helpers for file-job tests: media made from the fixtures with ffmpeg, and a job watcher over the WebSocket API. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServerMessage } from '../../core/realtime/protocol';
@@ -155,4 +155,48 @@ export class JobWatcher {
   close(): void {
     this.recorder.close();
   }
+}
+
+/**
+ * The four shared fixtures (fixtures/*.wav, 3.3 min) back to back until `minutes` long, as an
+ * mp3 at 48 kb/s, with the reference text of what it says.
+ */
+export function fixturesConcatenated(minutes: number): { file: string; reference: string } {
+  const dir = path.join(__dirname, '..', '..', 'fixtures');
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort();
+  const list: string[] = [];
+  const texts: string[] = [];
+  let ms = 0;
+  for (let i = 0; ms < minutes * 60_000; i++) {
+    const name = names[i % names.length] as string;
+    const script = JSON.parse(readFileSync(path.join(dir, name.replace(/\.wav$/, '.json')), 'utf8')) as {
+      durationMs: number;
+      segments: { text: string; endMs: number }[];
+    };
+    list.push(`file '${path.join(dir, name)}'`);
+    // The last copy is cut at `minutes`: only the lines it still holds are expected.
+    texts.push(...script.segments.filter((s) => ms + s.endMs <= minutes * 60_000).map((s) => s.text));
+    ms += script.durationMs;
+  }
+  const listFile = path.join(MEDIA_DIR, `fixtures-${minutes}min.txt`);
+  writeFileSync(listFile, list.join('\n'));
+  const out = path.join(MEDIA_DIR, `fixtures-${minutes}min.mp3`);
+  ffmpeg([
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    listFile,
+    '-t',
+    String(minutes * 60),
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '48k',
+    out,
+  ]);
+  return { file: out, reference: texts.join(' ') };
 }
