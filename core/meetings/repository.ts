@@ -11,6 +11,7 @@ import {
   type ScanCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { retry } from '../backoff';
 import { dynamo } from '../clients/dynamodb';
 import { batchGetAll } from '../clients/dynamodb-batch';
 import { tableName } from '../config';
@@ -351,28 +352,38 @@ export class MeetingRepository {
 
   /** Removes `userId` from the readers of a meeting. Idempotent; returns the readers afterwards. */
   async unshare(meetingId: string, userId: string, now = new Date()): Promise<string[]> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const attempt = async (): Promise<string[]> => {
       const meeting = await this.require(meetingId);
       const readers = meeting.sharedWith ?? [];
       const index = readers.indexOf(userId);
       if (index < 0) return readers;
-      try {
-        await dynamo().send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { meetingId },
-            UpdateExpression: `REMOVE sharedWith[${index}] SET updatedAt = :now`,
-            // The list may have changed since it was read: remove only the entry that was read.
-            ConditionExpression: `sharedWith[${index}] = :id`,
-            ExpressionAttributeValues: { ':id': userId, ':now': now.toISOString() },
-          }),
-        );
-        return readers.filter((reader) => reader !== userId);
-      } catch (error) {
-        if (!isConditionalFailure(error)) throw error;
-      }
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: `REMOVE sharedWith[${index}] SET updatedAt = :now`,
+          // The list may have changed since it was read: remove only the entry that was read.
+          ConditionExpression: `sharedWith[${index}] = :id`,
+          ExpressionAttributeValues: { ':id': userId, ':now': now.toISOString() },
+        }),
+      );
+      return readers.filter((reader) => reader !== userId);
+    };
+    try {
+      // Optimistic concurrency: a lost race reads the list again at once, five tries in all.
+      return await retry(attempt, {
+        maxAttempts: 5,
+        baseMs: 0,
+        jitter: 'none',
+        retryable: isConditionalFailure,
+      });
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      throw new ConflictError(
+        'The meeting changed while it was being updated; try again',
+        'CONCURRENT_UPDATE',
+      );
     }
-    throw new ConflictError('The meeting changed while it was being updated; try again', 'CONCURRENT_UPDATE');
   }
 
   /**
