@@ -45,6 +45,11 @@ export interface Meeting {
   statusEpoch: number;
   /** Highest final seq stored by the fan-out. */
   lastSeq: number;
+  /**
+   * Meeting ms where the stored finals reach (the latest `endMs` the fan-out stored): a task
+   * taking over after a crash re-transcribes the archived audio after it.
+   */
+  lastFinalEndMs?: number;
   createdAt: string;
   updatedAt: string;
   endedAt?: string;

@@ -266,21 +266,30 @@ export class MeetingRepository {
     );
   }
 
-  /** Raises lastSeq to `seq` (never lowers it). */
-  async advanceLastSeq(meetingId: string, seq: number): Promise<void> {
+  /**
+   * Raises lastSeq to `seq` (never lowers it) and lastFinalEndMs to `endMs` (never lowers it
+   * either: a recovered final has a newer seq than its time). One write; a second only when the
+   * seq moves on but the end does not.
+   */
+  async advanceLastSeq(meetingId: string, seq: number, endMs?: number): Promise<void> {
+    const raiseSeq = 'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)';
     try {
       await dynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
-          UpdateExpression: 'SET lastSeq = :seq',
+          UpdateExpression:
+            endMs === undefined ? 'SET lastSeq = :seq' : 'SET lastSeq = :seq, lastFinalEndMs = :end',
           ConditionExpression:
-            'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)',
-          ExpressionAttributeValues: { ':seq': seq },
+            endMs === undefined
+              ? raiseSeq
+              : `${raiseSeq} AND (attribute_not_exists(lastFinalEndMs) OR lastFinalEndMs < :end)`,
+          ExpressionAttributeValues: endMs === undefined ? { ':seq': seq } : { ':seq': seq, ':end': endMs },
         }),
       );
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
+      if (endMs !== undefined) await this.advanceLastSeq(meetingId, seq);
     }
   }
 

@@ -41,6 +41,11 @@ export const SegmentSchema = z.object({
   isFinal: z.boolean(),
   /** Per-hop times (absent on segments stored before timing existed, and in replays). */
   timing: SegmentTimingSchema.optional(),
+  /**
+   * A final re-transcribed from the recording archive after a gateway task crashed mid-utterance
+   * (docs/architecture.md "Crash bound"): its seq is newer than its time suggests.
+   */
+  recovered: z.literal(true).optional(),
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 
