@@ -57,6 +57,15 @@ export interface Sample {
   clients: number;
   expectedClients: number;
   duplicates: number;
+  /** The first client's copy's hop stamps (docs/protocol.md "Latency"), when it carried them. */
+  hops?: Hops;
+}
+
+/** Epoch ms stamped by the gateway (publishedAt) and the fan-out (fanoutAt, sentAt). */
+export interface Hops {
+  publishedAt?: number;
+  fanoutAt?: number;
+  sentAt?: number;
 }
 
 export interface RunResult {
@@ -169,15 +178,17 @@ function results(key: string, startS: number, endS: number, isFinal: boolean): s
 let states: MeetingState[] = [];
 /** key → first receive time at a client. */
 const received = new Map<string, number>();
+/** key → the hop stamps of its first copy received. */
+const hopsOf = new Map<string, Hops>();
 /** key → receive time per client (index in the meeting), for meetings with several clients. */
 const arrivals = new Map<string, Map<number, number>>();
 let duplicateArrivals = new Map<string, number>();
 let audioFramesSent = 0;
 
-function keyOf(raw: string): string | undefined {
+function keyOf(raw: string): { key: string; hops?: Hops } | undefined {
   let msg: {
     type?: string;
-    transcript?: { text?: string };
+    transcript?: { text?: string; timing?: Hops };
     channel?: { alternatives?: { transcript?: string }[] };
   };
   try {
@@ -185,9 +196,12 @@ function keyOf(raw: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (msg.type === 'transcript') return msg.transcript?.text;
-  if (msg.type === 'Results') return msg.channel?.alternatives?.[0]?.transcript; // relay baseline
-  return undefined;
+  if (msg.type === 'transcript') {
+    const key = msg.transcript?.text;
+    return key === undefined ? undefined : { key, hops: msg.transcript?.timing };
+  }
+  const key = msg.type === 'Results' ? msg.channel?.alternatives?.[0]?.transcript : undefined; // relay baseline
+  return key === undefined ? undefined : { key };
 }
 
 function open(url: string): Promise<WebSocket> {
@@ -216,9 +230,13 @@ async function connectOneClient(state: MeetingState, clientIndex: number): Promi
   ws.on('message', (data) => {
     const at = nowAbs();
     const text = String(data);
-    const key = keyOf(text);
-    if (key !== undefined) {
-      if (!received.has(key)) received.set(key, at);
+    const found = keyOf(text);
+    if (found !== undefined) {
+      const { key } = found;
+      if (!received.has(key)) {
+        received.set(key, at);
+        if (found.hops) hopsOf.set(key, found.hops);
+      }
       let byClient = arrivals.get(key);
       if (!byClient) {
         byClient = new Map();
@@ -349,9 +367,11 @@ async function run(req: RunRequest): Promise<RunResult> {
       clients: byClient?.size ?? 0,
       expectedClients: e.clients,
       duplicates: duplicateArrivals.get(key) ?? 0,
+      ...(hopsOf.has(key) ? { hops: hopsOf.get(key) } : {}),
     };
   });
   arrivals.clear();
+  hopsOf.clear();
   duplicateArrivals = new Map();
   let receivedInWindow = 0;
   for (const at of received.values()) if (at >= measureStart && at < measureEnd) receivedInWindow++;

@@ -14,7 +14,10 @@
  * PCM in real time, and `clients` subscribed realtime clients per meeting. The first sample of
  * memory, taken after setup and warm-up, is the baseline the later ones are compared with.
  */
+import { loadavg } from 'node:os';
 import * as path from 'node:path';
+import { performance as nodePerformance } from 'node:perf_hooks';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { AudioGateway } from '../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../core/audio/deepgram-connector';
 import { sqs } from '../core/clients/sqs';
@@ -50,15 +53,45 @@ interface MemorySample {
   rssMb: number;
   heapUsedMb: number;
   externalMb: number;
+  /** Share of the interval the stack's event loop was busy (1 = saturated). */
+  loopBusy: number;
+  /** CPU time of the stack process (all threads) per wall second over the interval. */
+  cpu: number;
+  /** Messages waiting in the transcript-events queue (visible + in flight). */
+  queued: number;
+  load1: number;
 }
 
-function memory(startedAt: number): MemorySample {
+let lastLoop = nodePerformance.eventLoopUtilization();
+let lastCpu = { usage: process.cpuUsage(), at: performance.now() };
+
+async function memory(startedAt: number): Promise<MemorySample> {
   const m = process.memoryUsage();
+  const loop = nodePerformance.eventLoopUtilization(lastLoop);
+  lastLoop = nodePerformance.eventLoopUtilization();
+  const usage = process.cpuUsage(lastCpu.usage);
+  const now = performance.now();
+  const cpu = (usage.user + usage.system) / 1000 / Math.max(1, now - lastCpu.at);
+  lastCpu = { usage: process.cpuUsage(), at: now };
+  const { Attributes } = await sqs()
+    .send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl('transcriptEvents'),
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    )
+    .catch(() => ({ Attributes: undefined }));
   return {
-    atS: Math.round((performance.now() - startedAt) / 1000),
+    atS: Math.round((now - startedAt) / 1000),
     rssMb: m.rss / MB,
     heapUsedMb: m.heapUsed / MB,
     externalMb: m.external / MB,
+    loopBusy: loop.utilization,
+    cpu,
+    queued:
+      Number(Attributes?.ApproximateNumberOfMessages ?? Number.NaN) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+    load1: loadavg()[0] ?? 0,
   };
 }
 
@@ -104,11 +137,13 @@ async function main(): Promise<void> {
     const startedAt = performance.now();
     const samples: MemorySample[] = [];
     const warmupMs = 10_000;
-    const timer = setInterval(() => {
-      const sample = memory(startedAt);
+    lastLoop = nodePerformance.eventLoopUtilization();
+    lastCpu = { usage: process.cpuUsage(), at: performance.now() };
+    const timer = setInterval(async () => {
+      const sample = await memory(startedAt);
       samples.push(sample);
       console.error(
-        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB`,
+        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
       );
     }, SAMPLE_S * 1000);
     const run = await world.call<RunResult>('run', {
@@ -119,7 +154,7 @@ async function main(): Promise<void> {
       intervalMs: INTERVAL_MS,
     } satisfies RunRequest);
     clearInterval(timer);
-    samples.push(memory(startedAt));
+    samples.push(await memory(startedAt));
     await world.call('stopAudio');
     console.log(report(run, samples));
   } finally {
@@ -143,6 +178,26 @@ function report(run: RunResult, samples: MemorySample[]): string {
   const finalLast = summarize(
     finals.filter((s) => !Number.isNaN(s.recvLast)).map((s) => s.recvLast - s.emit),
   );
+  // Where the time goes (the first client's copy): stamps of the gateway and the fan-out.
+  const hop = (f: (s: (typeof run.samples)[number]) => number | undefined) =>
+    summarize(
+      run.samples.flatMap((s) => {
+        const v = f(s);
+        return v === undefined || Number.isNaN(v) ? [] : [v];
+      }),
+    );
+  const hops = [
+    ['peer emit → gateway published', hop((s) => s.hops?.publishedAt && s.hops.publishedAt - s.emit)],
+    [
+      'published → fan-out took it (publisher, SQS, poller)',
+      hop((s) => s.hops?.fanoutAt && s.hops.publishedAt && s.hops.fanoutAt - s.hops.publishedAt),
+    ],
+    [
+      'fan-out took → posted (store, subscribers, posts)',
+      hop((s) => s.hops?.sentAt && s.hops.fanoutAt && s.hops.sentAt - s.hops.fanoutAt),
+    ],
+    ['posted → first client (API Gateway emulator)', hop((s) => s.hops?.sentAt && s.recv - s.hops.sentAt)],
+  ] as const;
   // Baseline: the first sample after warm-up; later ones are compared with it.
   const base = samples.find((s) => s.atS * 1000 >= 10_000) ?? samples[0];
   const lines = [
@@ -170,7 +225,22 @@ function report(run: RunResult, samples: MemorySample[]): string {
     ),
     '',
     markdownTable(
-      ['t (s)', 'rss MB', 'heap used MB', 'external MB', 'heap vs baseline'],
+      ['hop (first client, every result)', 'n', 'p50', 'p90', 'p99', 'max'],
+      hops.map(([name, h]) => [name, h.n, ms(h.p50), ms(h.p90), ms(h.p99), ms(h.max)]),
+    ),
+    '',
+    markdownTable(
+      [
+        't (s)',
+        'rss MB',
+        'heap used MB',
+        'external MB',
+        'heap vs baseline',
+        'loop busy',
+        'CPU s/s',
+        'queued',
+        'load 1 min',
+      ],
       samples.map((s) => [
         s.atS,
         s.rssMb.toFixed(0),
@@ -179,6 +249,10 @@ function report(run: RunResult, samples: MemorySample[]): string {
         base
           ? `${(s.heapUsedMb - base.heapUsedMb >= 0 ? '+' : '') + (s.heapUsedMb - base.heapUsedMb).toFixed(1)} MB`
           : '',
+        `${(s.loopBusy * 100).toFixed(0)}%`,
+        s.cpu.toFixed(2),
+        s.queued,
+        s.load1.toFixed(1),
       ]),
     ),
   ];

@@ -7,13 +7,17 @@
  *   unless `delayFor(error)` names one (e.g. a server's Retry-After).
  * - When attempts run out, the deadline would pass during the wait, or the predicate refuses the
  *   error, the LAST error is rethrown unchanged (callers keep their typed errors).
- * - An abort stops at once (also during a wait) and throws `signal.reason`.
+ * - An abort stops at once (also during a wait) and throws `signal.reason`; an attempt already
+ *   running is not interrupted by it (pass the signal to the attempt's own I/O for that), and its
+ *   success is returned.
+ * - `maxAttempts: Infinity` retries until the call succeeds, the predicate refuses, the deadline
+ *   passes or the signal aborts (pollers that must keep going).
  */
 
 export type Jitter = 'full' | 'equal' | 'none';
 
 export interface BackoffOptions {
-  /** Total attempts including the first. Default 5. */
+  /** Total attempts including the first (`Infinity`: no limit). Default 5. */
   maxAttempts?: number;
   /** Budget in ms from the first attempt; no wait may end after it. Default: none. */
   deadlineMs?: number;
@@ -30,9 +34,10 @@ export interface BackoffOptions {
   delayFor?: (error: unknown) => number | undefined;
   /** Called before each wait (for logging). */
   onRetry?: (info: { error: unknown; attempt: number; delayMs: number }) => void;
-  /** For tests: the random source (0 ≤ x < 1) and the clock. */
+  /** For tests: the random source (0 ≤ x < 1), the clock and the wait. */
   random?: () => number;
   now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 const DEFAULTS = { maxAttempts: 5, baseMs: 50, maxDelayMs: 2_000, jitter: 'equal' as Jitter };
@@ -58,8 +63,9 @@ export function backoffDelay(
 
 function validate(opts: BackoffOptions): void {
   const { maxAttempts, deadlineMs, baseMs, maxDelayMs } = opts;
-  if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
-    throw new TypeError('maxAttempts must be an integer >= 1');
+  const unlimited = maxAttempts === Number.POSITIVE_INFINITY;
+  if (maxAttempts !== undefined && !unlimited && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
+    throw new TypeError('maxAttempts must be an integer >= 1 or Infinity');
   }
   for (const [name, value] of Object.entries({ deadlineMs, baseMs, maxDelayMs })) {
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
@@ -105,7 +111,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: Backof
       const delayMs = Math.max(0, opts.delayFor?.(error) ?? backoffDelay(attempt, opts));
       if (now() + delayMs > deadline) throw error;
       opts.onRetry?.({ error, attempt, delayMs });
-      await sleep(delayMs, opts.signal);
+      await (opts.sleep ?? sleep)(delayMs, opts.signal);
     }
   }
 }

@@ -30,6 +30,7 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
+import { retry } from '../core/backoff';
 import { createLogger } from '../core/logger';
 
 export interface SqsEventSourceOptions {
@@ -116,6 +117,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const inFlight = new Set<Promise<void>>();
   const idleWaiters: Array<() => void> = [];
   let running = true;
+  const stopped = new AbortController();
   let wakeUp: (() => void) | undefined;
   let sleepTimer: NodeJS.Timeout | undefined;
 
@@ -410,7 +412,6 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   async function poll(): Promise<void> {
     await checkRedrivePolicy();
-    let errors = 0;
     while (running) {
       if (bufferedCount() >= maxBuffered && !awaitingRetries()) {
         await sleep();
@@ -418,26 +419,33 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
       }
       let messages: Message[];
       try {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: MAX_RECEIVE,
-            WaitTimeSeconds: waitTimeSeconds,
-            VisibilityTimeout: opts.visibilityTimeoutSeconds,
-            // local-aws-sqs returns system attributes only for the deprecated AttributeNames.
-            AttributeNames: ['All'],
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
+        // A failing receive is retried with backoff until it answers or stop() aborts the wait.
+        const out = await retry(
+          () =>
+            sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: queueUrl,
+                MaxNumberOfMessages: MAX_RECEIVE,
+                WaitTimeSeconds: waitTimeSeconds,
+                VisibilityTimeout: opts.visibilityTimeoutSeconds,
+                // local-aws-sqs returns system attributes only for the deprecated AttributeNames.
+                AttributeNames: ['All'],
+                MessageSystemAttributeNames: ['All'],
+                MessageAttributeNames: ['All'],
+              }),
+            ),
+          {
+            maxAttempts: Number.POSITIVE_INFINITY,
+            baseMs: 200,
+            maxDelayMs: MAX_ERROR_BACKOFF_MS,
+            jitter: 'none',
+            signal: stopped.signal,
+            onRetry: ({ error }) => logger.error('ReceiveMessage failed; retrying', { error, queueUrl }),
+          },
         );
         messages = out.Messages ?? [];
-        errors = 0;
-      } catch (err) {
-        if (!running) break;
-        errors++;
-        logger.error('ReceiveMessage failed; retrying', { error: err, queueUrl });
-        await sleep(Math.min(MAX_ERROR_BACKOFF_MS, 100 * 2 ** errors));
-        continue;
+      } catch {
+        break; // stop() aborted the retries
       }
       accept(messages);
       dispatch();
@@ -459,6 +467,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   let stopping: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     running = false;
+    stopped.abort();
     wake();
     await polling;
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);

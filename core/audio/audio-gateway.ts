@@ -430,6 +430,12 @@ export class AudioGateway {
       live.graceTimer = undefined;
       this.log.info('Recall reconnected', { meetingId });
     } else {
+      // Live (or paused) with no handover mark: an earlier task may have crashed mid-utterance.
+      const takeover =
+        (meeting.status === 'live' || meeting.status === 'paused') &&
+        meeting.source !== 'microphone' &&
+        !((meeting.handoverUntil ?? 0) > Date.now());
+      const recoverLostSpan = takeover ? this.opts.extensions?.readArchivedAudio : undefined;
       const session = new MeetingSession({
         meetingId,
         keywords: meeting.keywords ?? [],
@@ -441,6 +447,7 @@ export class AudioGateway {
         commandLog: meeting.commandLog ?? [],
         seqCounter: meeting.seqCounter ?? 0,
         ...(meeting.handoverUntil ? { handoverUntil: meeting.handoverUntil } : {}),
+        ...(recoverLostSpan ? { recoverLostSpan } : {}),
         onRejected: (reason, detail) => this.reject(session.meetingId, reason, detail),
         onAudioForwarded: this.opts.onAudioForwarded,
         sttOptions: this.opts.sttOptions,

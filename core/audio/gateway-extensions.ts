@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BrowserIngress, SessionHost } from './browser-ingress';
+import type { ArchivedAudioReader } from './lost-span-recovery';
 import type { MeetingSession, SessionInput } from './meeting-session';
 import type { RecordingArchiver } from './recording-archiver';
 
@@ -22,6 +23,8 @@ export interface GatewayExtensions {
   forward(session: MeetingSession, input: SessionInput, receivedAt: number): void;
   /** The task crashed (tests): drop everything unstored, close every socket at once. */
   kill(): void;
+  /** Archived Recall audio of a span (a new session re-transcribes what a crashed task lost). */
+  readArchivedAudio?: ArchivedAudioReader;
   /** Flush archives of finished sessions and assemble ended meetings' recordings (before exit). */
   settle(): Promise<void>;
   /** The task has stopped (its sessions are over): close remaining sockets and stop timers. */
@@ -49,6 +52,9 @@ export class LiveAudioExtensions implements GatewayExtensions {
   forward(session: MeetingSession, input: SessionInput, receivedAt: number): void {
     this.archiver.forward(session, input, receivedAt);
   }
+
+  readonly readArchivedAudio: ArchivedAudioReader = (meetingId, fromMs, untilMs) =>
+    this.archiver.readArchived(meetingId, fromMs, untilMs);
 
   kill(): void {
     this.browser?.kill();

@@ -10,11 +10,18 @@ import type { DesiredState, MeetingStatus } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import { SeqAllocator } from '../meetings/seq-allocator';
 import type { PipelineEvent } from '../pipeline/events';
+import { segmentId } from '../pipeline/events';
 import { published } from '../pipeline/segment-timing';
 import { AudioArrivals } from './audio-arrivals';
 import { AudioClock } from './audio-clock';
 import type { SttConnector } from './deepgram-connector';
 import { FloorTracker } from './floor-tracker';
+import {
+  type ArchivedAudioReader,
+  MAX_RECOVERY_SPAN_MS,
+  MIN_RECOVERY_SPAN_MS,
+  transcribeSpan,
+} from './lost-span-recovery';
 import { bytesToMs } from './pcm';
 import { SegmentAssembler } from './segment-assembler';
 import { SttStream } from './stt-stream';
@@ -61,6 +68,13 @@ export interface MeetingSessionOptions {
    * the meeting's last finals, so this session holds its own events until it is done.
    */
   handoverUntil?: number;
+  /**
+   * Set when an earlier task may have crashed on this meeting (it was live with no handover
+   * mark): the session re-transcribes, from the recording archive, the span between the last
+   * stored final and its own first audio (core/audio/lost-span-recovery.ts) and publishes those
+   * finals, marked `recovered`, before its own.
+   */
+  recoverLostSpan?: ArchivedAudioReader;
   /** Called for each input rejected after parsing (a timestamp the audio clock does not believe). */
   onRejected?: (reason: 'timestamp_jump', detail: string) => void;
   /** Called once the session has finished and released everything. */
@@ -95,6 +109,10 @@ export const SPEECH_FLUSH_IDLE_MS = 30_000;
  * (the flush, plus the publisher's flush, with room to spare).
  */
 export const HANDOVER_HOLD_MS = 90_000;
+/** Live finals wait at most this long for the recovered ones (which then follow them). */
+export const RECOVERY_HOLD_MS = 20_000;
+/** A recovery waits this long for the session's first audio (its clock's first anchor). */
+const RECOVERY_ANCHOR_WAIT_MS = 15_000;
 /** Paused windows kept for inspection (the newest). */
 const MAX_PAUSED_WINDOWS = 100;
 
@@ -131,6 +149,14 @@ export class MeetingSession {
   private heardAudio = false;
   private quietMs = 0;
   private onQuiet: (() => void) | undefined;
+  /** Meeting ms of this session's first audio, once its clock has confirmed a timestamp. */
+  private resolveFirstAudio: ((meetingMs: number) => void) | undefined;
+  private readonly firstAudio = new Promise<number>((resolve) => {
+    this.resolveFirstAudio = resolve;
+  });
+  /** The re-transcription of a crashed task's lost span, while it runs. */
+  private recovery: Promise<void> | undefined;
+  private readonly recoveryAbort = new AbortController();
   readonly pausedWindows: PausedWindow[] = [];
   readonly stats = {
     audioFrames: 0,
@@ -141,6 +167,8 @@ export class MeetingSession {
     badTimestamps: 0,
     /** Audio frames that arrived after the stream was cut (ending, or handing over to another task). */
     framesAfterCut: 0,
+    /** Finals re-transcribed from the archive after an earlier task crashed (published `recovered`). */
+    recoveredFinals: 0,
   };
 
   constructor(private readonly opts: MeetingSessionOptions) {
@@ -173,7 +201,7 @@ export class MeetingSession {
       closeIdleMs: SPEECH_FLUSH_IDLE_MS,
       ...opts.sttOptions,
     });
-    this.ready = this.afterPreviousTask();
+    this.ready = this.afterPreviousTask().then(() => this.holdForRecovery());
   }
 
   get currentState(): SessionState {
@@ -239,6 +267,10 @@ export class MeetingSession {
         }
         const verdict = this.clock.observe(this.stt.positionMs, input.relativeMs);
         if (verdict === 'rejected') this.badTimestamp(input.relativeMs);
+        if (verdict === 'confirmed' && this.resolveFirstAudio) {
+          this.resolveFirstAudio(this.clock.toMeetingMs(0));
+          this.resolveFirstAudio = undefined;
+        }
         const open = this.pausedWindows[this.pausedWindows.length - 1];
         if (open && open.endMs === undefined) open.endMs = Math.max(open.startMs, input.relativeMs);
         this.heardAudio = true;
@@ -358,6 +390,7 @@ export class MeetingSession {
   /** Stop at once without finalizing or announcing anything (simulates a crashed task). */
   abandon(): void {
     this.state = 'ended';
+    this.recoveryAbort.abort();
     this.stt.abandon();
   }
 
@@ -368,6 +401,7 @@ export class MeetingSession {
       try {
         await this.stt.close(outcome === 'handed_over' ? HANDOVER_FLUSH_MS : undefined);
         await this.assembler.drain();
+        await this.recovery; // bounded by its speech flush; its finals take seqs from this session
         const pending = this.assembler.pendingSeq;
         if (pending !== undefined) this.dropInterimsBelow(pending + 1);
         await this.seqs.release();
@@ -439,6 +473,78 @@ export class MeetingSession {
       }
     }
     if (seqCounter > 0) this.dropInterimsBelow(seqCounter + 1);
+  }
+
+  /**
+   * Runs the lost-span recovery (when asked for) and holds this session's own events until it is
+   * done, for at most RECOVERY_HOLD_MS: the recovered finals, older audio, come first.
+   */
+  private async holdForRecovery(): Promise<void> {
+    const read = this.opts.recoverLostSpan;
+    if (!read || this.state === 'ended') return;
+    this.recovery = this.recover(read).catch((error: unknown) => {
+      if (!this.recoveryAbort.signal.aborted) {
+        this.log.warn('lost span not recovered', { error: String(error) });
+      }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const hold = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RECOVERY_HOLD_MS);
+      timer.unref();
+    });
+    await Promise.race([this.recovery, hold]);
+    clearTimeout(timer);
+  }
+
+  private async recover(read: ArchivedAudioReader): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const untilMs = await Promise.race([
+      this.firstAudio,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), RECOVERY_ANCHOR_WAIT_MS);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (untilMs === undefined) {
+      this.log.info('no audio to place a lost span by; nothing recovered');
+      return;
+    }
+    const before = await this.opts.repo.get(this.meetingId);
+    const fromMs = Math.max(before?.lastFinalEndMs ?? 0, untilMs - MAX_RECOVERY_SPAN_MS);
+    if (untilMs - fromMs < MIN_RECOVERY_SPAN_MS) return;
+    const span = await read(this.meetingId, fromMs, untilMs);
+    if (!span || span.pcm.length < MIN_RECOVERY_SPAN_MS * 32) return;
+    const finals = await transcribeSpan({
+      meetingId: this.meetingId,
+      connector: this.opts.connector,
+      keywords: this.opts.keywords,
+      language: this.opts.language,
+      logger: this.log,
+      span,
+      signal: this.recoveryAbort.signal,
+    });
+    // The crashed task's last finals may have been stored meanwhile (they were in the queue).
+    const after = await this.opts.repo.get(this.meetingId);
+    const storedUntilMs = Math.max(fromMs, after?.lastFinalEndMs ?? 0);
+    const fresh = finals.filter((f) => f.startMs >= storedUntilMs && f.text.trim() !== '');
+    for (const final of fresh) {
+      if (this.recoveryAbort.signal.aborted) return;
+      const seq = await this.seqs.next();
+      this.stats.recoveredFinals++;
+      this.opts.publish({
+        v: 1,
+        type: 'transcript',
+        meetingId: this.meetingId,
+        segment: published({ ...final, seq, id: segmentId(this.meetingId, seq), recovered: true }),
+      });
+    }
+    this.log.info('lost span re-transcribed from the recording archive', {
+      fromMs: span.startMs,
+      untilMs: span.startMs + span.pcm.length / 32,
+      finals: fresh.length,
+      skippedAsStored: finals.length - fresh.length,
+    });
   }
 
   /** Tells clients that interims with a seq below `beforeSeq` that are not final never will be. */

@@ -11,6 +11,7 @@
  *
  * No Node-only imports: it runs in browsers unchanged (pass `WebSocket` and an IndexedDB journal).
  */
+import { backoffDelay } from '../backoff';
 import {
   closeNameOf,
   encodeChunk,
@@ -308,9 +309,11 @@ export class MicClient {
   private scheduleReconnect(): void {
     this.setState('reconnecting');
     this.attempt++;
-    const base = this.opts.backoff?.baseMs ?? 1_000;
-    const cap = this.opts.backoff?.maxMs ?? 30_000;
-    const delay = Math.min(cap, base * 2 ** Math.min(10, this.attempt - 1));
+    const delay = backoffDelay(this.attempt, {
+      baseMs: this.opts.backoff?.baseMs ?? 1_000,
+      maxDelayMs: this.opts.backoff?.maxMs ?? 30_000,
+      jitter: 'none',
+    });
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => void this.open(), delay);
   }

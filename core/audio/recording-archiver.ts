@@ -19,6 +19,7 @@ import type { MeetingRepository } from '../meetings/repository';
 import { type AssembledRecording, assembleRecording } from '../recordings/assemble';
 import type { RecordingFormat } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
+import { type ArchivedSpan, readArchivedRecall } from './lost-span-recovery';
 import type { MeetingSession, SessionInput } from './meeting-session';
 import { DEFAULT_CHUNK_MS, MeetingArchive } from './recording-archive';
 
@@ -85,6 +86,11 @@ export class RecordingArchiver {
       this.placeHeld(session.meetingId);
       this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs });
     }
+  }
+
+  /** Stored Recall audio of [fromMs, untilMs) of the meeting (what a crashed task archived). */
+  readArchived(meetingId: string, fromMs: number, untilMs: number): Promise<ArchivedSpan | undefined> {
+    return readArchivedRecall(this.opts.store, meetingId, fromMs, untilMs);
   }
 
   /** Flush the archives of finished sessions and assemble the recordings of ended meetings. */

@@ -3,7 +3,9 @@
  * the last final is kept in an AudioRing and sent again after a reconnect, and result times
  * are re-anchored to the session's own stream clock (a new Deepgram stream starts at 0).
  */
+
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { backoffDelay, sleep } from '../backoff';
 import { AudioRing } from './audio-ring';
 import type { SttConnectOptions, SttConnector, SttSocket } from './deepgram-connector';
 
@@ -222,14 +224,12 @@ export class SttStream {
   private async connectToFlush(deadline: number): Promise<Connection | undefined> {
     this.flushing = true;
     try {
-      let delay = this.opts.reconnectDelayMs ?? 100;
-      while (!this.closed) {
+      for (let tries = 1; !this.closed; tries++) {
         await this.ensureConnected();
         if (this.conn?.open) return this.conn;
-        const wait = Math.min(delay, deadline - Date.now());
+        const wait = Math.min(this.reconnectDelay(tries), deadline - Date.now());
         if (wait <= 0) return undefined;
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        delay = Math.min(delay * 2, this.opts.maxReconnectDelayMs ?? 5_000);
+        await sleep(wait);
       }
       return undefined;
     } finally {
@@ -331,11 +331,19 @@ export class SttStream {
     this.scheduleReconnect();
   }
 
+  /** The wait after `tries` failed connects: doubling from reconnectDelayMs, capped, no jitter. */
+  private reconnectDelay(tries: number): number {
+    return backoffDelay(tries, {
+      baseMs: this.opts.reconnectDelayMs ?? 100,
+      maxDelayMs: this.opts.maxReconnectDelayMs ?? 5_000,
+      jitter: 'none',
+    });
+  }
+
   private scheduleReconnect(): void {
     if (this.closing || this.reconnectTimer) return;
-    const base = this.opts.reconnectDelayMs ?? 100;
-    const delay = Math.min(base * 2 ** this.reconnectAttempt, this.opts.maxReconnectDelayMs ?? 5_000);
     this.reconnectAttempt++;
+    const delay = this.reconnectDelay(this.reconnectAttempt);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.ensureConnected();

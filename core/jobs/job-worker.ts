@@ -15,6 +15,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { retry } from '../backoff';
 import { type FileTranscriber, type JobOutcome, RunControl } from './file-transcriber';
 import { jobIdFromKey } from './model';
 import type { JobRepository } from './repository';
@@ -107,23 +108,33 @@ export class FileJobWorker {
     while (this.running) {
       let messages: Message[] = [];
       try {
-        const out = await this.opts.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.opts.queueUrl,
-            MaxNumberOfMessages: 1,
-            WaitTimeSeconds: this.opts.waitTimeSeconds ?? 20,
-            VisibilityTimeout: this.opts.visibilityTimeoutSeconds,
-            AttributeNames: ['All'],
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-          }),
-          { abortSignal: this.poll?.signal },
+        // A failing receive is retried every second until it answers or stop() aborts.
+        const out = await retry(
+          () =>
+            this.opts.sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: this.opts.queueUrl,
+                MaxNumberOfMessages: 1,
+                WaitTimeSeconds: this.opts.waitTimeSeconds ?? 20,
+                VisibilityTimeout: this.opts.visibilityTimeoutSeconds,
+                AttributeNames: ['All'],
+                MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+              }),
+              { abortSignal: this.poll?.signal },
+            ),
+          {
+            maxAttempts: Number.POSITIVE_INFINITY,
+            baseMs: 1_000,
+            maxDelayMs: 1_000,
+            jitter: 'none',
+            signal: this.poll?.signal,
+            onRetry: ({ error }) =>
+              this.opts.logger.warn('receiving file jobs failed; retrying', { error: String(error) }),
+          },
         );
         messages = out.Messages ?? [];
-      } catch (error) {
-        if (!this.running) return;
-        this.opts.logger.warn('receiving file jobs failed; retrying', { error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        continue;
+      } catch {
+        return; // only stop() (an abort) ends the retries
       }
       for (const message of messages) {
         if (!this.running) return;

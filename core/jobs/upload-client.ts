@@ -5,6 +5,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { retry } from '../backoff';
 import type { UploadInstructions } from './service';
 
 export const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -144,14 +145,13 @@ async function put(
   return res.headers.get('etag') ?? '';
 }
 
-async function withRetries<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (i >= attempts || (error instanceof JobsApiError && error.status >= 400 && error.status < 500))
-        throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** i));
-    }
-  }
+/** Three tries, 1 s then 2 s apart; a 4xx (refused or expired URL) is final. */
+function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+  return retry(fn, {
+    maxAttempts: 3,
+    baseMs: 1_000,
+    maxDelayMs: 2_000,
+    jitter: 'none',
+    retryable: (error) => !(error instanceof JobsApiError && error.status >= 400 && error.status < 500),
+  });
 }

@@ -38,6 +38,11 @@ export interface Meeting {
   lastSeq: number;
   /** Subscriptions ever taken (ws-subscribe); a subscription's fan-out shard is its slot / 1,000. */
   subscriptionSlots?: number;
+  /**
+   * Meeting ms where the stored finals reach (the latest `endMs` the fan-out stored): a task
+   * taking over after a crash re-transcribes the archived audio after it.
+   */
+  lastFinalEndMs?: number;
   createdAt: string;
   updatedAt: string;
   endedAt?: string;

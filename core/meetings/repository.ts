@@ -11,6 +11,7 @@ import {
   type ScanCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { retry } from '../backoff';
 import { dynamo } from '../clients/dynamodb';
 import { batchGetAll } from '../clients/dynamodb-batch';
 import { tableName } from '../config';
@@ -283,21 +284,30 @@ export class MeetingRepository {
     return Number(out.Attributes?.subscriptionSlots) - 1;
   }
 
-  /** Raises lastSeq to `seq` (never lowers it). */
-  async advanceLastSeq(meetingId: string, seq: number): Promise<void> {
+  /**
+   * Raises lastSeq to `seq` (never lowers it) and lastFinalEndMs to `endMs` (never lowers it
+   * either: a recovered final has a newer seq than its time). One write; a second only when the
+   * seq moves on but the end does not.
+   */
+  async advanceLastSeq(meetingId: string, seq: number, endMs?: number): Promise<void> {
+    const raiseSeq = 'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)';
     try {
       await dynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
-          UpdateExpression: 'SET lastSeq = :seq',
+          UpdateExpression:
+            endMs === undefined ? 'SET lastSeq = :seq' : 'SET lastSeq = :seq, lastFinalEndMs = :end',
           ConditionExpression:
-            'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)',
-          ExpressionAttributeValues: { ':seq': seq },
+            endMs === undefined
+              ? raiseSeq
+              : `${raiseSeq} AND (attribute_not_exists(lastFinalEndMs) OR lastFinalEndMs < :end)`,
+          ExpressionAttributeValues: endMs === undefined ? { ':seq': seq } : { ':seq': seq, ':end': endMs },
         }),
       );
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
+      if (endMs !== undefined) await this.advanceLastSeq(meetingId, seq);
     }
   }
 
@@ -380,28 +390,38 @@ export class MeetingRepository {
 
   /** Removes `userId` from the readers of a meeting. Idempotent; returns the readers afterwards. */
   async unshare(meetingId: string, userId: string, now = new Date()): Promise<string[]> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const attempt = async (): Promise<string[]> => {
       const meeting = await this.require(meetingId);
       const readers = meeting.sharedWith ?? [];
       const index = readers.indexOf(userId);
       if (index < 0) return readers;
-      try {
-        await dynamo().send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { meetingId },
-            UpdateExpression: `REMOVE sharedWith[${index}] SET updatedAt = :now`,
-            // The list may have changed since it was read: remove only the entry that was read.
-            ConditionExpression: `sharedWith[${index}] = :id`,
-            ExpressionAttributeValues: { ':id': userId, ':now': now.toISOString() },
-          }),
-        );
-        return readers.filter((reader) => reader !== userId);
-      } catch (error) {
-        if (!isConditionalFailure(error)) throw error;
-      }
+      await dynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: `REMOVE sharedWith[${index}] SET updatedAt = :now`,
+          // The list may have changed since it was read: remove only the entry that was read.
+          ConditionExpression: `sharedWith[${index}] = :id`,
+          ExpressionAttributeValues: { ':id': userId, ':now': now.toISOString() },
+        }),
+      );
+      return readers.filter((reader) => reader !== userId);
+    };
+    try {
+      // Optimistic concurrency: a lost race reads the list again at once, five tries in all.
+      return await retry(attempt, {
+        maxAttempts: 5,
+        baseMs: 0,
+        jitter: 'none',
+        retryable: isConditionalFailure,
+      });
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
+      throw new ConflictError(
+        'The meeting changed while it was being updated; try again',
+        'CONCURRENT_UPDATE',
+      );
     }
-    throw new ConflictError('The meeting changed while it was being updated; try again', 'CONCURRENT_UPDATE');
   }
 
   /**

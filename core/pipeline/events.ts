@@ -42,6 +42,11 @@ export const SegmentSchema = z.object({
   isFinal: z.boolean(),
   /** Per-hop times (absent on segments stored before timing existed, and in replays). */
   timing: z.optional(SegmentTimingSchema),
+  /**
+   * A final re-transcribed from the recording archive after a gateway task crashed mid-utterance
+   * (docs/architecture.md "Crash bound"): its seq is newer than its time suggests.
+   */
+  recovered: z.optional(z.literal(true)),
 });
 export type Segment = z.infer<typeof SegmentSchema>;
 

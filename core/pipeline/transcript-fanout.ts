@@ -134,7 +134,7 @@ export class TranscriptFanout {
     await this.deliver(d, meetingId, subscribers, [...viewerLines({ ...event, segment }), ...alerts]);
     if (segment.isFinal) {
       await this.deps.segments.markDelivered(meetingId, segment.seq);
-      await this.deps.meetings.advanceLastSeq(meetingId, segment.seq);
+      await this.deps.meetings.advanceLastSeq(meetingId, segment.seq, segment.endMs);
       await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
     }
   }

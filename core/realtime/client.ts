@@ -8,6 +8,7 @@
  * holds. During a replay it buffers live finals and merges them by seq, so the finals it emits
  * have no gap and no duplicate across reconnects.
  */
+import { backoffDelay } from '../backoff';
 import type { MeetingStatus } from '../meetings/model';
 import { PING_INTERVAL_MS } from './ping-route';
 import type { ServerMessage } from './protocol';
@@ -189,9 +190,13 @@ export class ParleyClient {
   }
 
   private scheduleReconnect(): void {
-    const initial = this.opts.initialBackoffMs ?? 1_000;
-    const delay = Math.min(initial * 2 ** this.attempt, this.opts.maxBackoffMs ?? 30_000);
     this.attempt++;
+    // 1 s, 2 s, 4 s … capped (docs/protocol.md), no jitter.
+    const delay = backoffDelay(this.attempt, {
+      baseMs: this.opts.initialBackoffMs ?? 1_000,
+      maxDelayMs: this.opts.maxBackoffMs ?? 30_000,
+      jitter: 'none',
+    });
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => void this.open(), delay);
     this.emit('reconnecting', { delayMs: delay, attempt: this.attempt });

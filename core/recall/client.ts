@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { retry } from '../backoff';
 import { ValidationError } from '../errors';
 import { RecallApiError, recallBotNotFound } from './errors';
 import { looksLikeMp3, silentMp3 } from './mp3';
@@ -150,24 +151,6 @@ function encodeMp3(mp3: Buffer, what: string): string {
   return b64;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Retry-After as milliseconds (delta-seconds or HTTP date), or undefined if absent/unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null) return undefined;
@@ -249,7 +232,7 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
   const apiKey = settings.apiKey;
   const doFetch = settings.fetch ?? globalThis.fetch;
   const random = settings.random ?? Math.random;
-  const sleep = settings.sleep ?? defaultSleep;
+  const sleep = settings.sleep;
   const logger = settings.logger;
 
   /** Removes anything secret-looking from text that may end up in an error message or log. */
@@ -259,12 +242,6 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
       .join('[redacted]')
       .replace(/([?&](?:token|key|secret|signature|auth)[^=&\s]*=)[^&\s"']+/gi, '$1[redacted]')
       .slice(0, MAX_ERROR_DETAIL_CHARS);
-  }
-
-  function backoffMs(retry: number): number {
-    const exponential = Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** retry);
-    // "Equal jitter": at least half the step, so retries never bunch up at zero.
-    return Math.round(exponential / 2 + random() * (exponential / 2));
   }
 
   function describe(method: string, path: string): string {
@@ -349,50 +326,59 @@ export function createRecallClient(options: RecallClientOptions): RecallClient {
     const what = describe(method, path);
     const callerSignal = callOptions?.signal;
 
-    for (let attempt = 0; ; attempt++) {
-      callerSignal?.throwIfAborted();
-      const timeout = AbortSignal.timeout(settings.timeoutMs);
-      const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
-      const retriesLeft = attempt < settings.maxRetries;
-
-      let response: Response;
-      let text: string;
-      try {
-        response = await doFetch(url, { method, headers, body: payload, signal });
-        text = await response.text();
-      } catch (error) {
-        if (callerSignal?.aborted) throw callerSignal.reason;
-        const timedOut = timeout.aborted;
-        const reason = timedOut ? `timed out after ${settings.timeoutMs} ms` : 'could not reach Recall';
-        if (retriesLeft) {
-          const delayMs = backoffMs(attempt);
-          logger?.warn('Recall request failed; retrying', { request: what, reason, attempt, delayMs });
-          await sleep(delayMs, callerSignal);
-          continue;
+    // Errors worth another attempt, with what the retry log line says and the wait Recall asked for.
+    const transient = new WeakMap<object, { log: Record<string, unknown>; retryAfterMs?: number }>();
+    return retry(
+      async (attempt) => {
+        const timeout = AbortSignal.timeout(settings.timeoutMs);
+        const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+        let response: Response;
+        let text: string;
+        try {
+          response = await doFetch(url, { method, headers, body: payload, signal });
+          text = await response.text();
+        } catch (error) {
+          if (callerSignal?.aborted) throw callerSignal.reason;
+          const timedOut = timeout.aborted;
+          const reason = timedOut ? `timed out after ${settings.timeoutMs} ms` : 'could not reach Recall';
+          const failure = new RecallApiError('RECALL_UNAVAILABLE', `${what} failed: ${reason}`, {
+            cause: timedOut ? undefined : error,
+          });
+          transient.set(failure, { log: { reason } });
+          throw failure;
         }
-        throw new RecallApiError('RECALL_UNAVAILABLE', `${what} failed: ${reason}`, {
-          cause: timedOut ? undefined : error,
-        });
-      }
-
-      // The body is read only by calls that need it (parseBot): actions ignore theirs.
-      if (response.ok) return text;
-
-      if (isRetryableStatus(response.status, attempt)) {
-        const delayMs = parseRetryAfter(response.headers.get('retry-after')) ?? backoffMs(attempt);
-        if (retriesLeft && delayMs <= settings.maxRetryAfterMs) {
+        // The body is read only by calls that need it (parseBot): actions ignore theirs.
+        if (response.ok) return text;
+        const failure = errorFor(method, path, response.status, text, botId);
+        if (isRetryableStatus(response.status, attempt - 1)) {
+          const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+          transient.set(failure, { log: { status: response.status }, retryAfterMs });
+        }
+        throw failure;
+      },
+      {
+        maxAttempts: settings.maxRetries + 1,
+        baseMs: settings.retryBaseMs,
+        maxDelayMs: settings.retryMaxMs,
+        // "Equal jitter": at least half the step, so retries never bunch up at zero.
+        jitter: 'equal',
+        random,
+        sleep,
+        signal: callerSignal,
+        retryable: (error) => {
+          const info = typeof error === 'object' && error !== null ? transient.get(error) : undefined;
+          return info !== undefined && (info.retryAfterMs ?? 0) <= settings.maxRetryAfterMs;
+        },
+        delayFor: (error) => transient.get(error as object)?.retryAfterMs,
+        onRetry: ({ error, attempt, delayMs }) =>
           logger?.warn('Recall request failed; retrying', {
             request: what,
-            status: response.status,
-            attempt,
+            ...transient.get(error as object)?.log,
+            attempt: attempt - 1,
             delayMs,
-          });
-          await sleep(delayMs, callerSignal);
-          continue;
-        }
-      }
-      throw errorFor(method, path, response.status, text, botId);
-    }
+          }),
+      },
+    );
   }
 
   function botPath(botId: string, action?: string): string {

@@ -5,12 +5,14 @@
  * Svix retries for a day; the simulator retries once after 5 s and then gives up (logged).
  */
 import { randomUUID } from 'node:crypto';
+import { retry } from '../../core/backoff';
 import type { RecallLogger } from '../../core/recall/client';
 import type { RecallStatusChange } from '../../core/recall/rest-schema';
 import { svixHeaders } from '../../core/recall/webhook-signature';
 
 const TIMEOUT_MS = 15_000;
 const RETRY_DELAY_MS = 5_000;
+const ATTEMPTS = 2;
 
 export interface StatusWebhookBody {
   event: 'bot.status_change';
@@ -28,7 +30,8 @@ export interface StatusWebhookBody {
 
 export class WebhookSender {
   private chain: Promise<void> = Promise.resolve();
-  private readonly controllers = new Set<AbortController>();
+  /** Aborts deliveries in flight and the wait between attempts. */
+  private readonly stopping = new AbortController();
   private stopped = false;
 
   constructor(
@@ -63,15 +66,14 @@ export class WebhookSender {
 
   stop(): void {
     this.stopped = true;
-    for (const controller of this.controllers) controller.abort();
+    this.stopping.abort();
   }
 
+  /** Up to ATTEMPTS posts, RETRY_DELAY_MS apart; every failure is logged, the last one ends it. */
   private async deliver(id: string, body: string, botId: string, code: string): Promise<void> {
-    for (let attempt = 1; attempt <= 2 && !this.stopped; attempt++) {
-      if (attempt > 1 && !(await this.wait(RETRY_DELAY_MS))) return;
-      const controller = new AbortController();
-      this.controllers.add(controller);
-      const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    if (this.stopped) return;
+    const post = async (attempt: number) => {
+      let status: number | undefined;
       try {
         // Signed per attempt: a fresh timestamp, the same message id (as Svix does).
         const headers = svixHeaders(this.secret, id, Math.floor(Date.now() / 1000), body);
@@ -79,44 +81,31 @@ export class WebhookSender {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', ...headers },
           body,
-          signal: controller.signal,
+          signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(TIMEOUT_MS)]),
         });
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) return;
-        this.logger.warn('Recall simulator: status webhook refused', {
-          botId,
-          code,
-          status: response.status,
-          attempt,
-        });
+        status = response.status;
       } catch (error) {
-        if (this.stopped) return;
-        this.logger.warn('Recall simulator: status webhook failed', {
-          botId,
-          code,
-          attempt,
-          error: (error as Error).message,
-        });
-      } finally {
-        clearTimeout(timer);
-        this.controllers.delete(controller);
+        if (!this.stopped) {
+          this.logger.warn('Recall simulator: status webhook failed', {
+            botId,
+            code,
+            attempt,
+            error: (error as Error).message,
+          });
+        }
+        throw error;
       }
-    }
-  }
-
-  private wait(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const controller = new AbortController();
-      this.controllers.add(controller);
-      const timer = setTimeout(() => {
-        this.controllers.delete(controller);
-        resolve(true);
-      }, ms);
-      controller.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        this.controllers.delete(controller);
-        resolve(false);
-      });
-    });
+      this.logger.warn('Recall simulator: status webhook refused', { botId, code, status, attempt });
+      throw new Error(`status webhook refused with HTTP ${status}`);
+    };
+    await retry(post, {
+      maxAttempts: ATTEMPTS,
+      baseMs: RETRY_DELAY_MS,
+      maxDelayMs: RETRY_DELAY_MS,
+      jitter: 'none',
+      signal: this.stopping.signal,
+    }).catch(() => undefined); // each failure is logged above; Svix would go on for a day
   }
 }

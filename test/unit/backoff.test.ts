@@ -120,9 +120,62 @@ describe('retry', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
+  it('keeps retrying past the default five attempts when maxAttempts is Infinity', async () => {
+    const { fn, attempts } = failing(12);
+    await expect(retry(fn, { maxAttempts: Number.POSITIVE_INFINITY, baseMs: 0 })).resolves.toBe('ok');
+    expect(attempts).toHaveLength(13);
+  });
+
+  it('ends unlimited retries only through the signal', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stopped');
+    let calls = 0;
+    const fn = async () => {
+      calls++;
+      if (calls === 20) controller.abort(reason);
+      throw new Transient('down');
+    };
+    const promise = retry(fn, {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      baseMs: 0,
+      signal: controller.signal,
+    });
+    await expect(promise).rejects.toBe(reason);
+    expect(calls).toBe(20);
+  });
+
+  it('returns the success of an attempt that was running when the signal aborted', async () => {
+    const controller = new AbortController();
+    const fn = async () => {
+      controller.abort(new Error('stopping'));
+      return 'answered';
+    };
+    await expect(retry(fn, { signal: controller.signal })).resolves.toBe('answered');
+  });
+
+  it('waits through the injected sleep with the computed delay and the signal', async () => {
+    const controller = new AbortController();
+    const waits: Array<{ ms: number; signal?: AbortSignal }> = [];
+    const { fn } = failing(2);
+    await retry(fn, {
+      baseMs: 100,
+      jitter: 'none',
+      signal: controller.signal,
+      sleep: async (ms, signal) => {
+        waits.push({ ms, signal });
+      },
+    });
+    expect(waits).toEqual([
+      { ms: 100, signal: controller.signal },
+      { ms: 200, signal: controller.signal },
+    ]);
+  });
+
   it('rejects options that cannot describe a policy', async () => {
     const fn = async () => 'x';
     await expect(retry(fn, { maxAttempts: 0 })).rejects.toThrow('maxAttempts must be an integer >= 1');
+    await expect(retry(fn, { maxAttempts: 2.5 })).rejects.toThrow('maxAttempts must be an integer >= 1');
+    await expect(retry(fn, { maxAttempts: Number.NaN })).rejects.toThrow('or Infinity');
     await expect(retry(fn, { baseMs: -1 })).rejects.toThrow('baseMs must be a finite number >= 0');
     await expect(retry(fn, { deadlineMs: Number.NaN })).rejects.toThrow(
       'deadlineMs must be a finite number >= 0',
