@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   },
   CONFLICT: { status: 409, description: 'The request conflicts with the current state' },
   INVALID_STATE: { status: 409, description: 'The meeting is not in a state that allows this' },
+  MEETING_NOT_OVER: {
+    status: 409,
+    description: 'The meeting is still running: stop it and wait until it has ended, then delete it',
+  },
   TOO_MANY_SHARES: { status: 409, description: 'The meeting is shared with as many users as allowed' },
   SPEECH_UNAVAILABLE: {
     status: 409,

@@ -7,6 +7,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -56,6 +57,22 @@ export const REST_TABLE_ACCESS: {
   'http-recall-webhook': { meetings: { table: ['GetItem', 'UpdateItem'], indexes: { byBot: ['Query'] } } },
   'http-health': { meetings: ['GetItem'] },
   'http-get-recording': { meetings: ['GetItem'] },
+  // Keys of the meeting's partitions (Query), deleted in batches; the meeting item last.
+  'http-delete-meeting': {
+    meetings: ['GetItem', 'DeleteItem'],
+    segments: ['Query', 'BatchWriteItem'],
+    alerts: ['Query', 'BatchWriteItem'],
+    briefings: ['BatchWriteItem'],
+    shares: ['BatchWriteItem'],
+  },
+};
+
+/**
+ * What the Lambdas that read MEDIA_BUCKET do under `recordings/` (default `read`): `delete`
+ * lists a meeting's objects (s3:ListBucket, prefix condition) and deletes them, never reads.
+ */
+export const REST_RECORDING_ACCESS: { readonly [L in RestLambdaName]?: 'read' | 'delete' } = {
+  'http-delete-meeting': 'delete',
 };
 
 const READ_ACTIONS: readonly DynamoDbAction[] = ['GetItem', 'BatchGetItem', 'Query'];
@@ -162,17 +179,42 @@ function createRestFunction(rest: RestApi, name: RestLambdaName, deps: RestRoute
     else if (variable === 'AUDIO_GATEWAY_URL') fn.setEnvironment(variable, deps.audioGatewayUrl);
     else if (variable === 'MEDIA_BUCKET' && deps.mediaBucket) {
       fn.setEnvironment(variable, deps.mediaBucket.bucketName);
-      acknowledgeGrantWildcards(
-        fn,
-        grantBucketPrefix(fn.function, 'media', deps.mediaBucket, 'read', 'recordings/'),
-        'Recording keys are chosen per meeting at run time; reads are limited to the recordings/ prefix.',
-      );
+      if ((REST_RECORDING_ACCESS[name] ?? 'read') === 'delete') grantRecordingDeletion(fn, deps.mediaBucket);
+      else
+        acknowledgeGrantWildcards(
+          fn,
+          grantBucketPrefix(fn.function, 'media', deps.mediaBucket, 'read', 'recordings/'),
+          'Recording keys are chosen per meeting at run time; reads are limited to the recordings/ prefix.',
+        );
     } else
       throw new TypeError(
         `REST Lambda ${name} reads ${variable}: lib/rest-routes.ts does not know its value`,
       );
   }
   return fn;
+}
+
+/** List and delete under `recordings/` only (deleting a meeting's recording). */
+function grantRecordingDeletion(fn: ParleyFunction, bucket: IBucket): void {
+  acknowledgeGrantWildcards(
+    fn,
+    iam.Grant.addToPrincipal({
+      grantee: fn.function,
+      actions: ['s3:DeleteObject'],
+      resourceArns: [bucket.arnForObjects('recordings/*')],
+    }),
+    'Recording keys are chosen per meeting at run time; deletes are limited to the recordings/ prefix.',
+  );
+  acknowledgeGrantWildcards(
+    fn,
+    iam.Grant.addToPrincipal({
+      grantee: fn.function,
+      actions: ['s3:ListBucket'],
+      resourceArns: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': ['recordings/*'] } },
+    }),
+    "Listing is limited to keys under recordings/ (s3:prefix condition): finds a meeting's recording objects.",
+  );
 }
 
 function assertReadOnly(lambda: string, key: string, access: TableAccess): void {

@@ -27,6 +27,7 @@ const handlers = {
   'http-leave-meeting': lazy(() => require('../lambdas/http-leave-meeting/handler').handler),
   'http-share-meeting': lazy(() => require('../lambdas/http-share-meeting/handler').handler),
   'http-unshare-meeting': lazy(() => require('../lambdas/http-unshare-meeting/handler').handler),
+  'http-delete-meeting': lazy(() => require('../lambdas/http-delete-meeting/handler').handler),
   'http-get-transcript': lazy(() => require('../lambdas/http-get-transcript/handler').handler),
   'http-get-brief': lazy(() => require('../lambdas/http-get-brief/handler').handler),
   'http-ask': lazy(() => require('../lambdas/http-ask/handler').handler),

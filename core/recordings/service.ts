@@ -45,8 +45,9 @@ export async function getRecording(
 }
 
 /**
- * Deletes everything archived for a meeting (chunks and the assembled file). For the meeting
- * deletion route, when there is one; the `recordings/` lifecycle rule expires them otherwise.
+ * Deletes everything archived for a meeting (chunks and the assembled file). Called by
+ * DELETE /meetings/{meetingId} (core/rest/delete-meeting.ts); the `recordings/` lifecycle rule
+ * expires them otherwise.
  */
 export async function deleteRecording(meetingId: string, store: RecordingStore): Promise<number> {
   const keys = await store.list(meetingPrefix(meetingId));

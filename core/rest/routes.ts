@@ -35,7 +35,9 @@ export interface RestLambdaDefinition {
   /** Secrets by name: the stack sets `<NAME>_SECRET_ARN` and grants secretsmanager:GetSecretValue. */
   readonly secrets: readonly string[];
   /** Tables (core/resources.ts TABLES keys) and how they are used; indexes included. */
-  readonly tables: Readonly<Partial<Record<'meetings' | 'segments' | 'briefings' | 'shares', TableAccess>>>;
+  readonly tables: Readonly<
+    Partial<Record<'meetings' | 'segments' | 'briefings' | 'shares' | 'alerts', TableAccess>>
+  >;
   /** `send`: sqs:SendMessage; `attributes`: sqs:GetQueueAttributes. */
   readonly queues: Readonly<Partial<Record<'transcriptEvents', readonly ('send' | 'attributes')[]>>>;
   /** Calls out of AWS (Recall.ai, OpenAI): the function needs internet egress. */
@@ -119,6 +121,29 @@ export const REST_LAMBDAS = {
     queues: {},
     egress: [],
     timeoutSeconds: 10,
+  },
+  'http-delete-meeting': {
+    description:
+      'DELETE /meetings/{meetingId}: an ended meeting, its recording, transcript, alerts, briefings, shares',
+    env: [
+      'MEETINGS_TABLE',
+      'SEGMENTS_TABLE',
+      'ALERTS_TABLE',
+      'BRIEFINGS_TABLE',
+      'SHARES_TABLE',
+      'MEDIA_BUCKET',
+    ],
+    secrets: [],
+    tables: {
+      meetings: 'readWrite',
+      segments: 'readWrite',
+      alerts: 'readWrite',
+      briefings: 'readWrite',
+      shares: 'readWrite',
+    },
+    queues: {},
+    egress: [],
+    timeoutSeconds: 29,
   },
   'http-get-transcript': {
     description: 'GET /meetings/{meetingId}/transcript (JSON pages, txt/srt/vtt files)',
@@ -288,6 +313,22 @@ export const REST_ROUTES: readonly RestRouteDefinition[] = [
       'Subscribers receive a `status` event.',
     success: { status: 200, description: 'The new status', schema: MeetingStatusSchema },
     errors: [...READ_ERRORS, 'FORBIDDEN', 'INVALID_STATE', 'UPSTREAM_ERROR'],
+  },
+  {
+    method: 'DELETE',
+    path: '/meetings/{meetingId}',
+    auth: true,
+    lambda: 'http-delete-meeting',
+    operationId: 'deleteMeeting',
+    tag: 'Meetings',
+    summary: 'Delete an ended meeting and everything stored for it (owner only)',
+    description:
+      'Deletes the recording (chunks and assembled file), transcript segments, keyword alerts, briefings and share ' +
+      'items, then the meeting. Owner only: anyone else, readers included, gets `404 MEETING_NOT_FOUND`. A meeting that ' +
+      'is not over (joining, live, paused, disconnecting) is refused with `409 MEETING_NOT_OVER`: stop it first. ' +
+      'A failure midway can be finished by calling DELETE again; after success the meeting answers 404.',
+    success: { status: 204, description: 'Deleted (no body)' },
+    errors: [...READ_ERRORS, 'MEETING_NOT_OVER'],
   },
   {
     method: 'GET',

@@ -953,6 +953,19 @@ describe('REST routes (core/rest/routes.ts)', () => {
     'http-health': [...MEETING_READ, 'sqs:GetQueueAttributes queue:transcript'],
     'http-docs': [],
     'http-get-recording': [...MEETING_READ, 's3:GetObject bucket:media/recordings/*'],
+    // Lists and deletes recordings (never reads them); deletes keys, the meeting item last.
+    'http-delete-meeting': [
+      ...MEETING_READ,
+      'dynamodb:DeleteItem table:meetings',
+      'dynamodb:Query table:segments',
+      'dynamodb:BatchWriteItem table:segments',
+      'dynamodb:Query table:alerts',
+      'dynamodb:BatchWriteItem table:alerts',
+      'dynamodb:BatchWriteItem table:briefings',
+      'dynamodb:BatchWriteItem table:shares',
+      's3:DeleteObject bucket:media/recordings/*',
+      's3:ListBucket bucket:media if {"StringLike":{"s3:prefix":["recordings/*"]}}',
+    ],
   };
 
   it.each(Object.keys(REST_LAMBDAS))('%s may do exactly what its handler calls', (name) => {
