@@ -14,15 +14,13 @@ process.env.MIC_RESUME_AT_MS = '1000';
 process.env.RECORDING_CHUNK_MS = '1000';
 process.env.RECORDING_KEEP_CHUNKS = 'true';
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { s3 } from '../../core/clients/s3';
 import { bucketName } from '../../core/config';
-import { chunksPrefix, parseChunkKey } from '../../core/recordings/keys';
 import { S3RecordingStore } from '../../core/recordings/store';
-import { FIXTURE_DIR, type LocalStack, startLocalStack } from '../../local/stack';
+import { type LocalStack, startLocalStack } from '../../local/stack';
 import { ensureWebBuild } from '../../local/web-build';
 import {
   type Browser,
@@ -30,15 +28,13 @@ import {
   fakeMicrophoneArgs,
   launchChromium,
   newContext,
-  type Page,
   signIn,
   until,
   waitForText,
 } from '../helpers/browser';
+import { archivedMicAudio, fakeMicrophoneWav, logPage } from '../helpers/microphone';
 
 jest.setTimeout(300_000);
-
-const FIXTURE = path.join(FIXTURE_DIR, 'standup-meeting.wav');
 
 describe('the record page when the gateway asks the browser to hold', () => {
   let stack: LocalStack;
@@ -49,21 +45,7 @@ describe('the record page when the gateway asks the browser to hold', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-hold-'));
-    const wav = path.join(dir, 'microphone.wav');
-    execFileSync('ffmpeg', [
-      '-loglevel',
-      'error',
-      '-i',
-      FIXTURE,
-      '-ar',
-      '48000',
-      '-ac',
-      '1',
-      '-c:a',
-      'pcm_s16le',
-      '-y',
-      wav,
-    ]);
+    const wav = fakeMicrophoneWav(dir);
     await ensureWebBuild();
     stack = await startLocalStack({ speed: 1, reconnectGraceMs: 60_000 });
     store = new S3RecordingStore(s3(), bucketName('media'));
@@ -76,13 +58,6 @@ describe('the record page when the gateway asks the browser to hold', () => {
     await stack?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  const logPage = (page: Page) => {
-    page.on('console', (m) => {
-      if (m.type() === 'error') console.log(`[page ${m.type()}] ${m.text()}`);
-    });
-    page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  };
 
   it('shows the hold and the audio kept in the browser, then resumes, drains the buffer and archives every chunk once', async () => {
     ctx = await newContext(browser);
@@ -137,22 +112,8 @@ describe('the record page when the gateway asks the browser to hold', () => {
     // Nothing lost, nothing twice: the archive is every chunk the page produced, in seq order.
     const seqs = [...tapped.keys()].sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-    const chunks = (await store.list(chunksPrefix(meetingId)))
-      .map((key) => ({ key, chunk: parseChunkKey(meetingId, key) }))
-      .filter((c): c is { key: string; chunk: NonNullable<typeof c.chunk> } => c.chunk !== undefined)
-      .sort((a, b) => a.chunk.start - b.chunk.start);
-    const parts: Buffer[] = [];
-    let at = 0;
-    let lastSeq = 0;
-    for (const { key, chunk } of chunks) {
-      expect(chunk.start).toBe(at);
-      if (chunk.source.kind !== 'mic') throw new Error(`not a microphone chunk: ${key}`);
-      expect(chunk.source.firstSeq).toBe(lastSeq + 1);
-      lastSeq = chunk.source.lastSeq;
-      at = chunk.end;
-      if (!chunk.skip) parts.push(await store.get(key));
-    }
+    const { audio, lastSeq } = await archivedMicAudio(store, meetingId);
     expect(lastSeq).toBe(seqs.length);
-    expect(Buffer.concat(parts).equals(Buffer.concat(seqs.map((s) => tapped.get(s) as Buffer)))).toBe(true);
+    expect(audio.equals(Buffer.concat(seqs.map((s) => tapped.get(s) as Buffer)))).toBe(true);
   });
 });

@@ -9,15 +9,13 @@
 process.env.RECORDING_CHUNK_MS = '2000';
 process.env.RECORDING_KEEP_CHUNKS = 'true';
 
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { s3 } from '../../core/clients/s3';
 import { bucketName } from '../../core/config';
-import { chunksPrefix, parseChunkKey } from '../../core/recordings/keys';
 import { S3RecordingStore } from '../../core/recordings/store';
-import { FIXTURE_DIR, type LocalStack, startLocalStack } from '../../local/stack';
+import { type LocalStack, startLocalStack } from '../../local/stack';
 import { ensureWebBuild } from '../../local/web-build';
 import {
   type Browser,
@@ -31,11 +29,9 @@ import {
   until,
   waitForText,
 } from '../helpers/browser';
+import { archivedMicAudio, fakeMicrophoneWav, logPage } from '../helpers/microphone';
 
 jest.setTimeout(420_000);
-
-/** A shared fixture: a stand-up read by two voices (16 kHz mono). */
-const FIXTURE = path.join(FIXTURE_DIR, 'standup-meeting.wav');
 
 describe('microphone meetings and the recording player in Chromium on the local stack', () => {
   let stack: LocalStack;
@@ -48,21 +44,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-'));
-    const wav = path.join(dir, 'microphone.wav');
-    execFileSync('ffmpeg', [
-      '-loglevel',
-      'error',
-      '-i',
-      FIXTURE,
-      '-ar',
-      '48000',
-      '-ac',
-      '1',
-      '-c:a',
-      'pcm_s16le',
-      '-y',
-      wav,
-    ]);
+    const wav = fakeMicrophoneWav(dir);
     await ensureWebBuild();
     stack = await startLocalStack({ speed: 1, reconnectGraceMs: 60_000 });
     store = new S3RecordingStore(s3(), bucketName('media'));
@@ -82,14 +64,6 @@ describe('microphone meetings and the recording player in Chromium on the local 
     await created.addInitScript(() => sessionStorage.setItem('parleyTestHooks', '1'));
     return created;
   }
-
-  /** The page's errors and warnings go to the test log (what failed inside the browser). */
-  const logPage = (page: Page) => {
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') console.log(`[page ${m.type()}] ${m.text()}`);
-    });
-    page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  };
 
   /** Waits for the microphone panel's state; a timeout says what it showed instead. */
   async function micState(page: Page, state: RegExp | string, timeout = 60_000): Promise<void> {
@@ -122,26 +96,6 @@ describe('microphone meetings and the recording player in Chromium on the local 
     return body.segments.map((s) => s.seq);
   }
 
-  /** The archived microphone audio, checked contiguous in time and in seq; with its last seq. */
-  async function archivedAudio(id: string): Promise<{ audio: Buffer; lastSeq: number }> {
-    const chunks = (await store.list(chunksPrefix(id)))
-      .map((key) => ({ key, chunk: parseChunkKey(id, key) }))
-      .filter((c): c is { key: string; chunk: NonNullable<typeof c.chunk> } => c.chunk !== undefined)
-      .sort((a, b) => a.chunk.start - b.chunk.start);
-    const parts: Buffer[] = [];
-    let at = 0;
-    let lastSeq = 0;
-    for (const { key, chunk } of chunks) {
-      expect(chunk.start).toBe(at); // no gap, nothing twice
-      if (chunk.source.kind !== 'mic') throw new Error(`not a microphone chunk: ${key}`);
-      expect(chunk.source.firstSeq).toBe(lastSeq + 1);
-      lastSeq = chunk.source.lastSeq;
-      at = chunk.end;
-      if (!chunk.skip) parts.push(await store.get(key));
-    }
-    return { audio: Buffer.concat(parts), lastSeq };
-  }
-
   it('records from the record page: live lines, a cut socket and a reloaded page, and the archive holds exactly what the page captured', async () => {
     const ctx = await context();
     /** Every chunk the page journaled, by seq (across the reload: the binding is the context's). */
@@ -156,7 +110,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
     const maxTapped = () => Math.max(0, ...tapped.keys());
 
     const page = await signIn(ctx, stack.urls.web, 'alice');
-    logPage(page);
+    logPage(page, { warnings: true });
     await page.getByRole('link', { name: 'Record', exact: true }).click();
     await page.getByRole('heading', { name: 'Record', exact: true }).waitFor();
     // The boot placeholder is gone once the app has rendered.
@@ -210,7 +164,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     const captured = Buffer.concat(seqs.map((s) => tapped.get(s) as Buffer));
     // …is exactly the archived audio, sample for sample.
-    const archived = await archivedAudio(meetingId);
+    const archived = await archivedMicAudio(store, meetingId);
     expect(archived.lastSeq).toBe(seqs.length);
     expect(archived.audio.length).toBe(captured.length);
     expect(archived.audio.equals(captured)).toBe(true);
@@ -229,7 +183,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
   it('plays the recording beside the transcript: a clicked line seeks to its start and is highlighted', async () => {
     expect(meetingId).not.toBe('');
     const page = await signIn(await context(), `${stack.urls.web}/meetings/${meetingId}`, 'alice');
-    logPage(page);
+    logPage(page, { warnings: true });
     const audio = page.locator('[data-testid="player"] audio');
     await audio.waitFor({ timeout: 120_000 });
     // Lines become clickable once the player has a recording.
