@@ -4,7 +4,6 @@ import { useApp } from '../app-context';
 import { startedAt } from '../format';
 import { lazyComponent } from '../lazy';
 import { MeetingStore } from '../meeting-store';
-import { rememberShared } from '../shared-meetings';
 import { useMeetingPart } from '../use-store';
 import { AlertsPanel } from './AlertsPanel';
 import { AskBox } from './AskBox';
@@ -33,7 +32,7 @@ function MeetingLatency({ store }: { store: MeetingStore }) {
 }
 
 export function MeetingPage({ meetingId }: { meetingId: string }) {
-  const { api, client, userId } = useApp();
+  const { api, client } = useApp();
   const store = useMemo(() => new MeetingStore(meetingId), [meetingId]);
   // Only what this page shows itself: a new line re-renders the transcript and alerts, not the page.
   const liveStatus = useMeetingPart(store, (s) => s.status);
@@ -58,7 +57,6 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
         if (cancelled) return;
         setMeeting(m);
         store.setKeywords(m.keywords);
-        if (m.role === 'viewer') rememberShared(userId, meetingId);
       },
       (e) => {
         if (cancelled) return;
@@ -78,7 +76,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
       detach();
       client.unsubscribe(meetingId);
     };
-  }, [api, client, meetingId, store, userId]);
+  }, [api, client, meetingId, store]);
 
   if (loadError) {
     return (
