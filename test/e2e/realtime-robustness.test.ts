@@ -213,11 +213,21 @@ describe('the realtime path under bad luck and bad input', () => {
       JSON.stringify({ action: 'subscribe', meetingId: 'x', extra: true }),
       JSON.stringify({ action: 'unsubscribe', meetingId: 'x'.repeat(20_000) }),
     ];
+    /** Waits for `count` replies; fails only when none came for 30 s (a loaded machine is slow, not wrong). */
+    const repliesReach = async (count: number) => {
+      let seen = replies.length;
+      let progressAt = Date.now();
+      while (replies.length < count) {
+        if (replies.length > seen) [seen, progressAt] = [replies.length, Date.now()];
+        if (Date.now() - progressAt > 30_000) throw new Error(`${seen} of ${count} replies, none for 30 s`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
     const total = 10_000;
     // In waves of 500, as a misbehaving client within API Gateway's throttling limits might.
     for (let sent = 0; sent < total; ) {
       for (const end = sent + 500; sent < end; sent++) ws.send(frames[sent % frames.length] as string);
-      await waitFor(`${sent} replies`, () => replies.length >= sent, 30_000);
+      await repliesReach(sent);
     }
     expect(replies.every((r) => r.type === 'error')).toBe(true);
     const codes = new Set(replies.map((r) => (r.type === 'error' ? r.code : 'none')));
@@ -228,5 +238,5 @@ describe('the realtime path under bad luck and bad input', () => {
     ws.send(JSON.stringify({ action: 'ping', timestamp: 'soon' }));
     await waitFor('the pong', () => replies.some((r) => r.type === 'pong' && r.serverTime > 0));
     ws.close();
-  }, 180_000);
+  }, 600_000);
 });
