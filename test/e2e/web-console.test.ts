@@ -37,6 +37,8 @@ describe('the web console in Chromium on the local stack', () => {
   const contexts: BrowserContext[] = [];
   /** The meeting created from the form in the second test; later tests read it. */
   let meetingId = '';
+  /** The meeting the controls test stops; the delete test deletes it. */
+  let stoppedId = '';
 
   beforeAll(async () => {
     await ensureWebBuild();
@@ -191,6 +193,8 @@ describe('the web console in Chromium on the local stack', () => {
     const page = await signIn(await context(), stack.urls.web, 'alice');
     const id = await createMeeting(page, 'Web test: controls', 'amiable');
     await waitForText(statusBadge(page), 'Live', 90_000);
+    // A running meeting cannot be deleted (409 MEETING_NOT_OVER): the page does not offer it.
+    expect(await page.getByRole('button', { name: 'Delete meeting' }).count()).toBe(0);
     const botId = (await new MeetingRepository().get(id))?.botId as string;
 
     // Pause early: the recording is 30 s long and the speech engine may lag on a busy machine.
@@ -217,6 +221,53 @@ describe('the web console in Chromium on the local stack', () => {
     );
     for (const start of starts) expect(start > pausedAtMs + 1_000 && start < resumedAtMs).toBe(false);
     expect(await page.getByRole('button', { name: 'Pause' }).count()).toBe(0);
+    stoppedId = id;
+  });
+
+  it('deletes an ended meeting only once the owner confirms, and it leaves the meetings list', async () => {
+    // Prepare: the meeting the controls test stopped, shared with bob, open in alice's browser.
+    expect(stoppedId).not.toBe('');
+    const title = 'Web test: controls';
+    const token = await stack.issuer.mintToken('alice');
+    const shared = await fetch(`${stack.urls.rest}/meetings/${stoppedId}/shares`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'bob' }),
+    });
+    expect(shared.ok).toBe(true);
+    const bobPage = await signIn(await context(), `${stack.urls.web}/meetings/${stoppedId}`, 'bob');
+    await waitForText(statusBadge(bobPage), 'Ended');
+    const page = await signIn(await context(), `${stack.urls.web}/meetings/${stoppedId}`, 'alice');
+    await waitForText(statusBadge(page), 'Ended');
+
+    // A reader is never offered deletion.
+    expect(await bobPage.getByRole('button', { name: 'Delete meeting' }).count()).toBe(0);
+
+    // Act 1: open the dialog and keep the meeting.
+    await page.getByRole('button', { name: 'Delete meeting' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this meeting?' });
+    await waitForText(dialog, 'This cannot be undone.');
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'delete-confirm.png') });
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await until('the dialog closed', async () => !(await dialog.isVisible()));
+
+    // Assess 1: nothing was deleted.
+    expect(await new MeetingRepository().get(stoppedId)).toBeDefined();
+
+    // Act 2: confirm.
+    await page.getByRole('button', { name: 'Delete meeting' }).click();
+    await dialog.getByRole('button', { name: 'Delete meeting' }).click();
+
+    // Assess 2: back on the meetings list, which no longer has it; the API says it is gone.
+    await page.waitForURL(`${stack.urls.web}/`);
+    await page.getByRole('heading', { name: 'Your meetings' }).waitFor();
+    await until('the list loaded', async () => (await page.locator('.meeting-list a').count()) > 0);
+    expect(await page.locator('.meeting-list a', { hasText: title }).count()).toBe(0);
+    expect(await new MeetingRepository().get(stoppedId)).toBeUndefined();
+    const gone = await fetch(`${stack.urls.rest}/meetings/${stoppedId}`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mintToken('alice')}` },
+    });
+    expect(gone.status).toBe(404);
   });
 
   it('shows a briefing, answers a question with citations that scroll to the line, and exports', async () => {

@@ -53,6 +53,11 @@ export class Api {
     return this.json('POST', '/meetings', body);
   }
 
+  /** Deletes an ended meeting and everything stored for it (owner only; `204`, no body). */
+  async deleteMeeting(meetingId: string): Promise<void> {
+    await this.fetch('DELETE', `/meetings/${encodeURIComponent(meetingId)}`);
+  }
+
   leaveMeeting(meetingId: string): Promise<unknown> {
     return this.json('POST', `/meetings/${encodeURIComponent(meetingId)}/leave`);
   }

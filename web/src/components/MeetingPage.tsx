@@ -9,6 +9,7 @@ import { AlertsPanel } from './AlertsPanel';
 import { AskBox } from './AskBox';
 import { BriefingPanel } from './BriefingPanel';
 import { ConnectionBadge } from './ConnectionBadge';
+import { DeleteMeeting } from './DeleteMeeting';
 import { ExportMenu } from './ExportMenu';
 import { LatencyMeter } from './LatencyMeter';
 import { NotificationToggle } from './NotificationToggle';
@@ -143,6 +144,7 @@ export function MeetingPage({ meetingId }: { meetingId: string }) {
           />
           <ExportMenu meetingId={meetingId} />
           {owner && meeting && <SharePanel meetingId={meetingId} initial={meeting.sharedWith ?? []} />}
+          {owner && <DeleteMeeting meetingId={meetingId} status={status} />}
         </aside>
       </div>
     </main>
