@@ -33,16 +33,39 @@ export function AlertsPanel({ store, keywords }: { store: MeetingStore; keywords
           ))}
         </ul>
       )}
-      {alerts.length > 0 && (
-        <ol class="alert-list">
-          {alerts.map((alert) => (
-            <AlertItem key={alert.key} alert={alert} />
-          ))}
-        </ol>
-      )}
+      {alerts.length > 0 && <ol class="alert-list">{chunks(alerts)}</ol>}
     </section>
   );
 }
+
+/** Alerts a list renders as one memoised part: a new alert re-renders one part, not the list. */
+const CHUNK = 10;
+
+function chunks(alerts: readonly AlertEntry[]) {
+  const parts = [];
+  for (let from = 0; from < alerts.length; from += CHUNK) {
+    const to = Math.min(alerts.length, from + CHUNK);
+    parts.push(<AlertChunk key={alerts[from]?.key} alerts={alerts} from={from} to={to} />);
+  }
+  return parts;
+}
+
+const AlertChunk = memo(
+  function AlertChunk({ alerts, from, to }: { alerts: readonly AlertEntry[]; from: number; to: number }) {
+    const shown = [];
+    for (let i = from; i < to; i++) {
+      const alert = alerts[i] as AlertEntry;
+      shown.push(<AlertItem key={alert.key} alert={alert} />);
+    }
+    return <>{shown}</>;
+  },
+  // The same alerts (objects) at the same places: nothing to render.
+  (prev, next) => {
+    if (prev.from !== next.from || prev.to !== next.to) return false;
+    for (let i = prev.from; i < prev.to; i++) if (prev.alerts[i] !== next.alerts[i]) return false;
+    return true;
+  },
+);
 
 const AlertItem = memo(function AlertItem({ alert }: { alert: AlertEntry }) {
   return (

@@ -119,9 +119,18 @@ export function Transcript({
   };
 
   // After every render with new lines: keep the live edge in view unless the user scrolled up.
+  // Reading scrollHeight lays the page out; done in a microtask, it runs once the other parts
+  // re-rendered in this frame (alerts, latency) have changed the DOM too, so the frame is laid
+  // out once, here, and not again before it paints.
+  const scrollPending = useRef(false);
   useLayoutEffect(() => {
-    const el = scroller.current;
-    if (el && followingRef.current) el.scrollTop = el.scrollHeight;
+    if (!followingRef.current || scrollPending.current) return;
+    scrollPending.current = true;
+    queueMicrotask(() => {
+      scrollPending.current = false;
+      const el = scroller.current;
+      if (el && followingRef.current) el.scrollTop = el.scrollHeight;
+    });
   }, [snapshot.version]);
 
   // A block filled up (or the meeting was replayed): what is near the view may have changed.
@@ -243,22 +252,51 @@ export function Transcript({
 }
 
 /** Stands in for a block out of view: its height, nothing to lay out or paint inside. */
-function BlockSpacer({ height }: { height: number }) {
+const BlockSpacer = memo(function BlockSpacer({ height }: { height: number }) {
   return <li class="block-spacer" aria-hidden="true" style={{ height: `${height}px` }} />;
-}
+});
 
-/** A full block never changes, so it never re-renders: the cost of a new line stays flat. */
+/** Lines a block renders as one memoised part: a new line re-renders its part only. */
+const CHUNK = 10;
+
+/**
+ * A full block never changes, so it never re-renders: the cost of a new line stays flat. The
+ * newest block does, with each line: it is rendered in parts of CHUNK lines, and a part whose
+ * lines are the same objects as before is not rendered again, so a new line costs one part.
+ */
 const TranscriptBlock = memo(
   function TranscriptBlock({ lines }: { lines: readonly Line[] }) {
-    return (
-      <>
-        {lines.map((line) => (
-          <TranscriptLine key={line.seq} line={line} />
-        ))}
-      </>
-    );
+    const parts = [];
+    for (let from = 0; from < lines.length; from += CHUNK) {
+      parts.push(
+        <LineChunk
+          key={lines[from]?.seq}
+          lines={lines}
+          from={from}
+          to={Math.min(lines.length, from + CHUNK)}
+        />,
+      );
+    }
+    return <>{parts}</>;
   },
   (prev, next) => prev.lines === next.lines,
+);
+
+const LineChunk = memo(
+  function LineChunk({ lines, from, to }: { lines: readonly Line[]; from: number; to: number }) {
+    const shown = [];
+    for (let i = from; i < to; i++) {
+      const line = lines[i] as Line;
+      shown.push(<TranscriptLine key={line.seq} line={line} />);
+    }
+    return <>{shown}</>;
+  },
+  (prev, next) => {
+    if (prev.from !== next.from || prev.to !== next.to) return false;
+    if (prev.lines === next.lines) return true;
+    for (let i = prev.from; i < prev.to; i++) if (prev.lines[i] !== next.lines[i]) return false;
+    return true;
+  },
 );
 
 const TranscriptLine = memo(function TranscriptLine({ line }: { line: Line }) {
@@ -282,18 +320,17 @@ const TranscriptLine = memo(function TranscriptLine({ line }: { line: Line }) {
   );
 });
 
-/** Screen readers hear each new final once (not the whole list, not interims). */
-function LiveAnnouncer({ line }: { line: Line | undefined }) {
-  const [text, setText] = useState('');
-  useEffect(() => {
-    if (line) setText(`${line.speaker}: ${line.text}`);
-  }, [line]);
+/**
+ * Screen readers hear each new final once (not the whole list, not interims): the region holds
+ * only the newest line, written in the same render that adds it (no second render a frame later).
+ */
+const LiveAnnouncer = memo(function LiveAnnouncer({ line }: { line: Line | undefined }) {
   return (
     <div class="visually-hidden" aria-live="polite" aria-atomic="true" data-testid="live-region">
-      {text}
+      {line ? `${line.speaker}: ${line.text}` : ''}
     </div>
   );
-}
+});
 
 /**
  * The element of final `seq`, rendered (and kept rendered, for `reason`) if its block was out
