@@ -257,3 +257,32 @@ export function timeStamps(events: readonly TraceEvent[]): Map<string, number> {
   }
   return marks;
 }
+
+/**
+ * The main thread's work per line fed over a window: thread time by kind (wall time for tasks
+ * without thread time) in µs per line, and how many style recalculations, layouts and paints
+ * (top-level `Paint` of the document) ran per line.
+ */
+export function workPerLine(
+  events: readonly TraceEvent[],
+  tasks: readonly Task[],
+  fromTs: number,
+  toTs: number,
+  lines: number,
+): { us: Record<Kind, number>; style: number; layout: number; paint: number } {
+  const us = zero();
+  for (const t of tasks) {
+    const by = t.cpuMs !== undefined ? t.cpu : t.wall;
+    for (const k of KINDS) us[k] += (by[k] * 1000) / lines;
+  }
+  const threads = rendererMainThreads(events);
+  const count = (test: (e: TraceEvent) => boolean) =>
+    events.filter((e) => e.ph === 'X' && e.ts >= fromTs && e.ts < toTs && threads.has(key(e)) && test(e))
+      .length / lines;
+  return {
+    us,
+    style: count((e) => e.name === 'UpdateLayoutTree'),
+    layout: count((e) => e.name === 'Layout'),
+    paint: count((e) => e.name === 'Paint' && e.args?.data?.nodeName === '#document'),
+  };
+}

@@ -47,6 +47,7 @@ import {
   type TraceEvent,
   timeStamps,
   verdict,
+  workPerLine,
 } from './lib-trace';
 
 const RUNS = numArg('runs', 5);
@@ -559,6 +560,50 @@ async function main(): Promise<void> {
           ];
         }),
       ),
+      '',
+    );
+    // The work a line costs, by kind, against the idle page over the same time (1/rate s a line).
+    const idleSpans: [string, string][] = [
+      ['idle1:start', 'idle1:end'],
+      ['idle2:start', 'idle2:end'],
+    ];
+    const idleWork = idleSpans.map(([from, to]) =>
+      workPerLine(events, tasksIn(from, to), at(from), at(to), idleSeconds * RATE),
+    );
+    const sumWork = (works: ReturnType<typeof workPerLine>[]) => ({
+      us: Object.fromEntries(KINDS.map((k) => [k, works.reduce((s, w) => s + w.us[k], 0)])) as Record<
+        Kind,
+        number
+      >,
+      style: works.reduce((s, w) => s + w.style, 0),
+      layout: works.reduce((s, w) => s + w.layout, 0),
+      paint: works.reduce((s, w) => s + w.paint, 0),
+    });
+    const lineWork = (from: string, to: string) =>
+      workPerLine(events, tasksIn(from, to), at(from), at(to), Math.min(300, FINALS));
+    const workRow = (label: string, w: ReturnType<typeof workPerLine>) => [
+      label,
+      ...KINDS.map((k) => w.us[k].toFixed(0)),
+      KINDS.reduce((s, k) => s + w.us[k], 0).toFixed(0),
+      w.style.toFixed(2),
+      w.layout.toFixed(2),
+      w.paint.toFixed(2),
+    ];
+    out.push(
+      'Main-thread time per line fed, by kind (thread time, µs), and style / layout / paint passes per line:',
+      '',
+    );
+    out.push(
+      markdownTable(
+        ['window', ...KINDS, 'total', 'style passes', 'layouts', 'paints'],
+        [
+          workRow(`(baseline) the idle page, per ${(1000 / RATE).toFixed(0)} ms`, sumWork(idleWork)),
+          workRow('the first 300 lines', lineWork('line:0', firstTo)),
+          workRow('the last 300 lines', lineWork(lastFrom, lastTo)),
+        ],
+      ),
+      '',
+      '(`task`: time inside a task outside every traced event — scheduling and untraced work.)',
       '',
     );
     const worst = [...feedTasks].sort((a, b) => b.wallMs - a.wallMs).slice(0, 10);
