@@ -247,7 +247,6 @@ describe('the web console in Chromium on the local stack', () => {
     await page.getByRole('button', { name: 'Delete meeting' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete this meeting?' });
     await waitForText(dialog, 'This cannot be undone.');
-    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'delete-confirm.png') });
     await dialog.getByRole('button', { name: 'Keep it' }).click();
     await until('the dialog closed', async () => !(await dialog.isVisible()));
 
