@@ -18,7 +18,8 @@ import { isTerminal } from '../meetings/lifecycle';
 import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
-import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
+import { RecallFrameReader } from '../recall/frame-reader';
+import type { RecallMessage } from '../recall/realtime-schema';
 import { DEFAULT_MAX_SESSIONS } from './capacity';
 import type { SttConnector } from './deepgram-connector';
 import type { GatewayExtensions } from './gateway-extensions';
@@ -477,7 +478,9 @@ export class AudioGateway {
     entry.socket = ws;
     entry.lastFrameAt = performance.now();
     if (this.backpressure) ws.pause();
-    ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
+    // One per connection: it learns this connection's frame envelope (core/recall/frame-reader.ts).
+    const reader = new RecallFrameReader();
+    ws.on('message', (data, isBinary) => this.onFrame(entry, reader, data, isBinary));
     ws.on('error', (error) => this.log.warn('Recall socket error', { meetingId, error: error.message }));
     ws.on('close', (code) => {
       if (entry.socket !== ws || this.killed) return;
@@ -493,14 +496,14 @@ export class AudioGateway {
     });
   }
 
-  private onFrame(entry: LiveMeeting, data: RawData, isBinary: boolean): void {
+  private onFrame(entry: LiveMeeting, reader: RecallFrameReader, data: RawData, isBinary: boolean): void {
     const receivedAt = performance.now();
     entry.lastFrameAt = receivedAt;
     if (isBinary) {
       this.reject(entry.session.meetingId, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
       return;
     }
-    const parsed = parseRecallMessage(data.toString());
+    const parsed = reader.read(data.toString());
     if (!parsed.ok) {
       this.reject(entry.session.meetingId, parsed.reason, parsed.detail);
       return;
