@@ -17,6 +17,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createDeepgramConnector, type SttConnector, type SttSocket } from '../core/audio/deepgram-connector';
 import { MeetingSession } from '../core/audio/meeting-session';
 import { decodeStrictBase64 } from '../core/recall/base64';
+import { RecallFrameReader } from '../core/recall/frame-reader';
 import {
   audioMixedRawEventSchema,
   parseRecallMessage,
@@ -148,6 +149,11 @@ async function main(): Promise<void> {
   await measure('parseRecallMessage (JSON.parse, fast path, strict base64)', (i) =>
     parseRecallMessage(texts[i % n] as string),
   );
+  const reader = new RecallFrameReader();
+  await measure('RecallFrameReader.read (one connection: the frame template, strict base64)', (i) =>
+    reader.read(texts[i % n] as string),
+  );
+  if (reader.stats.parsed !== 1) throw new Error(`frame template missed ${reader.stats.parsed - 1} frames`);
   await measure('candidate: decodeStrictBase64 without the regex (lean-base64)', (i) =>
     leanDecodeStrictBase64(b64s[i % n] as string),
   );

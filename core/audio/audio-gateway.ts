@@ -118,6 +118,8 @@ export interface GatewayStats {
   sessions: number;
   rejectedFrames: Record<string, number>;
   acceptedFrames: number;
+  /** Accepted frames answered from their connection's frame template (no JSON.parse; core/recall/frame-reader.ts). */
+  templatedFrames: number;
   refusedUpgrades: number;
 }
 
@@ -135,7 +137,13 @@ export class AudioGateway {
   private backpressure = false;
   private shuttingDown: Promise<void> | undefined;
   private killed = false;
-  readonly stats: GatewayStats = { sessions: 0, rejectedFrames: {}, acceptedFrames: 0, refusedUpgrades: 0 };
+  readonly stats: GatewayStats = {
+    sessions: 0,
+    rejectedFrames: {},
+    acceptedFrames: 0,
+    templatedFrames: 0,
+    refusedUpgrades: 0,
+  };
 
   constructor(private readonly opts: AudioGatewayOptions) {
     this.log = opts.logger;
@@ -503,12 +511,14 @@ export class AudioGateway {
       this.reject(entry.session.meetingId, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
       return;
     }
+    const templated = reader.stats.templated;
     const parsed = reader.read(data.toString());
     if (!parsed.ok) {
       this.reject(entry.session.meetingId, parsed.reason, parsed.detail);
       return;
     }
     this.stats.acceptedFrames++;
+    if (reader.stats.templated !== templated) this.stats.templatedFrames++;
     const input = toSessionInput(parsed.message);
     if (input && this.opts.extensions) this.opts.extensions.forward(entry.session, input, receivedAt);
     else if (input) entry.session.handle(input, receivedAt);

@@ -47,10 +47,21 @@ interface FrameTemplate {
   readonly fixedLength: number;
 }
 
+/**
+ * Templates in a row replaced before they answered a single frame after which the reader builds
+ * one only every REBUILD_EVERY full parses: a sender whose envelope changes every frame then costs
+ * little more than the full parse.
+ */
+const MAX_WASTED_TEMPLATES = 4;
+const REBUILD_EVERY = 256;
+
 export class RecallFrameReader {
   private template: FrameTemplate | undefined;
+  /** Frames the current template has answered. */
+  private hits = 0;
+  private wasted = 0;
   /** Frames answered from the template / by the full parse (tests and benchmarks read these). */
-  readonly stats = { templated: 0, parsed: 0 };
+  readonly stats = { templated: 0, parsed: 0, templates: 0 };
 
   /** The same result as `parseRecallMessage(text)`; never throws. */
   read(text: string): ParseRecallResult {
@@ -59,13 +70,25 @@ export class RecallFrameReader {
       const quick = matchTemplate(template, text);
       if (quick !== undefined) {
         this.stats.templated++;
+        this.hits++;
+        this.wasted = 0;
         return quick;
       }
     }
     this.stats.parsed++;
     const result = parseRecallMessage(text);
-    if (result.ok && result.message.event === 'audio_mixed_raw.data') {
-      this.template = buildTemplate(text, result.message) ?? this.template;
+    if (
+      result.ok &&
+      result.message.event === 'audio_mixed_raw.data' &&
+      (this.wasted < MAX_WASTED_TEMPLATES || this.stats.parsed % REBUILD_EVERY === 0)
+    ) {
+      const next = buildTemplate(text, result.message);
+      if (next) {
+        if (template !== undefined && this.hits === 0) this.wasted++;
+        this.template = next;
+        this.hits = 0;
+        this.stats.templates++;
+      }
     }
     return result;
   }

@@ -39,7 +39,7 @@ describe('RecallFrameReader', () => {
     const results = Array.from({ length: 50 }, (_, k) => ({ k, result: reader.read(frame(k)) }));
     // Assess
     for (const { k, result } of results) expect(result).toEqual(parseRecallMessageWithSchema(frame(k)));
-    expect(reader.stats).toEqual({ templated: 49, parsed: 1 });
+    expect(reader.stats).toEqual({ templated: 49, parsed: 1, templates: 1 });
   });
 
   it('gives the schema path answer for every slot value, valid or not, on a connection with a template', () => {
@@ -159,6 +159,20 @@ describe('RecallFrameReader', () => {
         });
       }
     }
+  });
+
+  it('stops building a template for every frame when the envelope changes every time', () => {
+    // Arrange: a sender whose bot metadata counts frames, so no template ever matches
+    const reader = new RecallFrameReader();
+    const counted = (k: number) => frame(k).replace('"meetingId":"m-1"', `"meetingId":"m-1","n":${k}`);
+    // Act
+    for (let k = 0; k < 300; k++) {
+      const text = counted(k);
+      expect(reader.read(text)).toEqual(parseRecallMessageWithSchema(text));
+    }
+    // Assess: a few templates, then one every 256 full parses
+    expect(reader.stats.templated).toBe(0);
+    expect(reader.stats.templates).toBeLessThanOrEqual(6);
   });
 
   it('keeps one template per reader, so two connections never share an envelope', () => {
