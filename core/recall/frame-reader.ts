@@ -98,7 +98,7 @@ export class RecallFrameReader {
 function matchTemplate(t: FrameTemplate, text: string): ParseRecallResult | undefined {
   if (text.length > MAX_RECALL_MESSAGE_CHARS || text.length < t.fixedLength) return undefined;
   const { pieces, order } = t;
-  if (!text.startsWith(pieces[0])) return undefined;
+  if (text.slice(0, pieces[0].length) !== pieces[0]) return undefined;
   let pos = pieces[0].length;
   let buffer: string | undefined;
   let relative: string | undefined;
@@ -117,7 +117,8 @@ function matchTemplate(t: FrameTemplate, text: string): ParseRecallResult | unde
       else absolute = text.slice(pos, end);
     }
     const next = pieces[i + 1] as string;
-    if (!text.startsWith(next, end)) return undefined;
+    // slice + === compares as memcmp does; startsWith at a position goes character by character.
+    if (text.slice(end, end + next.length) !== next) return undefined;
     pos = end + next.length;
   }
   if (pos !== text.length || buffer === undefined || relative === undefined || absolute === undefined)
@@ -192,11 +193,14 @@ function buildTemplate(text: string, message: RecallMixedAudioMessage): FrameTem
   slots.sort((a, b) => a.start - b.start);
   const [s0, s1, s2] = slots as [Slot, Slot, Slot];
   if (s0.end > s1.start || s1.end > s2.start) return undefined;
+  // Flat copies, not slices of this frame's text: V8 compares a slice of another string much
+  // more slowly, and the template would keep the whole frame alive.
+  const flat = (piece: string) => Buffer.from(piece, 'utf8').toString('utf8');
   const pieces = [
-    text.slice(0, s0.start),
-    text.slice(s0.end, s1.start),
-    text.slice(s1.end, s2.start),
-    text.slice(s2.end),
+    flat(text.slice(0, s0.start)),
+    flat(text.slice(s0.end, s1.start)),
+    flat(text.slice(s1.end, s2.start)),
+    flat(text.slice(s2.end)),
   ] as const;
   const order = [s0.kind, s1.kind, s2.kind] as const;
   // The probe: other values in the slots must come out of JSON.parse exactly where the schema
