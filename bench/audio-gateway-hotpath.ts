@@ -15,8 +15,10 @@ import * as path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createDeepgramConnector, type SttConnector, type SttSocket } from '../core/audio/deepgram-connector';
-import { MeetingSession } from '../core/audio/meeting-session';
+import { MeetingSession, type SessionInput } from '../core/audio/meeting-session';
+import { RecordingArchiver } from '../core/audio/recording-archiver';
 import { decodeStrictBase64 } from '../core/recall/base64';
+import { RecallFrameReader } from '../core/recall/frame-reader';
 import {
   audioMixedRawEventSchema,
   parseRecallMessage,
@@ -71,7 +73,7 @@ async function measure(name: string, fn: (i: number) => unknown, frames = FRAMES
     }
     const ns = Number(process.hrtime.bigint() - start);
     best = Math.min(best, ns / frames / 1000);
-    await new Promise((r) => setImmediate(r)); // let sockets drain between runs
+    await new Promise((r) => setTimeout(r, 20)); // let sockets drain between runs
   }
   steps.push({ name, usPerFrame: best });
 }
@@ -148,6 +150,11 @@ async function main(): Promise<void> {
   await measure('parseRecallMessage (JSON.parse, fast path, strict base64)', (i) =>
     parseRecallMessage(texts[i % n] as string),
   );
+  const reader = new RecallFrameReader();
+  await measure('RecallFrameReader.read (one connection: the frame template, strict base64)', (i) =>
+    reader.read(texts[i % n] as string),
+  );
+  if (reader.stats.parsed !== 1) throw new Error(`frame template missed ${reader.stats.parsed - 1} frames`);
   await measure('candidate: decodeStrictBase64 without the regex (lean-base64)', (i) =>
     leanDecodeStrictBase64(b64s[i % n] as string),
   );
@@ -206,6 +213,91 @@ async function main(): Promise<void> {
     sdk.sendMedia(chunks[i % n] as Buffer);
     return 1;
   });
+
+  // The two frame handlers side by side, from the received text frame (a Buffer, as ws hands it
+  // over) to the audio written to the speech socket. The receive side before them (ws framing,
+  // unmasking, the read syscall) is the same code for both. Few frames per run, drained between
+  // runs, so every write reaches the kernel instead of piling up in the socket's buffer.
+  const SEND_FRAMES = 1_000;
+  await measure(
+    'relay handler: toString, JSON.parse, base64 decode, ws send',
+    (i) => {
+      const message = JSON.parse((raws[i % n] as Buffer).toString()) as {
+        data: { data: { buffer: string } };
+      };
+      plain.send(Buffer.from(message.data.data.buffer, 'base64'));
+      return 1;
+    },
+    SEND_FRAMES,
+  );
+  const gatewaySession = async () => {
+    const session = new MeetingSession({
+      meetingId: 'bench-2',
+      keywords: [],
+      language: 'en',
+      connector,
+      repo: repo as never,
+      publish: () => undefined,
+      logger: quietLogger,
+      sttOptions: { keepAliveMs: 60_000 },
+    });
+    await session.start();
+    return session;
+  };
+  const handlerOf = (
+    session: MeetingSession,
+    forward?: (input: SessionInput) => void,
+    parse: (text: string) => ReturnType<typeof parseRecallMessage> = (() => {
+      const frameReader = new RecallFrameReader();
+      return (text: string) => frameReader.read(text);
+    })(),
+  ) => {
+    let at = 0;
+    return (i: number) => {
+      const parsed = parse((raws[i % n] as Buffer).toString());
+      if (!parsed.ok || parsed.message.kind !== 'audio') throw new Error('frame rejected');
+      at += 20;
+      const input: SessionInput = { kind: 'audio', pcm: parsed.message.pcm, relativeMs: at };
+      if (forward) forward(input);
+      else session.handle(input);
+      return 1;
+    };
+  };
+  const plainSession = await gatewaySession();
+  await measure(
+    'gateway handler, full parse instead of the template (parseRecallMessage)',
+    handlerOf(plainSession, undefined, parseRecallMessage),
+    SEND_FRAMES,
+  );
+  await measure(
+    'gateway handler: toString, frame template, session (clock, ring), SDK send',
+    handlerOf(plainSession),
+    SEND_FRAMES,
+  );
+  plainSession.abandon();
+  const archiver = new RecordingArchiver({
+    store: {
+      put: async () => undefined,
+      get: async () => Buffer.alloc(0),
+      list: async () => [],
+      head: async () => undefined,
+      delete: async () => undefined,
+      presignGet: async () => 'http://bench.invalid/',
+    },
+    repo: { get: async () => undefined },
+    format: 'wav',
+    logger: quietLogger,
+  });
+  const archivedSession = await gatewaySession();
+  archiver.follow('bench-2', archivedSession);
+  await measure(
+    'gateway handler + recording archiver (as the container runs it)',
+    handlerOf(archivedSession, (input) => archiver.forward(archivedSession, input, performance.now())),
+    SEND_FRAMES,
+  );
+  archivedSession.abandon();
+  archiver.abandonAll();
+
   await new Promise((r) => setTimeout(r, 500));
   sdk.close();
   plain.close();

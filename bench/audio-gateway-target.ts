@@ -205,6 +205,7 @@ async function startGateway(): Promise<Target> {
       return {
         sessions: gateway.stats.sessions,
         acceptedFrames: gateway.stats.acceptedFrames,
+        templatedFrames: gateway.stats.templatedFrames,
         rejectedFrames: gateway.stats.rejectedFrames,
         refusedUpgrades: gateway.stats.refusedUpgrades,
         sttConnects: connects,
@@ -385,6 +386,8 @@ async function main(): Promise<void> {
       samplePeaks();
       const end = process.memoryUsage();
       const stats = target.stats(raw.streams);
+      // Steady state after GC: every stream still connected, its session holding what it holds.
+      gc();
       gc();
       const afterGc = process.memoryUsage();
       const report: ChildReport = {

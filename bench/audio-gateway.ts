@@ -30,8 +30,9 @@
  *   that stream (same process, same clock). Includes two loopback hops, the gateway's queueing,
  *   and this process's own event-loop delays: the relay row shows that floor.
  * The target (p99 added delay ≤ 20 ms, RSS ≤ 1 MB per stream, no frame lost) is judged on
- * wire-to-wire p99, the conservative one. RSS per stream = (peak RSS in the window − RSS of the
- * same process idle, before any stream) / N, as asked; the report also gives the marginal figure.
+ * wire-to-wire p99, the conservative one. RSS per stream = (RSS after a full GC at the end of the
+ * window, every stream still connected − RSS of the same process idle after GC, before any stream)
+ * / N; the report also gives the peak-based and the marginal figures.
  *
  * The machine may be shared: before each run the bench waits (bounded) for other processes to
  * quieten, measures what else ran on the gateway's CPU during the window (/proc/stat), and marks a
@@ -803,7 +804,16 @@ function cpuVsRelay(r: Row): number | undefined {
   return floor && r.child ? cpuPerStreamSecond(r) / floor : undefined;
 }
 
+/**
+ * RSS per stream, the judged figure: steady state after a full GC (at the end of the window, every
+ * stream still connected) minus the same process idle after GC (N = 0), divided by N.
+ */
 function rssPerStream(r: Row): number {
+  return ((r.child as ChildReport).rssAfterGc - r.idleRss) / r.streams;
+}
+
+/** (peak RSS in the window − idle RSS) / N: includes garbage not yet collected. */
+function peakRssPerStream(r: Row): number {
   return ((r.child as ChildReport).rssPeak - r.idleRss) / r.streams;
 }
 
@@ -896,11 +906,11 @@ function printReport(rows: Row[]): void {
   }
   out.push(
     'hook = gateway onFrame → after sendMedia (processing only, no queueing); wire-to-wire = driver send → sink receive ' +
-      '(includes queueing, 2 loopback hops and the driver/sink process). RSS = (peak RSS in the window − RSS of the idle process) / N.',
+      '(includes queueing, 2 loopback hops and the driver/sink process). RSS = (RSS after GC at the end of the window, streams still connected − RSS of the idle process after GC) / N; peak = (peak RSS in the window − idle RSS) / N.',
   );
   out.push('');
   out.push(
-    '| mode | N | CPU % of 1 core | CPU ms / stream / s | × relay | RSS / stream KB | hook delay p50 / p99 / max ms | wire-to-wire p50 / p99 / max ms | event loop blocked p99 ms | frames sent / lost / corrupted | errors | others on gateway CPU % | target |',
+    '| mode | N | CPU % of 1 core | CPU ms / stream / s | × relay | RSS / stream KB after GC (peak) | hook delay p50 / p99 / max ms | wire-to-wire p50 / p99 / max ms | event loop blocked p99 ms | frames sent / lost / corrupted | errors | others on gateway CPU % | target |',
   );
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|');
   for (const r of rows) {
@@ -921,7 +931,7 @@ function printReport(rows: Row[]): void {
     const others = othersOnGatewayCpu(r);
     out.push(
       `| ${r.mode} | ${r.streams} | ${fmt(cpuPercent(r))} | ${fmt(cpuPerStreamSecond(r), 2)} | ${fmt(cpuVsRelay(r) ?? Number.NaN, 2)} | ` +
-        `${kb(rssPerStream(r))} | ` +
+        `${kb(rssPerStream(r))} (${kb(peakRssPerStream(r))}) | ` +
         `${fmt(c.forwardDelayMs.p50, 3)} / ${fmt(c.forwardDelayMs.p99, 3)} / ${fmt(c.forwardDelayMs.max, 1)} | ` +
         `${fmt(r.wireToWire.p50, 2)} / ${fmt(r.wireToWire.p99, 2)} / ${fmt(r.wireToWire.max, 1)} | ` +
         `${fmt(c.eventLoopDelayMs.p99, 1)} | ${r.sentInWindow} / ${r.lostFrames} / ${r.mismatches} | ${errors || '0'} | ` +
@@ -933,7 +943,7 @@ function printReport(rows: Row[]): void {
   out.push('Diagnostics:');
   out.push('');
   out.push(
-    '| mode | N | CPU user / sys ms | event-loop utilisation | GC count / ms minor, major (max pause) | heap / stream KB (after GC) | idle RSS MB | peak RSS MB (heap total / external) | RSS after GC MB | marginal RSS KB / stream | driver+sink CPU % (ELU) | driver lateness p99 ms | CPU1 / CPU0 busy % | machine busy before run % | transcript events |',
+    '| mode | N | CPU user / sys ms | event-loop utilisation | GC count / ms minor, major (max pause) | heap / stream KB (after GC) | idle RSS MB | peak RSS MB (heap total / external) | RSS after GC MB | marginal RSS after GC KB / stream | driver+sink CPU % (ELU) | driver lateness p99 ms | CPU1 / CPU0 busy % | machine busy before run % | transcript events |',
   );
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
@@ -945,7 +955,8 @@ function printReport(rows: Row[]): void {
       .sort((a, b) => b.streams - a.streams)[0];
     const marginal = smaller?.child
       ? kb(
-          (c.rssPeak - r.idleRss - (smaller.child.rssPeak - smaller.idleRss)) / (r.streams - smaller.streams),
+          (c.rssAfterGc - r.idleRss - (smaller.child.rssAfterGc - smaller.idleRss)) /
+            (r.streams - smaller.streams),
         )
       : '–';
     out.push(
@@ -996,8 +1007,8 @@ function printReport(rows: Row[]): void {
       const first = ok[0] as Row;
       out.push(
         '' +
-          `RSS above idle is part fixed, part per stream: ${fmt(((first.child as ChildReport).rssPeak - first.idleRss) / 1048576, 0)} MB at N = ${first.streams}; ` +
-          `between N = ${a.streams} and ${b.streams} each further stream added ${kb((b.child.rssPeak - b.idleRss - (a.child.rssPeak - a.idleRss)) / (b.streams - a.streams))} KB.`,
+          `RSS after GC above idle is part fixed, part per stream: ${fmt(((first.child as ChildReport).rssAfterGc - first.idleRss) / 1048576, 0)} MB at N = ${first.streams}; ` +
+          `between N = ${a.streams} and ${b.streams} each further stream added ${kb((b.child.rssAfterGc - b.idleRss - (a.child.rssAfterGc - a.idleRss)) / (b.streams - a.streams))} KB.`,
       );
     }
   }
@@ -1092,7 +1103,7 @@ async function main(): Promise<void> {
     console.error(
       `  ${mode.padEnd(7)} N=${String(n).padStart(4)}${attempt > 0 ? ` (again, ${attempt})` : ''}: ` +
         (c
-          ? `CPU ${fmt(cpuPercent(row))} %, RSS ${kb(rssPerStream(row))} KB/stream, hook p99 ${fmt(c.forwardDelayMs.p99, 3)} ms, ` +
+          ? `CPU ${fmt(cpuPercent(row))} %, RSS ${kb(rssPerStream(row))} KB/stream after GC (peak ${kb(peakRssPerStream(row))}), hook p99 ${fmt(c.forwardDelayMs.p99, 3)} ms, ` +
             `wire p50/p99 ${fmt(row.wireToWire.p50, 2)}/${fmt(row.wireToWire.p99, 2)} ms, lost ${row.lostFrames}, ` +
             `driver CPU ${fmt(row.driverCpuPercent)} %, others on the gateway's CPU ${fmt(othersOnGatewayCpu(row) ?? Number.NaN)} % ` +
             `(${fmt((performance.now() - started) / 1000, 0)} s, waited ${fmt(quiet.waitedS, 0)} s for quiet)`

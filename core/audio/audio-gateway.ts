@@ -18,7 +18,8 @@ import { isTerminal } from '../meetings/lifecycle';
 import type { Meeting } from '../meetings/model';
 import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
-import { parseRecallMessage, type RecallMessage } from '../recall/realtime-schema';
+import { RecallFrameReader } from '../recall/frame-reader';
+import type { RecallMessage } from '../recall/realtime-schema';
 import { DEFAULT_MAX_SESSIONS } from './capacity';
 import type { SttConnector } from './deepgram-connector';
 import type { GatewayExtensions } from './gateway-extensions';
@@ -117,6 +118,8 @@ export interface GatewayStats {
   sessions: number;
   rejectedFrames: Record<string, number>;
   acceptedFrames: number;
+  /** Accepted frames answered from their connection's frame template (no JSON.parse; core/recall/frame-reader.ts). */
+  templatedFrames: number;
   refusedUpgrades: number;
 }
 
@@ -134,7 +137,13 @@ export class AudioGateway {
   private backpressure = false;
   private shuttingDown: Promise<void> | undefined;
   private killed = false;
-  readonly stats: GatewayStats = { sessions: 0, rejectedFrames: {}, acceptedFrames: 0, refusedUpgrades: 0 };
+  readonly stats: GatewayStats = {
+    sessions: 0,
+    rejectedFrames: {},
+    acceptedFrames: 0,
+    templatedFrames: 0,
+    refusedUpgrades: 0,
+  };
 
   constructor(private readonly opts: AudioGatewayOptions) {
     this.log = opts.logger;
@@ -477,7 +486,9 @@ export class AudioGateway {
     entry.socket = ws;
     entry.lastFrameAt = performance.now();
     if (this.backpressure) ws.pause();
-    ws.on('message', (data, isBinary) => this.onFrame(entry, data, isBinary));
+    // One per connection: it learns this connection's frame envelope (core/recall/frame-reader.ts).
+    const reader = new RecallFrameReader();
+    ws.on('message', (data, isBinary) => this.onFrame(entry, reader, data, isBinary));
     ws.on('error', (error) => this.log.warn('Recall socket error', { meetingId, error: error.message }));
     ws.on('close', (code) => {
       if (entry.socket !== ws || this.killed) return;
@@ -493,19 +504,21 @@ export class AudioGateway {
     });
   }
 
-  private onFrame(entry: LiveMeeting, data: RawData, isBinary: boolean): void {
+  private onFrame(entry: LiveMeeting, reader: RecallFrameReader, data: RawData, isBinary: boolean): void {
     const receivedAt = performance.now();
     entry.lastFrameAt = receivedAt;
     if (isBinary) {
       this.reject(entry.session.meetingId, 'binary_frame', 'Recall v1.11 sends JSON text frames only');
       return;
     }
-    const parsed = parseRecallMessage(data.toString());
+    const templated = reader.stats.templated;
+    const parsed = reader.read(data.toString());
     if (!parsed.ok) {
       this.reject(entry.session.meetingId, parsed.reason, parsed.detail);
       return;
     }
     this.stats.acceptedFrames++;
+    if (reader.stats.templated !== templated) this.stats.templatedFrames++;
     const input = toSessionInput(parsed.message);
     if (input && this.opts.extensions) this.opts.extensions.forward(entry.session, input, receivedAt);
     else if (input) entry.session.handle(input, receivedAt);

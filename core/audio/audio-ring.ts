@@ -1,21 +1,8 @@
 import { bytesToMs, msToBytes } from './pcm';
+import { giveBlock, PCM_BLOCK_BYTES, takeBlock } from './pcm-blocks';
 
-/** Bytes per storage block: 250 ms of 16 kHz S16LE. */
-export const AUDIO_RING_BLOCK_BYTES = 8_000;
-/**
- * Released blocks kept for reuse, shared by every ring in the process (at most 4 MB). A gateway
- * releases and fills blocks at the same rate, so a few hundred cover any number of streams.
- */
-const MAX_SPARE_BLOCKS = 512;
-const spareBlocks: Buffer[] = [];
-
-function takeBlock(): Buffer {
-  return spareBlocks.pop() ?? Buffer.allocUnsafeSlow(AUDIO_RING_BLOCK_BYTES);
-}
-
-function giveBlock(block: Buffer): void {
-  if (spareBlocks.length < MAX_SPARE_BLOCKS) spareBlocks.push(block);
-}
+/** Bytes per storage block: 250 ms of 16 kHz S16LE (blocks are shared with the recording archive). */
+export const AUDIO_RING_BLOCK_BYTES = PCM_BLOCK_BYTES;
 
 /**
  * The audio sent to the speech engine since the last final result, kept so that a dropped
@@ -26,8 +13,8 @@ function giveBlock(block: Buffer): void {
  * Bounded: beyond `maxMs` the oldest audio is dropped (a very long utterance without a final
  * is then partly lost on a reconnect; Deepgram finalizes well before the default bound).
  *
- * Storage: each pushed chunk is copied into fixed 8 KB blocks, recycled through a process-wide
- * spare list once a final releases them. The caller's buffer is not kept, so a decoded frame
+ * Storage: each pushed chunk is copied into fixed 8 KB blocks (core/audio/pcm-blocks.ts), recycled
+ * through a process-wide spare list once a final releases them. The caller's buffer is not kept, so a decoded frame
  * dies young instead of surviving in the old generation (and pinning its 8 KB allocation slab)
  * until the next final: measured in docs/benchmarks.md ("Audio gateway ingest").
  */

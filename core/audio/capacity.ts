@@ -33,8 +33,8 @@ export const SESSIONS_TARGET_SHARE = 0.6;
  * The Fargate task the CDK stack runs the gateway in (ARM64): CPU units (1024 = one vCPU) and
  * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) = 50. A quarter vCPU keeps the
  * always-on task cheapest ($7 a month) at the same cost per meeting-hour as a larger task (the
- * price and the session limit both scale with the vCPU); 512 MB holds 50 sessions (≈ 0.3 MB
- * each in the bench, plus up to 0.5 MB each for the open recording chunk) beside the ~120 MB
- * process.
+ * price and the session limit both scale with the vCPU); 512 MB holds 50 sessions (≈ 0.25 MB
+ * each in the bench, ≈ 0.85 MB each with the recording archive's open chunks nearly full) beside
+ * the ~110 MB idle process.
  */
 export const GATEWAY_TASK = { cpu: 256, memoryMiB: 512 } as const;

@@ -15,6 +15,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { retry } from '../backoff';
 import { type ChunkSource, chunkKey } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
+import { PcmBlocks } from './pcm-blocks';
 
 export const ARCHIVE_SAMPLE_RATE = 16_000;
 const SAMPLES_PER_MS = ARCHIVE_SAMPLE_RATE / 1000;
@@ -26,7 +27,13 @@ export const JOIN_TOLERANCE_MS = 40;
 interface Run {
   start: number;
   end: number;
+  /** Microphone audio: the chunks as received. */
   parts: Buffer[];
+  /**
+   * Recall audio: copied into pooled blocks, because a Recall frame is 20 ms (750 a chunk): kept
+   * as they are, the frames would all survive into the old generation for up to `chunkMs`.
+   */
+  blocks: PcmBlocks | undefined;
   source: ChunkSource;
   skip: boolean;
   openedAt: number;
@@ -145,10 +152,21 @@ export class MeetingArchive {
     const run = this.run;
     if (run && !(run.end === start && run.skip === skip && sameStream(run.source, source))) this.cut();
     if (!this.run) {
-      this.run = { start, end: start, parts: [], source: { ...source }, skip, openedAt: performance.now() };
+      this.run = {
+        start,
+        end: start,
+        parts: [],
+        blocks: source.kind === 'recall' ? new PcmBlocks() : undefined,
+        source: { ...source },
+        skip,
+        openedAt: performance.now(),
+      };
     }
     const open = this.run as Run;
-    if (!skip) open.parts.push(pcm);
+    if (!skip) {
+      if (open.blocks) open.blocks.append(pcm);
+      else open.parts.push(pcm);
+    }
     open.end += samples;
     if (open.source.kind === 'mic' && source.kind === 'mic') open.source.lastSeq = source.lastSeq;
     if (open.end - open.start >= this.chunkSamples) this.cut();
@@ -175,7 +193,8 @@ export class MeetingArchive {
       source: run.source,
       skip: run.skip,
     });
-    const body = run.skip ? Buffer.alloc(0) : Buffer.concat(run.parts);
+    const body = run.skip ? Buffer.alloc(0) : run.blocks ? run.blocks.concat() : Buffer.concat(run.parts);
+    run.blocks?.release();
     try {
       await retry(
         async () => {
