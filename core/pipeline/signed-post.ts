@@ -14,6 +14,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { retry } from '../backoff';
 import { awsCredentials } from '../clients/aws-credentials';
 import { onDestroyClients } from '../clients/lifecycle';
 import { EMPTY_SHA256, SigV4Signer, sha256Hex } from '../clients/sigv4';
@@ -54,7 +55,15 @@ export class SignedConnectionPoster {
   private readonly signer: SigV4Signer;
   private registered = false;
 
-  constructor(endpoint: string) {
+  /**
+   * `attempts`: tries per call for a throttled (429), failed (5xx), timed-out or network-broken
+   * request. 1 for the fan-out (its callers retry a failing connection alone); the routes'
+   * replies use 2, as the SDK client they replace did (maxAttempts 2).
+   */
+  constructor(
+    endpoint: string,
+    private readonly attempts = 1,
+  ) {
     this.url = new URL(endpoint);
     this.basePath = this.url.pathname.replace(/\/$/, '');
     const https = this.url.protocol === 'https:';
@@ -67,7 +76,7 @@ export class SignedConnectionPoster {
 
   /** Posts `data` (already serialised); `payloadHash` is its hex SHA-256 when the caller has it. */
   async post(connectionId: string, data: Buffer, payloadHash = sha256Hex(data)): Promise<PostResult> {
-    const status = await this.call('POST', connectionId, data, payloadHash);
+    const status = await this.callWithRetries('POST', connectionId, data, payloadHash);
     if (status.code >= 200 && status.code < 300) return 'sent';
     if (status.code === 410) return 'gone';
     throw new ManagementPostError(
@@ -79,7 +88,7 @@ export class SignedConnectionPoster {
 
   /** DeleteConnection: closes the client's socket; an already gone connection counts as closed. */
   async remove(connectionId: string): Promise<void> {
-    const status = await this.call('DELETE', connectionId, EMPTY, EMPTY_SHA256);
+    const status = await this.callWithRetries('DELETE', connectionId, EMPTY, EMPTY_SHA256);
     if ((status.code >= 200 && status.code < 300) || status.code === 410) return;
     throw new ManagementPostError(
       status.code,
@@ -95,6 +104,27 @@ export class SignedConnectionPoster {
   /** Closes the kept-alive sockets. */
   destroy(): void {
     this.agent.destroy();
+  }
+
+  private callWithRetries(
+    method: 'POST' | 'DELETE',
+    connectionId: string,
+    data: Buffer,
+    payloadHash: string,
+  ): Promise<Answer> {
+    if (this.attempts <= 1) return this.call(method, connectionId, data, payloadHash);
+    return retry(
+      async () => {
+        const answer = await this.call(method, connectionId, data, payloadHash);
+        if (answer.code === 429 || answer.code >= 500) throw new TransientAnswer(answer);
+        return answer;
+      },
+      { maxAttempts: this.attempts, baseMs: 100, retryable: isTransient },
+    ).catch((error: unknown) => {
+      // Out of attempts on a throttled or failed answer: the caller sees that answer.
+      if (error instanceof TransientAnswer) return error.answer;
+      throw error;
+    });
   }
 
   private async call(
@@ -189,13 +219,27 @@ interface Answer {
 
 const EMPTY = Buffer.alloc(0);
 
+class TransientAnswer extends Error {
+  constructor(readonly answer: Answer) {
+    super(`HTTP ${answer.code}`);
+  }
+}
+
+const isTransient = (error: unknown) =>
+  error instanceof TransientAnswer ||
+  (error instanceof ManagementPostError && error.name === 'TimeoutError') ||
+  ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes((error as NodeJS.ErrnoException).code ?? '');
+
 const posters = new Map<string, SignedConnectionPoster>();
 
-/** The process's one poster per management endpoint (kept-alive sockets shared by every caller). */
+/**
+ * The process's one poster per management endpoint (kept-alive sockets shared by every caller),
+ * for the routes' replies: two attempts per call.
+ */
 export function connectionPoster(endpoint: string): SignedConnectionPoster {
   let poster = posters.get(endpoint);
   if (!poster) {
-    poster = new SignedConnectionPoster(endpoint);
+    poster = new SignedConnectionPoster(endpoint, 2);
     posters.set(endpoint, poster);
     onDestroyClients(() => posters.delete(endpoint));
   }

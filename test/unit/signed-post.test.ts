@@ -7,6 +7,8 @@ import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 /** A stand-in for the management API that answers by connection id and records requests. */
 let server: Server;
 let endpoint: string;
+/** How many more requests to `/flaky` fail with 503. */
+let flaky = 0;
 const seen: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];
 
 beforeAll(async () => {
@@ -26,6 +28,8 @@ beforeAll(async () => {
       });
       if (req.url?.endsWith('/gone')) {
         res.writeHead(410, { 'x-amzn-errortype': 'GoneException:http://internal' }).end('{}');
+      } else if (req.url?.endsWith('/flaky') && flaky-- > 0) {
+        res.writeHead(503, { 'x-amzn-errortype': 'ServiceUnavailableException' }).end('{}');
       } else if (req.url?.endsWith('/broken')) {
         res.writeHead(500, { 'x-amzn-errortype': 'InternalServerErrorException' }).end('{}');
       } else if (req.url?.endsWith('/throttled')) {
@@ -80,5 +84,26 @@ describe('SignedConnectionPoster', () => {
       name: 'InternalServerErrorException',
       $metadata: { httpStatusCode: 500 },
     });
+  });
+
+  it('tries a throttled or failed request once more when built with two attempts, and never a gone one', async () => {
+    const once = new SignedConnectionPoster(endpoint);
+    const twice = new SignedConnectionPoster(endpoint, 2);
+    flaky = 1;
+    await expect(once.post('flaky', Buffer.from('{}'))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 503 },
+    });
+    flaky = 1;
+    const before = seen.length;
+    await expect(twice.post('flaky', Buffer.from('{}'))).resolves.toBe('sent');
+    expect(seen.length - before).toBe(2);
+    flaky = 5;
+    await expect(twice.post('flaky', Buffer.from('{}'))).rejects.toMatchObject({
+      name: 'ServiceUnavailableException',
+      $metadata: { httpStatusCode: 503 },
+    });
+    const beforeGone = seen.length;
+    await expect(twice.post('gone', Buffer.from('{}'))).resolves.toBe('gone');
+    expect(seen.length - beforeGone).toBe(1);
   });
 });
