@@ -3,7 +3,6 @@
  * the worker makes is conditional on the job not having ended, so a cancelled job is never
  * brought back by a late progress write, and the writer learns that it was cancelled.
  */
-
 import { batchGetAll } from '../clients/dynamodb-batch';
 import { GetCommand, leanDynamo, PutCommand, QueryCommand, UpdateCommand } from '../clients/dynamodb-lean';
 import { tableName } from '../config';

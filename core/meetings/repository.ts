@@ -2,7 +2,6 @@
  * DynamoDB access for meetings. Every write that can be retried is idempotent or
  * conditional; nothing here uses transactions (dynalite lacks them).
  */
-
 import { retry } from '../backoff';
 import { batchGetAll } from '../clients/dynamodb-batch';
 import {

@@ -3,7 +3,6 @@
  * Items carry a TTL a little past API Gateway's 2 h connection limit, so connections whose
  * `$disconnect` never ran expire; readers filter expired items since deletion is lazy.
  */
-
 import { batchWriteAll } from '../clients/dynamodb-batch';
 import {
   DeleteCommand,

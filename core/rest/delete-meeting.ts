@@ -5,7 +5,6 @@
  * last. Each step deletes what is still there, so a failure midway is repaired by calling
  * DELETE again; once the meeting item is gone the meeting answers 404 like any unknown one.
  */
-
 import { batchWriteAll } from '../clients/dynamodb-batch';
 import { DeleteCommand, leanDynamo, QueryCommand, type QueryCommandOutput } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
