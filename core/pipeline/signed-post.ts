@@ -10,7 +10,9 @@
  *
  * Contract of `postToConnection` (core/clients/management-api.ts): 'sent', 'gone' on 410, and a
  * thrown error for anything else (status in `$metadata.httpStatusCode`, API Gateway's error type
- * as `name`). No retry here: ConnectionFanout's callers retry a failing connection alone.
+ * as `name`). Retries: none by default (the fan-out's callers retry a failing connection
+ * alone); `connectionPoster`, which every other ConnectionFanout uses, tries a 429 / 5xx /
+ * timeout / network failure twice, as the SDK client it replaced (maxAttempts 2).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
