@@ -88,9 +88,12 @@ function dummyEnvironment(): Record<string, string> {
     OPENAI_API_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-AbCdEf',
     RECALL_WEBHOOK_SECRET_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf',
     AUDIO_GATEWAY_URL: 'wss://audio.example.com',
-    [QUEUES.transcriptEvents.envVar]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo',
-    [QUEUES.transcriptEvents.dlq.envVar]: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-dlq.fifo',
   };
+  // Every queue (the fan-out's shard queue too), so every handler loads.
+  for (const [key, def] of Object.entries(QUEUES)) {
+    env[def.envVar] = `https://sqs.us-east-1.amazonaws.com/123456789012/bench-${key}.fifo`;
+    env[def.dlq.envVar] = `https://sqs.us-east-1.amazonaws.com/123456789012/bench-${key}-dlq.fifo`;
+  }
   for (const def of Object.values(TABLES)) env[def.envVar] = `bench-${def.localName}`;
   for (const def of Object.values(BUCKETS)) env[def.envVar] = `bench-${def.localName}`;
   return env;

@@ -2,8 +2,7 @@
  * Cached briefings (briefings table, one item per meeting) and the seq each covers. A newer
  * briefing never loses to an older one written late: the put is conditional on coversSeq.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
+import { GetCommand, leanDynamo, PutCommand } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { BriefContent } from './model';
@@ -22,14 +21,14 @@ export class BriefingRepository {
   constructor(private readonly table: string = tableName('briefings')) {}
 
   async get(meetingId: string): Promise<StoredBrief | undefined> {
-    const out = await dynamo().send(new GetCommand({ TableName: this.table, Key: { meetingId } }));
+    const out = await leanDynamo().send(new GetCommand({ TableName: this.table, Key: { meetingId } }));
     return out.Item as StoredBrief | undefined;
   }
 
   /** Stores `brief` unless a briefing covering more of the transcript is already there. */
   async put(brief: StoredBrief): Promise<boolean> {
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new PutCommand({
           TableName: this.table,
           Item: brief,

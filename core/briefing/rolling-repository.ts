@@ -5,8 +5,7 @@
  * the same finals (SQS redelivery, two containers) exactly one is stored, and only that one is
  * pushed to clients.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
+import { GetCommand, leanDynamo, PutCommand } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { StoredRollingBriefing } from './rolling-model';
@@ -17,7 +16,7 @@ export class RollingBriefingRepository {
   constructor(private readonly table: string = tableName('briefings')) {}
 
   async get(meetingId: string): Promise<StoredRollingBriefing | undefined> {
-    const out = await dynamo().send(
+    const out = await leanDynamo().send(
       new GetCommand({ TableName: this.table, Key: { meetingId: key(meetingId) } }),
     );
     if (!out.Item) return undefined;
@@ -27,7 +26,7 @@ export class RollingBriefingRepository {
   /** Stores `briefing` unless one covering as much of the transcript is already there. */
   async put(briefing: StoredRollingBriefing): Promise<boolean> {
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new PutCommand({
           TableName: this.table,
           Item: { ...briefing, meetingId: key(briefing.meetingId) },

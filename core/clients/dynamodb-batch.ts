@@ -1,19 +1,20 @@
 /**
- * BatchGetItem / BatchWriteItem through the process's DynamoDB client, retrying what DynamoDB
+ * BatchGetItem / BatchWriteItem through the process's lean DynamoDB client (./dynamodb-lean.ts), retrying what DynamoDB
  * leaves unprocessed (it does under throttling) with the backoff helper. What is still
  * unprocessed after the retries fails loudly with UnprocessedItemsError: never a silent drop.
  */
+import { type BackoffOptions, retry } from '../backoff';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
   BatchWriteCommand,
-  type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
-import { type BackoffOptions, retry } from '../backoff';
-import { dynamo } from './dynamodb';
+  leanDynamo,
+  type WriteRequest,
+} from './dynamodb-lean';
 
-export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+export type { WriteRequest } from './dynamodb-lean';
+
 type Key = Record<string, unknown>;
 
 /** Items DynamoDB did not process after every retry. */
@@ -43,7 +44,7 @@ export async function batchWriteAll(
     let pending = requests.slice(i, i + 25);
     await retry(
       async () => {
-        const out: BatchWriteCommandOutput = await dynamo().send(
+        const out: BatchWriteCommandOutput = await leanDynamo().send(
           new BatchWriteCommand({ RequestItems: { [table]: pending } }),
         );
         pending = out.UnprocessedItems?.[table] ?? [];
@@ -66,7 +67,7 @@ export async function batchGetAll(
     let pending = keys.slice(i, i + 100);
     await retry(
       async () => {
-        const out: BatchGetCommandOutput = await dynamo().send(
+        const out: BatchGetCommandOutput = await leanDynamo().send(
           new BatchGetCommand({
             RequestItems: {
               [table]: {

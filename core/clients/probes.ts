@@ -3,12 +3,11 @@
  * never exists, and GetQueueAttributes. Each takes an AbortSignal for its timeout.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from './dynamodb';
+import { GetCommand, leanDynamo } from './dynamodb-lean';
 import { sqs } from './sqs';
 
 export async function probeTable(table: string, abortSignal: AbortSignal): Promise<void> {
-  await dynamo().send(new GetCommand({ TableName: table, Key: { meetingId: '__health__' } }), {
+  await leanDynamo().send(new GetCommand({ TableName: table, Key: { meetingId: '__health__' } }), {
     abortSignal,
   });
 }

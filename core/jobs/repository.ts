@@ -3,9 +3,8 @@
  * the worker makes is conditional on the job not having ended, so a cancelled job is never
  * brought back by a late progress write, and the writer learns that it was cancelled.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
 import { batchGetAll } from '../clients/dynamodb-batch';
+import { GetCommand, leanDynamo, PutCommand, QueryCommand, UpdateCommand } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { Job, JobStage } from './model';
@@ -19,7 +18,7 @@ export class JobRepository {
   constructor(private readonly table: string = tableName('jobs')) {}
 
   async create(job: Job): Promise<void> {
-    await dynamo().send(
+    await leanDynamo().send(
       new PutCommand({
         TableName: this.table,
         Item: job,
@@ -29,7 +28,7 @@ export class JobRepository {
   }
 
   async get(jobId: string): Promise<Job | undefined> {
-    const out = await dynamo().send(new GetCommand({ TableName: this.table, Key: { jobId } }));
+    const out = await leanDynamo().send(new GetCommand({ TableName: this.table, Key: { jobId } }));
     const job = out.Item as Job | undefined;
     // TTL deletion is lazy (and dynalite never deletes): an expired job is gone.
     if (job && job.expiresAt < Date.now() / 1000) return undefined;
@@ -41,7 +40,7 @@ export class JobRepository {
     ownerId: string,
     opts: { limit: number; cursor?: Record<string, unknown> },
   ): Promise<{ items: Job[]; cursor?: Record<string, unknown> }> {
-    const out = await dynamo().send(
+    const out = await leanDynamo().send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'byOwner',
@@ -105,7 +104,7 @@ export class JobRepository {
       return `#r_${String(key)}`;
     });
     try {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { jobId },
@@ -126,7 +125,7 @@ export class JobRepository {
   /** A worker takes the job: counts the attempt. Undefined when the job has ended. */
   async claim(jobId: string): Promise<Job | undefined> {
     try {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { jobId },

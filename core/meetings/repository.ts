@@ -2,18 +2,18 @@
  * DynamoDB access for meetings. Every write that can be retried is idempotent or
  * conditional; nothing here uses transactions (dynalite lacks them).
  */
+import { retry } from '../backoff';
+import { batchGetAll } from '../clients/dynamodb-batch';
 import {
   GetCommand,
+  leanDynamo,
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   ScanCommand,
   type ScanCommandOutput,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { retry } from '../backoff';
-import { dynamo } from '../clients/dynamodb';
-import { batchGetAll } from '../clients/dynamodb-batch';
+} from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { ConflictError, NotFoundError } from '../errors';
 import type { DesiredState, Meeting, MeetingStatus } from './model';
@@ -29,7 +29,7 @@ export class MeetingRepository {
 
   async create(meeting: Meeting): Promise<void> {
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new PutCommand({
           TableName: this.table,
           Item: meeting,
@@ -43,7 +43,7 @@ export class MeetingRepository {
   }
 
   async get(meetingId: string): Promise<Meeting | undefined> {
-    const out = await dynamo().send(new GetCommand({ TableName: this.table, Key: { meetingId } }));
+    const out = await leanDynamo().send(new GetCommand({ TableName: this.table, Key: { meetingId } }));
     return out.Item as Meeting | undefined;
   }
 
@@ -56,7 +56,7 @@ export class MeetingRepository {
   /** Hands out `count` seqs and returns the first; unique and increasing across processes. */
   async reserveSeqs(meetingId: string, count = 1): Promise<number> {
     try {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -81,7 +81,7 @@ export class MeetingRepository {
    */
   async releaseSeq(meetingId: string, seq: number): Promise<boolean> {
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -103,7 +103,7 @@ export class MeetingRepository {
    * task's last finals come first.
    */
   async setHandover(meetingId: string, untilMs: number): Promise<void> {
-    await dynamo().send(
+    await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId },
@@ -115,7 +115,7 @@ export class MeetingRepository {
   }
 
   async clearHandover(meetingId: string): Promise<void> {
-    await dynamo().send(
+    await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId },
@@ -128,7 +128,7 @@ export class MeetingRepository {
   /** Sets the status and returns the new status epoch (for the event's deduplication id). */
   async setStatus(meetingId: string, status: MeetingStatus, now = new Date()): Promise<number> {
     const ended = status === 'ended' || status === 'failed';
-    const out = await dynamo().send(
+    const out = await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId },
@@ -157,7 +157,7 @@ export class MeetingRepository {
     const ended = status === 'ended' || status === 'failed';
     const names = from.map((_, i) => `:from${i}`);
     try {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -181,7 +181,7 @@ export class MeetingRepository {
   }
 
   async setBot(meetingId: string, botId: string): Promise<void> {
-    await dynamo().send(
+    await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId },
@@ -199,7 +199,7 @@ export class MeetingRepository {
    */
   async appendCommand(meetingId: string, transition: DesiredState, now = new Date()): Promise<number> {
     try {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -228,7 +228,7 @@ export class MeetingRepository {
   /** Records that the audio gateway has applied the first `count` commands (never lowers it). */
   async ackCommands(meetingId: string, count: number): Promise<void> {
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -254,7 +254,7 @@ export class MeetingRepository {
       sets.push('#language = :l');
       values[':l'] = config.language;
     }
-    await dynamo().send(
+    await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId },
@@ -271,7 +271,7 @@ export class MeetingRepository {
    * a subscription's fan-out shard is `floor(slot / shard size)`: a shard never exceeds its size.
    */
   async takeSubscriptionSlot(meetingId: string): Promise<number> {
-    const out = await dynamo().send(
+    const out = await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId },
@@ -292,7 +292,7 @@ export class MeetingRepository {
   async advanceLastSeq(meetingId: string, seq: number, endMs?: number): Promise<void> {
     const raiseSeq = 'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)';
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -321,7 +321,7 @@ export class MeetingRepository {
     ownerId: string,
     opts: { limit?: number; cursor?: Record<string, unknown> } = {},
   ): Promise<{ items: Meeting[]; cursor?: Record<string, unknown> }> {
-    const out: QueryCommandOutput = await dynamo().send(
+    const out: QueryCommandOutput = await leanDynamo().send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'byOwner',
@@ -343,7 +343,7 @@ export class MeetingRepository {
 
   /** The meeting whose Recall bot is `botId` (byBot index), if any. */
   async findByBot(botId: string): Promise<Meeting | undefined> {
-    const out: QueryCommandOutput = await dynamo().send(
+    const out: QueryCommandOutput = await leanDynamo().send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'byBot',
@@ -360,7 +360,7 @@ export class MeetingRepository {
   /** Adds `userId` to the readers of a meeting. Idempotent; returns the readers afterwards. */
   async share(meetingId: string, userId: string, maxShares: number, now = new Date()): Promise<string[]> {
     try {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -395,7 +395,7 @@ export class MeetingRepository {
       const readers = meeting.sharedWith ?? [];
       const index = readers.indexOf(userId);
       if (index < 0) return readers;
-      await dynamo().send(
+      await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
@@ -437,7 +437,7 @@ export class MeetingRepository {
     let cursor: Record<string, unknown> | undefined;
     let pages = 0;
     do {
-      const out: ScanCommandOutput = await dynamo().send(
+      const out: ScanCommandOutput = await leanDynamo().send(
         new ScanCommand({
           TableName: this.table,
           FilterExpression: '#status = :status AND updatedAt < :before',

@@ -14,8 +14,13 @@
  *   check the meeting itself, so it is never shown (as after a failed unshare: see
  *   share-repository.ts).
  */
-import { GetCommand, PutCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
+import {
+  GetCommand,
+  leanDynamo,
+  PutCommand,
+  ScanCommand,
+  type ScanCommandOutput,
+} from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from './repository';
 import { type ShareItem, shareKey } from './share-repository';
@@ -58,7 +63,7 @@ export async function backfillShares(opts: BackfillOptions = {}): Promise<Backfi
   const now = new Date().toISOString();
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page: ScanCommandOutput = await dynamo().send(
+    const page: ScanCommandOutput = await leanDynamo().send(
       new ScanCommand({
         TableName: meetingsTable,
         FilterExpression: 'size(sharedWith) > :zero',
@@ -91,7 +96,7 @@ export async function backfillShares(opts: BackfillOptions = {}): Promise<Backfi
           continue;
         }
         try {
-          await dynamo().send(
+          await leanDynamo().send(
             new PutCommand({
               TableName: sharesTable,
               Item: item,
@@ -112,7 +117,7 @@ export async function backfillShares(opts: BackfillOptions = {}): Promise<Backfi
 }
 
 async function shareExists(table: string, item: ShareItem): Promise<boolean> {
-  const out = await dynamo().send(
+  const out = await leanDynamo().send(
     new GetCommand({
       TableName: table,
       Key: { readerId: item.readerId, meetingKey: item.meetingKey },

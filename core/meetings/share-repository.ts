@@ -6,8 +6,13 @@
  * between the two writes can hide a share from the list (sharing again repairs it) but never
  * shows a meeting to someone it is not shared with.
  */
-import { DeleteCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
+import {
+  DeleteCommand,
+  leanDynamo,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import type { Meeting } from './model';
 
@@ -39,12 +44,12 @@ export class ShareRepository {
       meetingCreatedAt: meeting.createdAt,
       sharedAt: now.toISOString(),
     };
-    await dynamo().send(new PutCommand({ TableName: this.table, Item: item }));
+    await leanDynamo().send(new PutCommand({ TableName: this.table, Item: item }));
   }
 
   /** Forgets the share (idempotent). */
   async delete(readerId: string, meeting: Pick<Meeting, 'meetingId' | 'createdAt'>): Promise<void> {
-    await dynamo().send(
+    await leanDynamo().send(
       new DeleteCommand({ TableName: this.table, Key: { readerId, meetingKey: shareKey(meeting) } }),
     );
   }
@@ -54,7 +59,7 @@ export class ShareRepository {
     readerId: string,
     opts: { limit?: number; cursor?: Record<string, unknown> } = {},
   ): Promise<{ items: ShareItem[]; cursor?: Record<string, unknown> }> {
-    const out: QueryCommandOutput = await dynamo().send(
+    const out: QueryCommandOutput = await leanDynamo().send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'readerId = :r',

@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { deduplicationId, eventGroup, type PipelineEvent } from './events';
+import type { PipelineEvent } from './events';
+import { pipelineMessage } from './pipeline-message';
 
 /** Sends one pipeline event (Lambdas send few; the audio gateway batches with EventPublisher). */
 export async function sendPipelineEvent(
@@ -7,12 +8,5 @@ export async function sendPipelineEvent(
   queueUrl: string,
   event: PipelineEvent,
 ): Promise<void> {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(event),
-      MessageGroupId: eventGroup(event),
-      MessageDeduplicationId: deduplicationId(event),
-    }),
-  );
+  await sqs.send(new SendMessageCommand(pipelineMessage(queueUrl, event)));
 }

@@ -2,37 +2,31 @@
  * PostToConnection for the fan-out's hot loop: one SigV4-signed HTTP POST per subscriber on
  * kept-alive sockets, without the SDK client's per-request middleware stack (serialisation,
  * endpoint resolution, retry, user agent, logging), which costs ~0.3 ms of CPU per post and was
- * 80 % of a 1,000-subscriber fan-out (docs/benchmarks.md). The signer is the SDK client's own
- * (same credentials chain, region and signing name `execute-api`), so requests are signed exactly
- * as the client signs them.
+ * 80 % of a 1,000-subscriber fan-out (docs/benchmarks.md). Signed by the lean SigV4 signer
+ * (core/clients/sigv4.ts: the day's signing key cached; credentials from the Lambda / Fargate
+ * environment, core/clients/aws-credentials.ts), region from AWS_REGION, signing name
+ * `execute-api`; test/unit/sigv4.test.ts checks it against the SDK client's own signer.
+ * `remove` is DeleteConnection (the fan-out's eviction and the routes' replies use the same poster).
  *
  * Contract of `postToConnection` (core/clients/management-api.ts): 'sent', 'gone' on 410, and a
  * thrown error for anything else (status in `$metadata.httpStatusCode`, API Gateway's error type
- * as `name`). No retry here: ConnectionFanout's callers retry a failing connection alone.
+ * as `name`). Retries: none by default (the fan-out's callers retry a failing connection
+ * alone); `connectionPoster`, which every other ConnectionFanout uses, tries a 429 / 5xx /
+ * timeout / network failure twice, as the SDK client it replaced (maxAttempts 2).
  */
-import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { retry } from '../backoff';
+import { awsCredentials } from '../clients/aws-credentials';
 import { onDestroyClients } from '../clients/lifecycle';
-import { managementApi } from '../clients/management-api';
+import { EMPTY_SHA256, SigV4Signer, sha256Hex } from '../clients/sigv4';
+import { awsConfig } from '../config';
+
+export { sha256Hex } from '../clients/sigv4';
 
 /** Same limits as the SDK client's handler in core/clients/management-api.ts. */
 const MAX_SOCKETS = 64;
 const REQUEST_TIMEOUT_MS = 5_000;
-
-interface Signer {
-  sign(request: SignableRequest): Promise<SignableRequest>;
-}
-interface SignableRequest {
-  method: string;
-  protocol: string;
-  hostname: string;
-  port?: number;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  body?: unknown;
-}
 
 /** A failed PostToConnection, shaped like the SDK's service exceptions for `isGone` and logs. */
 export class ManagementPostError extends Error {
@@ -57,54 +51,51 @@ class StaleSocketError extends Error {
 /** Posts to one API Gateway stage's connections (`https://{domain}/{stage}`). */
 export class SignedConnectionPoster {
   private readonly url: URL;
+  private readonly basePath: string;
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
-  private signer?: Promise<Signer>;
+  private readonly signer: SigV4Signer;
+  private registered = false;
 
-  constructor(private readonly endpoint: string) {
+  /**
+   * `attempts`: tries per call for a throttled (429), failed (5xx), timed-out or network-broken
+   * request. 1 for the fan-out (its callers retry a failing connection alone); the routes'
+   * replies use 2, as the SDK client they replace did (maxAttempts 2).
+   */
+  constructor(
+    endpoint: string,
+    private readonly attempts = 1,
+  ) {
     this.url = new URL(endpoint);
+    this.basePath = this.url.pathname.replace(/\/$/, '');
     const https = this.url.protocol === 'https:';
     this.agent = https
       ? new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS })
       : new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
     this.send = https ? httpsRequest : httpRequest;
+    this.signer = new SigV4Signer('execute-api', awsConfig().region, awsCredentials());
   }
 
   /** Posts `data` (already serialised); `payloadHash` is its hex SHA-256 when the caller has it. */
   async post(connectionId: string, data: Buffer, payloadHash = sha256Hex(data)): Promise<PostResult> {
-    const signer = await this.getSigner();
-    const basePath = this.url.pathname.replace(/\/$/, '');
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      ...(this.url.port ? { port: Number(this.url.port) } : {}),
-      // The path the SDK builds for PostToConnection ('@' literal, the id percent-encoded).
-      path: `${basePath}/@connections/${encodeURIComponent(connectionId)}`,
-      query: {},
-      headers: {
-        host: this.url.host,
-        'content-type': 'application/octet-stream',
-        'content-length': String(data.length),
-        'x-amz-content-sha256': payloadHash,
-      },
-      body: data,
-    });
-    let status: Awaited<ReturnType<SignedConnectionPoster['request']>>;
-    try {
-      status = await this.request(signed, data);
-    } catch (error) {
-      // A kept-alive socket the server closed while idle fails the request that reuses it (as
-      // the SDK's handler, which retries it): one retry on a fresh socket. Anything else throws.
-      if (!(error instanceof StaleSocketError)) throw error;
-      status = await this.request(signed, data);
-    }
+    const status = await this.callWithRetries('POST', connectionId, data, payloadHash);
     if (status.code >= 200 && status.code < 300) return 'sent';
     if (status.code === 410) return 'gone';
     throw new ManagementPostError(
       status.code,
       status.errorType,
       `PostToConnection ${connectionId}: HTTP ${status.code} ${status.errorType} ${status.body}`.trim(),
+    );
+  }
+
+  /** DeleteConnection: closes the client's socket; an already gone connection counts as closed. */
+  async remove(connectionId: string): Promise<void> {
+    const status = await this.callWithRetries('DELETE', connectionId, EMPTY, EMPTY_SHA256);
+    if ((status.code >= 200 && status.code < 300) || status.code === 410) return;
+    throw new ManagementPostError(
+      status.code,
+      status.errorType,
+      `DeleteConnection ${connectionId}: HTTP ${status.code} ${status.errorType} ${status.body}`.trim(),
     );
   }
 
@@ -117,37 +108,80 @@ export class SignedConnectionPoster {
     this.agent.destroy();
   }
 
-  private getSigner(): Promise<Signer> {
-    if (!this.signer) {
-      // The SDK client's resolved signer: its credentials provider refreshes expiring credentials.
-      const signer = (managementApi(this.endpoint).config.signer as unknown as () => Promise<Signer>)();
-      this.signer = signer;
-      // A failed resolution is not kept: the next post tries again.
-      signer.catch(() => {
-        if (this.signer === signer) this.signer = undefined;
-      });
-      // Local mode closes every client's sockets when its stack stops; the next post starts afresh.
+  private callWithRetries(
+    method: 'POST' | 'DELETE',
+    connectionId: string,
+    data: Buffer,
+    payloadHash: string,
+  ): Promise<Answer> {
+    if (this.attempts <= 1) return this.call(method, connectionId, data, payloadHash);
+    return retry(
+      async () => {
+        const answer = await this.call(method, connectionId, data, payloadHash);
+        if (answer.code === 429 || answer.code >= 500) throw new TransientAnswer(answer);
+        return answer;
+      },
+      { maxAttempts: this.attempts, baseMs: 100, retryable: isTransient },
+    ).catch((error: unknown) => {
+      // Out of attempts on a throttled or failed answer: the caller sees that answer.
+      if (error instanceof TransientAnswer) return error.answer;
+      throw error;
+    });
+  }
+
+  private async call(
+    method: 'POST' | 'DELETE',
+    connectionId: string,
+    data: Buffer,
+    payloadHash: string,
+  ): Promise<Answer> {
+    if (!this.registered) {
+      // Local mode closes every client's sockets when its stack stops; the next call opens new ones.
+      this.registered = true;
       onDestroyClients(() => {
         this.agent.destroy();
-        this.signer = undefined;
+        this.registered = false;
       });
     }
-    return this.signer;
+    // The path the SDK builds ('@' literal, the id percent-encoded).
+    const path = `${this.basePath}/@connections/${encodeURIComponent(connectionId)}`;
+    const headers = await this.signer.sign({
+      method,
+      path,
+      headers: {
+        host: this.url.host,
+        ...(method === 'POST'
+          ? { 'content-type': 'application/octet-stream', 'content-length': String(data.length) }
+          : {}),
+        'x-amz-content-sha256': payloadHash,
+      },
+      payloadHash,
+    });
+    try {
+      return await this.request(method, path, headers, data);
+    } catch (error) {
+      // A kept-alive socket the server closed while idle fails the request that reuses it (as
+      // the SDK's handler, which retries it): one retry on a fresh socket. Anything else throws.
+      if (!(error instanceof StaleSocketError)) throw error;
+      return this.request(method, path, headers, data);
+    }
   }
 
   private request(
-    signed: SignableRequest,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
     data: Buffer,
-  ): Promise<{ code: number; errorType: string; body: string }> {
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = this.send(
         {
-          method: 'POST',
+          method,
           protocol: this.url.protocol,
           hostname: this.url.hostname,
           port: this.url.port || undefined,
-          path: signed.path,
-          headers: signed.headers,
+          path,
+          headers,
           agent: this.agent,
         },
         (res: IncomingMessage) => {
@@ -168,17 +202,48 @@ export class SignedConnectionPoster {
         },
       );
       req.setTimeout(REQUEST_TIMEOUT_MS, () =>
-        req.destroy(new ManagementPostError(0, 'TimeoutError', 'PostToConnection timed out')),
+        req.destroy(new ManagementPostError(0, 'TimeoutError', `${method} ${path} timed out`)),
       );
       req.on('error', (error: NodeJS.ErrnoException) => {
         const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
         reject(stale ? new StaleSocketError(error) : error);
       });
-      req.end(data);
+      req.end(data.length > 0 ? data : undefined);
     });
   }
 }
 
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+interface Answer {
+  code: number;
+  errorType: string;
+  body: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+class TransientAnswer extends Error {
+  constructor(readonly answer: Answer) {
+    super(`HTTP ${answer.code}`);
+  }
+}
+
+const isTransient = (error: unknown) =>
+  error instanceof TransientAnswer ||
+  (error instanceof ManagementPostError && error.name === 'TimeoutError') ||
+  ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes((error as NodeJS.ErrnoException).code ?? '');
+
+const posters = new Map<string, SignedConnectionPoster>();
+
+/**
+ * The process's one poster per management endpoint (kept-alive sockets shared by every caller),
+ * for the routes' replies: two attempts per call.
+ */
+export function connectionPoster(endpoint: string): SignedConnectionPoster {
+  let poster = posters.get(endpoint);
+  if (!poster) {
+    poster = new SignedConnectionPoster(endpoint, 2);
+    posters.set(endpoint, poster);
+    onDestroyClients(() => posters.delete(endpoint));
+  }
+  return poster;
 }

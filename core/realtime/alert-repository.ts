@@ -4,8 +4,7 @@
  * redelivery, two fan-out containers), exactly one of them raises it. Items expire after a
  * day: they matter only until the occurrence's final arrives.
  */
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
+import { leanDynamo, PutCommand, QueryCommand } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 
@@ -33,7 +32,7 @@ export class AlertRepository {
   /** Records a provisional alert; false when this occurrence was already raised. */
   async raise(alert: Omit<RaisedAlert, 'expiresAt' | 'raisedAt'>, now = new Date()): Promise<boolean> {
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new PutCommand({
           TableName: this.table,
           Item: {
@@ -56,7 +55,7 @@ export class AlertRepository {
     const items: RaisedAlert[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await dynamo().send(
+      const out = await leanDynamo().send(
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'meetingId = :m AND begins_with(alertKey, :p)',

@@ -7,7 +7,7 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { retry } from '../backoff';
-import { deleteConnection, postToConnection } from '../clients/management-api';
+import { connectionPoster } from '../pipeline/signed-post';
 import type { ConnectionRepository } from './connection-repository';
 import type { ServerMessage } from './protocol';
 
@@ -30,15 +30,16 @@ export class EvictionError extends Error {
 
 export class ConnectionFanout {
   constructor(
-    private readonly endpoint: string,
+    endpoint: string,
     private readonly connections: Pick<ConnectionRepository, 'remove'>,
     private readonly logger: Logger,
     private readonly concurrency = 50,
-    /** The fan-out's lean signed poster (core/pipeline/signed-post.ts); default: the SDK client. */
-    private readonly poster?: {
+    /** Signed management API requests (core/pipeline/signed-post.ts); default: the process's poster of `endpoint`. */
+    private readonly poster: {
       post(connectionId: string, data: Buffer, payloadHash?: string): Promise<'sent' | 'gone'>;
+      remove(connectionId: string): Promise<void>;
       hash(data: Buffer): string;
-    },
+    } = connectionPoster(endpoint),
   ) {}
 
   /** Post one message to one connection. Returns false when the connection is gone. */
@@ -53,10 +54,8 @@ export class ConnectionFanout {
     const data = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
     const result: FanoutResult = { delivered: 0, gone: [], failed: [] };
     const poster = this.poster;
-    const payloadHash = poster?.hash(data);
-    const post = poster
-      ? (id: string) => poster.post(id, data, payloadHash)
-      : (id: string) => postToConnection(this.endpoint, id, data);
+    const payloadHash = poster.hash(data);
+    const post = (id: string) => poster.post(id, data, payloadHash);
     let next = 0;
     const worker = async () => {
       while (next < connectionIds.length) {
@@ -89,7 +88,7 @@ export class ConnectionFanout {
    */
   async evict(connectionId: string): Promise<void> {
     try {
-      await retry(() => deleteConnection(this.endpoint, connectionId), { maxAttempts: 3, baseMs: 100 });
+      await retry(() => this.poster.remove(connectionId), { maxAttempts: 3, baseMs: 100 });
     } catch (error) {
       throw new EvictionError(connectionId, { cause: error });
     }

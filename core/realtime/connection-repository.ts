@@ -3,9 +3,14 @@
  * Items carry a TTL a little past API Gateway's 2 h connection limit, so connections whose
  * `$disconnect` never ran expire; readers filter expired items since deletion is lazy.
  */
-import { DeleteCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
 import { batchWriteAll } from '../clients/dynamodb-batch';
+import {
+  DeleteCommand,
+  leanDynamo,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 
 /** API Gateway closes every socket after 2 h; keep records a little longer. */
@@ -39,7 +44,7 @@ export async function addConnection(
   userId: string,
   now = new Date(),
 ): Promise<void> {
-  await dynamo().send(
+  await leanDynamo().send(
     new PutCommand({
       TableName: connectionsTable,
       Item: {
@@ -70,7 +75,7 @@ export class ConnectionRepository {
     shard = 0,
   ): Promise<void> {
     const expiresAt = epochSeconds(now) + CONNECTION_TTL_SECONDS;
-    await dynamo().send(
+    await leanDynamo().send(
       new PutCommand({
         TableName: this.subscriptions,
         Item: { topic, connectionId, userId, expiresAt, ...(shard > 0 ? { shard } : {}) },
@@ -79,7 +84,9 @@ export class ConnectionRepository {
   }
 
   async unsubscribe(topic: string, connectionId: string): Promise<void> {
-    await dynamo().send(new DeleteCommand({ TableName: this.subscriptions, Key: { topic, connectionId } }));
+    await leanDynamo().send(
+      new DeleteCommand({ TableName: this.subscriptions, Key: { topic, connectionId } }),
+    );
   }
 
   /** Live subscribers of a topic (expired ones filtered out). */
@@ -87,7 +94,7 @@ export class ConnectionRepository {
     const result: Subscriber[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
-      const out: QueryCommandOutput = await dynamo().send(
+      const out: QueryCommandOutput = await leanDynamo().send(
         new QueryCommand({
           TableName: this.subscriptions,
           KeyConditionExpression: 'topic = :t',
@@ -113,7 +120,7 @@ export class ConnectionRepository {
     const topics: string[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
-      const out: QueryCommandOutput = await dynamo().send(
+      const out: QueryCommandOutput = await leanDynamo().send(
         new QueryCommand({
           TableName: this.subscriptions,
           IndexName: 'byConnection',
@@ -130,6 +137,6 @@ export class ConnectionRepository {
       this.subscriptions,
       topics.map((topic) => ({ DeleteRequest: { Key: { topic, connectionId } } })),
     );
-    await dynamo().send(new DeleteCommand({ TableName: this.connections, Key: { connectionId } }));
+    await leanDynamo().send(new DeleteCommand({ TableName: this.connections, Key: { connectionId } }));
   }
 }

@@ -5,9 +5,8 @@
  * last. Each step deletes what is still there, so a failure midway is repaired by calling
  * DELETE again; once the meeting item is gone the meeting answers 404 like any unknown one.
  */
-import { DeleteCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
 import { batchWriteAll } from '../clients/dynamodb-batch';
+import { DeleteCommand, leanDynamo, QueryCommand, type QueryCommandOutput } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { ConflictError } from '../errors';
 import { canControl, isTerminal } from '../meetings/lifecycle';
@@ -92,7 +91,7 @@ async function deletePartition(table: string, meetingId: string, sortKey: string
   let deleted = 0;
   let cursor: Record<string, unknown> | undefined;
   do {
-    const page: QueryCommandOutput = await dynamo().send(
+    const page: QueryCommandOutput = await leanDynamo().send(
       new QueryCommand({
         TableName: table,
         KeyConditionExpression: 'meetingId = :m',
@@ -114,5 +113,5 @@ async function deletePartition(table: string, meetingId: string, sortKey: string
 }
 
 async function deleteMeetingItem(table: string, meeting: Meeting): Promise<void> {
-  await dynamo().send(new DeleteCommand({ TableName: table, Key: { meetingId: meeting.meetingId } }));
+  await leanDynamo().send(new DeleteCommand({ TableName: table, Key: { meetingId: meeting.meetingId } }));
 }

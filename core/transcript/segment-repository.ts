@@ -3,8 +3,13 @@
  * redelivered final a no-op; `deliveredAt` records that the fan-out posted it, so a retry
  * after a failed post sends it again and a plain duplicate does not.
  */
-import { PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamo } from '../clients/dynamodb';
+import {
+  leanDynamo,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { Segment } from '../pipeline/events';
@@ -25,7 +30,7 @@ export class SegmentRepository {
     // Timing describes one delivery, not the line: it is not stored (replays carry none).
     const { isFinal: _isFinal, revision: _revision, timing: _timing, ...fields } = segment;
     try {
-      await dynamo().send(
+      await leanDynamo().send(
         new PutCommand({
           TableName: this.table,
           Item: { ...fields, meetingId },
@@ -47,7 +52,7 @@ export class SegmentRepository {
   }
 
   async markDelivered(meetingId: string, seq: number, now = new Date()): Promise<void> {
-    await dynamo().send(
+    await leanDynamo().send(
       new UpdateCommand({
         TableName: this.table,
         Key: { meetingId, seq },
@@ -62,7 +67,7 @@ export class SegmentRepository {
     meetingId: string,
     opts: { afterSeq?: number; limit?: number; cursor?: Record<string, unknown> } = {},
   ): Promise<{ items: StoredSegment[]; cursor?: Record<string, unknown> }> {
-    const out: QueryCommandOutput = await dynamo().send(
+    const out: QueryCommandOutput = await leanDynamo().send(
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'meetingId = :m AND seq > :after',

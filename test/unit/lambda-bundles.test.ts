@@ -150,21 +150,20 @@ describe('Lambda bundles', () => {
     }
   });
 
-  const DYNAMO = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'];
-  const POST = ['@aws-sdk/client-apigatewaymanagementapi'];
-
-  it('loads at init, in each WebSocket route, only the AWS SDK clients every request of it calls', () => {
+  it('loads no AWS SDK client at init in any WebSocket route (lean signed calls, core/clients)', () => {
+    // DynamoDB, the management API and SQS are signed HTTP requests without the SDK
+    // (core/clients/dynamodb-lean.ts, core/pipeline/signed-post.ts, core/clients/sqs-lean.ts);
+    // Secrets Manager loads on ws-command's first Recall call (core/clients/secrets.ts).
     const expected: Record<string, string[]> = {
       'ws-authorizer': [],
-      'ws-connect': DYNAMO,
-      'ws-disconnect': DYNAMO,
-      'ws-default': POST,
-      'ws-subscribe': [...POST, ...DYNAMO],
-      'ws-unsubscribe': [...POST, ...DYNAMO],
-      'ws-subscribe-job': [...POST, ...DYNAMO],
-      'ws-get-state': [...POST, ...DYNAMO],
-      // Secrets Manager loads on the first Recall call (core/clients/secrets.ts), not at init.
-      'ws-command': [...POST, ...DYNAMO, '@aws-sdk/client-sqs'],
+      'ws-connect': [],
+      'ws-disconnect': [],
+      'ws-default': [],
+      'ws-subscribe': [],
+      'ws-unsubscribe': [],
+      'ws-subscribe-job': [],
+      'ws-get-state': [],
+      'ws-command': [],
     };
     const routes = loaded.filter((l) => l.name.startsWith('ws-'));
     expect(routes.map((l) => l.name).sort()).toEqual(Object.keys(expected).sort());
@@ -180,17 +179,17 @@ describe('Lambda bundles', () => {
     }
   });
 
-  it('bundles in each WebSocket route only the AWS SDK clients that route calls (some lazily)', () => {
+  it('bundles in the WebSocket routes no AWS SDK client but the Secrets Manager ws-command imports on first use', () => {
     const expected: Record<string, string[]> = {
       'ws-authorizer': [],
-      'ws-connect': DYNAMO,
-      'ws-disconnect': DYNAMO,
-      'ws-default': POST,
-      'ws-subscribe': [...POST, ...DYNAMO],
-      'ws-unsubscribe': [...POST, ...DYNAMO],
-      'ws-subscribe-job': [...POST, ...DYNAMO],
-      'ws-get-state': [...POST, ...DYNAMO],
-      'ws-command': [...POST, ...DYNAMO, '@aws-sdk/client-secrets-manager', '@aws-sdk/client-sqs'],
+      'ws-connect': [],
+      'ws-disconnect': [],
+      'ws-default': [],
+      'ws-subscribe': [],
+      'ws-unsubscribe': [],
+      'ws-subscribe-job': [],
+      'ws-get-state': [],
+      'ws-command': ['@aws-sdk/client-secrets-manager'],
     };
     const routes = bundles.filter((b) => b.name.startsWith('ws-'));
     expect(routes.map((b) => b.name).sort()).toEqual(Object.keys(expected).sort());

@@ -7,7 +7,9 @@ import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 /** A stand-in for the management API that answers by connection id and records requests. */
 let server: Server;
 let endpoint: string;
-const seen: { url: string; headers: IncomingHttpHeaders; body: string }[] = [];
+/** How many more requests to `/flaky` fail with 503. */
+let flaky = 0;
+const seen: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];
 
 beforeAll(async () => {
   // Local mode's credentials (any key pair is signed with; the stand-in does not check them).
@@ -18,9 +20,18 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       if (req.url?.endsWith('/gone')) {
         res.writeHead(410, { 'x-amzn-errortype': 'GoneException:http://internal' }).end('{}');
+      } else if (req.url?.endsWith('/flaky') && flaky-- > 0) {
+        res.writeHead(503, { 'x-amzn-errortype': 'ServiceUnavailableException' }).end('{}');
+      } else if (req.url?.endsWith('/broken')) {
+        res.writeHead(500, { 'x-amzn-errortype': 'InternalServerErrorException' }).end('{}');
       } else if (req.url?.endsWith('/throttled')) {
         res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"slow down"}');
       } else res.writeHead(200).end();
@@ -54,5 +65,45 @@ describe('SignedConnectionPoster', () => {
     const error = await poster.post('throttled', Buffer.from('{}')).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'LimitExceededException', $metadata: { httpStatusCode: 429 } });
     expect(isGone(error)).toBe(false);
+  });
+
+  it('closes a connection with a signed DELETE to the same path, counting one already gone as closed', async () => {
+    const poster = new SignedConnectionPoster(endpoint);
+    await expect(poster.remove('L0SM9cOFvHcCIhw=')).resolves.toBeUndefined();
+    const request = seen.at(-1);
+    expect(request).toMatchObject({
+      method: 'DELETE',
+      url: '/local/@connections/L0SM9cOFvHcCIhw%3D',
+      body: '',
+    });
+    expect(String(request?.headers.authorization)).toMatch(
+      /\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=/,
+    );
+    await expect(poster.remove('gone')).resolves.toBeUndefined();
+    await expect(poster.remove('broken')).rejects.toMatchObject({
+      name: 'InternalServerErrorException',
+      $metadata: { httpStatusCode: 500 },
+    });
+  });
+
+  it('tries a throttled or failed request once more when built with two attempts, and never a gone one', async () => {
+    const once = new SignedConnectionPoster(endpoint);
+    const twice = new SignedConnectionPoster(endpoint, 2);
+    flaky = 1;
+    await expect(once.post('flaky', Buffer.from('{}'))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 503 },
+    });
+    flaky = 1;
+    const before = seen.length;
+    await expect(twice.post('flaky', Buffer.from('{}'))).resolves.toBe('sent');
+    expect(seen.length - before).toBe(2);
+    flaky = 5;
+    await expect(twice.post('flaky', Buffer.from('{}'))).rejects.toMatchObject({
+      name: 'ServiceUnavailableException',
+      $metadata: { httpStatusCode: 503 },
+    });
+    const beforeGone = seen.length;
+    await expect(twice.post('gone', Buffer.from('{}'))).resolves.toBe('gone');
+    expect(seen.length - beforeGone).toBe(1);
   });
 });
