@@ -15,6 +15,11 @@
  *   40 ms + WaitTimeSeconds, scanning every 10 ms, so a lone message waited up to 40 ms (and a long
  *   poll's whole wait). `fixLocalSqsReceiveWait` makes it answer as SQS does: at once with what is
  *   visible, and a long poll as soon as a message arrives.
+ * - On standard queues local-aws-sqs changed the visibility of a message that was not in flight, or
+ *   by a receipt handle a later receive had replaced: a late heartbeat hid a visible message again,
+ *   or kept extending a message another consumer now held. SQS refuses both (MessageNotInflight,
+ *   an expired receipt handle). `fixLocalSqsStaleVisibilityChange` refuses them, as the emulator
+ *   already does on FIFO queues.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
@@ -325,6 +330,7 @@ async function startLocalSqs(
   const localSqs = require('local-aws-sqs') as LocalSqsModule;
   fixLocalSqsReceiveCount(localSqs);
   fixLocalSqsReceiveWait(localSqs);
+  fixLocalSqsStaleVisibilityChange(localSqs);
   const { service, requestHandler } = localSqs.createRequestHandler({
     port,
     hostname: urlHost(host),
@@ -903,4 +909,44 @@ function fixLocalSqsReceiveWait(localSqs: LocalSqsModule): void {
     }
     return changed;
   };
+}
+
+interface LocalSqsVisibilityClass {
+  prototype: {
+    changeVisibility: ((this: { FifoQueue: boolean }, receiptHandle: string, timeout: string) => boolean) & {
+      parleyStaleChecked?: true;
+    };
+  };
+}
+
+/**
+ * local-aws-sqs 2.0.2's `changeVisibility` refuses, on FIFO queues only, a message that is visible,
+ * gone, or named by a receipt handle other than its latest ("Message does not exist or is not
+ * available for visibility timeout change"); on standard queues it changes it anyway. SQS refuses on
+ * both kinds (MessageNotInflight; a handle from an earlier receive has expired). The check lives in
+ * the emulator's private state, so this runs the call with the queue flagged FIFO for its duration
+ * (the call is synchronous, and nothing else in it reads the flag).
+ */
+function fixLocalSqsStaleVisibilityChange(localSqs: LocalSqsModule): void {
+  const probe = localSqs.createRequestHandler({ port: 0, queues: [{ QueueName: 'parley-probe' }] });
+  const QueueClass = probe.service.Queues[0]?.constructor as unknown as LocalSqsVisibilityClass | undefined;
+  probe.service.resetAll();
+  if (!QueueClass || typeof QueueClass.prototype.changeVisibility !== 'function') {
+    throw new Error(
+      'local-aws-sqs layout changed: Queue.changeVisibility not found; see local/aws-emulators.ts',
+    );
+  }
+  const changeVisibility = QueueClass.prototype.changeVisibility;
+  if (changeVisibility.parleyStaleChecked) return;
+  const checked: typeof changeVisibility = function (this: { FifoQueue: boolean }, receiptHandle, timeout) {
+    if (this.FifoQueue) return changeVisibility.call(this, receiptHandle, timeout);
+    this.FifoQueue = true;
+    try {
+      return changeVisibility.call(this, receiptHandle, timeout);
+    } finally {
+      this.FifoQueue = false;
+    }
+  };
+  checked.parleyStaleChecked = true;
+  QueueClass.prototype.changeVisibility = checked;
 }

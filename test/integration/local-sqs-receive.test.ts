@@ -6,7 +6,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -166,5 +168,52 @@ describe('the local SQS event source with its default long poll', () => {
     // Assess: the stopped source's last poll ended with it, so the message is still there.
     expect(handled).toEqual(['one', 'two', 'three']);
     expect((await receive(queueUrl, 20)).map((m) => m.Body)).toEqual(['after-stop']);
+  });
+});
+
+describe('visibility changes on the local SQS emulator', () => {
+  it('refuses to change the visibility of a standard-queue message by a replaced receipt handle or while it is not in flight, as SQS does', async () => {
+    // Prepare: a standard queue; one message received with a 1 s visibility timeout, then again.
+    const { QueueUrl } = await clients.sqs.send(
+      new CreateQueueCommand({ QueueName: `visibility-${++counter}-${Date.now()}` }),
+    );
+    const queueUrl = QueueUrl ?? '';
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'job' }));
+    const receiveOnce = async (VisibilityTimeout: number) => {
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const out = await clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout }),
+        );
+        const handle = out.Messages?.[0]?.ReceiptHandle;
+        if (handle) return handle;
+      }
+      throw new Error('the message never became visible again');
+    };
+    const change = (ReceiptHandle: string, VisibilityTimeout: number) =>
+      clients.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle, VisibilityTimeout }),
+      );
+    const inFlight = async () => {
+      const { Attributes } = await clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+    };
+    const first = await receiveOnce(1);
+    const second = await receiveOnce(30); // the first visibility ran out: a second consumer has it
+
+    // Act + Assess: a heartbeat with the first consumer's handle is refused, the latest is accepted.
+    await expect(change(first, 30)).rejects.toThrow(/not available for visibility timeout change/);
+    await expect(change(second, 0)).resolves.toBeDefined();
+    for (let attempt = 0; attempt < 100 && (await inFlight()) > 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await inFlight()).toBe(0);
+    // Visible again, not in flight: no handle may hide it.
+    await expect(change(second, 30)).rejects.toThrow(/not available for visibility timeout change/);
+    expect(await inFlight()).toBe(0);
   });
 });
