@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import WebSocket, { WebSocketServer } from 'ws';
+import { PING_INTERVAL_MS } from '../core/realtime/ping-route';
 import { type MessageContext, mixedAudioMessage } from '../local/recall-simulator/messages';
 import { nowAbs, serveRpc, sleep, until } from './lib-bench';
 
@@ -258,7 +259,13 @@ async function connectOneClient(state: MeetingState, clientIndex: number): Promi
     if (text.includes('"replay_complete"')) subscribed = true;
   });
   ws.on('error', () => undefined);
+  // As the reference client (core/realtime/client.ts): API Gateway closes a socket idle for 10 min.
+  const ping = setInterval(() => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ action: 'ping', timestamp: Date.now() }));
+  }, PING_INTERVAL_MS);
+  ping.unref();
   ws.on('close', () => {
+    clearInterval(ping);
     if (running) clientsClosed++;
   });
   if (state.meeting.subscribe) {

@@ -8,9 +8,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -215,5 +217,84 @@ describe('visibility changes on the local SQS emulator', () => {
     // Visible again, not in flight: no handle may hide it.
     await expect(change(second, 30)).rejects.toThrow(/not available for visibility timeout change/);
     expect(await inFlight()).toBe(0);
+  });
+});
+
+describe('FIFO deduplication on the local SQS emulator', () => {
+  it('drops a resend while the first copy is queued, takes it again once that was deleted, and numbers messages in send order', async () => {
+    // Prepare
+    const queueUrl = await createQueue();
+    const sendAs = (body: string, dedup: string) =>
+      clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: body,
+          MessageGroupId: 'g',
+          MessageDeduplicationId: dedup,
+        }),
+      );
+
+    // Act
+    const first = await sendAs('first', 'a');
+    const resend = await sendAs('resend', 'a');
+    await sendAs('second', 'b');
+    const queued = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'] }),
+    );
+    for (const m of queued.Messages ?? []) {
+      await clients.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
+    }
+    await sendAs('after delete', 'a');
+    const later = await receive(queueUrl, 0);
+
+    // Assess
+    expect(resend.MessageId).toBe(first.MessageId);
+    expect(resend.SequenceNumber).toBe(first.SequenceNumber);
+    expect(queued.Messages?.map((m) => m.Body)).toEqual(['first', 'second']);
+    const [one, two] = (queued.Messages ?? []).map((m) => BigInt(m.Attributes?.SequenceNumber ?? '0'));
+    expect(one !== undefined && two !== undefined && one < two).toBe(true);
+    expect(later.map((m) => m.Body)).toEqual(['after delete']);
+  });
+});
+
+describe('a large backlog on the local SQS emulator', () => {
+  it('keeps answering receives on a FIFO queue holding 20,000 waiting messages, as SQS limits only messages in flight', async () => {
+    // Prepare: 20,000 messages in 200 groups, sent 10 at a time by 20 senders.
+    const queueUrl = await createQueue();
+    const total = 20_000;
+    const senders = 20;
+    await Promise.all(
+      Array.from({ length: senders }, async (_, sender) => {
+        for (let first = sender * 10; first < total; first += senders * 10) {
+          const out = await clients.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: Array.from({ length: 10 }, (_, i) => ({
+                Id: String(i),
+                MessageBody: String(first + i),
+                MessageGroupId: `g${(first + i) % 200}`,
+                MessageDeduplicationId: String(first + i),
+              })),
+            }),
+          );
+          expect(out.Failed ?? []).toEqual([]);
+        }
+      }),
+    );
+    const { Attributes } = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    expect(Number(Attributes?.ApproximateNumberOfMessages)).toBe(total);
+
+    // Act: two receives of ten (the emulator refused the first with OverLimit).
+    const first = await receive(queueUrl, 0);
+    const second = await receive(queueUrl, 0);
+
+    // Assess: twenty different messages, now in flight.
+    expect(first).toHaveLength(10);
+    expect(second).toHaveLength(10);
+    expect(new Set([...first, ...second].map((m) => m.MessageId)).size).toBe(20);
   });
 });
