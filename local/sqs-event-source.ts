@@ -296,9 +296,10 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     for (const m of batch) inHandler.set(m.MessageId, invocation);
     let failedIds: ReadonlySet<string>;
     try {
-      // As if Lambda had received them just now: a full visibility timeout for the invocation.
+      // As if Lambda had received them just now: at least the function timeout of visibility, so a
+      // batch's messages never come back while it may still run (AWS: function timeout ≤ visibility).
       await keepInvisible(
-        batch.filter((m) => (visibleAt.get(m.MessageId) ?? 0) - Date.now() < visibilityMs / 2),
+        batch.filter((m) => (visibleAt.get(m.MessageId) ?? 0) - Date.now() < functionTimeoutSeconds * 1000),
       );
       failedIds = await invoke(batch);
     } catch (err) {
