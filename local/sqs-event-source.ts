@@ -16,8 +16,8 @@
  * - Visibility: on AWS a FIFO group's later messages stay in the queue while a batch of the group is
  *   with the function, so their visibility clock starts when Lambda receives them, just before the
  *   invocation. Here they wait in the poller, received, so the poller keeps them invisible
- *   (ChangeMessageVisibility) while they wait and renews a batch's visibility before the handler
- *   gets it if it waited long. Without that, a message held longer than the visibility timeout came
+ *   (ChangeMessageVisibility) while they wait, and renews a batch before the handler gets it when
+ *   less than its function timeout of visibility is left. Without that, a message held longer than the visibility timeout came
  *   back: handled twice, out of order, with an inflated receive count (DLQ too early).
  * - Function timeout: Lambda stops a function at its timeout and the batch counts as failed (the
  *   result is ignored; the messages come back). AWS requires the function timeout ≤ the queue's
