@@ -14,8 +14,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import WebSocket, { WebSocketServer } from 'ws';
+import { PING_INTERVAL_MS } from '../core/realtime/ping-route';
 import { type MessageContext, mixedAudioMessage } from '../local/recall-simulator/messages';
 import { nowAbs, serveRpc, sleep, until } from './lib-bench';
 
@@ -57,6 +59,8 @@ export interface Sample {
   clients: number;
   expectedClients: number;
   duplicates: number;
+  /** Indices (in the meeting) of the clients that never received it; absent when all did. */
+  missing?: number[];
   /** The first client's copy's hop stamps (docs/protocol.md "Latency"), when it carried them. */
   hops?: Hops;
 }
@@ -77,6 +81,10 @@ export interface RunResult {
   /** Results (of any emit time) that reached a client inside the window: the throughput. */
   receivedInWindow: number;
   audioFramesSent: number;
+  /** meetingId → finals sent to its open speech socket in this run, inside the window or not. */
+  finalsSent: Record<string, number>;
+  /** Client sockets the server closed during the run (a closed client would reconnect and replay). */
+  clientsClosed: number;
 }
 
 const PEER_REQUEST_ID = '00000000-0000-4000-8000-00000000beef';
@@ -184,6 +192,8 @@ const hopsOf = new Map<string, Hops>();
 const arrivals = new Map<string, Map<number, number>>();
 let duplicateArrivals = new Map<string, number>();
 let audioFramesSent = 0;
+let clientsClosed = 0;
+let running = false;
 
 function keyOf(raw: string): { key: string; hops?: Hops } | undefined {
   let msg: {
@@ -249,6 +259,15 @@ async function connectOneClient(state: MeetingState, clientIndex: number): Promi
     if (text.includes('"replay_complete"')) subscribed = true;
   });
   ws.on('error', () => undefined);
+  // As the reference client (core/realtime/client.ts): API Gateway closes a socket idle for 10 min.
+  const ping = setInterval(() => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ action: 'ping', timestamp: Date.now() }));
+  }, PING_INTERVAL_MS);
+  ping.unref();
+  ws.on('close', () => {
+    clearInterval(ping);
+    if (running) clientsClosed++;
+  });
   if (state.meeting.subscribe) {
     ws.send(JSON.stringify({ action: 'subscribe', meetingId: state.meeting.meetingId }));
     if (!(await until(() => subscribed, 30_000)))
@@ -310,6 +329,9 @@ async function setup(req: SetupRequest): Promise<{ setupMs: number; speechSocket
 async function run(req: RunRequest): Promise<RunResult> {
   const emitted = new Map<string, { emit: number; final: boolean; measured: boolean; clients: number }>();
   let skipped = 0;
+  const finalsSent: Record<string, number> = {};
+  clientsClosed = 0;
+  running = true;
   const t0 = nowAbs();
   const measureStart = t0 + req.warmupMs;
   const measureEnd = measureStart + req.measureMs;
@@ -332,6 +354,7 @@ async function run(req: RunRequest): Promise<RunResult> {
       const message = results(key, startS, startS + (rev + 1) * 0.25, final);
       const emit = nowAbs();
       socket.send(message);
+      if (final) finalsSent[state.meeting.meetingId] = (finalsSent[state.meeting.meetingId] ?? 0) + 1;
       emitted.set(key, {
         emit,
         final,
@@ -358,6 +381,9 @@ async function run(req: RunRequest): Promise<RunResult> {
   const samples: Sample[] = measured.map(([key, e]) => {
     const byClient = arrivals.get(key);
     const complete = (byClient?.size ?? 0) >= e.clients;
+    const missing = complete
+      ? []
+      : Array.from({ length: e.clients }, (_, i) => i).filter((i) => !byClient?.has(i));
     return {
       key,
       final: e.final,
@@ -367,6 +393,7 @@ async function run(req: RunRequest): Promise<RunResult> {
       clients: byClient?.size ?? 0,
       expectedClients: e.clients,
       duplicates: duplicateArrivals.get(key) ?? 0,
+      ...(missing.length > 0 ? { missing } : {}),
       ...(hopsOf.has(key) ? { hops: hopsOf.get(key) } : {}),
     };
   });
@@ -376,7 +403,17 @@ async function run(req: RunRequest): Promise<RunResult> {
   let receivedInWindow = 0;
   for (const at of received.values()) if (at >= measureStart && at < measureEnd) receivedInWindow++;
   received.clear();
-  return { samples, skipped, measureStart, measureEnd, receivedInWindow, audioFramesSent };
+  running = false;
+  return {
+    samples,
+    skipped,
+    measureStart,
+    measureEnd,
+    receivedInWindow,
+    audioFramesSent,
+    finalsSent,
+    clientsClosed,
+  };
 }
 
 function stopAudio(): void {
@@ -403,6 +440,17 @@ if (parentPort) {
   serveRpc(
     {
       now: () => nowAbs(),
+      /** This thread's heap (its own V8 isolate); RSS is the whole process's. */
+      memory: () => {
+        try {
+          // After a full collection when the process exposes gc (bench/soak.ts does).
+          (runInNewContext('gc') as () => void)();
+        } catch {
+          // not exposed: the figure includes garbage not yet collected
+        }
+        const m = process.memoryUsage();
+        return { heapUsed: m.heapUsed, external: m.external };
+      },
       startPeer,
       speechSockets: () => peerSockets.size,
       peerAudioBytes: () => peerAudioBytes,

@@ -572,6 +572,7 @@ async function main(): Promise<void> {
       maxReceiveCount: def.maxReceiveCount,
       batchSize: def.batchSize,
       visibilityTimeoutSeconds: def.visibilityTimeoutSeconds,
+      functionTimeoutSeconds: def.visibilityTimeoutSeconds,
       fifo: def.fifo,
       handler: fanoutHandler,
       logger: createLogger('bench-event-source'),

@@ -12,16 +12,23 @@
  * a worker thread (bench/lib-pipeline-world.ts) runs the peer (per meeting an interim every
  * `interval-ms`, every fourth result a final), one fake Recall bot per meeting streaming silent
  * PCM in real time, and `clients` subscribed realtime clients per meeting. The first sample of
- * memory, taken after setup and warm-up, is the baseline the later ones are compared with.
+ * memory, taken after setup and warm-up, is the baseline the later ones are compared with; heaps
+ * are sampled after a forced full GC (the stack's main thread, and the harness worker apart).
+ * After the drain it also reports finals per client and per meeting, finals sent by the peer vs
+ * stored, client sockets the server closed, and the transcript DLQ's depth.
  */
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { performance as nodePerformance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AudioGateway } from '../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../core/audio/deepgram-connector';
+import { dynamo } from '../core/clients/dynamodb';
 import { sqs } from '../core/clients/sqs';
-import { queueUrl } from '../core/config';
+import { dlqUrl, queueUrl, tableName } from '../core/config';
 import { createLogger } from '../core/logger';
 import { MeetingRepository } from '../core/meetings/repository';
 import { recallEndpointUrl } from '../core/meetings/service';
@@ -48,11 +55,18 @@ const SAMPLE_S = numArg('sample-seconds', 30);
 const DRAIN_S = numArg('drain-seconds', 60);
 const MB = 1024 * 1024;
 
+// Heap figures are taken after a full collection, so they show live memory, not garbage not yet
+// collected ("memory flat" is about what is kept). Costs a few ms per sample.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 interface MemorySample {
   atS: number;
   rssMb: number;
   heapUsedMb: number;
   externalMb: number;
+  /** The harness worker thread's heap (peer, bots, clients: its own V8 isolate). */
+  worldHeapMb: number;
   /** Share of the interval the stack's event loop was busy (1 = saturated). */
   loopBusy: number;
   /** CPU time of the stack process (all threads) per wall second over the interval. */
@@ -65,8 +79,14 @@ interface MemorySample {
 let lastLoop = nodePerformance.eventLoopUtilization();
 let lastCpu = { usage: process.cpuUsage(), at: performance.now() };
 
-async function memory(startedAt: number): Promise<MemorySample> {
+type World = ReturnType<typeof startTsWorker>['rpc'];
+
+async function memory(startedAt: number, world: World): Promise<MemorySample> {
+  collectGarbage();
   const m = process.memoryUsage();
+  const worldMemory = await world
+    .call<{ heapUsed: number }>('memory')
+    .catch(() => ({ heapUsed: Number.NaN }));
   const loop = nodePerformance.eventLoopUtilization(lastLoop);
   lastLoop = nodePerformance.eventLoopUtilization();
   const usage = process.cpuUsage(lastCpu.usage);
@@ -86,6 +106,7 @@ async function memory(startedAt: number): Promise<MemorySample> {
     rssMb: m.rss / MB,
     heapUsedMb: m.heapUsed / MB,
     externalMb: m.external / MB,
+    worldHeapMb: worldMemory.heapUsed / MB,
     loopBusy: loop.utilization,
     cpu,
     queued:
@@ -140,10 +161,10 @@ async function main(): Promise<void> {
     lastLoop = nodePerformance.eventLoopUtilization();
     lastCpu = { usage: process.cpuUsage(), at: performance.now() };
     const timer = setInterval(async () => {
-      const sample = await memory(startedAt);
+      const sample = await memory(startedAt, world);
       samples.push(sample);
       console.error(
-        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
+        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB (harness ${sample.worldHeapMb.toFixed(0)} MB) loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
       );
     }, SAMPLE_S * 1000);
     const run = await world.call<RunResult>('run', {
@@ -154,9 +175,19 @@ async function main(): Promise<void> {
       intervalMs: INTERVAL_MS,
     } satisfies RunRequest);
     clearInterval(timer);
-    samples.push(await memory(startedAt));
+    samples.push(await memory(startedAt, world));
+    const stored = await storedFinals(meetings.map((m) => m.meetingId));
+    const parked = await queueDepth(dlqUrl('transcriptEvents'));
     await world.call('stopAudio');
-    console.log(report(run, samples));
+    console.log(
+      report(
+        run,
+        samples,
+        meetings.map((m) => m.meetingId),
+        stored,
+        parked,
+      ),
+    );
   } finally {
     if (gateway) await withTimeout(gateway.shutdown('soak done'), 30_000, 'gateway shutdown').catch(() => {});
     await world.call('teardown').catch(() => undefined);
@@ -166,7 +197,74 @@ async function main(): Promise<void> {
   }
 }
 
-function report(run: RunResult, samples: MemorySample[]): string {
+/** Finals stored per meeting (the segments table holds finals only). */
+async function storedFinals(meetingIds: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const meetingId of meetingIds) {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo().send(
+        new QueryCommand({
+          TableName: tableName('segments'),
+          KeyConditionExpression: 'meetingId = :m',
+          ExpressionAttributeValues: { ':m': meetingId },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    out.set(meetingId, count);
+  }
+  return out;
+}
+
+async function queueDepth(url: string): Promise<number> {
+  const { Attributes } = await sqs().send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? Number.NaN);
+}
+
+/** Per meeting: finals in the window, and the fewest / most of them any of its clients received. */
+function perClient(run: RunResult, meetingIds: string[]) {
+  const rows = meetingIds.map((meetingId, index) => {
+    const finals = run.samples.filter((s) => s.final && s.key.split('.')[1] === String(index));
+    const missed = new Map<number, number>();
+    for (const s of finals) for (const c of s.missing ?? []) missed.set(c, (missed.get(c) ?? 0) + 1);
+    const received = Array.from({ length: CLIENTS }, (_, c) => finals.length - (missed.get(c) ?? 0));
+    return {
+      index,
+      meetingId,
+      sent: finals.length,
+      min: Math.min(...received),
+      max: Math.max(...received),
+      short: received.filter((r) => r < finals.length).length,
+      duplicates: finals.reduce((n, s) => n + s.duplicates, 0),
+    };
+  });
+  return rows;
+}
+
+function report(
+  run: RunResult,
+  samples: MemorySample[],
+  meetingIds: string[],
+  stored: Map<string, number>,
+  parked: number,
+): string {
+  const clients = perClient(run, meetingIds);
+  const storeRows = meetingIds.map((id) => ({
+    id,
+    sent: run.finalsSent[id] ?? 0,
+    stored: stored.get(id) ?? 0,
+  }));
+  const storeMismatch = storeRows.filter((r) => r.sent !== r.stored);
   const finals = run.samples.filter((s) => s.final);
   const expected = finals.reduce((n, s) => n + s.expectedClients, 0);
   const delivered = finals.reduce((n, s) => n + Math.min(s.clients, s.expectedClients), 0);
@@ -207,14 +305,36 @@ function report(run: RunResult, samples: MemorySample[]): string {
     '',
     `- results emitted in the window: ${run.samples.length} (${finals.length} finals); skipped before the speech socket opened: ${run.skipped}`,
     `- final deliveries: ${delivered} of ${expected} expected (missed: not received within ${DRAIN_S} s of the window's end: ${expected - delivered}), duplicates ${duplicates}`,
+    `- clients that received every final of the window: ${clients.reduce((n, r) => n + CLIENTS - r.short, 0)} of ${clients.length * CLIENTS}; client sockets closed by the server during the run: ${run.clientsClosed}`,
+    `- finals sent by the peer in the whole run (warm-up included) ${storeRows.reduce((n, r) => n + r.sent, 0)}, stored ${storeRows.reduce((n, r) => n + r.stored, 0)}; meetings where they differ: ${storeMismatch.length === 0 ? 'none' : storeMismatch.map((r) => `${r.id} sent ${r.sent} stored ${r.stored}`).join(', ')}`,
+    `- transcript-events DLQ after the run: ${parked} message(s)`,
+    '',
+    markdownTable(
+      [
+        'meeting',
+        'finals sent (window)',
+        'fewest received by a client',
+        'most',
+        'clients short',
+        'duplicates',
+      ],
+      clients.map((r) => [r.index, r.sent, r.min, r.max, r.short, r.duplicates]),
+    ),
     '',
     markdownTable(
       ['latency (peer emit → client receive)', 'n', 'p50', 'p90', 'p99', 'max'],
       [
         ['first client, every result', first.n, ms(first.p50), ms(first.p90), ms(first.p99), ms(first.max)],
-        ['last of 10 clients, every result', last.n, ms(last.p50), ms(last.p90), ms(last.p99), ms(last.max)],
         [
-          'last of 10 clients, finals',
+          `last of ${CLIENTS} clients, every result`,
+          last.n,
+          ms(last.p50),
+          ms(last.p90),
+          ms(last.p99),
+          ms(last.max),
+        ],
+        [
+          `last of ${CLIENTS} clients, finals`,
           finalLast.n,
           ms(finalLast.p50),
           ms(finalLast.p90),
@@ -233,9 +353,10 @@ function report(run: RunResult, samples: MemorySample[]): string {
       [
         't (s)',
         'rss MB',
-        'heap used MB',
+        'heap used MB (after GC)',
         'external MB',
         'heap vs baseline',
+        'harness heap MB',
         'loop busy',
         'CPU s/s',
         'queued',
@@ -249,6 +370,7 @@ function report(run: RunResult, samples: MemorySample[]): string {
         base
           ? `${(s.heapUsedMb - base.heapUsedMb >= 0 ? '+' : '') + (s.heapUsedMb - base.heapUsedMb).toFixed(1)} MB`
           : '',
+        s.worldHeapMb.toFixed(1),
         `${(s.loopBusy * 100).toFixed(0)}%`,
         s.cpu.toFixed(2),
         s.queued,

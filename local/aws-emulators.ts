@@ -15,6 +15,20 @@
  *   40 ms + WaitTimeSeconds, scanning every 10 ms, so a lone message waited up to 40 ms (and a long
  *   poll's whole wait). `fixLocalSqsReceiveWait` makes it answer as SQS does: at once with what is
  *   visible, and a long poll as soon as a message arrives.
+ * - On standard queues local-aws-sqs changed the visibility of a message that was not in flight, or
+ *   by a receipt handle a later receive had replaced: a late heartbeat hid a visible message again,
+ *   or kept extending a message another consumer now held. SQS refuses both (MessageNotInflight,
+ *   an expired receipt handle). `fixLocalSqsStaleVisibilityChange` refuses them, as the emulator
+ *   already does on FIFO queues.
+ * - local-aws-sqs refuses every ReceiveMessage with OverLimit once a queue holds 20,000 (FIFO) or
+ *   120,000 (standard) *visible* messages: its in-flight check counts the wrong ones. SQS limits
+ *   messages in flight, never a backlog; with the emulator's check a local backlog past 20,000
+ *   stopped the pipeline for good. `fixLocalSqsInFlightLimit` keeps that check from counting visible
+ *   messages (the in-flight limit itself is then not enforced locally).
+ * - local-aws-sqs deduplicated each FIFO send by scanning every message in the queue (~6 ms a send
+ *   at 30,000 queued, so a backlog slowed its own drain). `trackQueueRecords` answers it from an
+ *   index with the same meaning (only against messages still in the queue), and numbers FIFO
+ *   messages in send order (`SequenceNumber`, increasing as on AWS).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
@@ -324,7 +338,10 @@ async function startLocalSqs(
 ): Promise<string> {
   const localSqs = require('local-aws-sqs') as LocalSqsModule;
   fixLocalSqsReceiveCount(localSqs);
+  // Before fixLocalSqsReceiveWait: its receive wrapper counts visible messages first, then calls this one.
+  fixLocalSqsInFlightLimit(localSqs);
   fixLocalSqsReceiveWait(localSqs);
+  fixLocalSqsStaleVisibilityChange(localSqs);
   const { service, requestHandler } = localSqs.createRequestHandler({
     port,
     hostname: urlHost(host),
@@ -349,6 +366,7 @@ async function startLocalSqs(
   const address = await listen(server, port, host);
   // Queue URLs are built from service.PORT: set it to the port actually bound.
   service.PORT = address.port;
+  trackQueueRecords(service);
   stops.push(async () => {
     await closeServer(server);
     // Clears every message's visibility and retention timers.
@@ -903,4 +921,210 @@ function fixLocalSqsReceiveWait(localSqs: LocalSqsModule): void {
     }
     return changed;
   };
+}
+
+interface LocalSqsVisibilityClass {
+  prototype: {
+    changeVisibility: ((this: { FifoQueue: boolean }, receiptHandle: string, timeout: string) => boolean) & {
+      parleyStaleChecked?: true;
+    };
+  };
+}
+
+/**
+ * local-aws-sqs 2.0.2's `changeVisibility` refuses, on FIFO queues only, a message that is visible,
+ * gone, or named by a receipt handle other than its latest ("Message does not exist or is not
+ * available for visibility timeout change"); on standard queues it changes it anyway. SQS refuses on
+ * both kinds (MessageNotInflight; a handle from an earlier receive has expired). The check lives in
+ * the emulator's private state, so this runs the call with the queue flagged FIFO for its duration
+ * (the call is synchronous, and nothing else in it reads the flag).
+ */
+function fixLocalSqsStaleVisibilityChange(localSqs: LocalSqsModule): void {
+  const probe = localSqs.createRequestHandler({ port: 0, queues: [{ QueueName: 'parley-probe' }] });
+  const QueueClass = probe.service.Queues[0]?.constructor as unknown as LocalSqsVisibilityClass | undefined;
+  probe.service.resetAll();
+  if (!QueueClass || typeof QueueClass.prototype.changeVisibility !== 'function') {
+    throw new Error(
+      'local-aws-sqs layout changed: Queue.changeVisibility not found; see local/aws-emulators.ts',
+    );
+  }
+  const changeVisibility = QueueClass.prototype.changeVisibility;
+  if (changeVisibility.parleyStaleChecked) return;
+  const checked: typeof changeVisibility = function (this: { FifoQueue: boolean }, receiptHandle, timeout) {
+    if (this.FifoQueue) return changeVisibility.call(this, receiptHandle, timeout);
+    this.FifoQueue = true;
+    try {
+      return changeVisibility.call(this, receiptHandle, timeout);
+    } finally {
+      this.FifoQueue = false;
+    }
+  };
+  checked.parleyStaleChecked = true;
+  QueueClass.prototype.changeVisibility = checked;
+}
+
+/** A record of local-aws-sqs as its queue holds it (the emulator's own object). */
+interface LocalSqsRecordWrapper {
+  visible: boolean;
+  record: { MessageId: string; attributes: Record<string, string | undefined> };
+  MD5OfMessageSystemAttributes?: string;
+}
+/** What the emulator's SendMessage (and its DLQ move) passes to `setRecord`. */
+interface LocalSqsRecordInput {
+  MessageBody?: unknown;
+  MessageAttributes?: unknown;
+  MessageSystemAttributes?: { DeadLetterQueueSourceArn?: { StringValue?: string } };
+  MessageGroupId?: string;
+  MessageDeduplicationId?: string;
+  DelaySeconds?: unknown;
+}
+interface TrackedQueue {
+  QueueName: string;
+  FifoQueue: boolean;
+  DeduplicationScope?: string;
+  setRecord: (input: LocalSqsRecordInput, messageId?: string) => unknown;
+  newRecord: (record: unknown, delay?: number) => LocalSqsRecordWrapper;
+  delete: (receiptHandle: string) => boolean;
+  [RECORDS]?: Map<string, LocalSqsRecordWrapper>;
+  [FORGET]?: (messageId: string) => void;
+}
+interface LocalSqsCreateRecord {
+  createRecord: (input: Record<string, unknown>) => [LocalSqsRecordWrapper['record'], string | undefined];
+}
+const RECORDS = Symbol('parley.records');
+const FORGET = Symbol('parley.forget');
+
+/**
+ * Keeps, per queue, the emulator's record objects by message id (for `fixLocalSqsInFlightLimit`)
+ * and a FIFO deduplication index. Every queue the service adds (its `Queues.push`) gets:
+ * - `setRecord` (an own property; SendMessage, its batch and the DLQ move call it) replaced by one
+ *   that does what the emulator's does, but finds a duplicate in the index instead of scanning the
+ *   queue, and numbers messages in send order;
+ * - `delete` wrapped, to forget a deleted message; a message moved to the DLQ is forgotten when
+ *   the DLQ receives it. Records that expire (retention) stay, invisible, and are never touched.
+ */
+function trackQueueRecords(service: LocalSqsService): void {
+  const queues = service.Queues as TrackedQueue[];
+  const track = (queue: TrackedQueue) => {
+    if (queue[RECORDS]) return;
+    const records = new Map<string, LocalSqsRecordWrapper>();
+    const dedupKeyOf = new Map<string, string>(); // message id → its key in `duplicates`
+    const duplicates = new Map<string, LocalSqsRecordWrapper>();
+    let sequence = 0;
+    queue[RECORDS] = records;
+    const forget = (messageId: string) => {
+      records.delete(messageId);
+      const key = dedupKeyOf.get(messageId);
+      dedupKeyOf.delete(messageId);
+      if (key !== undefined && duplicates.get(key)?.record.MessageId === messageId) duplicates.delete(key);
+    };
+    queue[FORGET] = forget;
+    const QueueClass = queue.constructor as unknown as LocalSqsCreateRecord;
+    queue.setRecord = (input, messageId) => {
+      const sourceArn = input.MessageSystemAttributes?.DeadLetterQueueSourceArn?.StringValue;
+      if (sourceArn && messageId) {
+        const sourceName = sourceArn.split(':').pop();
+        queues.find((q) => q.QueueName === sourceName)?.[FORGET]?.(messageId);
+      }
+      let key: string | undefined;
+      let duplicate: LocalSqsRecordWrapper | undefined;
+      let sequenceNumber: string | undefined;
+      if (input.MessageGroupId && queue.FifoQueue) {
+        key =
+          queue.DeduplicationScope === 'queue'
+            ? `q:${input.MessageDeduplicationId}`
+            : `g:${input.MessageGroupId}:${input.MessageDeduplicationId}`;
+        duplicate = duplicates.get(key);
+        sequenceNumber = duplicate?.record.attributes.SequenceNumber ?? String(++sequence).padStart(20, '0');
+      }
+      const [record, md5] = QueueClass.createRecord({
+        MessageId: messageId,
+        MessageBody: input.MessageBody,
+        MessageAttributes: input.MessageAttributes,
+        MessageGroupId: input.MessageGroupId,
+        MessageDeduplicationId: input.MessageDeduplicationId,
+        MessageSystemAttributes: input.MessageSystemAttributes,
+        SequenceNumber: sequenceNumber,
+      });
+      if (duplicate) {
+        record.MessageId = duplicate.record.MessageId;
+        return { record, MD5OfMessageSystemAttributes: md5 };
+      }
+      const wrapper = queue.newRecord(record, Number(input.DelaySeconds));
+      if (md5) wrapper.MD5OfMessageSystemAttributes = md5;
+      records.set(wrapper.record.MessageId, wrapper);
+      if (key !== undefined) {
+        duplicates.set(key, wrapper);
+        dedupKeyOf.set(wrapper.record.MessageId, key);
+      }
+      return wrapper;
+    };
+    const remove = Object.getPrototypeOf(queue).delete as TrackedQueue['delete'];
+    queue.delete = function (this: TrackedQueue, receiptHandle: string) {
+      const out = remove.call(this, receiptHandle);
+      const id = messageIdOfHandle(receiptHandle);
+      if (id !== undefined) forget(id);
+      return out;
+    };
+  };
+  for (const queue of queues) track(queue);
+  const push = queues.push;
+  queues.push = (...added: TrackedQueue[]) => {
+    for (const queue of added) track(queue);
+    return push.apply(queues, added);
+  };
+}
+
+/** local-aws-sqs receipt handles: base64 of a uuid followed by JSON holding the MessageId. */
+function messageIdOfHandle(receiptHandle: string): string | undefined {
+  try {
+    const text = Buffer.from(receiptHandle, 'base64').toString('utf8');
+    const id: unknown = (JSON.parse(text.slice(text.indexOf('{'))) as { MessageId?: unknown }).MessageId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface LocalSqsLimitClass {
+  prototype: {
+    receive: ((this: TrackedQueue, args: ReceiveArgs) => Promise<unknown>) & { parleyLimitFixed?: true };
+  };
+}
+
+/**
+ * local-aws-sqs 2.0.2's receive throws OverLimit when MaxNumberOfMessages plus the number of
+ * *visible* messages reaches 20,000 (FIFO) / 120,000: it subtracts the invisible ones from the total
+ * where SQS counts the in-flight ones. The check runs synchronously at the start of `receive`,
+ * before its scan is scheduled, so this marks the queue's visible records invisible for that
+ * synchronous call only and restores them before anything else runs: the check then passes, and
+ * the scan, which runs later, sees every record as it was.
+ */
+function fixLocalSqsInFlightLimit(localSqs: LocalSqsModule): void {
+  const probe = localSqs.createRequestHandler({ port: 0, queues: [{ QueueName: 'parley-probe' }] });
+  const QueueClass = probe.service.Queues[0]?.constructor as unknown as LocalSqsLimitClass | undefined;
+  probe.service.resetAll();
+  if (!QueueClass || typeof QueueClass.prototype.receive !== 'function') {
+    throw new Error('local-aws-sqs layout changed: Queue.receive not found; see local/aws-emulators.ts');
+  }
+  const receive = QueueClass.prototype.receive;
+  if (receive.parleyLimitFixed) return;
+  const fixed: typeof receive = function (this: TrackedQueue, args) {
+    const records = this[RECORDS];
+    if (!records) return receive.call(this, args);
+    const hidden: LocalSqsRecordWrapper[] = [];
+    for (const wrapper of records.values()) {
+      if (wrapper.visible) {
+        wrapper.visible = false;
+        hidden.push(wrapper);
+      }
+    }
+    try {
+      return receive.call(this, args);
+    } finally {
+      for (const wrapper of hidden) wrapper.visible = true;
+    }
+  };
+  fixed.parleyLimitFixed = true;
+  QueueClass.prototype.receive = fixed;
 }

@@ -13,6 +13,19 @@
  * - Dead letters: the queue's RedrivePolicy moves a message that failed its `maxReceiveCount`-th
  *   delivery (local-aws-sqs does this itself once aws-emulators.ts fixes its receive count), as SQS
  *   does on AWS. The poller then stops waiting for that message and the group moves on.
+ * - Visibility: on AWS a FIFO group's later messages stay in the queue while a batch of the group is
+ *   with the function, so their visibility clock starts when Lambda receives them, just before the
+ *   invocation. Here they wait in the poller, received, so the poller keeps them invisible
+ *   (ChangeMessageVisibility) while they wait, and renews a batch before the handler gets it when
+ *   less than its function timeout of visibility is left. Without that, a message held longer than the visibility timeout came
+ *   back: handled twice, out of order, with an inflated receive count (DLQ too early).
+ * - Function timeout: Lambda stops a function at its timeout and the batch counts as failed (the
+ *   result is ignored; the messages come back). AWS requires the function timeout ≤ the queue's
+ *   visibility timeout (lib/ sets a sixth), so a running invocation's messages never come back
+ *   while it runs. A local handler cannot be stopped: past `functionTimeoutSeconds` its batch
+ *   counts as failed, and its group waits for the handler to return (at most one more visibility
+ *   timeout) before the retry, so two copies of a message never run at once and the retry comes
+ *   first in its group, as on AWS. A copy received meanwhile (the visibility ran out) is that retry.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
@@ -67,6 +80,13 @@ export interface SqsEventSourceOptions {
    * invisible for the rest of the queue's visibility timeout instead.
    */
   retryDelaySeconds?: number;
+  /**
+   * The function's timeout: a batch whose handler has not returned by then failed, as on Lambda.
+   * At most `visibilityTimeoutSeconds` (AWS refuses an event source mapping otherwise). Default a
+   * sixth of it, at least 1 s: AWS's advice, and what lib/ gives the fan-out functions. A handler
+   * that returns later than that sixth is logged (warn) whatever this is: on AWS it would time out.
+   */
+  functionTimeoutSeconds?: number;
 }
 
 export interface SqsEventSource {
@@ -88,6 +108,11 @@ interface Group {
   retries?: { ids: string[]; back: Map<string, ReceivedMessage>; deadline: number };
 }
 
+/** A batch with the handler: copies of its messages received while it runs (their visibility ran out). */
+interface Invocation {
+  readonly redelivered: Map<string, ReceivedMessage>;
+}
+
 const MAX_RECEIVE = 10;
 export const DEFAULT_WAIT_SECONDS = 1;
 export const DEFAULT_MAX_CONCURRENT_BATCHES = 1_000;
@@ -102,6 +127,17 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   if (!Number.isInteger(opts.maxReceiveCount) || opts.maxReceiveCount < 1) {
     throw new TypeError(`maxReceiveCount must be a positive integer, got ${opts.maxReceiveCount}`);
   }
+  const visibilitySeconds = opts.visibilityTimeoutSeconds;
+  if (!Number.isInteger(visibilitySeconds) || visibilitySeconds < 1) {
+    throw new TypeError(`visibilityTimeoutSeconds must be a positive integer, got ${visibilitySeconds}`);
+  }
+  const deployedTimeoutSeconds = Math.max(1, Math.floor(visibilitySeconds / 6));
+  const functionTimeoutSeconds = opts.functionTimeoutSeconds ?? deployedTimeoutSeconds;
+  if (!(functionTimeoutSeconds > 0) || functionTimeoutSeconds > visibilitySeconds) {
+    throw new TypeError(
+      `functionTimeoutSeconds must be above 0 and at most visibilityTimeoutSeconds (${visibilitySeconds}), got ${functionTimeoutSeconds}`,
+    );
+  }
 
   const logger = opts.logger ?? createLogger('sqs-event-source');
   const { sqs, queueUrl, queueArn, fifo, batchSize, maxReceiveCount } = opts;
@@ -112,9 +148,14 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   // Receiving stops while this many messages wait here, unless a group waits for its retries.
   const maxBuffered = Math.max(100, 2 * batchSize);
 
+  const visibilityMs = visibilitySeconds * 1000;
   const groups = new Map<string, Group>(); // FIFO
   let backlog: ReceivedMessage[] = []; // standard queues
   const inFlight = new Set<Promise<void>>();
+  /** When each held message (buffered or with the handler) would become visible again, by id. */
+  const visibleAt = new Map<string, number>();
+  /** Messages with the handler, by id. */
+  const inHandler = new Map<string, Invocation>();
   const idleWaiters: Array<() => void> = [];
   let running = true;
   const stopped = new AbortController();
@@ -156,6 +197,17 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
         continue;
       }
       const received = message as ReceivedMessage;
+      visibleAt.set(received.MessageId, Date.now() + visibilityMs);
+      const invocation = inHandler.get(received.MessageId);
+      if (invocation) {
+        // Only past the function timeout (it is at most the visibility timeout): this is the retry.
+        logger.warn('Message became visible again while its handler ran past the function timeout', {
+          messageId: received.MessageId,
+          queueUrl,
+        });
+        invocation.redelivered.set(received.MessageId, received);
+        continue;
+      }
       if (!fifo) {
         backlog.push(received);
         continue;
@@ -190,6 +242,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     const complete = retries.back.size === retries.ids.length;
     if (!complete && Date.now() < retries.deadline) return;
     if (!complete) {
+      for (const id of retries.ids) if (!retries.back.has(id)) visibleAt.delete(id);
       logger.warn('Returned messages did not come back in time; the group moves on without them', {
         groupId: group.id,
         missing: retries.ids.filter((id) => !retries.back.has(id)),
@@ -221,20 +274,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
 
   function start(batch: ReceivedMessage[], group?: Group): void {
     if (group) group.busy = true;
-    const done = runBatch(batch)
-      .then((failed) => {
-        if (!group) return;
-        // Messages at their last delivery go to the DLQ (RedrivePolicy); the others come back.
-        const returning = failed.filter((m) => receiveCount(m) < maxReceiveCount);
-        if (returning.length > 0) {
-          const waitSeconds = Math.max(retryDelaySeconds, opts.visibilityTimeoutSeconds) + 5;
-          group.retries = {
-            ids: returning.map((m) => m.MessageId),
-            back: new Map(),
-            deadline: Date.now() + waitSeconds * 1000,
-          };
-        }
-      })
+    const done = runBatch(batch, group)
       .catch((err: unknown) => logger.error('SQS batch bookkeeping failed', { error: err, queueUrl }))
       .finally(() => {
         if (group) group.busy = false;
@@ -247,20 +287,40 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     inFlight.add(done);
   }
 
-  /** Runs the handler on one batch, deletes what succeeded, returns the failed messages to the queue. */
-  async function runBatch(batch: ReceivedMessage[]): Promise<ReceivedMessage[]> {
-    const event: SQSEvent = { Records: batch.map((m) => toRecord(m, queueArn, awsRegion)) };
+  /**
+   * Runs the handler on one batch, deletes what succeeded, returns the failed messages to the
+   * queue (on FIFO, the group then waits for them: `retries`).
+   */
+  async function runBatch(batch: ReceivedMessage[], group?: Group): Promise<void> {
+    const invocation: Invocation = { redelivered: new Map() };
+    for (const m of batch) inHandler.set(m.MessageId, invocation);
     let failedIds: ReadonlySet<string>;
     try {
-      failedIds = failuresOf(await opts.handler(event), batch);
+      // As if Lambda had received them just now: at least the function timeout of visibility, so a
+      // batch's messages never come back while it may still run (AWS: function timeout ≤ visibility).
+      await keepInvisible(
+        batch.filter((m) => (visibleAt.get(m.MessageId) ?? 0) - Date.now() < functionTimeoutSeconds * 1000),
+      );
+      failedIds = await invoke(batch);
     } catch (err) {
-      logger.warn('SQS handler threw; the whole batch returns to the queue', { error: err, queueUrl });
-      failedIds = new Set(batch.map((m) => m.MessageId));
+      for (const m of batch) inHandler.delete(m.MessageId);
+      throw err;
     }
+    // From here to the first await: synchronous, so a copy received meanwhile finds `retries` set.
+    for (const m of batch) inHandler.delete(m.MessageId);
+    const { redelivered } = invocation;
     const succeeded = batch.filter((m) => !failedIds.has(m.MessageId));
     const failed = batch.filter((m) => failedIds.has(m.MessageId));
+    for (const m of succeeded) {
+      if (redelivered.has(m.MessageId)) {
+        logger.warn('Handled message was received again meanwhile; deleting the copy', {
+          messageId: m.MessageId,
+          queueUrl,
+        });
+      }
+    }
     for (const m of failed) {
-      if (receiveCount(m) >= maxReceiveCount) {
+      if (!redelivered.has(m.MessageId) && receiveCount(m) >= maxReceiveCount) {
         logger.warn('Message failed its last delivery; the queue moves it to the DLQ', {
           messageId: m.MessageId,
           receiveCount: receiveCount(m),
@@ -268,9 +328,148 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
         });
       }
     }
-    await Promise.all([deleteMessages(succeeded), returnMessages(failed, retryDelaySeconds)]);
-    return failed;
+    // Failed messages already received again are the retry itself; the others go back to the queue.
+    const copies = failed.flatMap((m) => redelivered.get(m.MessageId) ?? []);
+    const toReturn = failed.filter((m) => !redelivered.has(m.MessageId));
+    if (group) {
+      // Messages at their last delivery go to the DLQ (RedrivePolicy); the others come back.
+      const returning = [...copies, ...toReturn.filter((m) => receiveCount(m) < maxReceiveCount)];
+      if (returning.length > 0) {
+        const byId = new Map(returning.map((m) => [m.MessageId, m]));
+        const waitSeconds = Math.max(retryDelaySeconds, visibilitySeconds) + 5;
+        group.retries = {
+          ids: failed.map((m) => m.MessageId).filter((id) => byId.has(id)),
+          back: new Map(copies.map((m) => [m.MessageId, m])),
+          deadline: Date.now() + waitSeconds * 1000,
+        };
+      }
+    } else {
+      backlog.push(...copies);
+    }
+    const held = new Set(copies.map((m) => m.MessageId));
+    for (const m of batch) if (!held.has(m.MessageId)) visibleAt.delete(m.MessageId);
+    await Promise.all([
+      deleteMessages(succeeded.map((m) => redelivered.get(m.MessageId) ?? m)),
+      returnMessages(toReturn, retryDelaySeconds),
+    ]);
   }
+
+  /**
+   * Calls the handler; past the function timeout the batch failed, as on Lambda. Lambda would stop
+   * the function there; a local handler runs on, so this waits for it (at most one visibility
+   * timeout more) before its group's retry, which would otherwise run beside it.
+   */
+  async function invoke(batch: ReceivedMessage[]): Promise<ReadonlySet<string>> {
+    const event: SQSEvent = { Records: batch.map((m) => toRecord(m, queueArn, awsRegion)) };
+    const all = new Set(batch.map((m) => m.MessageId));
+    const call = (async () => opts.handler(event))().then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    const startedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), functionTimeoutSeconds * 1000);
+    });
+    const outcome = await Promise.race([call, timedOut]).finally(() => clearTimeout(timer));
+    if (outcome === 'timeout') {
+      logger.error('SQS handler ran past its function timeout; as on Lambda, the whole batch failed', {
+        functionTimeoutSeconds,
+        messageIds: [...all],
+        queueUrl,
+      });
+      let grace: NodeJS.Timeout | undefined;
+      const returned = await Promise.race([
+        call.then(() => true),
+        new Promise<false>((resolve) => {
+          grace = setTimeout(() => resolve(false), visibilityMs);
+        }),
+      ]).finally(() => clearTimeout(grace));
+      if (!returned) {
+        logger.error(
+          'SQS handler still running a visibility timeout after its function timeout; retrying beside it',
+          {
+            messageIds: [...all],
+            queueUrl,
+          },
+        );
+      }
+      return all;
+    }
+    const tookMs = Date.now() - startedAt;
+    if (tookMs > deployedTimeoutSeconds * 1000) {
+      logger.warn('SQS handler took longer than the deployed function timeout (a sixth of the visibility)', {
+        tookMs,
+        deployedTimeoutSeconds,
+        queueUrl,
+      });
+    }
+    if ('error' in outcome) {
+      logger.warn('SQS handler threw; the whole batch returns to the queue', {
+        error: outcome.error,
+        queueUrl,
+      });
+      return all;
+    }
+    return failuresOf(outcome.result, batch);
+  }
+
+  /** Keeps held messages invisible for another visibility timeout. */
+  async function keepInvisible(messages: ReceivedMessage[]): Promise<void> {
+    for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
+      const chunk = messages.slice(i, i + MAX_RECEIVE);
+      const until = Date.now() + visibilityMs;
+      try {
+        const out = await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((m, index) => ({
+              Id: String(index),
+              ReceiptHandle: m.ReceiptHandle,
+              VisibilityTimeout: visibilitySeconds,
+            })),
+          }),
+        );
+        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+        chunk.forEach((m, index) => {
+          if (!failed.has(String(index)) && visibleAt.has(m.MessageId)) visibleAt.set(m.MessageId, until);
+        });
+        if (failed.size > 0) {
+          logger.warn('Held messages became visible before they could be kept; they come back once more', {
+            failed: out.Failed,
+            queueUrl,
+          });
+        }
+      } catch (err) {
+        logger.warn('Could not keep held messages invisible; they may come back once more', {
+          error: err,
+          queueUrl,
+        });
+      }
+    }
+  }
+
+  /** The messages this poller holds for their turn (not those with the handler). */
+  function buffered(): ReceivedMessage[] {
+    const out = [...backlog];
+    for (const group of groups.values()) out.push(...group.waiting, ...(group.retries?.back.values() ?? []));
+    return out;
+  }
+
+  let keeping = false;
+  /** Renews the visibility of held messages with less than half of it left. */
+  function keepBufferedInvisible(): void {
+    if (!running || keeping) return;
+    const due = Date.now() + visibilityMs / 2;
+    const stale = buffered().filter((m) => (visibleAt.get(m.MessageId) ?? 0) < due);
+    if (stale.length === 0) return;
+    keeping = true;
+    keepInvisible(stale).finally(() => {
+      keeping = false;
+    });
+  }
+  const keepAliveTimer = setInterval(keepBufferedInvisible, Math.max(100, visibilityMs / 4));
+  keepAliveTimer.unref();
 
   function failuresOf(result: unknown, batch: ReceivedMessage[]): ReadonlySet<string> {
     const all = new Set(batch.map((m) => m.MessageId));
@@ -467,6 +666,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   let stopping: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
     running = false;
+    clearInterval(keepAliveTimer);
     stopped.abort();
     wake();
     await polling;
@@ -477,6 +677,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
       unhandled.push(...(group.retries?.back.values() ?? []), ...group.waiting);
     backlog = [];
     groups.clear();
+    visibleAt.clear();
     await returnMessages(unhandled, 0);
     for (const resolve of idleWaiters.splice(0)) resolve();
   }

@@ -310,6 +310,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       maxReceiveCount: shardDef.maxReceiveCount,
       batchSize: shardDef.batchSize,
       visibilityTimeoutSeconds: shardDef.visibilityTimeoutSeconds,
+      functionTimeoutSeconds: shardDef.visibilityTimeoutSeconds,
       fifo: shardDef.fifo,
       handler: fanoutShardHandler,
       logger,
@@ -325,6 +326,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       maxReceiveCount: def.maxReceiveCount,
       batchSize: def.batchSize,
       visibilityTimeoutSeconds: def.visibilityTimeoutSeconds,
+      // Every local handler shares this process's CPU (on AWS each invocation has its own), so a
+      // starved machine must not fail batches at the deployed 5 s: the longest timeout AWS accepts.
+      functionTimeoutSeconds: def.visibilityTimeoutSeconds,
       fifo: def.fifo,
       handler: fanoutHandler,
       logger,

@@ -1,7 +1,7 @@
 /**
  * The fan-out under faults, on the local stack (dynalite, local SQS, the gateway emulator and
  * the real handlers): a subscriber whose posts fail, a connection that is gone, an SQS
- * redelivery and a failed DynamoDB write. Each case asserts that every client's finals equal
+ * redelivery, a failed DynamoDB write and a batch past the function timeout. Each case asserts that every client's finals equal
  * the store, with no duplicate and no loss.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,12 +9,16 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../core/clients/dynamodb';
 import { sqs } from '../../core/clients/sqs';
-import { queueUrl, tableName } from '../../core/config';
+import { dlqUrl, queueUrl, tableName } from '../../core/config';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
 import { deduplicationId, eventGroup, type PipelineEvent } from '../../core/pipeline/events';
 import { meetingTopic } from '../../core/realtime/connection-repository';
 import type { ServerMessage } from '../../core/realtime/protocol';
+import { QUEUES } from '../../core/resources';
+import { createLocalClients } from '../../local/aws-emulators';
+import { fanoutHandler } from '../../local/lambda-routes';
+import { startSqsEventSource } from '../../local/sqs-event-source';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { RecordingClient, waitFor } from '../helpers/live';
 
@@ -189,5 +193,61 @@ describe('the fan-out under faults', () => {
     expect(await storedSeqs(meetingId)).toEqual([1, 2, 3]);
     expect(rawFinalSeqs(alice, meetingId)).toEqual([1, 2, 3]);
     alice.close();
+  });
+
+  // Last: it replaces the stack's fan-out event source with one whose function timeout is 1 s.
+  it('retries a batch whose fan-out ran past its function timeout, and the client still gets each final once, in order', async () => {
+    // Prepare
+    const meetingId = await newMeeting();
+    const alice = await subscribed('alice', meetingId);
+    await stack.fanout.idle();
+    await stack.fanout.stop();
+    const clients = createLocalClients(stack.emulators.endpoints);
+    const def = QUEUES.transcriptEvents;
+    const deliveries: string[] = [];
+    let stalled = false;
+    const source = startSqsEventSource({
+      sqs: clients.sqs,
+      queueUrl: queueUrl('transcriptEvents'),
+      queueArn: stack.emulators.queueArns.transcriptEvents.queue,
+      dlqUrl: dlqUrl('transcriptEvents'),
+      maxReceiveCount: def.maxReceiveCount,
+      batchSize: def.batchSize,
+      visibilityTimeoutSeconds: def.visibilityTimeoutSeconds,
+      functionTimeoutSeconds: 1,
+      fifo: def.fifo,
+      handler: async (event) => {
+        for (const r of event.Records)
+          deliveries.push(`${r.messageId}#${r.attributes.ApproximateReceiveCount}`);
+        const result = await fanoutHandler(event);
+        if (!stalled) {
+          // The first batch does all its work, then outlives its 1 s timeout: Lambda would have
+          // stopped it there, so its batch failed and comes back after it.
+          stalled = true;
+          const until = Date.now() + 1_500;
+          while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return result;
+      },
+    });
+
+    try {
+      // Act
+      await send(final(meetingId, 1));
+      await waitFor('the retried batch', () => deliveries.some((d) => d.endsWith('#2')), 30_000);
+      await source.idle();
+      await send(final(meetingId, 2));
+      await waitFor('2 finals', () => alice.finals.length >= 2);
+      await source.idle();
+
+      // Assess: delivered to the fan-out twice, to the client once; later finals unaffected.
+      expect(deliveries.filter((d) => d.endsWith('#2'))).toHaveLength(1);
+      expect(await storedSeqs(meetingId)).toEqual([1, 2]);
+      expect(rawFinalSeqs(alice, meetingId)).toEqual([1, 2]);
+    } finally {
+      alice.close();
+      await source.stop();
+      clients.destroy();
+    }
   });
 });

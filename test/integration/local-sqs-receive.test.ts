@@ -6,9 +6,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -166,5 +170,131 @@ describe('the local SQS event source with its default long poll', () => {
     // Assess: the stopped source's last poll ended with it, so the message is still there.
     expect(handled).toEqual(['one', 'two', 'three']);
     expect((await receive(queueUrl, 20)).map((m) => m.Body)).toEqual(['after-stop']);
+  });
+});
+
+describe('visibility changes on the local SQS emulator', () => {
+  it('refuses to change the visibility of a standard-queue message by a replaced receipt handle or while it is not in flight, as SQS does', async () => {
+    // Prepare: a standard queue; one message received with a 1 s visibility timeout, then again.
+    const { QueueUrl } = await clients.sqs.send(
+      new CreateQueueCommand({ QueueName: `visibility-${++counter}-${Date.now()}` }),
+    );
+    const queueUrl = QueueUrl ?? '';
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'job' }));
+    const receiveOnce = async (VisibilityTimeout: number) => {
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const out = await clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout }),
+        );
+        const handle = out.Messages?.[0]?.ReceiptHandle;
+        if (handle) return handle;
+      }
+      throw new Error('the message never became visible again');
+    };
+    const change = (ReceiptHandle: string, VisibilityTimeout: number) =>
+      clients.sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle, VisibilityTimeout }),
+      );
+    const inFlight = async () => {
+      const { Attributes } = await clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+    };
+    const first = await receiveOnce(1);
+    const second = await receiveOnce(30); // the first visibility ran out: a second consumer has it
+
+    // Act + Assess: a heartbeat with the first consumer's handle is refused, the latest is accepted.
+    await expect(change(first, 30)).rejects.toThrow(/not available for visibility timeout change/);
+    await expect(change(second, 0)).resolves.toBeDefined();
+    for (let attempt = 0; attempt < 100 && (await inFlight()) > 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await inFlight()).toBe(0);
+    // Visible again, not in flight: no handle may hide it.
+    await expect(change(second, 30)).rejects.toThrow(/not available for visibility timeout change/);
+    expect(await inFlight()).toBe(0);
+  });
+});
+
+describe('FIFO deduplication on the local SQS emulator', () => {
+  it('drops a resend while the first copy is queued, takes it again once that was deleted, and numbers messages in send order', async () => {
+    // Prepare
+    const queueUrl = await createQueue();
+    const sendAs = (body: string, dedup: string) =>
+      clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: body,
+          MessageGroupId: 'g',
+          MessageDeduplicationId: dedup,
+        }),
+      );
+
+    // Act
+    const first = await sendAs('first', 'a');
+    const resend = await sendAs('resend', 'a');
+    await sendAs('second', 'b');
+    const queued = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, AttributeNames: ['All'] }),
+    );
+    for (const m of queued.Messages ?? []) {
+      await clients.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
+    }
+    await sendAs('after delete', 'a');
+    const later = await receive(queueUrl, 0);
+
+    // Assess
+    expect(resend.MessageId).toBe(first.MessageId);
+    expect(resend.SequenceNumber).toBe(first.SequenceNumber);
+    expect(queued.Messages?.map((m) => m.Body)).toEqual(['first', 'second']);
+    const [one, two] = (queued.Messages ?? []).map((m) => BigInt(m.Attributes?.SequenceNumber ?? '0'));
+    expect(one !== undefined && two !== undefined && one < two).toBe(true);
+    expect(later.map((m) => m.Body)).toEqual(['after delete']);
+  });
+});
+
+describe('a large backlog on the local SQS emulator', () => {
+  it('keeps answering receives on a FIFO queue holding 20,000 waiting messages, as SQS limits only messages in flight', async () => {
+    // Prepare: 20,000 messages in 200 groups, sent 10 at a time by 20 senders.
+    const queueUrl = await createQueue();
+    const total = 20_000;
+    const senders = 20;
+    await Promise.all(
+      Array.from({ length: senders }, async (_, sender) => {
+        for (let first = sender * 10; first < total; first += senders * 10) {
+          const out = await clients.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: Array.from({ length: 10 }, (_, i) => ({
+                Id: String(i),
+                MessageBody: String(first + i),
+                MessageGroupId: `g${(first + i) % 200}`,
+                MessageDeduplicationId: String(first + i),
+              })),
+            }),
+          );
+          expect(out.Failed ?? []).toEqual([]);
+        }
+      }),
+    );
+    const { Attributes } = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    expect(Number(Attributes?.ApproximateNumberOfMessages)).toBe(total);
+
+    // Act: two receives of ten (the emulator refused the first with OverLimit).
+    const first = await receive(queueUrl, 0);
+    const second = await receive(queueUrl, 0);
+
+    // Assess: twenty different messages, now in flight.
+    expect(first).toHaveLength(10);
+    expect(second).toHaveLength(10);
+    expect(new Set([...first, ...second].map((m) => m.MessageId)).size).toBe(20);
   });
 });

@@ -59,7 +59,11 @@ async function arnOf(sqs: SQSClient, QueueUrl: string): Promise<string> {
 }
 
 /** A fresh queue (with DLQ and RedrivePolicy) per test, so tests cannot see each other's messages. */
-async function createTestQueue(fifo: boolean, maxReceiveCount = 3): Promise<TestQueue> {
+async function createTestQueue(
+  fifo: boolean,
+  maxReceiveCount = 3,
+  visibilityTimeoutSeconds = 30,
+): Promise<TestQueue> {
   const name = `test-${++queueCounter}-${Date.now()}`;
   const suffix = fifo ? '.fifo' : '';
   const fifoAttributes: Record<string, string> = fifo ? { FifoQueue: 'true' } : {};
@@ -73,7 +77,7 @@ async function createTestQueue(fifo: boolean, maxReceiveCount = 3): Promise<Test
       QueueName: `${name}${suffix}`,
       Attributes: {
         ...fifoAttributes,
-        VisibilityTimeout: '30',
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
       },
     }),
@@ -426,5 +430,155 @@ describe('startSqsEventSource', () => {
     // Assess
     expect(record.handled.get('a')).toEqual(messages.map((m) => m.seq));
     for (const message of messages) expect(record.deliveriesOf(message)).toHaveLength(1);
+  });
+
+  it('keeps messages that wait behind a busy group invisible, so each is received once however long it waits', async () => {
+    // Prepare: a 2 s visibility timeout; one group of 8 messages handled one at a time, each for
+    // 0.6 s, so the last waits about 4 s (twice the visibility timeout) in the poller.
+    const queue = await createTestQueue(true, 3, 2);
+    const messages = Array.from({ length: 8 }, (_, seq) => ({ group: 'a', seq }));
+    await send(queue, messages);
+    const record = recorder(600);
+
+    // Act
+    const source = start(
+      queue,
+      record.wrap(() => []),
+      {
+        batchSize: 1,
+        visibilityTimeoutSeconds: 2,
+        functionTimeoutSeconds: 2,
+      },
+    );
+    await source.idle();
+
+    // Assess: as on AWS, where SQS holds a busy group's messages back, each was received once.
+    expect(record.violations).toEqual([]);
+    expect(record.deliveries.map((d) => [label(bodyOf(d)), d.attributes.ApproximateReceiveCount])).toEqual(
+      messages.map((m) => [label(m), '1']),
+    );
+    expect(await drain(queue.dlqUrl)).toEqual([]);
+  });
+
+  it('retries a batch whose handler outlived the visibility timeout once, after that handler returned, before the rest of its group', async () => {
+    // Prepare
+    const visibilityTimeoutSeconds = 2;
+    const queue = await createTestQueue(true, 3, visibilityTimeoutSeconds);
+    const messages = Array.from({ length: 3 }, (_, seq) => ({ group: 'a', seq }));
+    await send(queue, messages);
+    const record = recorder();
+    const returned: string[] = [];
+    const handler = record.wrap(async (event) => {
+      const first = event.Records[0];
+      if (first && label(bodyOf(first)) === 'a:0' && first.attributes.ApproximateReceiveCount === '1') {
+        // Outlive the visibility timeout, counted from the emulator's own receive stamp.
+        const visibleAgainAt =
+          Number(first.attributes.ApproximateFirstReceiveTimestamp) + (visibilityTimeoutSeconds + 1) * 1000;
+        while (Date.now() < visibleAgainAt) await new Promise((resolve) => setTimeout(resolve, 100));
+        returned.push('a:0 first delivery returned');
+      }
+      return [];
+    });
+
+    // Act
+    const source = start(queue, handler, {
+      batchSize: 1,
+      visibilityTimeoutSeconds,
+      functionTimeoutSeconds: visibilityTimeoutSeconds,
+    });
+    await source.idle();
+
+    // Assess: a:0 again (the first invocation counts as timed out), after it returned, then the rest.
+    expect(returned).toEqual(['a:0 first delivery returned']);
+    expect(record.violations).toEqual([]);
+    expect(record.deliveries.map((d) => [label(bodyOf(d)), d.attributes.ApproximateReceiveCount])).toEqual([
+      ['a:0', '1'],
+      ['a:0', '2'],
+      ['a:1', '1'],
+      ['a:2', '1'],
+    ]);
+    expect(record.handled.get('a')).toEqual([0, 0, 1, 2]);
+    expect(await drain(queue.url)).toEqual([]);
+    expect(await drain(queue.dlqUrl)).toEqual([]);
+  });
+
+  it('fails a batch whose handler runs past the function timeout, as Lambda does, and retries it after that handler returned', async () => {
+    // Prepare: a 1 s function timeout, a 30 s visibility timeout; a:0's first run takes 2.5 s.
+    const queue = await createTestQueue(true);
+    const messages = Array.from({ length: 3 }, (_, seq) => ({ group: 'a', seq }));
+    await send(queue, messages);
+    const record = recorder();
+    const events: string[] = [];
+    const handler = record.wrap(async (event) => {
+      const first = event.Records[0];
+      if (first && label(bodyOf(first)) === 'a:0' && first.attributes.ApproximateReceiveCount === '1') {
+        const until = Date.now() + 2_500;
+        while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+        events.push('slow run returned');
+      } else {
+        events.push(`run ${label(bodyOf(first as SQSRecord))}`);
+      }
+      return [];
+    });
+
+    // Act
+    const source = start(queue, handler, { batchSize: 1, functionTimeoutSeconds: 1 });
+    await source.idle();
+
+    // Assess: the slow run's success was ignored; the retry ran after it, before a:1.
+    expect(events).toEqual(['slow run returned', 'run a:0', 'run a:1', 'run a:2']);
+    expect(record.violations).toEqual([]);
+    expect(record.deliveries.map((d) => [label(bodyOf(d)), d.attributes.ApproximateReceiveCount])).toEqual([
+      ['a:0', '1'],
+      ['a:0', '2'],
+      ['a:1', '1'],
+      ['a:2', '1'],
+    ]);
+    expect(await drain(queue.dlqUrl)).toEqual([]);
+  });
+
+  it('refuses a function timeout longer than the visibility timeout, as AWS refuses such an event source', async () => {
+    const queue = await createTestQueue(true);
+    expect(() => start(queue, async () => undefined, { functionTimeoutSeconds: 31 })).toThrow(
+      /functionTimeoutSeconds must be above 0 and at most visibilityTimeoutSeconds \(30\), got 31/,
+    );
+  });
+
+  it('gives a batch that waited behind its group at least its function timeout of visibility before the handler runs', async () => {
+    // Prepare: visibility and function timeout 6 s; a:0 takes 2 s, so a:1 waits ~2 s (4 s of its
+    // visibility left), then takes 4.5 s: within its function timeout, past its first visibility.
+    const queue = await createTestQueue(true, 3, 6);
+    const messages = [0, 1].map((seq) => ({ group: 'a', seq }));
+    await send(queue, messages);
+    const record = recorder();
+    const handler = record.wrap(async (event) => {
+      const seq = bodyOf(event.Records[0] as SQSRecord).seq;
+      const until = Date.now() + (seq === 0 ? 2_000 : 4_500);
+      while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+      return [];
+    });
+
+    const warn = jest.spyOn(logger, 'warn');
+
+    // Act
+    const source = start(queue, handler, {
+      batchSize: 1,
+      visibilityTimeoutSeconds: 6,
+      functionTimeoutSeconds: 6,
+    });
+    await source.idle();
+    const warnings = warn.mock.calls.map(([message]) => message);
+    warn.mockRestore();
+
+    // Assess: each handled once, and a:1 never came back while its handler ran (with a full poller
+    // buffer the copy is not received and the delete by the expired handle fails: handled twice).
+    expect(warnings).not.toContain(
+      'Message became visible again while its handler ran past the function timeout',
+    );
+    expect(record.deliveries.map((d) => [label(bodyOf(d)), d.attributes.ApproximateReceiveCount])).toEqual([
+      ['a:0', '1'],
+      ['a:1', '1'],
+    ]);
+    expect(await drain(queue.url)).toEqual([]);
   });
 });
