@@ -5,7 +5,7 @@
  *   npx tsx bench/fanout.ts [--subscribers 1000] [--events 20] [--wave 100]
  *                           [--sweep 10,50,200] [--rtt-ms 20] [--rtt-sweep 10,50,64,128] [--rtt-events 5]
  *                           [--shard-size 1000] [--interim-rate 10] [--interim-seconds 5]
- *                           [--client-processes N]
+ *                           [--client-processes N] [--replay-cadence-ms 1000,500,100]
  *                           [--paths sqs,direct,broadcast,signed,shard,sdk-floor,floor,shard-floor]
  *
  * Sharding (core/pipeline/fanout-shards.ts): subscriptions get shard floor(slot / --shard-size)
@@ -76,6 +76,7 @@ import {
 } from './lib-bench';
 import type { Arrivals, ConnectResult } from './lib-fanout-clients';
 import { ClientFleet } from './lib-fanout-fleet';
+import { replayReport } from './lib-interim-replay';
 
 /** The target: this many times the bare-HTTP-POST floor's p99 of the same run. */
 const TARGET_RATIO = 1.2;
@@ -104,6 +105,8 @@ function listArgStrings(name: string, fallback: string[]): string[] {
 /** Interims per second offered to the coalescing phase (0 skips it). */
 const INTERIM_RATE = numArg('interim-rate', 10);
 const INTERIM_SECONDS = numArg('interim-seconds', 5);
+/** Interim cadences (ms of audio) for the recorded meetings' replay (bench/lib-interim-replay.ts). */
+const REPLAY_CADENCES = listArg('replay-cadence-ms', [1000, 500, 100]);
 /** Experiment: the SDK's `cacheMiddleware` on the management API client (Parley leaves it off). */
 const CACHE_MIDDLEWARE = flagArg('sdk-cache-middleware');
 const EVENT_TIMEOUT_MS = 30_000;
@@ -699,6 +702,8 @@ function report(
     );
   }
   if (interims) out.push('', interims);
+  // Instant (virtual time, no stack): the recorded meetings' interim streams through the coalescer.
+  out.push('', replayReport(REPLAY_CADENCES, [INTERIM_WINDOW_MS, 1000, 2000], SUBSCRIBERS));
   return out.join('\n');
 }
 
