@@ -52,6 +52,8 @@ const sockets: WebSocket[] = [];
 /** seq → receive times so far. */
 const arrivals = new Map<number, Arrivals>();
 const stray = { errors: 0, other: 0, duplicates: 0 };
+/** Messages other than transcripts and the subscribe handshake, by type. */
+const otherTypes: Record<string, number> = {};
 
 function now(): number {
   return monotonicMs() + (config?.clockOffsetMs ?? 0);
@@ -96,7 +98,11 @@ function connectOne(
         return;
       }
       if (msg.type === 'error') stray.errors++;
-      else if (msg.type !== 'subscribed') stray.other++;
+      else if (msg.type !== 'subscribed') {
+        stray.other++;
+        const type = String(msg.type);
+        otherTypes[type] = (otherTypes[type] ?? 0) + 1;
+      }
     });
     ws.once('open', () => ws.send(JSON.stringify({ action: 'subscribe', meetingId: cfg.meetingId })));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode} on connect`)));
@@ -185,7 +191,7 @@ if (process.send && process.argv.includes(CHILD_FLAG)) {
       connect: (indices: number[]) => connectWave(emit, indices),
       partial: (seq: number) => partial(seq),
       count: (seq: number) => arrivals.get(seq)?.times.length ?? 0,
-      stray: () => ({ ...stray }),
+      stray: () => ({ ...stray, otherTypes }),
       close: () => closeAll(),
       startDelayProxy: (req: { target: string; delayMs: number }) => startDelayProxy(req),
       stopDelayProxy: () => stopDelayProxy(),

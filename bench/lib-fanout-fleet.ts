@@ -34,6 +34,13 @@ export interface FleetOptions {
   processes: number;
 }
 
+export interface Stray {
+  errors: number;
+  other: number;
+  duplicates: number;
+  otherTypes: Record<string, number>;
+}
+
 interface Child {
   process: ChildProcess;
   rpc: RpcPeer;
@@ -191,17 +198,19 @@ export class ClientFleet {
     return worst;
   }
 
-  async stray(): Promise<{ errors: number; other: number; duplicates: number }> {
-    const all = await Promise.all(
-      this.children.map((child) =>
-        child.rpc.call<{ errors: number; other: number; duplicates: number }>('stray'),
-      ),
-    );
-    return all.reduce((a, b) => ({
-      errors: a.errors + b.errors,
-      other: a.other + b.other,
-      duplicates: a.duplicates + b.duplicates,
-    }));
+  /** Messages the children did not expect: errors, duplicates, other types (by type). */
+  async stray(): Promise<Stray> {
+    const all = await Promise.all(this.children.map((child) => child.rpc.call<Stray>('stray')));
+    const otherTypes: Record<string, number> = {};
+    for (const s of all) {
+      for (const [type, n] of Object.entries(s.otherTypes)) otherTypes[type] = (otherTypes[type] ?? 0) + n;
+    }
+    return {
+      errors: all.reduce((n, s) => n + s.errors, 0),
+      other: all.reduce((n, s) => n + s.other, 0),
+      duplicates: all.reduce((n, s) => n + s.duplicates, 0),
+      otherTypes,
+    };
   }
 
   /** The delay proxy of the concurrency sweep runs in the first child. */
