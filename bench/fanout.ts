@@ -34,9 +34,12 @@
  *      concurrencies (`--sweep`; Parley uses 50);
  *   4. floors: the same payload to the same connections from a plain loop (concurrency 50)
  *      with the management API client Parley uses, and with bare HTTP POSTs (no SDK).
- *   5. ConnectionFanout again at several concurrencies, but through a proxy (in the clients'
- *      worker) that holds each PostToConnection `--rtt-ms`: loopback has no network round
- *      trip, so only this shows how concurrency matters once posts wait on the network.
+ *   5. ConnectionFanout again at several concurrencies, but through a proxy (in the first
+ *      client process) that holds each PostToConnection `--rtt-ms`: loopback has no network
+ *      round trip, so only this shows how concurrency matters once posts wait on the network.
+ * - interims: `--interim-rate` a second through the gateway's coalescer → SQS → fan-out, posts
+ *   counted with the window off and on; then the recorded meetings' interim streams through the
+ *   coalescer on virtual time (bench/lib-interim-replay.ts; instant, no stack).
  */
 
 import { Agent, request } from 'node:http';
