@@ -5,6 +5,7 @@
  *   npx tsx bench/fanout.ts [--subscribers 1000] [--events 20] [--wave 100]
  *                           [--sweep 10,50,200] [--rtt-ms 20] [--rtt-sweep 10,50,64,128] [--rtt-events 5]
  *                           [--shard-size 1000] [--interim-rate 10] [--interim-seconds 5]
+ *                           [--client-processes N] [--replay-cadence-ms 1000,500,100]
  *                           [--paths sqs,direct,broadcast,signed,shard,sdk-floor,floor,shard-floor]
  *
  * Sharding (core/pipeline/fanout-shards.ts): subscriptions get shard floor(slot / --shard-size)
@@ -17,9 +18,13 @@
  *
  * Harness (loopback only, bounded, cleans up):
  * - main thread: `startLocalStack()`; one meeting row;
- * - worker thread (bench/lib-fanout-clients.ts): `--subscribers` realtime connections to the API
- *   Gateway emulator, opened in waves of `--wave`, all subscribed to the meeting; it reports,
- *   per transcript seq, every connection's receive time.
+ * - child processes (bench/lib-fanout-fleet.ts, bench/lib-fanout-clients.ts): `--subscribers`
+ *   realtime connections to the API Gateway emulator, opened in waves of `--wave`, all subscribed
+ *   to the meeting; they report, per transcript seq, every connection's receive time on the main
+ *   process's clock (system-wide monotonic clock + an offset). `--client-processes N` (default:
+ *   as few as the open-file limit allows, usually 1): processes, not a worker thread, because each
+ *   has its own descriptor table — the main process then needs one descriptor per subscriber
+ *   (the server end), so 10,000 subscribers fit under a 20,000 limit.
  * - `--events` final events, one at a time, through each path below, interleaved round-robin
  *   so that noise from other work on the machine hits every path alike. Per event: time from
  *   send to the LAST subscriber receiving it, and every subscriber's receive time.
@@ -29,13 +34,15 @@
  *      concurrencies (`--sweep`; Parley uses 50);
  *   4. floors: the same payload to the same connections from a plain loop (concurrency 50)
  *      with the management API client Parley uses, and with bare HTTP POSTs (no SDK).
- *   5. ConnectionFanout again at several concurrencies, but through a proxy (in the clients'
- *      worker) that holds each PostToConnection `--rtt-ms`: loopback has no network round
- *      trip, so only this shows how concurrency matters once posts wait on the network.
+ *   5. ConnectionFanout again at several concurrencies, but through a proxy (in the first
+ *      client process) that holds each PostToConnection `--rtt-ms`: loopback has no network
+ *      round trip, so only this shows how concurrency matters once posts wait on the network.
+ * - interims: `--interim-rate` a second through the gateway's coalescer → SQS → fan-out, posts
+ *   counted with the window off and on; then the recorded meetings' interim streams through the
+ *   coalescer on virtual time (bench/lib-interim-replay.ts; instant, no stack).
  */
 
 import { Agent, request } from 'node:http';
-import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { SQSEvent } from 'aws-lambda';
@@ -56,7 +63,6 @@ import { fanoutHandler } from '../local/lambda-routes';
 import { toRecord } from '../local/sqs-event-source';
 import { type LocalStack, startLocalStack } from '../local/stack';
 import {
-  clockSkew,
   createBenchMeeting,
   flagArg,
   listArg,
@@ -67,13 +73,13 @@ import {
   nowAbs,
   numArg,
   openFileLimit,
-  type RpcPeer,
   type Summary,
-  startTsWorker,
   summarize,
   withTimeout,
 } from './lib-bench';
-import type { ConnectResult } from './lib-fanout-clients';
+import type { Arrivals, ConnectResult } from './lib-fanout-clients';
+import { ClientFleet } from './lib-fanout-fleet';
+import { replayReport } from './lib-interim-replay';
 
 /** The target: this many times the bare-HTTP-POST floor's p99 of the same run. */
 const TARGET_RATIO = 1.2;
@@ -102,9 +108,15 @@ function listArgStrings(name: string, fallback: string[]): string[] {
 /** Interims per second offered to the coalescing phase (0 skips it). */
 const INTERIM_RATE = numArg('interim-rate', 10);
 const INTERIM_SECONDS = numArg('interim-seconds', 5);
+/** Interim cadences (ms of audio) for the recorded meetings' replay (bench/lib-interim-replay.ts). */
+const REPLAY_CADENCES = listArg('replay-cadence-ms', [1000, 500, 100]);
 /** Experiment: the SDK's `cacheMiddleware` on the management API client (Parley leaves it off). */
 const CACHE_MIDDLEWARE = flagArg('sdk-cache-middleware');
 const EVENT_TIMEOUT_MS = 30_000;
+/** Child processes for the subscribers (default: as few as the open-file limit allows). */
+const CLIENT_PROCESSES = process.argv.includes('--client-processes')
+  ? numArg('client-processes', 1)
+  : undefined;
 
 // ---- in-process stamps, keyed by seq ---------------------------------------------------------
 
@@ -247,14 +259,8 @@ interface Ctx {
   delayedEndpoint?: string;
   meetingId: string;
   connectionIds: string[];
-  clients: RpcPeer;
+  clients: ClientFleet;
   completions: Map<number, (got: Arrivals) => void>;
-}
-
-/** Receive times of one seq and which connection (index in opening order) got each. */
-interface Arrivals {
-  times: number[];
-  who: number[];
 }
 
 interface EventResult {
@@ -515,10 +521,10 @@ async function runEvent(ctx: Ctx, mode: Mode, seq: number): Promise<EventResult>
     ctx.completions.delete(seq);
     await withTimeout(sent, EVENT_TIMEOUT_MS, `sender of seq ${seq} (${mode.name})`);
     const deadline = Date.now() + EVENT_TIMEOUT_MS;
-    while ((await ctx.clients.call<number>('count', seq)) < expected && Date.now() < deadline) {
+    while ((await ctx.clients.count(seq)) < expected && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 2));
     }
-    got = await ctx.clients.call<Arrivals>('partial', seq);
+    got = await ctx.clients.partial(seq);
     currentSeq = undefined;
     return {
       seq,
@@ -536,7 +542,7 @@ async function runEvent(ctx: Ctx, mode: Mode, seq: number): Promise<EventResult>
     );
   } catch {
     ctx.completions.delete(seq);
-    got = await ctx.clients.call<Arrivals>('partial', seq);
+    got = await ctx.clients.partial(seq);
   }
   await withTimeout(sent, EVENT_TIMEOUT_MS, `sender of seq ${seq} (${mode.name})`);
   currentSeq = undefined;
@@ -607,6 +613,7 @@ function report(
   rttStats: ModeStats[],
   connect: ConnectResult,
   skew: { skewMs: number; rttMs: number },
+  clientProcesses: number,
   stray: unknown,
   loopP99: number,
   interims?: string,
@@ -626,7 +633,8 @@ function report(
       `(per connection open → replay_complete p50 ${ms(connect.p50)} ms, p99 ${ms(connect.p99)} ms, max ${ms(connect.max)} ms)`,
   );
   out.push(
-    `- worker clock vs main clock ${skew.skewMs.toFixed(3)} ms (round trip ${skew.rttMs.toFixed(3)} ms); ` +
+    `- ${clientProcesses} client process(es); their clock vs this process's, worst ${skew.skewMs.toFixed(3)} ms ` +
+      `(round trip ${skew.rttMs.toFixed(3)} ms); ` +
       `main-thread event-loop delay p99 during the events ${ms(loopP99)} ms; stray client messages ${JSON.stringify(stray)}`,
   );
   out.push('');
@@ -697,6 +705,8 @@ function report(
     );
   }
   if (interims) out.push('', interims);
+  // Instant (virtual time, no stack): the recorded meetings' interim streams through the coalescer.
+  out.push('', replayReport(REPLAY_CADENCES, [INTERIM_WINDOW_MS, 1000, 2000], SUBSCRIBERS));
   return out.join('\n');
 }
 
@@ -758,11 +768,20 @@ function perShardReport(stats: ModeStats[]): string[] {
 // ---- main ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  // This process holds the server end of each subscriber's socket (the API Gateway emulator)
+  // plus ~500 for the emulators and agents; each client process one per connection it owns.
   const limit = openFileLimit();
-  const needed = SUBSCRIBERS * 2 + 500; // client and server end of each socket, plus the rest
+  const needed = SUBSCRIBERS + 500;
   if (limit !== undefined && limit < needed) {
     throw new Error(
       `open-file limit ${limit} is below the ~${needed} this run needs: run \`ulimit -n ${needed}\` first`,
+    );
+  }
+  const perProcess = limit === undefined ? SUBSCRIBERS : Math.max(1, limit - 200);
+  const processes = CLIENT_PROCESSES ?? Math.max(1, Math.ceil(SUBSCRIBERS / perProcess));
+  if (Math.ceil(SUBSCRIBERS / processes) > perProcess) {
+    throw new Error(
+      `--client-processes ${processes}: ${Math.ceil(SUBSCRIBERS / processes)} connections each is over the open-file limit ${limit}`,
     );
   }
   instrument();
@@ -775,24 +794,33 @@ async function main(): Promise<void> {
     // The one client the handlers, ConnectionFanout and the SDK floor loop all share.
     (managementApi(stack.urls.wsManagement).config as { cacheMiddleware?: boolean }).cacheMiddleware = true;
   }
-  let clients: { worker: import('node:worker_threads').Worker; rpc: RpcPeer } | undefined;
+  let clients: ClientFleet | undefined;
   try {
     const { meetingId } = await createBenchMeeting('alice', 'fan-out bench');
     const token = await stack.issuer.mintToken('alice', { expiresInSeconds: 3600 });
-    clients = startTsWorker(path.join(__dirname, 'lib-fanout-clients.ts'), {
+    clients = await ClientFleet.start({
       url: `${stack.urls.ws}?token=${encodeURIComponent(token)}`,
       meetingId,
       count: SUBSCRIBERS,
       wave: WAVE,
+      processes,
     });
     const completions = new Map<number, (got: Arrivals) => void>();
-    clients.rpc.on<{ seq: number } & Arrivals>('complete', ({ seq, times, who }) => {
-      completions.get(seq)?.({ times, who });
+    clients.onAllReceived((seq, got) => {
+      completions.get(seq)?.(got);
       completions.delete(seq);
     });
-    const skew = await clockSkew(clients.rpc);
-    console.error(`[fanout] opening ${SUBSCRIBERS} connections…`);
-    const connect = await clients.rpc.call<ConnectResult>('connect');
+    const skew = await clients.clockSkew();
+    console.error(
+      `[fanout] opening ${SUBSCRIBERS} connections from ${clients.processes} client process(es)…`,
+    );
+    let reported = 0;
+    const connect = await clients.connect((n) => {
+      if (n - reported >= 1000 || n === SUBSCRIBERS) {
+        reported = n;
+        console.error(`[fanout] ${n} subscribed`);
+      }
+    });
     const subscriptions = await new ConnectionRepository().subscribers(meetingTopic(meetingId));
     // Shard 0 first, so "one shard" paths post to the connections the fan-out handler posts to.
     subscriptions.sort((a, b) => (a.shard ?? 0) - (b.shard ?? 0));
@@ -806,7 +834,7 @@ async function main(): Promise<void> {
     if (connectionIds.length !== SUBSCRIBERS) {
       throw new Error(`${connectionIds.length} subscriptions stored for ${SUBSCRIBERS} connections`);
     }
-    const ctx: Ctx = { stack, meetingId, connectionIds, clients: clients.rpc, completions };
+    const ctx: Ctx = { stack, meetingId, connectionIds, clients, completions };
     const stats: ModeStats[] = modes().map((mode) => ({ mode, events: [], cpuMs: 0, wallMs: 0 }));
     // One untimed event per path first (module loading, JIT, sockets of the agents).
     let seq = 0;
@@ -827,7 +855,7 @@ async function main(): Promise<void> {
     const rttStats: ModeStats[] = [];
     if (RTT_MS > 0 && RTT_EVENTS > 0) {
       const target = new URL(stack.urls.wsManagement);
-      const { endpoint } = await clients.rpc.call<{ endpoint: string }>('startDelayProxy', {
+      const { endpoint } = await clients.startDelayProxy({
         target: target.origin,
         delayMs: RTT_MS,
       });
@@ -843,7 +871,7 @@ async function main(): Promise<void> {
           s.cpuMs += mainThreadCpuMs() - cpu0;
         }
       }
-      await clients.rpc.call('stopDelayProxy');
+      await clients.stopDelayProxy();
       console.error(`[fanout] concurrency sweep with +${RTT_MS} ms RTT done`);
     }
     await withTimeout(stack.fanout.idle(), 30_000, 'the queue to drain').catch((e) =>
@@ -851,15 +879,21 @@ async function main(): Promise<void> {
     );
     const interims = INTERIM_RATE > 0 && INTERIM_SECONDS > 0 ? await interimPhase(ctx, ++seq) : undefined;
     seq++;
-    const stray = await clients.rpc.call('stray');
-    console.log(report(stats, rttStats, connect, skew, stray, loopDelay.percentile(99) / 1e6, interims));
+    const stray = await clients.stray();
+    console.log(
+      report(
+        stats,
+        rttStats,
+        connect,
+        skew,
+        clients.processes,
+        stray,
+        loopDelay.percentile(99) / 1e6,
+        interims,
+      ),
+    );
   } finally {
-    if (clients) {
-      await withTimeout(clients.rpc.call('close'), 60_000, 'clients to close').catch((e) =>
-        console.error(String(e)),
-      );
-      await clients.worker.terminate();
-    }
+    await clients?.stop();
     httpAgent.destroy();
     await stack.stop();
   }
