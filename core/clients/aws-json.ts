@@ -13,7 +13,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type BackoffOptions, retry } from '../backoff';
-import type { CredentialsSource } from './aws-credentials';
+import { awsConfig } from '../config';
+import { awsCredentials, type CredentialsSource } from './aws-credentials';
 import { SigV4Signer, sha256Hex } from './sigv4';
 
 export class AwsServiceError extends Error {
@@ -196,4 +197,20 @@ function toServiceError(
   const message = String(body.message ?? body.Message ?? (text.slice(0, 300) || name));
   const { __type: _type, message: _m, Message: _M, ...details } = body;
   return new AwsServiceError(name, message, status, details);
+}
+
+/**
+ * A client for `service` at this process's configured region and endpoint (local mode sets the
+ * endpoint), with the environment's credentials and 5 attempts, as Parley's SDK clients.
+ */
+export function configuredJsonClient(service: 'dynamodb' | 'sqs', targetPrefix: string): AwsJsonClient {
+  const cfg = awsConfig();
+  return new AwsJsonClient({
+    service,
+    region: cfg.region,
+    endpoint: cfg.endpoints[service] ?? `https://${service}.${cfg.region}.amazonaws.com`,
+    targetPrefix,
+    credentials: awsCredentials(),
+    maxAttempts: 5,
+  });
 }

@@ -12,11 +12,9 @@
  * `ReturnValuesOnConditionCheckFailure: 'ALL_OLD'` carries the old item, converted, as `Item`.
  * Retries: throttling, 5xx and network failures, 5 attempts (core/backoff.ts).
  */
-import { awsConfig } from '../config';
-import { awsCredentials } from './aws-credentials';
-import { AwsJsonClient, AwsServiceError } from './aws-json';
+import { type AwsJsonClient, AwsServiceError, configuredJsonClient } from './aws-json';
 import { type AttributeMap, marshall, unmarshall } from './dynamodb-marshall';
-import { onDestroyClients } from './lifecycle';
+import { lazyClient } from './lifecycle';
 
 /** What an item reads back as: any attribute, as the SDK's document client types it. */
 // biome-ignore lint/suspicious/noExplicitAny: the SDK's NativeAttributeValue is `any` too; callers cast to their model.
@@ -241,27 +239,8 @@ export class LeanDynamoClient {
   }
 }
 
-let client: LeanDynamoClient | undefined;
-
 /** The one lean DynamoDB client of this process; local mode only changes its endpoint. */
-export function leanDynamo(): LeanDynamoClient {
-  if (!client) {
-    const cfg = awsConfig();
-    const created = new LeanDynamoClient(
-      new AwsJsonClient({
-        service: 'dynamodb',
-        region: cfg.region,
-        endpoint: cfg.endpoints.dynamodb ?? `https://dynamodb.${cfg.region}.amazonaws.com`,
-        targetPrefix: 'DynamoDB_20120810',
-        credentials: awsCredentials(),
-        maxAttempts: 5,
-      }),
-    );
-    client = created;
-    onDestroyClients(() => {
-      created.destroy();
-      client = undefined;
-    });
-  }
-  return client;
-}
+export const leanDynamo: () => LeanDynamoClient = lazyClient(
+  () => new LeanDynamoClient(configuredJsonClient('dynamodb', 'DynamoDB_20120810')),
+  (client) => client.destroy(),
+);

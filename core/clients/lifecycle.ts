@@ -12,3 +12,19 @@ export function destroyClients(): void {
   for (const destroy of destroyers) destroy();
   destroyers.clear();
 }
+
+/** A process-wide client made on first use and forgotten (so made afresh) once destroyed. */
+export function lazyClient<T>(create: () => T, destroy: (client: T) => void): () => T {
+  let client: T | undefined;
+  return () => {
+    if (client === undefined) {
+      const created = create();
+      client = created;
+      onDestroyClients(() => {
+        destroy(created);
+        client = undefined;
+      });
+    }
+    return client;
+  };
+}

@@ -5,10 +5,8 @@
  * network failures (5 attempts, as Parley's SDK client). Errors keep SQS's names
  * (`QueueDoesNotExist`, …) as AwsServiceError.
  */
-import { awsConfig } from '../config';
-import { awsCredentials } from './aws-credentials';
-import { AwsJsonClient } from './aws-json';
-import { onDestroyClients } from './lifecycle';
+import { configuredJsonClient } from './aws-json';
+import { lazyClient } from './lifecycle';
 
 export interface SendMessageInput {
   QueueUrl: string;
@@ -17,27 +15,10 @@ export interface SendMessageInput {
   MessageDeduplicationId?: string;
 }
 
-let client: AwsJsonClient | undefined;
-
-function leanSqs(): AwsJsonClient {
-  if (!client) {
-    const cfg = awsConfig();
-    const created = new AwsJsonClient({
-      service: 'sqs',
-      region: cfg.region,
-      endpoint: cfg.endpoints.sqs ?? `https://sqs.${cfg.region}.amazonaws.com`,
-      targetPrefix: 'AmazonSQS',
-      credentials: awsCredentials(),
-      maxAttempts: 5,
-    });
-    client = created;
-    onDestroyClients(() => {
-      created.destroy();
-      client = undefined;
-    });
-  }
-  return client;
-}
+const leanSqs = lazyClient(
+  () => configuredJsonClient('sqs', 'AmazonSQS'),
+  (client) => client.destroy(),
+);
 
 /** Sends one message; resolves with its MessageId. */
 export async function sendMessageLean(input: SendMessageInput): Promise<string> {
