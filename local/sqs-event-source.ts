@@ -414,29 +414,35 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
     return failuresOf(outcome.result, batch);
   }
 
+  /** Sets the visibility of up to 10 messages; resolves with the entries SQS refused. */
+  async function changeVisibility(chunk: ReceivedMessage[], seconds: number) {
+    const out = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((m, index) => ({
+          Id: String(index),
+          ReceiptHandle: m.ReceiptHandle,
+          VisibilityTimeout: seconds,
+        })),
+      }),
+    );
+    return out.Failed ?? [];
+  }
+
   /** Keeps held messages invisible for another visibility timeout. */
   async function keepInvisible(messages: ReceivedMessage[]): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
       const chunk = messages.slice(i, i + MAX_RECEIVE);
       const until = Date.now() + visibilityMs;
       try {
-        const out = await sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((m, index) => ({
-              Id: String(index),
-              ReceiptHandle: m.ReceiptHandle,
-              VisibilityTimeout: visibilitySeconds,
-            })),
-          }),
-        );
-        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+        const refused = await changeVisibility(chunk, visibilitySeconds);
+        const failed = new Set(refused.map((f) => f.Id));
         chunk.forEach((m, index) => {
           if (!failed.has(String(index)) && visibleAt.has(m.MessageId)) visibleAt.set(m.MessageId, until);
         });
         if (failed.size > 0) {
           logger.warn('Held messages became visible before they could be kept; they come back once more', {
-            failed: out.Failed,
+            failed: refused,
             queueUrl,
           });
         }
@@ -525,26 +531,13 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   async function returnMessages(messages: ReceivedMessage[], visibilityTimeout: number): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
       const chunk = messages.slice(i, i + MAX_RECEIVE);
-      try {
-        const out = await sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((m, index) => ({
-              Id: String(index),
-              ReceiptHandle: m.ReceiptHandle,
-              VisibilityTimeout: visibilityTimeout,
-            })),
-          }),
-        );
-        if (out.Failed?.length) {
-          logger.warn('Could not return messages early; they come back after their visibility timeout', {
-            failed: out.Failed,
-            queueUrl,
-          });
-        }
-      } catch (err) {
+      const failure = await changeVisibility(chunk, visibilityTimeout).then(
+        (refused) => (refused.length > 0 ? { failed: refused } : undefined),
+        (error: unknown) => ({ error }),
+      );
+      if (failure) {
         logger.warn('Could not return messages early; they come back after their visibility timeout', {
-          error: err,
+          ...failure,
           queueUrl,
         });
       }
