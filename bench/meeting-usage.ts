@@ -27,7 +27,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import WebSocket from 'ws';
+import { dynamo } from '../core/clients/dynamodb';
+import { tableName } from '../core/config';
+import { interimWindowMs } from '../core/pipeline/interim-coalescer';
 import { SAMPLE_KEYWORDS } from '../local/sample-meeting';
 import { FIXTURE_DIR, startLocalStack } from '../local/stack';
 
@@ -261,12 +265,19 @@ async function viewer(
         types: inner.map(describe),
         ended: ends,
       });
-      if (message.type === 'subscribed') resolve();
+      if (inner.some((m) => m.type === 'subscribed')) resolve();
       if (ends) markEnded();
     });
   });
   socket.send(JSON.stringify({ action: 'subscribe', meetingId, ...(batch ? { batch: true } : {}) }));
-  await subscribed;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    subscribed,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`viewer ${index}: not subscribed within 20 s`)), 20_000);
+    }),
+  ]);
+  clearTimeout(timer);
   return { ended, close: () => socket.close() };
 }
 
@@ -363,6 +374,8 @@ async function main(): Promise<void> {
     requests,
   );
   const meetings: MeasuredMeeting[] = [];
+  const meetingIds: string[] = [];
+  let meetingItemBytes = 0;
   try {
     for (const fixture of fixtures) {
       const script = JSON.parse(readFileSync(path.join(FIXTURE_DIR, `${fixture}.json`), 'utf8')) as {
@@ -377,6 +390,8 @@ async function main(): Promise<void> {
       });
       if (!created.ok) throw new Error(`create meeting: ${created.status} ${await created.text()}`);
       const { meetingId } = (await created.json()) as { meetingId: string };
+      meetingIds.push(meetingId);
+      process.stderr.write(`${fixture}: meeting ${meetingId} created\n`);
       const frames: FrameRecord[] = [];
       const clients = await Promise.all(
         Array.from({ length: viewers + batchViewers }, (_, i) =>
@@ -430,6 +445,16 @@ async function main(): Promise<void> {
       });
       process.stderr.write(`${fixture}: ${meetings.at(-1)?.liveSeconds.toFixed(1)} s live\n`);
     }
+    // What a meeting-item update costs: the item's size at the end (DynamoDB prices the larger of before and after).
+    for (const meetingId of meetingIds) {
+      const out = await dynamo().send(
+        new GetItemCommand({ TableName: tableName('meetings'), Key: { meetingId: { S: meetingId } } }),
+      );
+      meetingItemBytes = Math.max(
+        meetingItemBytes,
+        itemBytes((out.Item ?? {}) as unknown as Record<string, AttributeValue>),
+      );
+    }
   } finally {
     unwatch();
     await stack.stop();
@@ -439,6 +464,10 @@ async function main(): Promise<void> {
     command: `npx tsx bench/meeting-usage.ts --fixtures ${fixtures.join(',')} --viewers ${viewers} --batch-viewers ${batchViewers}`,
     viewers,
     batchViewers,
+    interimWindowMs: interimWindowMs(),
+    // Interims the speech engine gave and what the gateway did with them (unchanged: not published).
+    interims: stack.audio.interims.stats,
+    meetingItemBytes,
     meetings,
   };
   const text = `${JSON.stringify(result, null, 2)}\n`;
