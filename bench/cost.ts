@@ -314,6 +314,8 @@ export interface CostLine {
 
 const usd = (n: number, digits = 2) => `$${n.toFixed(digits)}`;
 const num = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 3 });
+/** A measured count scaled to an hour: whole numbers are precise enough. */
+const int = (n: number) => num(Math.round(n));
 
 export function fixedMonthly(t: Template): CostLine[] {
   const P = PRICES;
@@ -477,7 +479,7 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   const sqsRequests = u.sqsSendRequests + 2 * u.fanoutInvocations;
   lines.push({
     item: 'SQS FIFO requests',
-    how: `${num(u.sqsSendRequests)} send requests (${num(u.queueMessages)} events) + ${num(u.fanoutInvocations)} invocations × (receive + delete) = ${num(sqsRequests)} (measured) × $${P.sqsFifoMillion}/M`,
+    how: `${int(u.sqsSendRequests)} send requests (${int(u.queueMessages)} events) + ${int(u.fanoutInvocations)} invocations × (receive + delete) = ${int(sqsRequests)} (measured) × $${P.sqsFifoMillion}/M`,
     usd: (sqsRequests / 1e6) * P.sqsFifoMillion,
   });
   const fanout = ofType(t, 'AWS::Lambda::Function').find(([id]) => /^FanoutFunction/.test(id))?.[1] ?? {};
@@ -489,7 +491,7 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   const gbPrice = arm ? P.lambdaArmGbSecond : P.lambdaX86GbSecond;
   lines.push({
     item: 'Fan-out Lambda',
-    how: `${num(u.fanoutInvocations)} invocations (measured) × $${P.lambdaRequestMillion}/M + ${gbSeconds.toFixed(1)} GB-s (modelled: ${u.fanoutMsPerFinal} ms a final, ${u.fanoutMsPerEvent} ms another event, ${memoryMb} MB) × $${gbPrice}`,
+    how: `${int(u.fanoutInvocations)} invocations (measured) × $${P.lambdaRequestMillion}/M + ${gbSeconds.toFixed(1)} GB-s (modelled: ${u.fanoutMsPerFinal} ms a final, ${u.fanoutMsPerEvent} ms another event, ${memoryMb} MB) × $${gbPrice}`,
     usd: (u.fanoutInvocations / 1e6) * P.lambdaRequestMillion + gbSeconds * gbPrice,
   });
 
@@ -502,12 +504,12 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   const wru = u.writeUnits + u.meetingUpdates * fullGsis;
   lines.push({
     item: 'DynamoDB writes',
-    how: `${num(u.writeUnits)} WRU (measured) + ${num(u.meetingUpdates)} meeting updates × ${fullGsis} GSI with projection ALL = ${num(wru)} WRU × $${P.dynamoWriteMillion}/M`,
+    how: `${int(u.writeUnits)} WRU (measured) + ${int(u.meetingUpdates)} meeting updates × ${fullGsis} GSI with projection ALL = ${int(wru)} WRU × $${P.dynamoWriteMillion}/M`,
     usd: (wru / 1e6) * P.dynamoWriteMillion,
   });
   lines.push({
     item: 'DynamoDB reads',
-    how: `${num(u.readUnits)} RRU (measured; response bytes ÷ 4 KB, ½ eventually consistent) × $${P.dynamoReadMillion}/M`,
+    how: `${int(u.readUnits)} RRU (measured; response bytes ÷ 4 KB, ½ eventually consistent) × $${P.dynamoReadMillion}/M`,
     usd: (u.readUnits / 1e6) * P.dynamoReadMillion,
   });
 
@@ -551,7 +553,7 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
     u.fanoutInvocations * u.logBytesPerInvocation + pingsPerViewer * V * u.logBytesPerAccessLogLine;
   lines.push({
     item: 'CloudWatch Logs',
-    how: `${num(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
+    how: `${int(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
     usd: (logBytes / GB) * P.logsIngestGb,
   });
   lines.push({
