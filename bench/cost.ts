@@ -172,7 +172,7 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
   return {
     viewers,
     interimWindowMs: m.interimWindowMs ?? INTERIM_WINDOW_MS,
-    source: `${m.command} (${m.measuredAt.slice(0, 10)}; ${m.meetings.map((x) => `${x.fixture} ${Math.round(x.liveSeconds)} s`).join(', ')})`,
+    source: `\`${m.command}\` (${m.measuredAt.slice(0, 10)}; ${m.meetings.map((x) => `${x.fixture} ${Math.round(x.liveSeconds)} s`).join(', ')})`,
     messagesPerViewer: perHour((c) => c.billedPerViewer.batch),
     legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy),
     bytesPerViewer: perHour((c) => c.bytesPerViewer.batch),
@@ -647,7 +647,7 @@ export function renderMarkdown(r: CostReport): string {
     '',
     `### Per meeting-hour: ${usd(r.meetingHourTotal, 4)} with ${r.usage.viewers} viewers`,
     '',
-    `Usage: measured on the local stack by \`${r.usage.source}\`, scaled to an hour`,
+    `Usage: measured on the local stack by ${r.usage.source}, scaled to an hour`,
     '(bench/usage/meeting-hour.json). A viewer gets, per meeting-hour:',
     `${Object.entries(r.usage.messageTypes)
       .map(([type, n]) => `${num(Math.round(n))} \`${type}\``)
