@@ -4,7 +4,6 @@
  * (lambdas/ws-*) builds only those repositories and clients: its bundle loads only the SDK
  * clients it uses and it reads only its own settings. Replies go back over the management API.
  */
-
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { EMPTY_DELTA, publicBriefing } from '../briefing/rolling-model';
 import type { RollingBriefingRepository } from '../briefing/rolling-repository';
