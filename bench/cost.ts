@@ -148,14 +148,22 @@ const TRANSCRIPT_QUEUE = /transcript/i;
 /**
  * A meeting-hour from a measurement: each meeting's live window scaled to an hour (all
  * meetings' live time together), plus one meeting's end (its last events, assembly, the
- * final briefing: once per meeting, averaged).
+ * final briefing: once per meeting, averaged). Status messages are per meeting too (joining,
+ * live, ended: not more of them in a longer meeting), so those that fell in a live window are
+ * counted once per meeting, not scaled; each is a frame of its own.
  */
 export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel {
   const liveHours = m.meetings.reduce((n, x) => n + x.liveSeconds, 0) / 3600;
   if (!(liveHours > 0)) throw new Error('the measurement holds no live meeting time');
-  const perHour = (f: (c: MeasuredCounts) => number) =>
-    m.meetings.reduce((n, x) => n + f(x.live), 0) / liveHours +
+  const perMeeting = (f: (c: MeasuredCounts) => number) =>
     m.meetings.reduce((n, x) => n + f(x.end), 0) / m.meetings.length;
+  const perHour = (f: (c: MeasuredCounts) => number) =>
+    m.meetings.reduce((n, x) => n + f(x.live), 0) / liveHours + perMeeting(f);
+  // Live-window status messages: once per meeting instead of scaled (a frame each).
+  const liveStatus = (c: MeasuredCounts) => c.messagesPerViewer.status ?? 0;
+  const statusCorrection =
+    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / m.meetings.length -
+    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / liveHours;
   const sum = (r: Record<string, number>, match: (key: string) => boolean) =>
     Object.entries(r).reduce((n, [k, v]) => n + (match(k) ? v : 0), 0);
   const types = new Set(
@@ -165,7 +173,9 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     ]),
   );
   const messageTypes = Object.fromEntries(
-    [...types].sort().map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0)]),
+    [...types]
+      .sort()
+      .map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0) + (t === 'status' ? statusCorrection : 0)]),
   );
   const meetingItemKb = Math.max(1, Math.ceil((m.meetingItemBytes ?? 1024) / 1024));
   const meetingUpdates = perHour((c) => sum(c.dynamodb.requests, (k) => /(^|-)meetings UpdateItem$/.test(k)));
@@ -173,8 +183,8 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     viewers,
     interimWindowMs: m.interimWindowMs ?? INTERIM_WINDOW_MS,
     source: `\`${m.command}\` (${m.measuredAt.slice(0, 10)}; ${m.meetings.map((x) => `${x.fixture} ${Math.round(x.liveSeconds)} s`).join(', ')})`,
-    messagesPerViewer: perHour((c) => c.billedPerViewer.batch),
-    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy),
+    messagesPerViewer: perHour((c) => c.billedPerViewer.batch) + statusCorrection,
+    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy) + statusCorrection,
     bytesPerViewer: perHour((c) => c.bytesPerViewer.batch),
     messageTypes,
     queueMessages: perHour((c) => sum(c.sqs.entries, (k) => TRANSCRIPT_QUEUE.test(k))),

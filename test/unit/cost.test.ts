@@ -130,6 +130,22 @@ describe('cost model (bench/cost.ts)', () => {
     expect(u.messageTypes['transcript:interim']).toBeCloseTo(2 * 1_100);
   });
 
+  it('counts a status message that fell in a live window once per meeting, not once per hour of it', () => {
+    const withStatus = measurement();
+    for (const x of withStatus.meetings) {
+      x.live.messagesPerViewer.status = 2;
+      x.live.billedPerViewer.batch += 2;
+    }
+
+    const added =
+      usageFromMeasurement(withStatus).messagesPerViewer -
+      usageFromMeasurement(measurement()).messagesPerViewer;
+
+    // Two 30-minute meetings with 2 each: scaled, 4 an hour; per meeting, 2.
+    expect(added).toBeCloseTo(2);
+    expect(usageFromMeasurement(withStatus).messageTypes.status).toBeCloseTo(2 + 1);
+  });
+
   it('prices SQS as the gateway’s send requests plus a receive and a delete per fan-out invocation', () => {
     const u = usageFromMeasurement(measurement());
     const sqs = line(perMeetingHour(template({}), u), /SQS FIFO/)?.usd ?? Number.NaN;
