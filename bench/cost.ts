@@ -67,31 +67,42 @@ const GB = 1024 ** 3;
 // ---- usage model -----------------------------------------------------------------------------
 
 /**
- * One meeting-hour, from the benchmarks. Speech: bench/audio-gateway.ts's Deepgram model (an
- * interim per second of audio, a final every 3 s). Audio: Recall's 16 kHz mono PCM in
- * `audio_mixed_raw.data` frames of 20 ms (the bench's frames, built by the Recall simulator).
- * Handler time: bench/pipeline.ts and bench/fanout.ts (fan-out handler ~6 ms locally, ~9 ms more
- * for a final's DynamoDB work) plus AWS round trips. Recordings: bench/microphone.ts.
+ * One meeting-hour. The realtime side (WebSocket messages and bytes, SQS requests, fan-out
+ * invocations, DynamoDB units) is measured: bench/meeting-usage.ts plays fixture meetings
+ * through the whole local stack with 5 viewers and counts what is actually sent
+ * (bench/usage/meeting-hour.json; `usageFromMeasurement`). What a local run cannot measure is
+ * modelled and says so: Lambda billed duration, log bytes, Recall's audio framing, recordings
+ * (bench/microphone.ts).
  */
 export interface UsageModel {
   viewers: number;
-  finalsPerHour: number;
-  interimsPerHour: number;
-  /** Status changes, command acks, alerts: small beside the transcript. */
-  otherEventsPerHour: number;
-  /** Fan-out invocations per event: SQS FIFO delivers one meeting's events about one at a time. */
-  eventsPerFanoutBatch: number;
-  /** Billed fan-out duration: local handler time (bench) + ~8 ms per sequential AWS call. */
+  /** Where the measured figures come from (command and date), for the docs. */
+  source: string;
+  /** INTERIM_WINDOW_MS the measured gateway ran with (interim lines depend on it). */
+  interimWindowMs: number;
+  /** Billed WebSocket messages to one viewer in a meeting-hour, as the reference client subscribes (batched frames). */
+  messagesPerViewer: number;
+  /** The same for a client that takes one message a frame: the same-run baseline. */
+  legacyMessagesPerViewer: number;
+  /** Bytes to one viewer in a meeting-hour. */
+  bytesPerViewer: number;
+  /** Messages one viewer gets in a meeting-hour, by type, whatever the framing. */
+  messageTypes: Record<string, number>;
+  /** Events the gateway put on the transcript queue, and the billed send requests that carried them. */
+  queueMessages: number;
+  sqsSendRequests: number;
+  /** Fan-out invocations (= non-empty receives and delete batches of its event source on AWS). */
+  fanoutInvocations: number;
+  /** Finals among the queue's events (they cost the fan-out more: see fanoutMsPerFinal). */
+  finals: number;
+  /** DynamoDB write and read units, and the meeting-item updates among the writes (GSI copies). */
+  writeUnits: number;
+  meetingUpdates: number;
+  readUnits: number;
+  /** Modelled: billed fan-out duration, local handler time (bench/pipeline.ts) + ~8 ms per sequential AWS call. */
   fanoutMsPerFinal: number;
-  fanoutMsPerInterim: number;
-  /** Writes per final besides GSI copies: segment put, delivered mark, seq reservation, lastSeq. */
-  segmentWritesPerFinal: number;
-  meetingUpdatesPerFinal: number;
-  /** The gateway's command poll (BatchGetItem every 500 ms, eventually consistent: ½ RRU a key). */
-  commandPollsPerHour: number;
-  /** Bytes of one client-bound event (transcript JSON). */
-  bytesPerEventMessage: number;
-  /** CloudWatch Logs bytes per Lambda invocation (START/END/REPORT + one INFO line) and per access-log line. */
+  fanoutMsPerEvent: number;
+  /** Modelled: CloudWatch Logs bytes per Lambda invocation (START/END/REPORT + one INFO line) and per access-log line. */
   logBytesPerInvocation: number;
   logBytesPerAccessLogLine: number;
   /** Recording archive (bench/microphone.ts): chunk PUTs, assembly GETs, Opus bytes kept. */
@@ -101,19 +112,93 @@ export interface UsageModel {
   recordingRetentionMonths: number;
 }
 
-export function defaultUsage(viewers = 5): UsageModel {
+/** What bench/meeting-usage.ts writes (bench/usage/meeting-hour.json). */
+export interface MeasuredUsage {
+  measuredAt: string;
+  command: string;
+  viewers: number;
+  batchViewers: number;
+  /** INTERIM_WINDOW_MS the measured gateway ran with. */
+  interimWindowMs?: number;
+  /** Size (DynamoDB's count) of the measured meeting items at their end: what an update of one costs. */
+  meetingItemBytes?: number;
+  meetings: {
+    fixture: string;
+    liveSeconds: number;
+    live: MeasuredCounts;
+    end: MeasuredCounts;
+  }[];
+}
+
+export interface MeasuredCounts {
+  framesPerViewer: { legacy: number; batch: number };
+  billedPerViewer: { legacy: number; batch: number };
+  bytesPerViewer: { legacy: number; batch: number };
+  messagesPerViewer: Record<string, number>;
+  dynamodb: { wru: number; rru: number; requests: Record<string, number> };
+  sqs: { requests: Record<string, number>; billed: number; entries: Record<string, number> };
+  invocations: Record<string, number>;
+  managementPosts: number;
+}
+
+export const USAGE_FILE = path.join(REPO_ROOT, 'bench', 'usage', 'meeting-hour.json');
+
+const TRANSCRIPT_QUEUE = /transcript/i;
+
+/**
+ * A meeting-hour from a measurement: each meeting's live window scaled to an hour (all
+ * meetings' live time together), plus one meeting's end (its last events, assembly, the
+ * final briefing: once per meeting, averaged). Status messages are per meeting too (joining,
+ * live, ended: not more of them in a longer meeting), so those that fell in a live window are
+ * counted once per meeting, not scaled; each is a frame of its own.
+ */
+export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel {
+  const liveHours = m.meetings.reduce((n, x) => n + x.liveSeconds, 0) / 3600;
+  if (!(liveHours > 0)) throw new Error('the measurement holds no live meeting time');
+  const perMeeting = (f: (c: MeasuredCounts) => number) =>
+    m.meetings.reduce((n, x) => n + f(x.end), 0) / m.meetings.length;
+  const perHour = (f: (c: MeasuredCounts) => number) =>
+    m.meetings.reduce((n, x) => n + f(x.live), 0) / liveHours + perMeeting(f);
+  // Live-window status messages: once per meeting instead of scaled (a frame each).
+  const liveStatus = (c: MeasuredCounts) => c.messagesPerViewer.status ?? 0;
+  const statusCorrection =
+    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / m.meetings.length -
+    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / liveHours;
+  const sum = (r: Record<string, number>, match: (key: string) => boolean) =>
+    Object.entries(r).reduce((n, [k, v]) => n + (match(k) ? v : 0), 0);
+  const types = new Set(
+    m.meetings.flatMap((x) => [
+      ...Object.keys(x.live.messagesPerViewer),
+      ...Object.keys(x.end.messagesPerViewer),
+    ]),
+  );
+  const messageTypes = Object.fromEntries(
+    [...types]
+      .sort()
+      .map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0) + (t === 'status' ? statusCorrection : 0)]),
+  );
+  const meetingItemKb = Math.max(1, Math.ceil((m.meetingItemBytes ?? 1024) / 1024));
+  const meetingUpdates = perHour((c) => sum(c.dynamodb.requests, (k) => /(^|-)meetings UpdateItem$/.test(k)));
   return {
     viewers,
-    finalsPerHour: 1_200,
-    interimsPerHour: 3_600,
-    otherEventsPerHour: 10,
-    eventsPerFanoutBatch: 1,
+    interimWindowMs: m.interimWindowMs ?? INTERIM_WINDOW_MS,
+    source: `\`${m.command}\` (${m.measuredAt.slice(0, 10)}; ${m.meetings.map((x) => `${x.fixture} ${Math.round(x.liveSeconds)} s`).join(', ')})`,
+    messagesPerViewer: perHour((c) => c.billedPerViewer.batch) + statusCorrection,
+    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy) + statusCorrection,
+    bytesPerViewer: perHour((c) => c.bytesPerViewer.batch),
+    messageTypes,
+    queueMessages: perHour((c) => sum(c.sqs.entries, (k) => TRANSCRIPT_QUEUE.test(k))),
+    sqsSendRequests: perHour((c) =>
+      sum(c.sqs.requests, (k) => /^\S+ SendMessage/.test(k) && !/dlq/i.test(k)),
+    ),
+    fanoutInvocations: perHour((c) => sum(c.invocations, () => true)),
+    finals: perHour((c) => c.messagesPerViewer['transcript:final'] ?? 0),
+    // Meeting updates priced at the item's size (the measurement counts them as 1 KB).
+    writeUnits: perHour((c) => c.dynamodb.wru) + meetingUpdates * (meetingItemKb - 1),
+    meetingUpdates,
+    readUnits: perHour((c) => c.dynamodb.rru),
     fanoutMsPerFinal: 50,
-    fanoutMsPerInterim: 25,
-    segmentWritesPerFinal: 2,
-    meetingUpdatesPerFinal: 2,
-    commandPollsPerHour: 7_200,
-    bytesPerEventMessage: 400,
+    fanoutMsPerEvent: 25,
     logBytesPerInvocation: 600,
     logBytesPerAccessLogLine: 400,
     recordingPuts: 242,
@@ -121,6 +206,11 @@ export function defaultUsage(viewers = 5): UsageModel {
     recordingStoredBytes: 10.8e6,
     recordingRetentionMonths: 3,
   };
+}
+
+/** The committed measurement (bench/usage/meeting-hour.json) as a meeting-hour with `viewers`. */
+export function measuredUsage(viewers = 5, file = USAGE_FILE): UsageModel {
+  return usageFromMeasurement(JSON.parse(readFileSync(file, 'utf8')) as MeasuredUsage, viewers);
 }
 
 /** Bytes of Recall audio per hour: real frames as the simulator builds them, ids as long as Recall's. */
@@ -234,6 +324,8 @@ export interface CostLine {
 
 const usd = (n: number, digits = 2) => `$${n.toFixed(digits)}`;
 const num = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 3 });
+/** A measured count scaled to an hour: whole numbers are precise enough. */
+const int = (n: number) => num(Math.round(n));
 
 export function fixedMonthly(t: Template): CostLine[] {
   const P = PRICES;
@@ -363,23 +455,21 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   const lines: CostLine[] = [];
   const svc = services(t);
   const gateway = svc.find((s) => 'MAX_SESSIONS' in s.env);
-  // Interim coalescing (core/pipeline/interim-coalescer.ts): viewers get at most one interim line
-  // per window; when interims come faster, up to one refresh message per window joins the queue.
-  const configuredWindow = Number(gateway?.env.INTERIM_WINDOW_MS);
-  const windowMs = Number.isFinite(configuredWindow) ? configuredWindow : INTERIM_WINDOW_MS;
-  const interimLines = windowMs > 0 ? Math.min(u.interimsPerHour, 3_600_000 / windowMs) : u.interimsPerHour;
-  const refreshes = u.interimsPerHour > interimLines ? interimLines : 0;
-  const events = u.finalsPerHour + u.interimsPerHour + u.otherEventsPerHour + refreshes;
-  const toViewers = u.finalsPerHour + interimLines + u.otherEventsPerHour;
   const V = u.viewers;
 
-  // Realtime API: every event line to every viewer, the viewers' pings (two messages each: the
-  // ping and API Gateway's own pong), and the connection minutes.
+  // Realtime API: the measured messages to each viewer (a frame per 32 KB), the viewers' pings
+  // (two messages each: the ping and API Gateway's own pong), and the connection minutes.
   const pingsPerViewer = 3_600_000 / PING_INTERVAL_MS;
-  const messages = toViewers * V + 2 * pingsPerViewer * V;
+  const messages = u.messagesPerViewer * V + 2 * pingsPerViewer * V;
+  // Interim lines depend on the gateway's coalescing window: say so when the stage's differs.
+  const configuredWindow = Number(gateway?.env.INTERIM_WINDOW_MS ?? INTERIM_WINDOW_MS);
+  const windowNote =
+    configuredWindow === u.interimWindowMs
+      ? ''
+      : ` (measured with a ${u.interimWindowMs} ms interim window; this stage's gateway runs ${configuredWindow} ms: measure again)`;
   lines.push({
     item: 'API Gateway WebSocket messages',
-    how: `(${num(toViewers)} lines (${num(interimLines)} interim after ${windowMs} ms coalescing) × ${V} viewers) + (${pingsPerViewer} pings × 2 × ${V}) = ${num(messages)} × $${P.wsMessageMillion}/M`,
+    how: `(${num(Math.round(u.messagesPerViewer))} frames (measured${windowNote}) × ${V} viewers) + (${pingsPerViewer} pings × 2 × ${V}) = ${num(Math.round(messages))} × $${P.wsMessageMillion}/M`,
     usd: (messages / 1e6) * P.wsMessageMillion,
   });
   lines.push({
@@ -387,52 +477,50 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
     how: `60 × ${V} viewers × $${P.wsConnectionMinuteMillion}/M`,
     usd: ((60 * V) / 1e6) * P.wsConnectionMinuteMillion,
   });
-  const bytesOut = toViewers * V * u.bytesPerEventMessage;
+  const bytesOut = u.bytesPerViewer * V;
   lines.push({
     item: 'Data out to viewers',
-    how: `${num(toViewers * V)} messages × ${u.bytesPerEventMessage} B = ${(bytesOut / GB).toFixed(4)} GB × $${P.dataOutGb}`,
+    how: `${num(Math.round(u.bytesPerViewer))} B (measured) × ${V} viewers = ${(bytesOut / GB).toFixed(4)} GB × $${P.dataOutGb}`,
     usd: (bytesOut / GB) * P.dataOutGb,
   });
 
-  // Pipeline: one FIFO message per event; the fan-out Lambda receives and deletes per batch.
-  const batches = events / u.eventsPerFanoutBatch;
-  const sqsRequests = events + 2 * batches;
+  // Pipeline: the gateway's send requests; the fan-out's event source receives and deletes once
+  // per invocation (its empty long polls are in the fixed cost).
+  const sqsRequests = u.sqsSendRequests + 2 * u.fanoutInvocations;
   lines.push({
     item: 'SQS FIFO requests',
-    how: `${num(events)} sends + ${num(batches)} batches × (receive + delete) = ${num(sqsRequests)} × $${P.sqsFifoMillion}/M`,
+    how: `${int(u.sqsSendRequests)} send requests (${int(u.queueMessages)} events) + ${int(u.fanoutInvocations)} invocations × (receive + delete) = ${int(sqsRequests)} (measured) × $${P.sqsFifoMillion}/M`,
     usd: (sqsRequests / 1e6) * P.sqsFifoMillion,
   });
   const fanout = ofType(t, 'AWS::Lambda::Function').find(([id]) => /^FanoutFunction/.test(id))?.[1] ?? {};
-  const memGb = Number(fanout.MemorySize ?? 512) / 1024;
+  const memoryMb = Number(fanout.MemorySize ?? 512);
   const arm = JSON.stringify(fanout.Architectures ?? []).includes('arm64');
-  const gbSeconds =
-    (memGb * (u.finalsPerHour * u.fanoutMsPerFinal + (events - u.finalsPerHour) * u.fanoutMsPerInterim)) /
-    1000 /
-    u.eventsPerFanoutBatch;
+  const billedMs =
+    u.finals * u.fanoutMsPerFinal + Math.max(0, u.fanoutInvocations - u.finals) * u.fanoutMsPerEvent;
+  const gbSeconds = ((memoryMb / 1024) * billedMs) / 1000;
   const gbPrice = arm ? P.lambdaArmGbSecond : P.lambdaX86GbSecond;
   lines.push({
     item: 'Fan-out Lambda',
-    how: `${num(batches)} invocations × $${P.lambdaRequestMillion}/M + ${gbSeconds.toFixed(1)} GB-s (${u.fanoutMsPerFinal} ms a final, ${u.fanoutMsPerInterim} ms an interim, ${fanout.MemorySize ?? 512} MB) × $${gbPrice}`,
-    usd: (batches / 1e6) * P.lambdaRequestMillion + gbSeconds * gbPrice,
+    how: `${int(u.fanoutInvocations)} invocations (measured) × $${P.lambdaRequestMillion}/M + ${gbSeconds.toFixed(1)} GB-s (modelled: ${u.fanoutMsPerFinal} ms a final, ${u.fanoutMsPerEvent} ms another event, ${memoryMb} MB) × $${gbPrice}`,
+    usd: (u.fanoutInvocations / 1e6) * P.lambdaRequestMillion + gbSeconds * gbPrice,
   });
 
-  // DynamoDB: a GSI with every attribute projected is rewritten on every meeting update.
+  // DynamoDB: measured units; a meetings index projecting every attribute is rewritten on
+  // every meeting update (the measurement counts table writes only).
   const meetings = ofType(t, 'AWS::DynamoDB::Table').find(([id]) => /Meetings/.test(id))?.[1] ?? {};
   const fullGsis = ((meetings.GlobalSecondaryIndexes as Json[] | undefined) ?? []).filter(
     (g) => (g.Projection as Json | undefined)?.ProjectionType === 'ALL',
   ).length;
-  const wruPerFinal = u.segmentWritesPerFinal + u.meetingUpdatesPerFinal * (1 + fullGsis);
-  const wru = u.finalsPerHour * wruPerFinal;
+  const wru = u.writeUnits + u.meetingUpdates * fullGsis;
   lines.push({
     item: 'DynamoDB writes',
-    how: `${num(u.finalsPerHour)} finals × (${u.segmentWritesPerFinal} segment + ${u.meetingUpdatesPerFinal} meeting × (1 + ${fullGsis} GSI with projection ALL)) = ${num(wru)} WRU × $${P.dynamoWriteMillion}/M`,
+    how: `${int(u.writeUnits)} WRU (measured) + ${int(u.meetingUpdates)} meeting updates × ${fullGsis} GSI with projection ALL = ${int(wru)} WRU × $${P.dynamoWriteMillion}/M`,
     usd: (wru / 1e6) * P.dynamoWriteMillion,
   });
-  const rru = u.commandPollsPerHour * 0.5 + batches * 0.5 + u.finalsPerHour * 0.5;
   lines.push({
     item: 'DynamoDB reads',
-    how: `(${num(u.commandPollsPerHour)} command polls + ${num(batches)} subscriber queries + ${num(u.finalsPerHour)} keyword reads) × ½ RRU = ${num(rru)} RRU × $${P.dynamoReadMillion}/M`,
-    usd: (rru / 1e6) * P.dynamoReadMillion,
+    how: `${int(u.readUnits)} RRU (measured; response bytes ÷ 4 KB, ½ eventually consistent) × $${P.dynamoReadMillion}/M`,
+    usd: (u.readUnits / 1e6) * P.dynamoReadMillion,
   });
 
   // Audio: Recall → (CloudFront →) load balancer → task; task → Deepgram (internet egress).
@@ -471,10 +559,11 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
       usd: taskHour / perTask,
     });
   }
-  const logBytes = batches * u.logBytesPerInvocation + pingsPerViewer * V * u.logBytesPerAccessLogLine;
+  const logBytes =
+    u.fanoutInvocations * u.logBytesPerInvocation + pingsPerViewer * V * u.logBytesPerAccessLogLine;
   lines.push({
     item: 'CloudWatch Logs',
-    how: `${num(batches)} fan-out invocations × ${u.logBytesPerInvocation} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
+    how: `${int(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
     usd: (logBytes / GB) * P.logsIngestGb,
   });
   lines.push({
@@ -519,7 +608,7 @@ export interface CostReport {
   usage: UsageModel;
 }
 
-export function costReport(t: Template, usage = defaultUsage()): CostReport {
+export function costReport(t: Template, usage = measuredUsage()): CostReport {
   const fixed = fixedMonthly(t);
   const meetingHour = perMeetingHour(t, usage);
   const total = (lines: CostLine[]) => lines.reduce((s, l) => s + l.usd, 0);
@@ -568,9 +657,14 @@ export function renderMarkdown(r: CostReport): string {
     '',
     `### Per meeting-hour: ${usd(r.meetingHourTotal, 4)} with ${r.usage.viewers} viewers`,
     '',
-    `Usage model: ${num(r.usage.finalsPerHour)} finals and ${num(r.usage.interimsPerHour)} interims an hour (the Deepgram model of`,
-    `bench/audio-gateway.ts), ${r.usage.viewers} subscribed viewers each pinging every ${PING_INTERVAL_MS / 60_000} minutes (API Gateway answers the`,
-    'ping itself), Recall audio as 20 ms `audio_mixed_raw.data` frames, recordings as measured by',
+    `Usage: measured on the local stack by ${r.usage.source}, scaled to an hour`,
+    '(bench/usage/meeting-hour.json). A viewer gets, per meeting-hour:',
+    `${Object.entries(r.usage.messageTypes)
+      .map(([type, n]) => `${num(Math.round(n))} \`${type}\``)
+      .join(', ')} messages, in ${num(Math.round(r.usage.messagesPerViewer))} frames`,
+    `(${num(Math.round(r.usage.legacyMessagesPerViewer))} for a client that does not take batched frames). ${r.usage.viewers} viewers each ping`,
+    `every ${PING_INTERVAL_MS / 60_000} minutes (API Gateway answers the ping itself). Modelled, not measured: fan-out billed`,
+    'duration, log bytes, Recall audio as 20 ms `audio_mixed_raw.data` frames, recordings as measured by',
     'bench/microphone.ts.',
     '',
     '| item | arithmetic | per meeting-hour |',
@@ -578,8 +672,7 @@ export function renderMarkdown(r: CostReport): string {
     ...r.meetingHour.map((l) => row(l, 5)),
     `| **total** | | **${usd(r.meetingHourTotal, 4)}** |`,
     '',
-    `Each further viewer adds ${usd(r.perExtraViewer, 4)} per meeting-hour (mostly API Gateway messages:`,
-    'one per transcript event).',
+    `Each further viewer adds ${usd(r.perExtraViewer, 4)} per meeting-hour (API Gateway messages and bytes).`,
     DOC_END,
   ].join('\n');
 }
@@ -611,7 +704,7 @@ function main(): void {
   const template = file ? (JSON.parse(readFileSync(file, 'utf8')) as Template) : synthesizeTemplate();
   const viewers = Number(flag('--viewers') ?? 5);
   if (!Number.isInteger(viewers) || viewers < 0) throw new Error('--viewers needs a whole number');
-  const report = costReport(template, defaultUsage(viewers));
+  const report = costReport(template, measuredUsage(viewers, flag('--usage') ?? USAGE_FILE));
   if (process.argv.includes('--write-docs')) {
     const docPath = path.join(REPO_ROOT, 'docs', 'deploy.md');
     const doc = readFileSync(docPath, 'utf8');

@@ -21,6 +21,8 @@ import { TaskProtection, watchTaskStopping } from './task-protection';
 export interface RunningAudioGateway {
   gateway: AudioGateway;
   publisher: EventPublisher;
+  /** Interim coalescing in front of the publisher (its stats: bench/meeting-usage.ts). */
+  interims: InterimCoalescer;
   /** Recordings and browser microphones (tests look at their state). */
   extensions: LiveAudioExtensions;
   port: number;
@@ -67,7 +69,7 @@ export async function startAudioGateway(
   });
   const { port, url } = await gateway.listen();
   logger.info('audio gateway listening', { port, maxSessions: config.maxSessions });
-  return { gateway, publisher, extensions, port, url };
+  return { gateway, publisher, interims, extensions, port, url };
 }
 
 if (require.main === module) {

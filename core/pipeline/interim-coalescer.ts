@@ -15,6 +15,11 @@
  *   finals and alerts are never delayed or dropped.
  * Cost: at most one extra SQS message per window per meeting, when interims come faster than
  * that. Saved: (skipped − refreshed) × viewers API Gateway messages.
+ *
+ * An interim that repeats the last interim of its utterance (same seq, same text, same speaker),
+ * or that has no text while none was shown yet, is not published at all: it shows viewers
+ * nothing new and raises no alert (alerts come from the text), yet would cost an SQS message, a
+ * fan-out invocation and a WebSocket message per viewer (bench/meeting-usage.ts counts them).
  */
 import type { ServerMessage } from '../realtime/protocol';
 import type { PipelineEvent, TranscriptEvent } from './events';
@@ -42,6 +47,8 @@ interface MeetingWindow {
 
 export interface InterimCoalescerStats {
   interims: number;
+  /** Interims not published: the same text and speaker as the utterance's last one, or empty. */
+  unchanged: number;
   shown: number;
   skipped: number;
   refreshed: number;
@@ -50,7 +57,16 @@ export interface InterimCoalescerStats {
 
 export class InterimCoalescer {
   private readonly meetings = new Map<string, MeetingWindow>();
-  readonly stats: InterimCoalescerStats = { interims: 0, shown: 0, skipped: 0, refreshed: 0, superseded: 0 };
+  /** Per meeting, the last interim published: its seq, text and speaker. */
+  private readonly lastInterim = new Map<string, { seq: number; text: string; speaker: string }>();
+  readonly stats: InterimCoalescerStats = {
+    interims: 0,
+    unchanged: 0,
+    shown: 0,
+    skipped: 0,
+    refreshed: 0,
+    superseded: 0,
+  };
 
   constructor(
     private readonly publish: (event: PipelineEvent) => void,
@@ -79,6 +95,10 @@ export class InterimCoalescer {
 
   private interim(event: TranscriptEvent): void {
     this.stats.interims++;
+    if (this.unchanged(event)) {
+      this.stats.unchanged++;
+      return;
+    }
     const now = this.now();
     const window = this.meetings.get(event.meetingId);
     if (!window || (now - window.shownAt >= this.windowMs && !window.timer)) {
@@ -109,6 +129,16 @@ export class InterimCoalescer {
     this.publish({ ...pending, display: 'refresh' });
   }
 
+  /** Whether this interim repeats its utterance's last one (or is empty while nothing was shown). */
+  private unchanged(event: TranscriptEvent): boolean {
+    const { seq, text, speaker } = event.segment;
+    const last = this.lastInterim.get(event.meetingId);
+    const before = last?.seq === seq ? last : undefined;
+    if (before ? before.text === text && before.speaker === speaker : text.trim() === '') return true;
+    this.lastInterim.set(event.meetingId, { seq, text, speaker });
+    return false;
+  }
+
   /** A final or drop for seqs below `beforeSeq`: a pending refresh of those is not needed. */
   private supersede(meetingId: string, beforeSeq: number): void {
     const window = this.meetings.get(meetingId);
@@ -122,6 +152,7 @@ export class InterimCoalescer {
   private forget(meetingId: string): void {
     this.refresh(meetingId);
     this.meetings.delete(meetingId);
+    this.lastInterim.delete(meetingId);
   }
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { BackoffOptions } from '../backoff';
 import type { RollingBriefings } from '../briefing/rolling-briefings';
 import type { MeetingRepository } from '../meetings/repository';
+import { packMessages } from '../realtime/batch-frames';
 import type { ConnectionFanout } from '../realtime/connection-fanout';
 import {
   type ConnectionRepository,
@@ -187,8 +188,9 @@ export class TranscriptFanout {
   }
 
   /**
-   * Posts `messages` to shard 0 and hands the other shards to the shard queue, at once. Both
-   * must succeed before the caller goes on (a final is marked delivered after this).
+   * Posts `messages` to every subscriber: one frame each to those that take batched frames
+   * (core/realtime/batch-frames.ts), one frame a message to the others. Both must succeed
+   * before the caller goes on (a final is marked delivered after this).
    */
   private async deliver(
     d: Deliveries,
@@ -196,7 +198,33 @@ export class TranscriptFanout {
     subscribers: readonly Subscriber[],
     messages: ServerMessage[],
   ): Promise<void> {
+    // The shard messages' deduplication key: the same for the same delivery of a redelivered record.
     const key = `${d.id}:${d.next++}`;
+    const batchers = messages.length > 1 ? subscribers.filter((s) => s.batch) : [];
+    if (batchers.length === 0) return this.deliverTo(key, topicId, subscribers, messages);
+    const outcomes = await Promise.allSettled([
+      this.deliverTo(
+        key,
+        topicId,
+        subscribers.filter((s) => !s.batch),
+        messages,
+      ),
+      this.deliverTo(`${key}b`, topicId, batchers, packMessages(messages)),
+    ]);
+    for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+  }
+
+  /**
+   * Posts `messages` to shard 0 and hands the other shards to the shard queue, at once. Both
+   * must succeed before the caller goes on.
+   */
+  private async deliverTo(
+    key: string,
+    topicId: string,
+    subscribers: readonly Subscriber[],
+    messages: ServerMessage[],
+  ): Promise<void> {
+    if (subscribers.length === 0) return;
     const { first, others } = splitShards(subscribers);
     const shards = this.deps.shards;
     if (others.size === 0 || !shards) {

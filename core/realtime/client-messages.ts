@@ -24,6 +24,8 @@ export const SubscribeSchema = z.strictObject({
   action: z.literal('subscribe'),
   meetingId: MeetingId,
   lastSeq: z.optional(z.number().check(z.int(), z.nonnegative())),
+  /** The client unpacks `batch` frames (docs/protocol.md "Batched frames"): several messages, one frame. */
+  batch: z.optional(z.boolean()),
 });
 export const UnsubscribeSchema = z.strictObject({ action: z.literal('unsubscribe'), meetingId: MeetingId });
 export const CommandSchema = z.strictObject({

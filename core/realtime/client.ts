@@ -205,16 +205,28 @@ export class ParleyClient {
   private sendSubscribe(meetingId: string, state: MeetingState): void {
     state.replaying = true;
     state.buffer = [];
-    this.send({ action: 'subscribe', meetingId, lastSeq: state.lastSeq });
+    // batch: the server may pack several messages in one frame (docs/protocol.md "Batched frames").
+    this.send({ action: 'subscribe', meetingId, lastSeq: state.lastSeq, batch: true });
   }
 
   private onMessage(raw: string): void {
-    let msg: ServerMessage;
+    let frame: ServerMessage;
     try {
-      msg = JSON.parse(raw) as ServerMessage;
+      frame = JSON.parse(raw) as ServerMessage;
     } catch {
       return;
     }
+    // A batched frame's messages are handled in order, each as if it had come alone.
+    if (frame.type === 'batch') {
+      if (!Array.isArray(frame.messages)) return;
+      for (const msg of frame.messages) this.onServerMessage(msg);
+    } else {
+      this.onServerMessage(frame);
+    }
+  }
+
+  private onServerMessage(msg: ServerMessage): void {
+    if (typeof msg !== 'object' || msg === null) return;
     this.emit('message', msg);
     switch (msg.type) {
       case 'subscribed':

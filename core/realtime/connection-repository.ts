@@ -28,6 +28,8 @@ export interface Subscriber {
   userId: string;
   /** Fan-out shard (core/pipeline/fanout-shards.ts); absent = 0 (job topics, older items). */
   shard?: number;
+  /** The client takes `batch` frames (subscribed with `batch: true`); absent = one message a frame. */
+  batch?: boolean;
 }
 
 export { jobTopic, meetingTopic } from './topics';
@@ -73,12 +75,20 @@ export class ConnectionRepository {
     userId: string,
     now = new Date(),
     shard = 0,
+    batch = false,
   ): Promise<void> {
     const expiresAt = epochSeconds(now) + CONNECTION_TTL_SECONDS;
     await leanDynamo().send(
       new PutCommand({
         TableName: this.subscriptions,
-        Item: { topic, connectionId, userId, expiresAt, ...(shard > 0 ? { shard } : {}) },
+        Item: {
+          topic,
+          connectionId,
+          userId,
+          expiresAt,
+          ...(shard > 0 ? { shard } : {}),
+          ...(batch ? { batch } : {}),
+        },
       }),
     );
   }
@@ -100,9 +110,9 @@ export class ConnectionRepository {
           KeyConditionExpression: 'topic = :t',
           FilterExpression: 'expiresAt > :now',
           ExpressionAttributeValues: { ':t': topic, ':now': epochSeconds(now) },
-          // `shard` is a DynamoDB reserved word.
-          ProjectionExpression: 'connectionId, userId, #shard',
-          ExpressionAttributeNames: { '#shard': 'shard' },
+          // `shard` is a DynamoDB reserved word (`batch` named the same way, to be safe).
+          ProjectionExpression: 'connectionId, userId, #shard, #batch',
+          ExpressionAttributeNames: { '#shard': 'shard', '#batch': 'batch' },
           ExclusiveStartKey: cursor,
         }),
       );

@@ -88,6 +88,11 @@ export type ServerMessage =
       action?: never;
       requestId?: never;
     }
+  /**
+   * Several messages in one frame, to a client that subscribed with `batch: true`: handle them
+   * in order, as if each had come alone (docs/protocol.md "Batched frames").
+   */
+  | { type: 'batch'; messages: ServerMessage[] }
   /** From API Gateway itself (a MOCK route): when it received the ping, ms since the epoch. */
   | { type: 'pong'; serverTime: number }
   | {

@@ -17,6 +17,7 @@ import type { MeetingRepository } from '../meetings/repository';
 import type { PipelineEvent } from '../pipeline/events';
 import type { RecallClient } from '../recall/client';
 import type { SegmentRepository } from '../transcript/segment-repository';
+import { FrameWriter } from './batch-frames';
 import type { ConnectionFanout } from './connection-fanout';
 import type { ConnectionRepository } from './connection-repository';
 import type { CommandMessage, ServerMessage, SubscribeMessage } from './protocol';
@@ -89,9 +90,12 @@ export async function subscribe(
     ? Math.floor((await deps.shards.meetings.takeSubscriptionSlot(meeting.meetingId)) / deps.shards.size)
     : 0;
   const topic = meetingTopic(meeting.meetingId);
-  await deps.connections.subscribe(topic, ctx.connectionId, ctx.userId, new Date(), shard);
+  const batch = msg.batch === true;
+  await deps.connections.subscribe(topic, ctx.connectionId, ctx.userId, new Date(), shard, batch);
   const after = msg.lastSeq ?? 0;
-  const reply = (m: ServerMessage) => deps.fanout.post(ctx.connectionId, m);
+  // A client that takes batched frames gets its replay packed, 32 KB a frame (batch-frames.ts).
+  const writer = new FrameWriter((m) => deps.fanout.post(ctx.connectionId, m), batch);
+  const reply = (m: ServerMessage) => writer.add(m);
   if (
     !(await reply({
       type: 'subscribed',
@@ -127,6 +131,7 @@ export async function subscribe(
       added: EMPTY_DELTA,
     });
   }
+  await writer.flush();
 }
 
 export async function unsubscribe(

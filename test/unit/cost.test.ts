@@ -8,13 +8,15 @@ import {
   costReport,
   DOC_BEGIN,
   DOC_END,
-  defaultUsage,
   fixedMonthly,
+  type MeasuredCounts,
+  type MeasuredUsage,
   PRICES,
   perMeetingHour,
   renderMarkdown,
   synthesizeTemplate,
   type Template,
+  usageFromMeasurement,
 } from '../../bench/cost';
 import { PING_INTERVAL_MS } from '../../core/realtime/ping-route';
 
@@ -91,27 +93,105 @@ describe('cost model (bench/cost.ts)', () => {
           },
         },
       });
-    const usage = defaultUsage(5);
+    const usage = usageFromMeasurement(measurement());
     const writes = (t: Template) => line(perMeetingHour(t, usage), /DynamoDB writes/)?.usd ?? Number.NaN;
 
     const saved = writes(meetings('ALL')) - writes(meetings('KEYS_ONLY'));
 
-    expect(saved).toBeCloseTo(
-      (usage.finalsPerHour * usage.meetingUpdatesPerFinal * PRICES.dynamoWriteMillion) / 1e6,
-      8,
+    expect(usage.meetingUpdates).toBeGreaterThan(0);
+    expect(saved).toBeCloseTo((usage.meetingUpdates * PRICES.dynamoWriteMillion) / 1e6, 10);
+  });
+
+  it('adds one API Gateway message per measured frame and two per ping for each further viewer', () => {
+    const t = template({});
+    const cost = (viewers: number) =>
+      line(perMeetingHour(t, usageFromMeasurement(measurement(), viewers)), /WebSocket messages/)?.usd ??
+      Number.NaN;
+    const u = usageFromMeasurement(measurement());
+
+    expect(cost(6) - cost(5)).toBeCloseTo(
+      ((u.messagesPerViewer + (2 * 3_600_000) / PING_INTERVAL_MS) * PRICES.wsMessageMillion) / 1e6,
+      10,
     );
   });
 
-  it('adds one API Gateway message per transcript event for each further viewer', () => {
-    const t = template({});
-    const cost = (viewers: number) =>
-      line(perMeetingHour(t, defaultUsage(viewers)), /WebSocket messages/)?.usd ?? Number.NaN;
-    const u = defaultUsage(1);
-    const events = u.finalsPerHour + u.interimsPerHour + u.otherEventsPerHour;
+  it('scales each meeting’s live window to an hour and adds one meeting’s end', () => {
+    // Two meetings, 30 minutes live each: their live counts are one hour's worth together.
+    const u = usageFromMeasurement(measurement());
 
-    expect(cost(6) - cost(5)).toBeCloseTo(
-      ((events + (2 * 3_600_000) / PING_INTERVAL_MS) * PRICES.wsMessageMillion) / 1e6,
-      8,
+    expect(u.messagesPerViewer).toBeCloseTo(2 * 1_000 + (10 + 12) / 2);
+    expect(u.legacyMessagesPerViewer).toBeCloseTo(2 * 1_500 + (12 + 14) / 2);
+    expect(u.queueMessages).toBeCloseTo(2 * 1_600 + (3 + 5) / 2);
+    expect(u.sqsSendRequests).toBeCloseTo(2 * 1_600 + (3 + 5) / 2);
+    expect(u.fanoutInvocations).toBeCloseTo(2 * 1_590 + (3 + 5) / 2);
+    expect(u.finals).toBeCloseTo(2 * 400);
+    // 2 × 1,000 WRU + the end; meeting updates (2 × 800 + 1 at the end) priced at 2 KB: one more unit each.
+    expect(u.writeUnits).toBeCloseTo(2 * 1_000 + (4 + 6) / 2 + (2 * 800 + 1));
+    expect(u.messageTypes['transcript:interim']).toBeCloseTo(2 * 1_100);
+  });
+
+  it('counts a status message that fell in a live window once per meeting, not once per hour of it', () => {
+    const withStatus = measurement();
+    for (const x of withStatus.meetings) {
+      x.live.messagesPerViewer.status = 2;
+      x.live.billedPerViewer.batch += 2;
+    }
+
+    const added =
+      usageFromMeasurement(withStatus).messagesPerViewer -
+      usageFromMeasurement(measurement()).messagesPerViewer;
+
+    // Two 30-minute meetings with 2 each: scaled, 4 an hour; per meeting, 2.
+    expect(added).toBeCloseTo(2);
+    expect(usageFromMeasurement(withStatus).messageTypes.status).toBeCloseTo(2 + 1);
+  });
+
+  it('prices SQS as the gateway’s send requests plus a receive and a delete per fan-out invocation', () => {
+    const u = usageFromMeasurement(measurement());
+    const sqs = line(perMeetingHour(template({}), u), /SQS FIFO/)?.usd ?? Number.NaN;
+
+    expect(sqs).toBeCloseTo(
+      ((u.sqsSendRequests + 2 * u.fanoutInvocations) * PRICES.sqsFifoMillion) / 1e6,
+      10,
     );
   });
 });
+
+/** A measurement as bench/meeting-usage.ts writes it: two 30-minute meetings, 2 KB meeting items. */
+function measurement(): MeasuredUsage {
+  const counts = (n: number, end: number): MeasuredCounts => ({
+    framesPerViewer: { legacy: n ? 1_500 : 12 + end, batch: n ? 1_000 : 10 + end },
+    billedPerViewer: { legacy: n ? 1_500 : 12 + end, batch: n ? 1_000 : 10 + end },
+    bytesPerViewer: { legacy: 600_000, batch: 590_000 },
+    messagesPerViewer: n ? { 'transcript:final': 400, 'transcript:interim': 1_100 } : { status: 1 },
+    dynamodb: {
+      wru: n ? 1_000 : 4 + end,
+      rru: 300,
+      requests: n ? { 'local-meetings UpdateItem': 800 } : { 'local-meetings UpdateItem': 1 },
+    },
+    sqs: {
+      requests: n
+        ? {
+            'local-transcript-events.fifo SendMessageBatch': 1_600,
+            'local-transcript-events.fifo ReceiveMessage': 9_999,
+          }
+        : { 'local-transcript-events.fifo SendMessageBatch': 3 + end },
+      billed: 0,
+      entries: n ? { 'local-transcript-events.fifo': 1_600 } : { 'local-transcript-events.fifo': 3 + end },
+    },
+    invocations: n ? { 'local-transcript-events.fifo': 1_590 } : { 'local-transcript-events.fifo': 3 + end },
+    managementPosts: 0,
+  });
+  return {
+    measuredAt: '2026-12-02T00:00:00.000Z',
+    command: 'npx tsx bench/meeting-usage.ts',
+    viewers: 5,
+    batchViewers: 5,
+    interimWindowMs: 250,
+    meetingItemBytes: 2_000,
+    meetings: [
+      { fixture: 'a', liveSeconds: 1_800, live: counts(1, 0), end: counts(0, 0) },
+      { fixture: 'b', liveSeconds: 1_800, live: counts(1, 0), end: counts(0, 2) },
+    ],
+  };
+}

@@ -77,7 +77,44 @@ describe('InterimCoalescer', () => {
     ]);
     const shown = published.filter((e) => e.type === 'transcript' && e.display !== 'skip');
     expect(shown).toHaveLength(3);
-    expect(coalescer.stats).toEqual({ interims: 10, shown: 1, skipped: 9, refreshed: 2, superseded: 0 });
+    expect(coalescer.stats).toEqual({
+      interims: 10,
+      unchanged: 0,
+      shown: 1,
+      skipped: 9,
+      refreshed: 2,
+      superseded: 0,
+    });
+  });
+
+  it('publishes no interim that repeats its utterance’s last text and speaker, nor an empty one before any text', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const said = (seq: number, revision: number, text: string, speaker = 'A'): TranscriptEvent => {
+      const event = interim(seq, revision);
+      return { ...event, segment: { ...event.segment, text, speaker } };
+    };
+
+    // Act: one interim a second, as the speech engine sends them.
+    for (const event of [
+      said(1, 0, ''), // nothing heard yet
+      said(1, 1, 'the budget'),
+      said(1, 2, 'the budget'), // a pause: the same words
+      said(1, 3, 'the budget', 'B'), // the same words, now given to another speaker
+      said(1, 4, 'the budget is'),
+      said(2, 0, 'the budget is'), // the next utterance: new line, even with the same words
+      said(2, 1, ''), // a revision to nothing after text was shown: viewers must see it
+    ]) {
+      coalescer.handle(event);
+      time.advance(1_000);
+    }
+    coalescer.handle(final(2));
+
+    // Assess
+    expect(published.map(label)).toEqual(['I1.1', 'I1.3', 'I1.4', 'I2.0', 'I2.1', 'F2.9']);
+    expect(coalescer.stats.unchanged).toBe(2);
   });
 
   it('passes a final through at once and cancels the refresh it supersedes', () => {
