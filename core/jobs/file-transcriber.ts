@@ -425,7 +425,17 @@ class JobRun {
     this.audioMs = this.totalMs;
     this.eta = { seconds: 0, confidence: 1 };
     const resultLocation = `/meetings/${this.job.jobId}/transcript`;
-    await this.write({ stage: 'complete', finishedAt: now, resultLocation, ...this.progressFields() });
+    // The count and checkpoint go with the end state: finals made after the last progress write
+    // (the one the engine sends when the stream closes, at least) are counted only here.
+    await this.write({
+      stage: 'complete',
+      finishedAt: now,
+      resultLocation,
+      ...this.progressFields(),
+      segments: this.segments,
+      checkpointSeq: this.checkpoint.seq,
+      checkpointMs: this.checkpoint.ms,
+    });
     await this.deps.meetings.setStatusIf(this.job.jobId, 'ended', ['joining', 'live']);
     this.events.push(
       { type: 'stage_change', payload: { from: this.stage, to: 'complete', percent: 100, timestamp: now } },
