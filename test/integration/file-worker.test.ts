@@ -200,4 +200,66 @@ describe('the file worker on the emulators', () => {
     );
     expect(await queueDepth(clients.sqs, dlqUrl('fileJobs'))).toBe(0);
   });
+
+  it('keeps a job to one run when its message is delivered again while the run is alive: the second worker waits, nothing is transcribed twice', async () => {
+    // A lagging engine (a result every 150 ms) makes the 40 s file take several seconds.
+    fake = await startFakeDeepgram({ finalEveryMs: 1_000, resultDelayMs: 150 });
+    // Worker A's heartbeat never comes in time (a stalled process): after 2 s SQS delivers the
+    // message again, to worker B, while A is still transcribing.
+    const a = startWorker(
+      { visibilityTimeoutSeconds: 2 },
+      { heartbeatIntervalMs: 3_600_000, leaseSeconds: 8, leadMs: 2_000 },
+    );
+    const frames = 2_000;
+    const jobId = await submit(numberedWav('redelivered.wav', frames));
+    await until('A transcribing', async () => (await jobs.get(jobId))?.stage === 'transcribing');
+    const b = startWorker({ visibilityTimeoutSeconds: 2 }, { leaseSeconds: 8, leadMs: 2_000 });
+    const job = await ended(jobId);
+    expect(job.stage).toBe('complete');
+    expect(b.worker.stats.leased).toBeGreaterThanOrEqual(1);
+    await until('A to finish the run', async () => a.worker.stats.completed === 1);
+    expect(b.worker.stats.completed).toBe(0);
+    expect(job.attempts).toBe(1);
+    // One stream heard the file, once.
+    expect(fake.connections).toHaveLength(1);
+    expect(fake.connections[0]?.heard).toEqual(Array.from({ length: frames }, (_, i) => i + 1));
+    const finals = await stored(jobId);
+    expect(finals.map((s) => s.seq)).toEqual(finals.map((_, i) => i + 1));
+    expect(framesOf(finals)).toEqual(Array.from({ length: frames }, (_, i) => i + 1));
+    expect(job.segments).toBe(finals.length);
+    // The copy B put back finds the job ended and is deleted; nothing is dead-lettered.
+    await until(
+      'the messages deleted',
+      async () => (await queueDepth(clients.sqs, queueUrl('fileJobs'))) === 0,
+      60_000,
+    );
+    expect(await queueDepth(clients.sqs, dlqUrl('fileJobs'))).toBe(0);
+  });
+
+  it('resumes a killed worker’s job on another worker once its lease has expired, every frame stored once', async () => {
+    fake = await startFakeDeepgram({ finalEveryMs: 1_000, resultDelayMs: 150 });
+    const a = startWorker({ visibilityTimeoutSeconds: 2 }, { leaseSeconds: 2, leadMs: 2_000 });
+    const frames = 2_000;
+    const jobId = await submit(numberedWav('killed.wav', frames));
+    await until('five stored finals', async () => (await stored(jobId)).length >= 5);
+    a.kill();
+    const killedAt = Date.now();
+    startWorker({ visibilityTimeoutSeconds: 2 }, { leaseSeconds: 2, leadMs: 2_000 });
+    const job = await ended(jobId);
+    expect(job.stage).toBe('complete');
+    expect(job.attempts).toBeGreaterThanOrEqual(2);
+    // The second run started only once the killed run's lease had expired.
+    expect(fake.connections.length).toBeGreaterThanOrEqual(2);
+    const finals = await stored(jobId);
+    expect(finals.map((s) => s.seq)).toEqual(finals.map((_, i) => i + 1));
+    expect(framesOf(finals)).toEqual(Array.from({ length: frames }, (_, i) => i + 1));
+    expect(job.segments).toBe(finals.length);
+    expect(Date.now() - killedAt).toBeGreaterThan(0);
+    await until(
+      'the messages deleted',
+      async () => (await queueDepth(clients.sqs, queueUrl('fileJobs'))) === 0,
+      60_000,
+    );
+    expect(await queueDepth(clients.sqs, dlqUrl('fileJobs'))).toBe(0);
+  });
 });
