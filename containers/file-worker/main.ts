@@ -31,7 +31,14 @@ export interface RunningFileWorker {
 export function startFileWorker(
   config: FileWorkerConfig = loadFileWorkerConfig(),
   logger: Logger = createLogger('file-worker'),
-  overrides: { waitTimeSeconds?: number; progressIntervalMs?: number; leadMs?: number } = {},
+  overrides: {
+    waitTimeSeconds?: number;
+    progressIntervalMs?: number;
+    leadMs?: number;
+    /** Tests: a heartbeat slower than the visibility timeout (a stalled worker). */
+    heartbeatIntervalMs?: number;
+    leaseSeconds?: number;
+  } = {},
 ): RunningFileWorker {
   const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
   const jobs = new JobRepository();
@@ -66,6 +73,10 @@ export function startFileWorker(
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     concurrency: config.concurrency,
     ...(overrides.waitTimeSeconds !== undefined ? { waitTimeSeconds: overrides.waitTimeSeconds } : {}),
+    ...(overrides.heartbeatIntervalMs !== undefined
+      ? { heartbeatIntervalMs: overrides.heartbeatIntervalMs }
+      : {}),
+    ...(overrides.leaseSeconds !== undefined ? { leaseSeconds: overrides.leaseSeconds } : {}),
   });
   worker.start();
   logger.info('file worker polling', { concurrency: config.concurrency });

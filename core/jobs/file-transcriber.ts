@@ -7,6 +7,11 @@
  * Resuming: the seq of each final is the worker's own count from the checkpoint (not the
  * meeting's counter), so a final that a lost worker had already sent is re-made with the same
  * seq and stored once (the segments table's conditional put).
+ *
+ * One run at a time: a run holds the job's lease (JobRepository.claim), renews it while alive,
+ * writes only while it holds it, and stops sending finals once it may have lapsed, so a second
+ * worker that receives the job's message again (its visibility lapsed) never transcribes beside
+ * a live run, and takes over a lost one only after the lease has expired.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +41,7 @@ import { EtaEstimator, JobEventCoalescer, PROGRESS_INTERVAL_MS } from './progres
 import type { JobRepository } from './repository';
 
 export interface FileTranscriberDeps {
-  jobs: Pick<JobRepository, 'update'>;
+  jobs: Pick<JobRepository, 'update' | 'renewLease' | 'whyNotWritten'>;
   meetings: Pick<MeetingRepository, 'get' | 'setStatusIf'>;
   segments: Pick<SegmentRepository, 'all'>;
   s3: S3Client;
@@ -59,11 +64,16 @@ export type JobOutcome = 'complete' | 'failed' | 'cancelled' | 'halted';
 /** Frames sent to the speech engine (250 ms, as a live stream would). */
 const FRAME_BYTES = 250 * PCM_BYTES_PER_MS;
 
-/** Stops a run from outside: `halt` = the worker is going away (no more writes), `crash` simulates a kill. */
+/**
+ * Stops a run from outside: `halt` = the worker is going away (no more writes), `crash` simulates
+ * a kill, `lose` = the run no longer holds the job's lease (another run may hold it).
+ */
 export class RunControl {
   halted = false;
   /** A simulated kill: unlike a graceful halt, not even the last checkpoint is written. */
   crashed = false;
+  /** The lease is gone or may have lapsed: nothing more is sent or written. */
+  lost = false;
   private readonly listeners: (() => void)[] = [];
   halt(): void {
     if (this.halted) return;
@@ -72,6 +82,10 @@ export class RunControl {
   }
   crash(): void {
     this.crashed = true;
+    this.halt();
+  }
+  lose(): void {
+    this.lost = true;
     this.halt();
   }
   onHalt(fn: () => void): void {
@@ -87,11 +101,20 @@ class Halted extends Error {
   override name = 'Halted';
 }
 
+/** The lease a run holds (JobRepository.claim): its owner id, until when, and how long a renewal extends it. */
+export interface RunLease {
+  owner: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  durationMs: number;
+}
+
 export class FileTranscriber {
   constructor(private readonly deps: FileTranscriberDeps) {}
 
-  async run(claimed: Job, control: RunControl = new RunControl()): Promise<JobOutcome> {
-    const run = new JobRun(this.deps, claimed, control);
+  /** Runs a claimed job; without `lease` (tests of a lone run) nothing is fenced. */
+  async run(claimed: Job, control: RunControl = new RunControl(), lease?: RunLease): Promise<JobOutcome> {
+    const run = new JobRun(this.deps, claimed, control, lease);
     return run.execute();
   }
 }
@@ -116,6 +139,7 @@ class JobRun {
     private readonly deps: FileTranscriberDeps,
     claimed: Job,
     private readonly control: RunControl,
+    private readonly lease?: RunLease,
   ) {
     this.job = claimed;
     this.stage = claimed.stage;
@@ -136,6 +160,7 @@ class JobRun {
   }
 
   async execute(): Promise<JobOutcome> {
+    const renewing = this.keepLease();
     try {
       if (this.stage === 'uploading') await this.moveTo('queued');
       if (this.stage === 'queued') await this.moveTo('decoding');
@@ -169,8 +194,52 @@ class JobRun {
       if (error instanceof JobFailure) return await this.fail(error);
       throw error;
     } finally {
+      if (renewing) clearInterval(renewing);
       if (this.dir) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * Renews the lease three times per lease duration, on its own timer (the finalizing waits and
+   * a slow progress write must not let it lapse). A renewal refused because another run holds
+   * the job stops this run; a failed call is retried at the next beat (the lease's own expiry
+   * then fences the run: leaseHeld).
+   */
+  private keepLease(): NodeJS.Timeout | undefined {
+    const lease = this.lease;
+    if (!lease) return undefined;
+    let renewing = false;
+    const timer = setInterval(
+      () => {
+        if (renewing || this.control.halted) return;
+        renewing = true;
+        const expiresAt = Date.now() + lease.durationMs;
+        this.deps.jobs
+          .renewLease(this.job.jobId, lease.owner, expiresAt)
+          .then((result) => {
+            if (result === 'renewed') lease.expiresAt = Math.max(lease.expiresAt, expiresAt);
+            if (result === 'lost') this.loseLease('another run holds the job');
+          })
+          .catch((error) => this.log.warn('lease renewal failed', { error: String(error) }))
+          .finally(() => {
+            renewing = false;
+          });
+      },
+      Math.max(100, Math.floor(lease.durationMs / 3)),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  /** True while this run certainly holds the lease (its last confirmed expiry is ahead). */
+  private leaseHeld(): boolean {
+    return !this.lease || Date.now() < this.lease.expiresAt;
+  }
+
+  private loseLease(reason: string): void {
+    if (this.control.lost) return;
+    this.log.warn('job lease lost: this run stops; another run resumes the job', { reason });
+    this.control.lose();
   }
 
   /**
@@ -179,14 +248,22 @@ class JobRun {
    * be stored and resumes after them rather than racing the fan-out.
    */
   private async handOver(): Promise<void> {
-    if (this.control.crashed || this.checkpoint.seq === 0) return;
+    if (this.control.crashed || this.control.lost) return;
     try {
       await this.deps.flush();
-      await this.deps.jobs.update(this.job.jobId, {
-        checkpointSeq: this.checkpoint.seq,
-        checkpointMs: this.checkpoint.ms,
-        segments: this.segments,
-      });
+      // The lease is given up with the checkpoint: the next worker need not wait for it to expire.
+      await this.deps.jobs.update(
+        this.job.jobId,
+        this.checkpoint.seq === 0
+          ? { leaseExpiresAt: 0 }
+          : {
+              checkpointSeq: this.checkpoint.seq,
+              checkpointMs: this.checkpoint.ms,
+              segments: this.segments,
+              leaseExpiresAt: 0,
+            },
+        this.owner,
+      );
     } catch (error) {
       this.log.warn('could not write the hand-over checkpoint', { error: String(error) });
     }
@@ -271,6 +348,11 @@ class JobRun {
       floor: new FloorTracker(),
       emit: (segment) => {
         if (!segment.isFinal || this.control.halted) return;
+        // A final sent after the lease may have lapsed could race the run that took the job over.
+        if (!this.leaseHeld()) {
+          this.loseLease('the lease lapsed before it could be renewed');
+          return;
+        }
         this.segments++;
         this.deps.publish({ v: 1, type: 'transcript', meetingId: this.job.jobId, segment });
         this.checkpoint = { seq: segment.seq, ms: this.checkpoint.ms };
@@ -324,7 +406,8 @@ class JobRun {
           cancelled = true;
           decoder.kill();
           wake?.();
-        } else this.log.warn('progress write failed', { error: String(error) });
+        } else if (!(error instanceof Halted))
+          this.log.warn('progress write failed', { error: String(error) });
       });
     }, this.interval);
     const leadMs = this.deps.leadMs ?? 15_000;
@@ -425,7 +508,17 @@ class JobRun {
     this.audioMs = this.totalMs;
     this.eta = { seconds: 0, confidence: 1 };
     const resultLocation = `/meetings/${this.job.jobId}/transcript`;
-    await this.write({ stage: 'complete', finishedAt: now, resultLocation, ...this.progressFields() });
+    // The count and checkpoint go with the end state: finals made after the last progress write
+    // (the one the engine sends when the stream closes, at least) are counted only here.
+    await this.write({
+      stage: 'complete',
+      finishedAt: now,
+      resultLocation,
+      ...this.progressFields(),
+      segments: this.segments,
+      checkpointSeq: this.checkpoint.seq,
+      checkpointMs: this.checkpoint.ms,
+    });
     await this.deps.meetings.setStatusIf(this.job.jobId, 'ended', ['joining', 'live']);
     this.events.push(
       { type: 'stage_change', payload: { from: this.stage, to: 'complete', percent: 100, timestamp: now } },
@@ -453,17 +546,25 @@ class JobRun {
     const now = new Date().toISOString();
     this.log.info('job failed', { code: failure.code, message: failure.message });
     await this.deps.flush();
-    const written = await this.deps.jobs.update(this.job.jobId, {
-      stage: 'failed',
-      finishedAt: now,
-      error: { code: failure.code, message: failure.message },
-      segments: this.segments,
-      checkpointSeq: this.checkpoint.seq,
-      checkpointMs: this.checkpoint.ms,
-      ...(this.segments > 0 ? { resultLocation: `/meetings/${this.job.jobId}/transcript` } : {}),
-    });
+    const written = await this.deps.jobs.update(
+      this.job.jobId,
+      {
+        stage: 'failed',
+        finishedAt: now,
+        error: { code: failure.code, message: failure.message },
+        segments: this.segments,
+        checkpointSeq: this.checkpoint.seq,
+        checkpointMs: this.checkpoint.ms,
+        ...(this.segments > 0 ? { resultLocation: `/meetings/${this.job.jobId}/transcript` } : {}),
+      },
+      this.owner,
+    );
     if (!written) {
       this.events.discard();
+      if (this.lease && (await this.deps.jobs.whyNotWritten(this.job.jobId, this.lease.owner)) === 'lost') {
+        this.loseLease('another run holds the job');
+        return 'halted';
+      }
       return 'cancelled';
     }
     await this.deps.meetings.setStatusIf(this.job.jobId, 'failed', ['joining', 'live']);
@@ -569,11 +670,25 @@ class JobRun {
     };
   }
 
-  /** Writes while the job has not ended; an ended (cancelled) job stops the run. */
+  /** The run's writes are conditional on its lease (when it holds one). */
+  private get owner(): { owner?: string } {
+    return this.lease ? { owner: this.lease.owner } : {};
+  }
+
+  /**
+   * Writes while the job has not ended and this run holds its lease; an ended (cancelled) job
+   * stops the run, and so does a lease another run now holds.
+   */
   private async write(fields: Partial<Job>): Promise<void> {
     if (this.control.halted) throw new Halted();
-    const updated = await this.deps.jobs.update(this.job.jobId, fields);
-    if (!updated) throw new Cancelled();
+    const updated = await this.deps.jobs.update(this.job.jobId, fields, this.owner);
+    if (!updated) {
+      if (this.lease && (await this.deps.jobs.whyNotWritten(this.job.jobId, this.lease.owner)) === 'lost') {
+        this.loseLease('another run holds the job');
+        throw new Halted();
+      }
+      throw new Cancelled();
+    }
     this.job = updated;
   }
 }

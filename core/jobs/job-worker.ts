@@ -5,7 +5,16 @@
  * reappears after the visibility timeout and another worker resumes the job from its
  * checkpoint. Messages that can never succeed (not an S3 event, unknown job) and jobs that
  * failed their last delivery go to the DLQ with the reason in a message attribute.
+ *
+ * The message's visibility is not what keeps a job to one run: a heartbeat can be late (a
+ * stalled process, a slow network), and then SQS delivers the message again while the first run
+ * is alive. The job's lease in DynamoDB is (JobRepository.claim, core/jobs/file-transcriber.ts):
+ * a worker that receives the message of a job another run holds puts a fresh copy of it back,
+ * delayed until that lease would expire, and deletes the one it received (so the redrive policy
+ * does not count these deliveries against the job).
  */
+
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   ChangeMessageVisibilityCommand,
@@ -24,13 +33,17 @@ export interface FileJobWorkerOptions {
   sqs: SQSClient;
   queueUrl: string;
   dlqUrl: string;
-  jobs: Pick<JobRepository, 'claim' | 'get' | 'update'>;
+  jobs: Pick<JobRepository, 'claim' | 'update'>;
   transcriber: FileTranscriber;
   logger: Logger;
   /** Deliveries before a failing job is dead-lettered (the queue's maxReceiveCount). */
   maxReceiveCount: number;
   /** How long a message stays invisible without a heartbeat (a lost worker's job waits this long). */
   visibilityTimeoutSeconds: number;
+  /** How often the heartbeat extends the message's visibility (default a third of the timeout). */
+  heartbeatIntervalMs?: number;
+  /** How long a run's lease on its job lasts unless renewed (default the visibility timeout). */
+  leaseSeconds?: number;
   /** Long-poll wait (default 20 s, the SQS maximum). */
   waitTimeSeconds?: number;
   /** Jobs run at once by this worker (default 1). */
@@ -69,7 +82,18 @@ export class FileJobWorker {
   private readonly active = new Map<string, RunControl>();
   private poll: AbortController | undefined;
   private loops: Promise<void>[] = [];
-  readonly stats = { received: 0, completed: 0, failed: 0, cancelled: 0, deadLettered: 0, retried: 0 };
+  readonly stats = {
+    received: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    deadLettered: 0,
+    retried: 0,
+    /** Deliveries of a job another run held (put back until its lease expires). */
+    leased: 0,
+  };
+  /** Names this worker in its runs' lease owners (logs). */
+  private readonly workerId = randomUUID().slice(0, 8);
 
   constructor(private readonly opts: FileJobWorkerOptions) {}
 
@@ -147,7 +171,9 @@ export class FileJobWorker {
   private async handle(message: Message): Promise<void> {
     const receipt = message.ReceiptHandle as string;
     const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
-    const heartbeatMs = Math.max(500, (this.opts.visibilityTimeoutSeconds * 1000) / 3);
+    const heartbeatMs =
+      this.opts.heartbeatIntervalMs ?? Math.max(500, (this.opts.visibilityTimeoutSeconds * 1000) / 3);
+    let heartbeatWarned = false;
     const heartbeat = setInterval(() => {
       this.opts.sqs
         .send(
@@ -157,7 +183,14 @@ export class FileJobWorker {
             VisibilityTimeout: this.opts.visibilityTimeoutSeconds,
           }),
         )
-        .catch((error) => this.opts.logger.warn('heartbeat failed', { error: String(error) }));
+        .catch((error) => {
+          // Once the message was delivered again its old receipt is refused every beat: say it once.
+          if (heartbeatWarned) return;
+          heartbeatWarned = true;
+          this.opts.logger.warn('heartbeat failed; the job lease keeps the job to this run', {
+            error: String(error),
+          });
+        });
     }, heartbeatMs);
     try {
       const keys = uploadKeysOf(message.Body ?? '');
@@ -169,8 +202,18 @@ export class FileJobWorker {
           if (!this.killed) await this.release(receipt, 0);
           return;
         }
+        if (typeof outcome === 'object') {
+          clearInterval(heartbeat);
+          await this.requeue(message, outcome.leaseExpiresAt);
+          return;
+        }
       }
-      await this.delete(receipt);
+      clearInterval(heartbeat);
+      // The job has ended: a refused delete (the message was delivered again meanwhile) only
+      // means a later delivery finds the job ended and deletes that copy.
+      await this.delete(receipt).catch((error) =>
+        this.opts.logger.warn('could not delete the message of an ended job', { error: String(error) }),
+      );
     } catch (error) {
       if (this.killed) return;
       if (error instanceof PoisonMessage || receives >= this.opts.maxReceiveCount) {
@@ -185,19 +228,32 @@ export class FileJobWorker {
     }
   }
 
-  private async runJob(key: string): Promise<JobOutcome | 'skipped'> {
+  private async runJob(key: string): Promise<JobOutcome | 'skipped' | { leaseExpiresAt: number }> {
     const jobId = jobIdFromKey(key);
     if (!jobId) throw new PoisonMessage(`Object ${key} is not a job upload (uploads/jobs/<jobId>/…)`);
-    const job = await this.opts.jobs.claim(jobId);
-    if (!job) {
-      if (await this.opts.jobs.get(jobId)) return 'skipped'; // ended (cancelled) before it started
-      throw new PoisonMessage(`No job ${jobId} for object ${key}`);
+    const durationMs = (this.opts.leaseSeconds ?? this.opts.visibilityTimeoutSeconds) * 1000;
+    const lease = {
+      owner: `${this.workerId}/${randomUUID()}`,
+      expiresAt: Date.now() + durationMs,
+      durationMs,
+    };
+    const claimed = await this.opts.jobs.claim(jobId, lease);
+    if (claimed.status === 'ended') return 'skipped'; // ended (completed, cancelled) meanwhile
+    if (claimed.status === 'missing') throw new PoisonMessage(`No job ${jobId} for object ${key}`);
+    if (claimed.status === 'leased') {
+      this.stats.leased++;
+      this.opts.logger.info('job held by another run; its message goes back until the lease expires', {
+        jobId,
+        leaseExpiresAt: claimed.leaseExpiresAt,
+      });
+      return { leaseExpiresAt: claimed.leaseExpiresAt };
     }
+    const job = claimed.job;
     if (job.uploadKey !== key) throw new PoisonMessage(`Object ${key} is not the upload of job ${jobId}`);
     const control = new RunControl();
     this.active.set(jobId, control);
     try {
-      const outcome = await this.opts.transcriber.run(job, control);
+      const outcome = await this.opts.transcriber.run(job, control, lease);
       if (outcome === 'complete') this.stats.completed++;
       if (outcome === 'failed') this.stats.failed++;
       if (outcome === 'cancelled') this.stats.cancelled++;
@@ -239,6 +295,25 @@ export class FileJobWorker {
       }),
     );
     await this.delete(message.ReceiptHandle as string);
+  }
+
+  /**
+   * Another run holds the job: a fresh copy of the message comes back when that lease would
+   * expire (so a run that died is resumed then), and the delivered one is deleted, so that these
+   * deliveries never reach the queue's maxReceiveCount.
+   */
+  private async requeue(message: Message, leaseExpiresAt: number): Promise<void> {
+    const delaySeconds = Math.min(900, Math.max(1, Math.ceil((leaseExpiresAt - Date.now()) / 1000) + 1));
+    await this.opts.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.opts.queueUrl,
+        MessageBody: message.Body ?? '',
+        DelaySeconds: delaySeconds,
+      }),
+    );
+    await this.delete(message.ReceiptHandle as string).catch((error) =>
+      this.opts.logger.warn('could not delete a requeued message', { error: String(error) }),
+    );
   }
 
   private async delete(receipt: string): Promise<void> {

@@ -123,6 +123,14 @@ export interface Job {
   segments: number;
   /** Worker attempts (1 = first run; more = resumed after a lost worker). */
   attempts: number;
+  /**
+   * The worker run that holds the job (one claim of one worker). Only it may write the job's
+   * progress, and no other run may claim the job before `leaseExpiresAt` (docs/architecture.md
+   * "File jobs: one run at a time").
+   */
+  leaseOwner?: string;
+  /** Epoch ms until which `leaseOwner` holds the job; the run renews it while it is alive. */
+  leaseExpiresAt?: number;
   error?: JobError;
   /** REST path of the finished transcript. */
   resultLocation?: string;

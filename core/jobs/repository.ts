@@ -7,7 +7,7 @@ import { batchGetAll } from '../clients/dynamodb-batch';
 import { GetCommand, leanDynamo, PutCommand, QueryCommand, UpdateCommand } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
-import type { Job, JobStage } from './model';
+import { type Job, type JobStage, TERMINAL_JOB_STAGES } from './model';
 
 export type { Job } from './model';
 
@@ -74,13 +74,14 @@ export class JobRepository {
 
   /**
    * Sets fields (and optionally the stage) while the job has not ended; `from` further limits
-   * the stages it may move from. Returns the job after the write, or undefined when the job has
-   * ended (or is not in `from`): the caller stops.
+   * the stages it may move from, and `owner` to the worker run holding the lease. Returns the job
+   * after the write, or undefined when the job has ended (or is not in `from`, or `owner` no longer
+   * holds it): the caller stops.
    */
   async update(
     jobId: string,
     fields: Partial<Omit<Job, 'jobId' | 'ownerId'>>,
-    opts: { from?: readonly JobStage[]; remove?: readonly (keyof Job)[] } = {},
+    opts: { from?: readonly JobStage[]; remove?: readonly (keyof Job)[]; owner?: string } = {},
   ): Promise<Job | undefined> {
     const names: Record<string, string> = { '#stage': 'stage' };
     const values: Record<string, unknown> = { ...ENDED_VALUES };
@@ -98,6 +99,12 @@ export class JobRepository {
         return `:from${i}`;
       });
       condition += ` AND #stage IN (${from.join(', ')})`;
+    }
+    if (opts.owner !== undefined) {
+      // A worker run writes only while it holds the lease (claim).
+      names['#c_leaseOwner'] = 'leaseOwner';
+      values[':c_leaseOwner'] = opts.owner;
+      condition += ' AND #c_leaseOwner = :c_leaseOwner';
     }
     const removes = (opts.remove ?? []).map((key) => {
       names[`#r_${String(key)}`] = String(key);
@@ -122,24 +129,64 @@ export class JobRepository {
     }
   }
 
-  /** A worker takes the job: counts the attempt. Undefined when the job has ended. */
-  async claim(jobId: string): Promise<Job | undefined> {
+  /**
+   * A worker run takes the job with a lease until `lease.expiresAt` (epoch ms) and counts the
+   * attempt, unless the job has ended or another run's lease has not yet expired (`now`).
+   */
+  async claim(
+    jobId: string,
+    lease: { owner: string; expiresAt: number },
+    now: number = Date.now(),
+  ): Promise<ClaimResult> {
     try {
       const out = await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { jobId },
-          UpdateExpression: 'SET updatedAt = :now ADD attempts :one',
-          ConditionExpression: `attribute_exists(jobId) AND NOT (#stage IN (${ENDED.join(', ')}))`,
+          UpdateExpression:
+            'SET updatedAt = :at, leaseOwner = :owner, leaseExpiresAt = :until ADD attempts :one',
+          ConditionExpression: `attribute_exists(jobId) AND NOT (#stage IN (${ENDED.join(', ')})) AND (attribute_not_exists(leaseExpiresAt) OR leaseExpiresAt < :now OR leaseOwner = :owner)`,
           ExpressionAttributeNames: { '#stage': 'stage' },
-          ExpressionAttributeValues: { ...ENDED_VALUES, ':now': new Date().toISOString(), ':one': 1 },
+          ExpressionAttributeValues: {
+            ...ENDED_VALUES,
+            ':at': new Date(now).toISOString(),
+            ':now': now,
+            ':owner': lease.owner,
+            ':until': lease.expiresAt,
+            ':one': 1,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes as Job;
+      return { status: 'claimed', job: out.Attributes as Job };
     } catch (error) {
-      if (isConditionalFailure(error)) return undefined;
-      throw error;
+      if (!isConditionalFailure(error)) throw error;
+      const job = await this.get(jobId);
+      if (!job) return { status: 'missing' };
+      if (TERMINAL_JOB_STAGES.has(job.stage)) return { status: 'ended' };
+      return { status: 'leased', leaseExpiresAt: job.leaseExpiresAt ?? now };
     }
   }
+
+  /** Extends the lease of `owner` (epoch ms); 'lost' when another run holds the job now. */
+  async renewLease(jobId: string, owner: string, expiresAt: number): Promise<LeaseWrite> {
+    const updated = await this.update(jobId, { leaseExpiresAt: expiresAt }, { owner });
+    return updated ? 'renewed' : this.whyNotWritten(jobId, owner);
+  }
+
+  /** Why a write conditional on `owner`'s lease was refused: the job ended, or the lease is gone. */
+  async whyNotWritten(jobId: string, owner: string): Promise<'ended' | 'lost'> {
+    const job = await this.get(jobId);
+    if (!job || TERMINAL_JOB_STAGES.has(job.stage)) return 'ended';
+    return job.leaseOwner === owner ? 'ended' : 'lost';
+  }
 }
+
+export type ClaimResult =
+  | { status: 'claimed'; job: Job }
+  /** Another run holds the job until then (epoch ms). */
+  | { status: 'leased'; leaseExpiresAt: number }
+  | { status: 'ended' }
+  | { status: 'missing' };
+
+export type LeaseWrite = 'renewed' | 'ended' | 'lost';

@@ -117,6 +117,8 @@ export class FileJobs extends Construct {
     grantTable(role, 'segments', props.tables.segments, ['Query']);
     grantQueueSend(role, props.transcriptQueue);
     grantQueueSend(role, this.deadLetterQueue);
+    // A job another run holds goes back to its own queue as a delayed copy (core/jobs/job-worker.ts).
+    grantQueueSend(role, this.queue);
     iam.Grant.addToPrincipal({
       grantee: role,
       actions: [

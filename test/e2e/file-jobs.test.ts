@@ -11,6 +11,7 @@ import { wordErrorRate } from '../../core/wer';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import {
   concatenated,
+  fixturesConcatenated,
   JobWatcher,
   MEDIA_DIR,
   sampleAs,
@@ -28,7 +29,7 @@ describe('file transcription jobs on the local stack', () => {
   let mallory: JobsClient;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ logLevel: 'WARN', fileWorker: { visibilityTimeoutSeconds: 3 } });
+    stack = await startLocalStack({ logLevel: 'WARN', fileWorker: { visibilityTimeoutSeconds: 5 } });
     alice = new JobsClient({ apiUrl: stack.urls.rest, token: () => stack.issuer.mintToken('alice') });
     mallory = new JobsClient({ apiUrl: stack.urls.rest, token: () => stack.issuer.mintToken('mallory') });
   });
@@ -181,6 +182,53 @@ describe('file transcription jobs on the local stack', () => {
       page.segments.map((x) => x.text).join(' '),
     );
     expect(wer).toBeLessThanOrEqual(0.5);
+    watcher.close();
+  }, 900_000);
+
+  it('transcribes a 10-minute concatenation of the shared fixtures: progress monotonic to 100, stages in order, every segment once', async () => {
+    const { file, reference } = fixturesConcatenated(10);
+    const { jobId } = await alice.transcribeFile(file);
+    const watcher = new JobWatcher(stack, 'alice', jobId);
+    await watcher.open();
+    // The embedded engine sets the pace (~3 min here with the throughput options, longer when loaded).
+    const end = await watcher.ended(840_000);
+    const job = await alice.call('GET', `/jobs/${jobId}`);
+    expect(end.type).toBe('complete');
+    const order = ['uploading', 'queued', 'decoding', 'transcribing', 'finalizing', 'complete'];
+    const ranks = watcher.stages.map((s) => order.indexOf(s));
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(watcher.stages).toEqual(expect.arrayContaining(['transcribing', 'finalizing', 'complete']));
+    const percents = watcher.of('progress_update').map((e) => Number(e.payload.percent));
+    for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1]!);
+    expect(percents.at(-1)).toBe(100);
+    expect(job).toMatchObject({ stage: 'complete', percent: 100 });
+    expect(Number(job.durationSeconds)).toBeCloseTo(600, -1);
+    // The file job's stream was decoded with the throughput options (its `job-` tag reached the engine).
+    expect(stack.speech.stats().throughputStreams).toBeGreaterThanOrEqual(1);
+
+    const res = await fetch(`${stack.urls.rest}/meetings/${jobId}/transcript?format=json&limit=500`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mintToken('alice')}` },
+    });
+    const page = (await res.json()) as {
+      segments: { seq: number; startMs: number; endMs: number; text: string }[];
+    };
+    // Every seq once and in order, as many as the job counted; times run forward through the file.
+    // (Counted in the job when it completes: the finals made after the last progress write,
+    // the stream's last one at least, were once left out — 168 stored, 167 counted.)
+    expect(page.segments.length).toBe(job.segments);
+    expect(watcher.of('complete').at(-1)?.payload.segments).toBe(job.segments);
+    expect(page.segments.map((x) => x.seq)).toEqual(page.segments.map((_, i) => i + 1));
+    for (let i = 1; i < page.segments.length; i++) {
+      expect(page.segments[i]!.startMs).toBeGreaterThanOrEqual(page.segments[i - 1]!.endMs - 1_000);
+    }
+    expect(page.segments.at(-1)!.endMs).toBeGreaterThan(570_000);
+    // What was pushed while it ran is what was stored, segment for segment.
+    await waitFor('pushed finals', () => watcher.recorder.finals.length >= page.segments.length);
+    expect(watcher.recorder.finals.map((f) => f.seq)).toEqual(page.segments.map((x) => x.seq));
+    expect(watcher.recorder.finals.map((f) => f.text)).toEqual(page.segments.map((x) => x.text));
+    // The text is the fixtures' (PocketSphinx reads these voices at ~0.5 WER: bench:engine).
+    const { wer } = wordErrorRate(reference, page.segments.map((x) => x.text).join(' '));
+    expect(wer).toBeLessThanOrEqual(0.6);
     watcher.close();
   }, 900_000);
 
