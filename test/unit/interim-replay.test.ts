@@ -1,13 +1,28 @@
 import { type RecordedMeeting, recordedMeetings, replay } from '../../bench/lib-interim-replay';
 
-/** One 10-second utterance and one 2.5-second one, 5 s apart. */
+/** `n` distinct words. */
+const words = (n: number, prefix: string) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`).join(' ');
+
+/**
+ * One 10-second utterance and one 2.5-second one, 5 s apart, ten words a second: at a 100 ms
+ * cadence every interim has a new word, so none repeats its predecessor (the coalescer does not
+ * publish an interim that repeats the last one).
+ */
 const meeting: RecordedMeeting = {
   name: 'two-utterances',
   durationMs: 20_000,
   segments: [
-    { speaker: 'Alice', startMs: 0, endMs: 10_000, text: 'one two three four five six seven eight nine ten' },
-    { speaker: 'Bob', startMs: 15_000, endMs: 17_500, text: 'short reply here' },
+    { speaker: 'Alice', startMs: 0, endMs: 10_000, text: words(100, 'a') },
+    { speaker: 'Bob', startMs: 15_000, endMs: 17_500, text: words(25, 'b') },
   ],
+};
+
+/** Three words over 3 s: at a 100 ms cadence most interims repeat the one before. */
+const slowSpeech: RecordedMeeting = {
+  name: 'slow-speech',
+  durationMs: 5_000,
+  segments: [{ speaker: 'Alice', startMs: 0, endMs: 3_000, text: 'one two three' }],
 };
 
 describe('interim replay of recorded meetings (bench/lib-interim-replay.ts)', () => {
@@ -31,6 +46,12 @@ describe('interim replay of recorded meetings (bench/lib-interim-replay.ts)', ()
     // Every skipped interim is still published (alerts), plus one refresh per window that had one.
     expect(counts.published).toBe(counts.interims + counts.finals + counts.refreshed);
     expect(counts.superseded).toBeGreaterThanOrEqual(1);
+  });
+
+  it('publishes no interim that repeats the one before it', () => {
+    const counts = replay(slowSpeech, 100, 0);
+    // Interims at 100 … 2,900 ms (29) carry one, two, then three words: three distinct texts.
+    expect(counts).toMatchObject({ interims: 29, finals: 1, interimLines: 3, published: 4 });
   });
 
   it('saves nothing when interims already come no faster than the window', () => {
