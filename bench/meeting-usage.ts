@@ -34,6 +34,7 @@ import { tableName } from '../core/config';
 import { interimWindowMs } from '../core/pipeline/interim-coalescer';
 import { SAMPLE_KEYWORDS } from '../local/sample-meeting';
 import { FIXTURE_DIR, startLocalStack } from '../local/stack';
+import type { MeasuredCounts, MeasuredUsage } from './cost';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -283,27 +284,9 @@ async function viewer(
 
 // ---- one meeting -------------------------------------------------------------------------------
 
-export interface MeasuredMeeting {
-  fixture: string;
-  liveSeconds: number;
-  /** Per live window (scale by 3,600 / liveSeconds) and per meeting end. */
-  live: Counts;
-  end: Counts;
-}
-
-export interface Counts {
-  /** Frames and billed messages per viewer, legacy and batched, by message type. */
-  framesPerViewer: { legacy: number; batch: number };
-  billedPerViewer: { legacy: number; batch: number };
-  bytesPerViewer: { legacy: number; batch: number };
-  /** Messages per viewer by type (what the events are, whatever the framing). */
-  messagesPerViewer: Record<string, number>;
-  dynamodb: { wru: number; rru: number; requests: Record<string, number> };
-  sqs: { requests: Record<string, number>; billed: number; entries: Record<string, number> };
-  /** Fan-out invocations (one DeleteMessageBatch per handled batch). */
-  invocations: Record<string, number>;
-  managementPosts: number;
-}
+/** One fixture's counts, in the shape bench/cost.ts reads (bench/usage/meeting-hour.json). */
+export type MeasuredMeeting = MeasuredUsage['meetings'][number];
+type Counts = MeasuredCounts;
 
 function count(
   requests: RequestRecord[],
