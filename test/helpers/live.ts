@@ -38,15 +38,15 @@ export function scriptSpeakerAt(ms: number): string {
   return best.speaker;
 }
 
-/** Waits until `check` returns a value (polling), or fails with `what`. */
+/** Waits until `check` returns (or resolves to) a value, polling, or fails with `what`. */
 export async function waitFor<T>(
   what: string,
-  check: () => T | undefined | false,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));

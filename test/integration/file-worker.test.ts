@@ -31,6 +31,7 @@ import { fanoutHandler } from '../../local/lambda-routes';
 import { forwardS3Notifications } from '../../local/s3-notifications';
 import { type SqsEventSource, startSqsEventSource } from '../../local/sqs-event-source';
 import { type FakeDeepgram, numberedFrame, startFakeDeepgram } from '../helpers/fake-deepgram';
+import { waitFor } from '../helpers/live';
 
 jest.setTimeout(120_000);
 
@@ -132,20 +133,9 @@ async function submit(file: string, s3: S3Client = clients.s3): Promise<string> 
   return jobId;
 }
 
-/** Polls `check` until it returns a value, or fails naming `what`. */
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls `check` until it resolves to a value (90 s unless told: a loaded machine), or fails naming `what`. */
+const until = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 90_000) =>
+  waitFor(what, check, timeoutMs);
 
 async function ended(jobId: string): Promise<Job> {
   return until(`job ${jobId} to end`, async () => {
