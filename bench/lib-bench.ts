@@ -41,6 +41,11 @@ export function listArg(name: string, fallback: number[]): number[] {
   return values;
 }
 
+/** `--name value` (or `--name=value`): the string given, else undefined. */
+export function strArg(name: string): string | undefined {
+  return rawArg(name);
+}
+
 export function flagArg(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }

@@ -17,10 +17,11 @@
  * After the drain it also reports finals per client and per meeting, finals sent by the peer vs
  * stored, client sockets the server closed, and the transcript DLQ's depth.
  */
+import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { performance as nodePerformance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -41,6 +42,7 @@ import {
   ms,
   numArg,
   startTsWorker,
+  strArg,
   summarize,
   until,
   withTimeout,
@@ -53,6 +55,8 @@ const CLIENTS = numArg('clients', 10);
 const INTERVAL_MS = numArg('interval-ms', 250);
 const SAMPLE_S = numArg('sample-seconds', 30);
 const DRAIN_S = numArg('drain-seconds', 60);
+/** Opt-in: write the stack process's heap snapshot at the baseline sample and at the end (bench/heap-diff.ts reads them). */
+const SNAPSHOT_DIR = strArg('heap-snapshots');
 const MB = 1024 * 1024;
 
 // Heap figures are taken after a full collection, so they show live memory, not garbage not yet
@@ -163,8 +167,9 @@ async function main(): Promise<void> {
     const timer = setInterval(async () => {
       const sample = await memory(startedAt, world);
       samples.push(sample);
+      if (samples.length === 1) snapshot(sample.atS);
       console.error(
-        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB (harness ${sample.worldHeapMb.toFixed(0)} MB) loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
+        `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB external ${sample.externalMb.toFixed(0)} MB (harness ${sample.worldHeapMb.toFixed(0)} MB) loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
       );
     }, SAMPLE_S * 1000);
     const run = await world.call<RunResult>('run', {
@@ -176,6 +181,7 @@ async function main(): Promise<void> {
     } satisfies RunRequest);
     clearInterval(timer);
     samples.push(await memory(startedAt, world));
+    snapshot(samples[samples.length - 1]?.atS ?? 0);
     const stored = await storedFinals(meetings.map((m) => m.meetingId));
     const parked = await queueDepth(dlqUrl('transcriptEvents'));
     await world.call('stopAudio');
@@ -195,6 +201,16 @@ async function main(): Promise<void> {
     await worker.terminate();
     await stack.stop();
   }
+}
+
+/** With `--heap-snapshots DIR`: the stack process's heap now (blocks its event loop a few seconds). */
+function snapshot(atS: number): void {
+  if (!SNAPSHOT_DIR) return;
+  mkdirSync(SNAPSHOT_DIR, { recursive: true });
+  const file = writeHeapSnapshot(
+    path.join(SNAPSHOT_DIR, `soak-${String(atS).padStart(4, '0')}s.heapsnapshot`),
+  );
+  console.error(`[soak] heap snapshot ${file}`);
 }
 
 /** Finals stored per meeting (the segments table holds finals only). */
