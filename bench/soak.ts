@@ -48,6 +48,7 @@ import {
   withTimeout,
 } from './lib-bench';
 import type { RunRequest, RunResult, SetupRequest, WorldMeeting } from './lib-pipeline-world';
+import { type MemoryAndStore, storedData, storeGrowthLines } from './lib-soak-store';
 
 const MINUTES = numArg('minutes', 10);
 const MEETINGS = numArg('meetings', 20);
@@ -162,12 +163,16 @@ async function main(): Promise<void> {
     const startedAt = performance.now();
     const samples: MemorySample[] = [];
     const warmupMs = 10_000;
+    let atBase: MemoryAndStore | undefined;
     lastLoop = nodePerformance.eventLoopUtilization();
     lastCpu = { usage: process.cpuUsage(), at: performance.now() };
     const timer = setInterval(async () => {
       const sample = await memory(startedAt, world);
       samples.push(sample);
-      if (samples.length === 1) snapshot(sample.atS);
+      if (samples.length === 1) {
+        snapshot(sample.atS);
+        atBase = { ...sample, store: await storedData() };
+      }
       console.error(
         `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB external ${sample.externalMb.toFixed(0)} MB (harness ${sample.worldHeapMb.toFixed(0)} MB) loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
       );
@@ -180,8 +185,10 @@ async function main(): Promise<void> {
       intervalMs: INTERVAL_MS,
     } satisfies RunRequest);
     clearInterval(timer);
-    samples.push(await memory(startedAt, world));
-    snapshot(samples[samples.length - 1]?.atS ?? 0);
+    const last = await memory(startedAt, world);
+    samples.push(last);
+    snapshot(last.atS);
+    const atEnd: MemoryAndStore = { ...last, store: await storedData() };
     const stored = await storedFinals(meetings.map((m) => m.meetingId));
     const parked = await queueDepth(dlqUrl('transcriptEvents'));
     await world.call('stopAudio');
@@ -192,6 +199,7 @@ async function main(): Promise<void> {
         meetings.map((m) => m.meetingId),
         stored,
         parked,
+        atBase && storeGrowthLines(atBase, atEnd),
       ),
     );
   } finally {
@@ -273,6 +281,7 @@ function report(
   meetingIds: string[],
   stored: Map<string, number>,
   parked: number,
+  storeGrowth: string[] | undefined,
 ): string {
   const clients = perClient(run, meetingIds);
   const storeRows = meetingIds.map((id) => ({
@@ -393,6 +402,8 @@ function report(
         s.load1.toFixed(1),
       ]),
     ),
+    '',
+    ...(storeGrowth ?? ['- stored data: no sample was taken during the run']),
   ];
   return lines.join('\n');
 }

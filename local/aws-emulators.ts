@@ -29,9 +29,10 @@
  *   at 30,000 queued, so a backlog slowed its own drain). `trackQueueRecords` answers it from an
  *   index with the same meaning (only against messages still in the queue), and numbers FIFO
  *   messages in send order (`SequenceNumber`, increasing as on AWS).
- * - dynalite never closed the store iterators behind a Query or Scan, and each open one pinned a
- *   snapshot of the table's in-memory tree: memory grew with every query (~90 % of the soak's
- *   growth). `closeDynaliteIterators` (local/dynalite-iterators.ts) makes its streams close them.
+ * - dynalite never closed the store iterators behind a Query or Scan (each open one pinned a
+ *   snapshot of the table's in-memory tree: ~90 % of the soak's memory growth), and each stored
+ *   key and value kept a whole 8 KB Buffer-pool slab. `fixDynaliteMemory` (local/dynalite-memory.ts)
+ *   corrects both.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
@@ -64,7 +65,7 @@ import {
   TABLES,
   type TableDefinition,
 } from '../core/resources';
-import { closeDynaliteIterators } from './dynalite-iterators';
+import { fixDynaliteMemory } from './dynalite-memory';
 
 export interface EmulatorOptions {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -245,7 +246,7 @@ async function startDynalite(
   stops: Array<() => Promise<void>>,
 ): Promise<string> {
   const dynalite = require('dynalite') as DynaliteFactory;
-  closeDynaliteIterators();
+  fixDynaliteMemory();
   // Tables become ACTIVE at once instead of after dynalite's default 500 ms.
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const [serve] = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;

@@ -7,7 +7,7 @@ import {
   type RunningEmulators,
   startEmulators,
 } from '../../local/aws-emulators';
-import { dynalitesAbstractLevel } from '../../local/dynalite-iterators';
+import { dynalitesStore } from '../../local/dynalite-memory';
 import { waitFor } from '../helpers/live';
 
 const logger = new Logger({ serviceName: 'dynalite-iterators-test', logLevel: 'SILENT' });
@@ -17,13 +17,24 @@ interface Store {
   detachResource(resource: object): void;
 }
 
-/** Iterators dynalite's store opened and has not closed yet (seen through the store's own resource registry). */
-function trackOpenIterators(): { open: Set<object>; restore(): void } {
-  const proto = dynalitesAbstractLevel().AbstractLevel.prototype as Store;
+interface RawIterable {
+  iterator(options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): AsyncIterable<[Buffer, Buffer]>;
+}
+
+/**
+ * Iterators dynalite's store opened and has not closed yet (seen through the store's own resource
+ * registry), and the stores they read.
+ */
+function trackOpenIterators(): { open: Set<object>; stores: Set<RawIterable>; restore(): void } {
+  const proto = dynalitesStore().AbstractLevel.prototype as Store;
   const { attachResource, detachResource } = proto;
   const open = new Set<object>();
+  const stores = new Set<RawIterable>();
   proto.attachResource = function (this: Store, resource: object) {
-    if (typeof (resource as { next?: unknown }).next === 'function') open.add(resource);
+    if (typeof (resource as { next?: unknown }).next === 'function') {
+      open.add(resource);
+      stores.add((resource as { db: RawIterable }).db);
+    }
     attachResource.call(this, resource);
   };
   proto.detachResource = function (this: Store, resource: object) {
@@ -32,6 +43,7 @@ function trackOpenIterators(): { open: Set<object>; restore(): void } {
   };
   return {
     open,
+    stores,
     restore: () => {
       proto.attachResource = attachResource;
       proto.detachResource = detachResource;
@@ -39,7 +51,7 @@ function trackOpenIterators(): { open: Set<object>; restore(): void } {
   };
 }
 
-describe('dynalite store iterators', () => {
+describe('dynalite in-memory store', () => {
   let emulators: RunningEmulators;
   let clients: LocalAwsClients;
   let tracker: ReturnType<typeof trackOpenIterators>;
@@ -56,7 +68,7 @@ describe('dynalite store iterators', () => {
     await emulators?.stop();
   });
 
-  it('are closed after every Query and Scan, read to the end or stopped early by a Limit', async () => {
+  it('closes its iterators after every Query and Scan, read to the end or stopped early by a Limit', async () => {
     // Prepare
     const doc = DynamoDBDocumentClient.from(clients.dynamodb);
     const TableName = tableName('meetings', emulators.env);
@@ -95,5 +107,33 @@ describe('dynalite store iterators', () => {
     // (before the fix each read left one open for the life of the process).
     expect(pages).toEqual(Array.from({ length: 10 }, () => [5, 2, 1, 3]).flat());
     await waitFor('every store iterator to be closed', () => tracker.open.size === 0, 10_000);
+  });
+
+  it('keeps each key and value in memory of its own size, not in a shared 8 KB pool slab', async () => {
+    // Prepare: items written one by one, as Parley writes segments
+    const doc = DynamoDBDocumentClient.from(clients.dynamodb);
+    const TableName = tableName('meetings', emulators.env);
+    for (let i = 0; i < 20; i++) {
+      await doc.send(
+        new PutCommand({
+          TableName,
+          Item: { meetingId: `k-${i}`, ownerId: 'u-2', createdAt: 'c', title: 't' },
+        }),
+      );
+    }
+    await doc.send(new ScanCommand({ TableName, Limit: 1 })); // lets the tracker see the store
+
+    // Act: the store's own keys and values
+    const held: Array<{ bytes: number; backing: number }> = [];
+    for (const store of tracker.stores) {
+      for await (const [key, value] of store.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' })) {
+        held.push({ bytes: key.byteLength, backing: key.buffer.byteLength });
+        held.push({ bytes: value.byteLength, backing: value.buffer.byteLength });
+      }
+    }
+
+    // Assess: before the fix each (~100-byte) key and value kept its 8 KB pool slab alive
+    expect(held.length).toBeGreaterThan(40);
+    expect(held.filter((h) => h.backing !== h.bytes)).toEqual([]);
   });
 });
