@@ -62,6 +62,22 @@ describe('dynalite in-memory store', () => {
     clients = createLocalClients(emulators.endpoints);
   });
 
+  /** `count` meeting rows of `ownerId`, written one by one. */
+  async function putMeetings(prefix: string, ownerId: string, count: number) {
+    const doc = DynamoDBDocumentClient.from(clients.dynamodb);
+    const TableName = tableName('meetings', emulators.env);
+    for (let i = 0; i < count; i++) {
+      const Item = {
+        meetingId: `${prefix}-${i}`,
+        ownerId,
+        createdAt: `2026-01-0${(i % 9) + 1}T00:00:00Z`,
+        title: 't',
+      };
+      await doc.send(new PutCommand({ TableName, Item }));
+    }
+    return { doc, TableName };
+  }
+
   afterAll(async () => {
     tracker?.restore();
     clients?.destroy();
@@ -70,16 +86,7 @@ describe('dynalite in-memory store', () => {
 
   it('closes its iterators after every Query and Scan, read to the end or stopped early by a Limit', async () => {
     // Prepare
-    const doc = DynamoDBDocumentClient.from(clients.dynamodb);
-    const TableName = tableName('meetings', emulators.env);
-    for (let i = 0; i < 5; i++) {
-      await doc.send(
-        new PutCommand({
-          TableName,
-          Item: { meetingId: `m-${i}`, ownerId: 'u-1', createdAt: `2026-01-0${i + 1}T00:00:00Z`, title: 't' },
-        }),
-      );
-    }
+    const { doc, TableName } = await putMeetings('m', 'u-1', 5);
     const byOwner = (Limit?: number) =>
       new QueryCommand({
         TableName,
@@ -111,16 +118,7 @@ describe('dynalite in-memory store', () => {
 
   it('keeps each key and value in memory of its own size, not in a shared 8 KB pool slab', async () => {
     // Prepare: items written one by one, as Parley writes segments
-    const doc = DynamoDBDocumentClient.from(clients.dynamodb);
-    const TableName = tableName('meetings', emulators.env);
-    for (let i = 0; i < 20; i++) {
-      await doc.send(
-        new PutCommand({
-          TableName,
-          Item: { meetingId: `k-${i}`, ownerId: 'u-2', createdAt: 'c', title: 't' },
-        }),
-      );
-    }
+    const { doc, TableName } = await putMeetings('k', 'u-2', 20);
     await doc.send(new ScanCommand({ TableName, Limit: 1 })); // lets the tracker see the store
 
     // Act: the store's own keys and values
