@@ -4,7 +4,7 @@
  * missed and duplicated finals (per client), and latency percentiles (first and last client).
  *
  *   npm run bench:soak -- [--minutes 10] [--meetings 20] [--clients 10] [--interval-ms 250]
- *                         [--sample-seconds 30] [--drain-seconds 60]
+ *                         [--sample-seconds 30] [--drain-seconds 60] [--heap-snapshots DIR]
  *
  * Harness (loopback only, bounded, stops by itself): the main thread runs `startLocalStack()`
  * (dynalite, local SQS, the API Gateway emulator, the fan-out handler) and an AudioGateway wired
@@ -15,7 +15,11 @@
  * memory, taken after setup and warm-up, is the baseline the later ones are compared with; heaps
  * are sampled after a forced full GC (the stack's main thread, and the harness worker apart).
  * After the drain it also reports finals per client and per meeting, finals sent by the peer vs
- * stored, client sockets the server closed, and the transcript DLQ's depth.
+ * stored, client sockets the server closed, the transcript DLQ's depth, and what the emulated AWS
+ * stored between the baseline and the end (items and bytes, bench/lib-soak-store.ts) next to the
+ * stack's memory growth over the same span. With `--heap-snapshots DIR` it writes the stack
+ * process's heap snapshot at the baseline and at the end; `bench/heap-diff.ts` attributes the
+ * growth between them to the objects that retain it.
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -177,31 +181,27 @@ async function main(): Promise<void> {
         `[soak] ${sample.atS}s rss ${sample.rssMb.toFixed(0)} MB heap ${sample.heapUsedMb.toFixed(0)} MB external ${sample.externalMb.toFixed(0)} MB (harness ${sample.worldHeapMb.toFixed(0)} MB) loop ${(sample.loopBusy * 100).toFixed(0)}% cpu ${sample.cpu.toFixed(2)} queued ${sample.queued} load ${sample.load1.toFixed(1)}`,
       );
     }, SAMPLE_S * 1000);
-    const run = await world.call<RunResult>('run', {
-      phase: 1,
-      warmupMs,
-      measureMs: MINUTES * 60_000,
-      drainMs: DRAIN_S * 1000,
-      intervalMs: INTERVAL_MS,
-    } satisfies RunRequest);
-    clearInterval(timer);
+    // The harness's results stay in this function: they are ~15 MB at the full size in this
+    // thread, not the stack's memory, so they are summarized and let go before the last sample.
+    const deliveries = await (async () => {
+      const run = await world.call<RunResult>('run', {
+        phase: 1,
+        warmupMs,
+        measureMs: MINUTES * 60_000,
+        drainMs: DRAIN_S * 1000,
+        intervalMs: INTERVAL_MS,
+      } satisfies RunRequest);
+      clearInterval(timer);
+      const meetingIds = meetings.map((m) => m.meetingId);
+      const stored = await storedFinals(meetingIds);
+      return deliveryReport(run, meetingIds, stored, await queueDepth(dlqUrl('transcriptEvents')));
+    })();
     const last = await memory(startedAt, world);
     samples.push(last);
     snapshot(last.atS);
     const atEnd: MemoryAndStore = { ...last, store: await storedData() };
-    const stored = await storedFinals(meetings.map((m) => m.meetingId));
-    const parked = await queueDepth(dlqUrl('transcriptEvents'));
     await world.call('stopAudio');
-    console.log(
-      report(
-        run,
-        samples,
-        meetings.map((m) => m.meetingId),
-        stored,
-        parked,
-        atBase && storeGrowthLines(atBase, atEnd),
-      ),
-    );
+    console.log(`${deliveries}\n\n${memoryReport(samples, atBase && storeGrowthLines(atBase, atEnd))}`);
   } finally {
     if (gateway) await withTimeout(gateway.shutdown('soak done'), 30_000, 'gateway shutdown').catch(() => {});
     await world.call('teardown').catch(() => undefined);
@@ -275,13 +275,11 @@ function perClient(run: RunResult, meetingIds: string[]) {
   return rows;
 }
 
-function report(
+function deliveryReport(
   run: RunResult,
-  samples: MemorySample[],
   meetingIds: string[],
   stored: Map<string, number>,
   parked: number,
-  storeGrowth: string[] | undefined,
 ): string {
   const clients = perClient(run, meetingIds);
   const storeRows = meetingIds.map((id) => ({
@@ -321,8 +319,6 @@ function report(
     ],
     ['posted → first client (API Gateway emulator)', hop((s) => s.hops?.sentAt && s.recv - s.hops.sentAt)],
   ] as const;
-  // Baseline: the first sample after warm-up; later ones are compared with it.
-  const base = samples.find((s) => s.atS * 1000 >= 10_000) ?? samples[0];
   const lines = [
     `## Soak: ${MEETINGS} meetings × ${CLIENTS} clients, ${MINUTES} min, a result every ${INTERVAL_MS} ms per meeting`,
     '',
@@ -373,7 +369,15 @@ function report(
       ['hop (first client, every result)', 'n', 'p50', 'p90', 'p99', 'max'],
       hops.map(([name, h]) => [name, h.n, ms(h.p50), ms(h.p90), ms(h.p99), ms(h.max)]),
     ),
-    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Memory per sample, then what the emulated AWS stored over the same span and the verdict. */
+function memoryReport(samples: MemorySample[], storeGrowth: string[] | undefined): string {
+  // Baseline: the first sample after warm-up; later ones are compared with it.
+  const base = samples.find((s) => s.atS * 1000 >= 10_000) ?? samples[0];
+  const lines = [
     markdownTable(
       [
         't (s)',
