@@ -97,7 +97,11 @@ export function storeGrowthLines(base: MemoryAndStore, end: MemoryAndStore): str
   const flat = unexplainedMb <= MEMORY_NOISE_MB;
   return [
     `- emulated AWS data from ${base.atS} s to ${end.atS} s: DynamoDB items ${base.store.items} → ${end.store.items} (+${items}: ${perTable}), ${mb(bytes / 1024 / 1024)} as DynamoDB JSON; S3 objects ${base.store.objects} → ${end.store.objects} (${mb((end.store.objectBytes - base.store.objectBytes) / 1024 / 1024)}, on disk)`,
-    `- stack memory after GC over the same span: heap used ${mb(heap)}, external ${mb(external)}; per DynamoDB item added ${items > 0 ? `${(grownBytes / items / 1024).toFixed(2)} KB` : 'n/a'}, per byte of item data ${bytes > 0 ? (grownBytes / bytes).toFixed(1) : 'n/a'}`,
+    `- stack memory after GC over the same span: heap used ${mb(heap)}, external ${mb(external)}; ${
+      grownBytes <= 0 || items <= 0 || bytes <= 0
+        ? 'no growth per stored item'
+        : `per DynamoDB item added ${(grownBytes / items / 1024).toFixed(2)} KB, per byte of item data ${(grownBytes / bytes).toFixed(1)}`
+    }`,
     `- **memory verdict: ${flat ? 'flat' : 'NOT flat'}** — growth not explained by the stored data (${STORE_BYTES_PER_ITEM_BYTE} bytes of memory per byte of item data) ${mb(unexplainedMb)}, ${flat ? 'within' : 'over'} the ${MEMORY_NOISE_MB} MB noise band; \`--heap-snapshots\` and bench/heap-diff.ts say what holds it`,
   ];
 }
