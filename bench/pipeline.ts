@@ -85,7 +85,7 @@ const INTERVAL_MS = numArg('interval-ms', 250);
 const AUDIO_FRAME_MS = numArg('audio-frame-ms', 100);
 const BASELINE_S = numArg('baseline-seconds', 10);
 const BREAKDOWN = !flagArg('no-breakdown');
-/** Experiment: the publisher's batching window (Parley's default, unset, is 2 ms). */
+/** Experiment: the publisher's batching window while a batch is in flight (default 2 ms; none when idle). */
 const PUBLISHER_WINDOW_MS = process.argv.some((a) => a.startsWith('--publisher-window-ms'))
   ? numArg('publisher-window-ms', 2)
   : undefined;
@@ -361,7 +361,7 @@ interface StageDef {
 const STAGES: StageDef[] = [
   { label: 'peer → gateway: ws + Deepgram SDK parse', from: 'emit', to: 'stt' },
   { label: 'segment assembly (seq reservation)', from: 'stt', to: 'publish' },
-  { label: 'publisher: batch window (10 ms) + wait for a free batch slot', from: 'publish', to: 'sendStart' },
+  { label: 'publisher: batch window (none when idle, else 2 ms) + a free batch slot', from: 'publish', to: 'sendStart' },
   { label: 'SendMessageBatch round trip', from: 'sendStart', to: 'sendAck' },
   { label: 'SQS send → ReceiveMessage (emulator + idle poll)', from: 'sendStart', to: 'received' },
   { label: 'received → handler (FIFO group / batch slots)', from: 'received', to: 'handler' },
@@ -450,7 +450,7 @@ function report(rows: Row[], skew: { skewMs: number; rttMs: number }, startupMs:
   );
   out.push(
     `- layout: ${IN_PROCESS ? '**--in-process**: the AWS emulators on the main thread with the handlers (baseline)' : 'the AWS emulators on their own worker thread (local/emulator-thread.ts, the default)'}\n` +
-      `- ${BEFORE ? '**--before**: local-aws-sqs receive timing as before issue #15.3 (fix off); ' : ''}experiments: publisher window ${PUBLISHER_WINDOW_MS === undefined ? 'Parley default (2 ms)' : `${PUBLISHER_WINDOW_MS} ms`}; ` +
+      `- ${BEFORE ? '**--before**: local-aws-sqs receive timing as before issue #15.3 (fix off); ' : ''}experiments: publisher window ${PUBLISHER_WINDOW_MS === undefined ? 'Parley default (none when idle, 2 ms while a batch is in flight)' : `${PUBLISHER_WINDOW_MS} ms`}; ` +
       `SQS event source concurrent batches ` +
       `${EVENT_SOURCE_CONCURRENCY ?? '1,000 (stack default)'}, ReceiveMessage wait ` +
       `${EVENT_SOURCE_WAIT_S === undefined ? '1 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}; ` +
