@@ -361,7 +361,11 @@ interface StageDef {
 const STAGES: StageDef[] = [
   { label: 'peer → gateway: ws + Deepgram SDK parse', from: 'emit', to: 'stt' },
   { label: 'segment assembly (seq reservation)', from: 'stt', to: 'publish' },
-  { label: 'publisher: batch window (none when idle, else 2 ms) + a free batch slot', from: 'publish', to: 'sendStart' },
+  {
+    label: 'publisher: batch window (none when idle, else 2 ms) + a free batch slot',
+    from: 'publish',
+    to: 'sendStart',
+  },
   { label: 'SendMessageBatch round trip', from: 'sendStart', to: 'sendAck' },
   { label: 'SQS send → ReceiveMessage (emulator + idle poll)', from: 'sendStart', to: 'received' },
   { label: 'received → handler (FIFO group / batch slots)', from: 'received', to: 'handler' },
