@@ -20,6 +20,7 @@ import { subscribe } from '../../core/realtime/routes';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { startWsGateway, type WsGateway } from '../../local/ws-gateway';
+import { liveMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
@@ -36,24 +37,7 @@ let fanout: ConnectionFanout;
 const sockets: WebSocket[] = [];
 
 function meeting(meetingId: string): Meeting {
-  const at = new Date().toISOString();
-  return {
-    meetingId,
-    ownerId: OWNER,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
-    status: 'live',
-    desiredState: 'run',
-    keywords: ['budget'],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: STORED,
-    statusEpoch: 1,
-    lastSeq: 0,
-    createdAt: at,
-    updatedAt: at,
-  };
+  return liveMeeting(meetingId, { ownerId: OWNER, seqCounter: STORED });
 }
 
 function final(meetingId: string, seq: number, text: string): Segment {

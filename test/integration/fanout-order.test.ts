@@ -9,7 +9,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import WebSocket from 'ws';
 import { destroyClients } from '../../core/clients/lifecycle';
-import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
 import type { Segment, TranscriptEvent } from '../../core/pipeline/events';
 import { TranscriptFanout, type TranscriptFanoutDeps } from '../../core/pipeline/transcript-fanout';
@@ -21,6 +20,7 @@ import type { ServerMessage } from '../../core/realtime/protocol';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { startWsGateway, type WsGateway } from '../../local/ws-gateway';
+import { liveMeeting } from '../helpers/meetings';
 
 const logger = new Logger({ serviceName: 'fanout-order-test', logLevel: 'SILENT' });
 const OWNER = 'owner-1';
@@ -58,27 +58,6 @@ const at = (entry: string) => {
   if (i < 0) throw new Error(`${entry} not in trace: ${trace.join(', ')}`);
   return i;
 };
-
-function meeting(meetingId: string): Meeting {
-  const now = new Date().toISOString();
-  return {
-    meetingId,
-    ownerId: OWNER,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
-    status: 'live',
-    desiredState: 'run',
-    keywords: ['budget'],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: 10,
-    statusEpoch: 1,
-    lastSeq: 0,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 function finalEvent(meetingId: string, seq: number, text: string): TranscriptEvent {
   const segment: Segment = {
@@ -176,7 +155,7 @@ beforeEach(() => {
 describe('the fan-out with its DynamoDB calls at once', () => {
   it('stores a final before reading its subscribers and alerts, posts after both, and marks it after posting', async () => {
     const meetings = new MeetingRepository();
-    await meetings.create(meeting('order-1'));
+    await meetings.create(liveMeeting('order-1', { ownerId: OWNER, seqCounter: 10 }));
     const client = await viewer('order-1');
     await fanoutFor().handle(finalEvent('order-1', 1, 'the budget is set'));
     await client.until(2);
@@ -201,7 +180,7 @@ describe('the fan-out with its DynamoDB calls at once', () => {
 
   it('skips a redelivered final that was delivered: no read of subscribers, no post', async () => {
     const meetings = new MeetingRepository();
-    await meetings.create(meeting('order-2'));
+    await meetings.create(liveMeeting('order-2', { ownerId: OWNER, seqCounter: 10 }));
     const client = await viewer('order-2');
     const event = finalEvent('order-2', 1, 'nothing to see');
     await fanoutFor().handle(event);
@@ -215,7 +194,7 @@ describe('the fan-out with its DynamoDB calls at once', () => {
 
   it('fails a final whose markDelivered failed only once advanceLastSeq has settled; its retry posts it again and marks it', async () => {
     const meetings = new MeetingRepository();
-    await meetings.create(meeting('order-3'));
+    await meetings.create(liveMeeting('order-3', { ownerId: OWNER, seqCounter: 10 }));
     const client = await viewer('order-3');
     const event = finalEvent('order-3', 1, 'retry me');
     failing.add('segments.markDelivered');
@@ -232,7 +211,7 @@ describe('the fan-out with its DynamoDB calls at once', () => {
 
   it('fails a final whose store failed without posting or marking anything', async () => {
     const meetings = new MeetingRepository();
-    await meetings.create(meeting('order-4'));
+    await meetings.create(liveMeeting('order-4', { ownerId: OWNER, seqCounter: 10 }));
     await viewer('order-4');
     failing.add('segments.putFinal');
     await expect(fanoutFor().handle(finalEvent('order-4', 1, 'lost?'))).rejects.toThrow(
