@@ -1,4 +1,5 @@
 import type { Meeting } from '../../core/meetings/model';
+import type { Segment } from '../../core/pipeline/events';
 
 /** A live meeting item as the repository stores it, keyword `budget`; `fields` override any attribute. */
 export function liveMeeting(meetingId: string, fields: Partial<Meeting> = {}): Meeting {
@@ -20,5 +21,21 @@ export function liveMeeting(meetingId: string, fields: Partial<Meeting> = {}): M
     createdAt: at,
     updatedAt: at,
     ...fields,
+  };
+}
+
+/** A final segment of `meetingId` by Ada, one second per seq. */
+export function finalSegment(meetingId: string, seq: number, text: string): Segment {
+  return {
+    id: `${meetingId}:${seq}`,
+    seq,
+    revision: 1,
+    text,
+    speaker: 'Ada',
+    confidence: 0.9,
+    startMs: seq * 1000,
+    endMs: seq * 1000 + 900,
+    timestamp: new Date().toISOString(),
+    isFinal: true,
   };
 }

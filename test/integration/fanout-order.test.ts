@@ -10,7 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import WebSocket from 'ws';
 import { destroyClients } from '../../core/clients/lifecycle';
 import { MeetingRepository } from '../../core/meetings/repository';
-import type { Segment, TranscriptEvent } from '../../core/pipeline/events';
+import type { TranscriptEvent } from '../../core/pipeline/events';
 import { TranscriptFanout, type TranscriptFanoutDeps } from '../../core/pipeline/transcript-fanout';
 import { AlertRepository } from '../../core/realtime/alert-repository';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
@@ -20,7 +20,7 @@ import type { ServerMessage } from '../../core/realtime/protocol';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { startWsGateway, type WsGateway } from '../../local/ws-gateway';
-import { liveMeeting } from '../helpers/meetings';
+import { finalSegment, liveMeeting } from '../helpers/meetings';
 
 const logger = new Logger({ serviceName: 'fanout-order-test', logLevel: 'SILENT' });
 const OWNER = 'owner-1';
@@ -60,19 +60,7 @@ const at = (entry: string) => {
 };
 
 function finalEvent(meetingId: string, seq: number, text: string): TranscriptEvent {
-  const segment: Segment = {
-    id: `${meetingId}:${seq}`,
-    seq,
-    revision: 1,
-    text,
-    speaker: 'Ada',
-    confidence: 0.9,
-    startMs: seq * 1000,
-    endMs: seq * 1000 + 900,
-    timestamp: new Date().toISOString(),
-    isFinal: true,
-  };
-  return { v: 1, type: 'transcript', meetingId, segment };
+  return { v: 1, type: 'transcript', meetingId, segment: finalSegment(meetingId, seq, text) };
 }
 
 /** A subscribed viewer: its messages in arrival order. */
