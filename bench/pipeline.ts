@@ -12,6 +12,7 @@
  *   experiments (in memory only; the report header lists which are on):
  *                             [--publisher-window-ms 0]
  *                             [--event-source-wait-seconds 0] [--event-source-concurrency 10]
+ *                             [--event-source-buffer 100]
  *
  * Harness (all on loopback, bounded, cleans up):
  * - main thread: `startLocalStack()` (the API Gateway emulator, the Lambda handlers, the SQS event
@@ -95,6 +96,10 @@ const EVENT_SOURCE_CONCURRENCY = process.argv.some((a) => a.startsWith('--event-
   : flagArg('before')
     ? 10
     : undefined;
+/** Experiment: the replacement event source's buffer of received messages waiting for their group (stack: 100). */
+const EVENT_SOURCE_BUFFER = process.argv.some((a) => a.startsWith('--event-source-buffer'))
+  ? numArg('event-source-buffer', 100)
+  : undefined;
 /** Experiment: the replacement event source long-polls this long (stack: 1 s). */
 const EVENT_SOURCE_WAIT_S = process.argv.some((a) => a.startsWith('--event-source-wait-seconds'))
   ? numArg('event-source-wait-seconds', 0)
@@ -457,7 +462,8 @@ function report(rows: Row[], skew: { skewMs: number; rttMs: number }, startupMs:
       `- ${BEFORE ? '**--before**: local-aws-sqs receive timing as before issue #15.3 (fix off); ' : ''}experiments: publisher window ${PUBLISHER_WINDOW_MS === undefined ? 'Parley default (none when idle, 2 ms while a batch is in flight)' : `${PUBLISHER_WINDOW_MS} ms`}; ` +
       `SQS event source concurrent batches ` +
       `${EVENT_SOURCE_CONCURRENCY ?? '1,000 (stack default)'}, ReceiveMessage wait ` +
-      `${EVENT_SOURCE_WAIT_S === undefined ? '1 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}; ` +
+      `${EVENT_SOURCE_WAIT_S === undefined ? '1 s (stack default)' : `${EVENT_SOURCE_WAIT_S} s`}, buffer ` +
+      `${EVENT_SOURCE_BUFFER === undefined ? '100 messages (stack default)' : `${EVENT_SOURCE_BUFFER} messages`}; ` +
       `breakdown stamps ${BREAKDOWN ? 'on' : 'off'}`,
   );
   out.push(
@@ -588,7 +594,11 @@ async function main(): Promise<void> {
   const startupMs = performance.now() - t0;
   let fanout: SqsEventSource = stack.fanout;
   let eventSourceSqs: { destroy(): void } | undefined;
-  if (EVENT_SOURCE_CONCURRENCY !== undefined || EVENT_SOURCE_WAIT_S !== undefined) {
+  if (
+    EVENT_SOURCE_CONCURRENCY !== undefined ||
+    EVENT_SOURCE_WAIT_S !== undefined ||
+    EVENT_SOURCE_BUFFER !== undefined
+  ) {
     // Same options as local/stack.ts, except maxConcurrentBatches and waitTimeSeconds.
     await stack.fanout.stop();
     const clients = createLocalClients(stack.emulators.endpoints);
@@ -608,6 +618,7 @@ async function main(): Promise<void> {
       logger: createLogger('bench-event-source'),
       ...(EVENT_SOURCE_CONCURRENCY === undefined ? {} : { maxConcurrentBatches: EVENT_SOURCE_CONCURRENCY }),
       ...(EVENT_SOURCE_WAIT_S === undefined ? {} : { waitTimeSeconds: EVENT_SOURCE_WAIT_S }),
+      ...(EVENT_SOURCE_BUFFER === undefined ? {} : { maxBufferedMessages: EVENT_SOURCE_BUFFER }),
     });
   }
   const { worker, rpc: world } = startTsWorker(path.join(__dirname, 'lib-pipeline-world.ts'), {});
