@@ -95,9 +95,10 @@ export interface RunningEmulators {
    * Fault injection for tests: the next `times` DynamoDB requests of `operation` (e.g. PutItem)
    * are answered 500 InternalServerError, as DynamoDB answers a failed write; with
    * `unprocessed`, a BatchWriteItem / BatchGetItem is answered 200 with every item unprocessed,
-   * as DynamoDB answers a throttled batch.
+   * as DynamoDB answers a throttled batch. Resolves once armed (at once in process; after a
+   * message round trip with local/emulator-thread.ts).
    */
-  failDynamo(operation: string, times: number, mode?: 'error' | 'unprocessed'): void;
+  failDynamo(operation: string, times: number, mode?: 'error' | 'unprocessed'): Promise<void>;
   /** s3rver's S3 event notifications (`'event'`, with `{ Records }` as S3 sends them); see local/s3-notifications.ts. */
   s3Events: EventEmitter;
   /** Stops all three servers and frees their ports. Idempotent. */
@@ -216,7 +217,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Runnin
     }
 
     logger.info('AWS emulators started', { endpoints, dataDir: opts.dataDir ?? null });
-    const failDynamo = (operation: string, times: number, mode: 'error' | 'unprocessed' = 'error') => {
+    const failDynamo = async (operation: string, times: number, mode: 'error' | 'unprocessed' = 'error') => {
       dynamoFaults.set(operation, { left: times, mode });
     };
     return { endpoints, env, queueArns, failDynamo, s3Events, stop: stopAll };

@@ -76,6 +76,13 @@ export interface SqsEventSourceOptions {
    */
   maxConcurrentBatches?: number;
   /**
+   * Messages received but waiting here for their group (FIFO) or a batch slot, above which the
+   * poller stops receiving (unless a group waits for its retries). Default 100 (at least two
+   * batches). On AWS a busy group's later messages stay in the queue; here they are received and
+   * kept invisible, so this bounds that local-only buffer.
+   */
+  maxBufferedMessages?: number;
+  /**
    * Visibility timeout given to failed messages. Default 0 (retry at once). Lambda on AWS leaves them
    * invisible for the rest of the queue's visibility timeout instead.
    */
@@ -146,7 +153,7 @@ export function startSqsEventSource(opts: SqsEventSourceOptions): SqsEventSource
   const retryDelaySeconds = opts.retryDelaySeconds ?? 0;
   const awsRegion = queueArn.split(':')[3] ?? '';
   // Receiving stops while this many messages wait here, unless a group waits for its retries.
-  const maxBuffered = Math.max(100, 2 * batchSize);
+  const maxBuffered = Math.max(opts.maxBufferedMessages ?? 100, 2 * batchSize);
 
   const visibilityMs = visibilitySeconds * 1000;
   const groups = new Map<string, Group>(); // FIFO

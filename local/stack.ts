@@ -20,8 +20,14 @@ import { loadFileWorkerConfig } from '../core/jobs/config';
 import { createLogger } from '../core/logger';
 import { BUCKETS, QUEUES } from '../core/resources';
 import { LOCAL_WEB_CLIENT_ID, type WebConfig } from '../core/web/config';
-import { createLocalClients, type RunningEmulators, startEmulators } from './aws-emulators';
+import {
+  createLocalClients,
+  type RunningEmulators,
+  setLocalSqsReceiveWaitFix,
+  startEmulators,
+} from './aws-emulators';
 import { type DevIssuer, startDevIssuer } from './dev-issuer';
+import { startEmulatorsInThread } from './emulator-thread';
 import { type HttpHost, type HttpRoute, startHttpHost } from './http-host';
 import { restRoutes } from './http-routes';
 import { fanoutHandler, fanoutShardHandler, wsAuthorizer, wsMockRoutes, wsRoutes } from './lambda-routes';
@@ -77,6 +83,14 @@ export interface LocalStackOptions {
   speechInterimIntervalMs?: number;
   /** How the bot speaks answers without OpenAI: espeak-ng (default) or not at all. */
   speechSynthesis?: 'espeak-ng' | 'none';
+  /**
+   * Where the AWS emulators run: on a worker thread of their own (default; local/emulator-thread.ts),
+   * so handlers and emulated services use separate cores as on AWS, or in this thread
+   * (bench/pipeline.ts `--in-process`, the layout before issue #15.3's second pass).
+   */
+  emulatorLayout?: 'thread' | 'in-process';
+  /** local-aws-sqs's own receive timing when false (bench/pipeline.ts `--before`); default true. */
+  sqsReceiveWaitFix?: boolean;
   /** File worker: visibility timeout (how soon a killed worker's job resumes), progress interval. */
   fileWorker?: { visibilityTimeoutSeconds?: number; progressIntervalMs?: number; leadMs?: number };
 }
@@ -171,12 +185,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
     // Last to run on stop: close the kept-alive sockets of the handlers' SDK clients.
     onStop('sdk clients', async () => destroyClients());
-    const emulators = await startEmulators({
+    const emulatorOptions = {
       host,
       dataDir: opts.dataDir,
       ports: { dynamodb: ports.dynamodb, s3: ports.s3, sqs: ports.sqs },
       logger,
-    });
+    };
+    if (opts.sqsReceiveWaitFix !== undefined && opts.emulatorLayout === 'in-process')
+      setLocalSqsReceiveWaitFix(opts.sqsReceiveWaitFix);
+    const emulators =
+      opts.emulatorLayout === 'in-process'
+        ? await startEmulators(emulatorOptions)
+        : await startEmulatorsInThread({
+            ...emulatorOptions,
+            ...defined({ receiveWaitFix: opts.sqsReceiveWaitFix }),
+          });
     onStop('dynamodb, s3 and sqs emulators', () => emulators.stop());
 
     const issuer = await startDevIssuer({

@@ -36,7 +36,12 @@ export interface PublisherOptions {
   sqs: SQSClient;
   queueUrl: string;
   logger: Logger;
-  /** How long an event may wait for others to share its batch (default 2 ms: at live rates batches are mostly single events, and each ms is added latency). */
+  /**
+   * While a batch is in flight, how long an event may wait for others to share its batch
+   * (default 2 ms). An event published while nothing is in flight goes at once (after the
+   * events published in the same turn of the event loop): at live rates batches are mostly
+   * single events, and each ms is added latency (docs/benchmarks.md, "Pipeline overhead").
+   */
   windowMs?: number;
   maxInFlight?: number;
   /** Attempts after which an interim is given up (finals and status events never are). */
@@ -52,6 +57,7 @@ export class EventPublisher {
   private readonly busyGroups = new Set<string>();
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
   private backpressure = false;
   readonly stats = { published: 0, batches: 0, retries: 0, droppedInterims: 0, rejected: 0 };
@@ -73,6 +79,7 @@ export class EventPublisher {
       },
     });
     if (this.pending.length >= MAX_BATCH_ENTRIES) this.pump();
+    else if (this.inFlight === 0) this.immediate ??= setImmediate(() => this.pump());
     else this.timer ??= setTimeout(() => this.pump(), this.opts.windowMs ?? 2);
     this.checkBackpressure();
   }
@@ -109,7 +116,9 @@ export class EventPublisher {
 
   private pump(): void {
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     while (this.inFlight < (this.opts.maxInFlight ?? 16)) {
       const batch = this.takeBatch();
       if (batch.length === 0) break;

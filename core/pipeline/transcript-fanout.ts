@@ -118,24 +118,34 @@ export class TranscriptFanout {
     const { meetingId } = event;
     let { segment } = event;
     if (segment.isFinal) {
-      const stored = await this.deps.segments.putFinal(meetingId, segment);
+      // The meeting's keywords do not depend on the final: read while it is stored.
+      const keywords = this.keywords(meetingId);
+      const [stored] = await allOrFirstFailure([this.deps.segments.putFinal(meetingId, segment), keywords]);
       if (stored === 'delivered') {
         this.deps.logger.debug('duplicate final skipped', { meetingId, seq: segment.seq });
         return;
       }
     }
-    // Every interim is read for keywords, whether or not its transcript message is posted.
-    const alerts = await this.keywordAlerts(meetingId, segment);
-    // Subscribers are read after the final is stored, so a client subscribing meanwhile
-    // finds it either here or in its replay: never in neither.
-    const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
+    // Both reads at once, each only after the final is stored. Every interim is read for
+    // keywords, whether or not its transcript message is posted. Subscribers are read after the
+    // final is stored, so a client subscribing meanwhile finds it either here or in its
+    // replay: never in neither.
+    const [alerts, subscribers] = await allOrFirstFailure([
+      this.keywordAlerts(meetingId, segment),
+      this.deps.connections.subscribers(meetingTopic(meetingId)),
+    ]);
     segment = sent(segment, fanoutAt);
     if (segment.timing) this.deps.onTiming?.(segment.timing, segment.isFinal);
     // Coalesced interims are not posted as lines; their alerts still are.
     await this.deliver(d, meetingId, subscribers, [...viewerLines({ ...event, segment }), ...alerts]);
     if (segment.isFinal) {
-      await this.deps.segments.markDelivered(meetingId, segment.seq);
-      await this.deps.meetings.advanceLastSeq(meetingId, segment.seq, segment.endMs);
+      // Independent writes, both after every post: a failure of either retries the record
+      // (its redelivery finds the final not delivered and posts it again; clients drop seqs they have).
+      const { seq, endMs } = segment;
+      await allOrFirstFailure([
+        this.deps.segments.markDelivered(meetingId, seq),
+        this.deps.meetings.advanceLastSeq(meetingId, seq, endMs),
+      ]);
       await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
     }
   }
@@ -249,4 +259,16 @@ export class TranscriptFanout {
     }
     return cached;
   }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before throwing the first failure:
+ * no DynamoDB call of a failed record is still running when the record is retried.
+ */
+async function allOrFirstFailure<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const outcomes = await Promise.allSettled(promises);
+  for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
+  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

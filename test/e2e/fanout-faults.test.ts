@@ -184,7 +184,7 @@ describe('the fan-out under faults', () => {
     await stack.fanout.idle();
 
     // More failures than the SDK's own attempts: the record fails and SQS delivers it again.
-    stack.emulators.failDynamo('PutItem', 6);
+    await stack.emulators.failDynamo('PutItem', 6);
     await send(final(meetingId, 2));
     await send(final(meetingId, 3));
     await waitFor('3 finals', () => alice.finals.length >= 3, 60_000);

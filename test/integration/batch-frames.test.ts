@@ -9,7 +9,6 @@ import WebSocket from 'ws';
 import { destroyClients } from '../../core/clients/lifecycle';
 import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
-import type { Segment } from '../../core/pipeline/events';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { ParleyClient } from '../../core/realtime/client';
 import { SubscribeSchema } from '../../core/realtime/client-messages';
@@ -20,6 +19,7 @@ import { subscribe } from '../../core/realtime/routes';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { startWsGateway, type WsGateway } from '../../local/ws-gateway';
+import { finalSegment, liveMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
@@ -36,40 +36,10 @@ let fanout: ConnectionFanout;
 const sockets: WebSocket[] = [];
 
 function meeting(meetingId: string): Meeting {
-  const at = new Date().toISOString();
-  return {
-    meetingId,
-    ownerId: OWNER,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
-    status: 'live',
-    desiredState: 'run',
-    keywords: ['budget'],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: STORED,
-    statusEpoch: 1,
-    lastSeq: 0,
-    createdAt: at,
-    updatedAt: at,
-  };
+  return liveMeeting(meetingId, { ownerId: OWNER, seqCounter: STORED });
 }
 
-function final(meetingId: string, seq: number, text: string): Segment {
-  return {
-    id: `${meetingId}:${seq}`,
-    seq,
-    revision: 1,
-    text,
-    speaker: 'Ada',
-    confidence: 0.9,
-    startMs: seq * 1000,
-    endMs: seq * 1000 + 900,
-    timestamp: new Date().toISOString(),
-    isFinal: true,
-  };
-}
+const final = finalSegment;
 
 /** A viewer's raw frames, each parsed, in arrival order. */
 class Viewer {

@@ -22,9 +22,9 @@ afterAll(async () => {
   destroyClients();
   await emulators?.stop();
 });
-afterEach(() => {
-  emulators.failDynamo('BatchWriteItem', 0);
-  emulators.failDynamo('BatchGetItem', 0);
+afterEach(async () => {
+  await emulators.failDynamo('BatchWriteItem', 0);
+  await emulators.failDynamo('BatchGetItem', 0);
 });
 
 async function subscribedConnection(id: string, topics: string[]): Promise<ConnectionRepository> {
@@ -59,7 +59,7 @@ async function meetings(n: number): Promise<string[]> {
 describe('batch operations with unprocessed items', () => {
   it('retries deletes DynamoDB left unprocessed until every subscription is gone', async () => {
     const repo = await subscribedConnection('conn-retry', ['meeting#a', 'meeting#b', 'meeting#c']);
-    emulators.failDynamo('BatchWriteItem', 3, 'unprocessed');
+    await emulators.failDynamo('BatchWriteItem', 3, 'unprocessed');
 
     await repo.remove('conn-retry');
 
@@ -68,7 +68,7 @@ describe('batch operations with unprocessed items', () => {
 
   it('fails with UnprocessedItemsError when deletes stay unprocessed, instead of dropping them', async () => {
     const repo = await subscribedConnection('conn-stuck', ['meeting#a', 'meeting#b']);
-    emulators.failDynamo('BatchWriteItem', 1_000, 'unprocessed');
+    await emulators.failDynamo('BatchWriteItem', 1_000, 'unprocessed');
 
     const error = await repo.remove('conn-stuck').catch((e: unknown) => e);
 
@@ -79,7 +79,7 @@ describe('batch operations with unprocessed items', () => {
 
   it('retries reads DynamoDB left unprocessed and returns every meeting', async () => {
     const ids = await meetings(3);
-    emulators.failDynamo('BatchGetItem', 2, 'unprocessed');
+    await emulators.failDynamo('BatchGetItem', 2, 'unprocessed');
 
     const states = await new MeetingRepository().getControlStates(ids);
 
@@ -88,7 +88,7 @@ describe('batch operations with unprocessed items', () => {
 
   it('fails with UnprocessedItemsError when reads stay unprocessed, instead of answering with fewer', async () => {
     const ids = await meetings(2);
-    emulators.failDynamo('BatchGetItem', 1_000, 'unprocessed');
+    await emulators.failDynamo('BatchGetItem', 1_000, 'unprocessed');
 
     const error = await new MeetingRepository().getControlStates(ids).catch((e: unknown) => e);
 

@@ -13,6 +13,7 @@ import { JobRepository } from '../../core/jobs/repository';
 import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { liveMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
@@ -22,23 +23,7 @@ let emulators: RunningEmulators;
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 10, minute)).toISOString();
 
 function meeting(meetingId: string, ownerId: string, minute: number): Meeting {
-  return {
-    meetingId,
-    ownerId,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
-    status: 'live',
-    desiredState: 'run',
-    keywords: ['budget'],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: 0,
-    statusEpoch: 1,
-    lastSeq: 0,
-    createdAt: at(minute),
-    updatedAt: at(minute),
-  };
+  return liveMeeting(meetingId, { ownerId, createdAt: at(minute), updatedAt: at(minute) });
 }
 
 function job(jobId: string, ownerId: string, minute: number, expiresAt: number): Job {

@@ -58,7 +58,7 @@ describe('createMeeting when the bot cannot be created', () => {
     // Prepare: more failures than the SDK's own attempts, fewer than the service's retries.
     const { repo } = deps();
     const before = new Set((await repo.listByOwner('alice')).items.map((m) => m.meetingId));
-    emulators.failDynamo('UpdateItem', 7);
+    await emulators.failDynamo('UpdateItem', 7);
 
     // Act
     const error = await createMeeting(input, deps()).catch((e: unknown) => e);
@@ -72,10 +72,10 @@ describe('createMeeting when the bot cannot be created', () => {
   it('logs an error naming the meeting when it cannot be marked failed at all', async () => {
     const logger = createLogger('test');
     const logged = jest.spyOn(logger, 'error');
-    emulators.failDynamo('UpdateItem', 1_000);
+    await emulators.failDynamo('UpdateItem', 1_000);
 
     const error = await createMeeting(input, deps(logger)).catch((e: unknown) => e);
-    emulators.failDynamo('UpdateItem', 0);
+    await emulators.failDynamo('UpdateItem', 0);
 
     expect(error).toBeInstanceOf(UpstreamError);
     expect(logged).toHaveBeenCalledWith(

@@ -90,6 +90,20 @@ describe('EventPublisher against the local SQS FIFO queue', () => {
     }
   });
 
+  it('sends what is published while nothing is in flight at once, as one batch per turn', async () => {
+    // A window longer than the test's time limit: only an idle publisher's immediate send delivers.
+    const publisher = new EventPublisher({ sqs: clients.sqs, queueUrl, logger, windowMs: 600_000 });
+    publisher.publish(transcript('m-idle', 1, false, 0));
+    publisher.publish(transcript('m-idle', 1, true, 1));
+    const received = await drain(2);
+    expect(received.map((e) => (e.type === 'transcript' ? e.segment.isFinal : undefined))).toEqual([
+      false,
+      true,
+    ]);
+    expect(publisher.stats.batches).toBe(1);
+    await publisher.flush();
+  });
+
   it('does not enqueue a retried event twice (deduplication id per event)', async () => {
     const publisher = new EventPublisher({ sqs: clients.sqs, queueUrl, logger, windowMs: 5 });
     const event = transcript('m-dup', 1, true, 2);

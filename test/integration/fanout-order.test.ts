@@ -1,0 +1,216 @@
+/**
+ * The fan-out runs independent DynamoDB calls at once (core/pipeline/transcript-fanout.ts): a
+ * final's keywords while it is stored, its alerts and subscribers together after, and its
+ * markDelivered and advanceLastSeq together after every post. Over the real parts (dynalite, the
+ * API Gateway emulator's management API, a subscribed WebSocket), each call traced: the order
+ * rules still hold, what is stored and posted is unchanged, and a failed record leaves no call
+ * running when it fails.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import WebSocket from 'ws';
+import { destroyClients } from '../../core/clients/lifecycle';
+import { MeetingRepository } from '../../core/meetings/repository';
+import type { TranscriptEvent } from '../../core/pipeline/events';
+import { TranscriptFanout, type TranscriptFanoutDeps } from '../../core/pipeline/transcript-fanout';
+import { AlertRepository } from '../../core/realtime/alert-repository';
+import { ConnectionFanout } from '../../core/realtime/connection-fanout';
+import { ConnectionRepository, meetingTopic } from '../../core/realtime/connection-repository';
+import { KeywordAlerts } from '../../core/realtime/keyword-alerts';
+import type { ServerMessage } from '../../core/realtime/protocol';
+import { SegmentRepository } from '../../core/transcript/segment-repository';
+import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { startWsGateway, type WsGateway } from '../../local/ws-gateway';
+import { finalSegment, liveMeeting } from '../helpers/meetings';
+
+const logger = new Logger({ serviceName: 'fanout-order-test', logLevel: 'SILENT' });
+const OWNER = 'owner-1';
+
+let emulators: RunningEmulators;
+let gateway: WsGateway;
+let connections: ConnectionRepository;
+const sockets: WebSocket[] = [];
+/** `start:<call>` and `end:<call>` in the order they happened. */
+let trace: string[] = [];
+/** Calls that reject (once each) instead of running. */
+const failing = new Set<string>();
+
+/** `target` with `methods` traced (and failed on demand); the real method does the work. */
+function traced<T extends object>(name: string, target: T, methods: (keyof T & string)[]): T {
+  const out = Object.create(target) as T;
+  for (const method of methods) {
+    const real = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    const call = `${name}.${method}`;
+    (out as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      trace.push(`start:${call}`);
+      try {
+        if (failing.delete(call)) throw new Error(`injected failure of ${call}`);
+        return await real(...args);
+      } finally {
+        trace.push(`end:${call}`);
+      }
+    };
+  }
+  return out;
+}
+
+const at = (entry: string) => {
+  const i = trace.indexOf(entry);
+  if (i < 0) throw new Error(`${entry} not in trace: ${trace.join(', ')}`);
+  return i;
+};
+
+function finalEvent(meetingId: string, seq: number, text: string): TranscriptEvent {
+  return { v: 1, type: 'transcript', meetingId, segment: finalSegment(meetingId, seq, text) };
+}
+
+/** A subscribed viewer: its messages in arrival order. */
+async function viewer(
+  meetingId: string,
+): Promise<{ messages: ServerMessage[]; until(n: number): Promise<void> }> {
+  const socket = new WebSocket(gateway.url);
+  sockets.push(socket);
+  const messages: ServerMessage[] = [];
+  let wake: () => void = () => undefined;
+  socket.on('message', (data: Buffer) => {
+    messages.push(JSON.parse(data.toString('utf8')) as ServerMessage);
+    wake();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ action: 'subscribe', meetingId }));
+  // Route responses are discarded (as on AWS): wait for the subscription itself.
+  while ((await connections.subscribers(meetingTopic(meetingId))).length === 0)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  return {
+    messages,
+    async until(n) {
+      while (messages.length < n) await new Promise<void>((resolve) => (wake = resolve));
+    },
+  };
+}
+
+function fanoutFor(deps: Partial<TranscriptFanoutDeps> = {}): TranscriptFanout {
+  const meetings = new MeetingRepository();
+  const segments = new SegmentRepository();
+  const alerts = new AlertRepository();
+  return new TranscriptFanout({
+    meetings: traced('meetings', meetings, ['get', 'advanceLastSeq']),
+    segments: traced('segments', segments, ['putFinal', 'markDelivered']),
+    connections: traced('connections', connections, ['subscribers']),
+    fanout: traced('fanout', new ConnectionFanout(gateway.managementEndpoint, connections, logger), [
+      'broadcast',
+    ]),
+    alerts: new KeywordAlerts(traced('alerts', alerts, ['raise', 'forSeq'])),
+    logger,
+    ...deps,
+  });
+}
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  Object.assign(process.env, emulators.env);
+  connections = new ConnectionRepository();
+  gateway = await startWsGateway({
+    port: 0,
+    stage: 'test',
+    logger,
+    routes: {
+      $connect: async () => ({ statusCode: 200 }),
+      subscribe: async (event) => {
+        const { meetingId } = JSON.parse(event.body ?? '{}') as { meetingId: string };
+        const connectionId = event.requestContext.connectionId;
+        await connections.subscribe(meetingTopic(meetingId), connectionId, OWNER);
+        return { statusCode: 200 };
+      },
+    },
+  });
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.terminate();
+  await gateway?.stop();
+  destroyClients();
+  await emulators?.stop();
+});
+
+beforeEach(() => {
+  trace = [];
+  failing.clear();
+});
+
+describe('the fan-out with its DynamoDB calls at once', () => {
+  it('stores a final before reading its subscribers and alerts, posts after both, and marks it after posting', async () => {
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-1', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('order-1');
+    await fanoutFor().handle(finalEvent('order-1', 1, 'the budget is set'));
+    await client.until(2);
+
+    // What was posted: the line, then its confirmed alert (as before the calls ran at once).
+    expect(client.messages.map((m) => m.type)).toEqual(['transcript', 'keyword_alert']);
+    // The order rules: store → (subscribers, alerts) → post → (markDelivered, advanceLastSeq).
+    const stored = at('end:segments.putFinal');
+    expect(at('start:connections.subscribers')).toBeGreaterThan(stored);
+    expect(at('start:alerts.forSeq')).toBeGreaterThan(stored);
+    const firstPost = at('start:fanout.broadcast');
+    expect(firstPost).toBeGreaterThan(at('end:connections.subscribers'));
+    expect(firstPost).toBeGreaterThan(at('end:alerts.forSeq'));
+    const lastPostEnd = trace.lastIndexOf('end:fanout.broadcast');
+    expect(at('start:segments.markDelivered')).toBeGreaterThan(lastPostEnd);
+    expect(at('start:meetings.advanceLastSeq')).toBeGreaterThan(lastPostEnd);
+    // What was stored.
+    const segment = await new SegmentRepository().list('order-1');
+    expect(segment.items).toEqual([expect.objectContaining({ seq: 1, deliveredAt: expect.any(String) })]);
+    expect((await meetings.get('order-1'))?.lastSeq).toBe(1);
+  });
+
+  it('skips a redelivered final that was delivered: no read of subscribers, no post', async () => {
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-2', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('order-2');
+    const event = finalEvent('order-2', 1, 'nothing to see');
+    await fanoutFor().handle(event);
+    await client.until(1);
+    trace = [];
+    await fanoutFor().handle(event);
+    expect(trace).not.toContain('start:connections.subscribers');
+    expect(trace).not.toContain('start:fanout.broadcast');
+    expect(client.messages).toHaveLength(1);
+  });
+
+  it('fails a final whose markDelivered failed only once advanceLastSeq has settled; its retry posts it again and marks it', async () => {
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-3', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('order-3');
+    const event = finalEvent('order-3', 1, 'retry me');
+    failing.add('segments.markDelivered');
+    await expect(fanoutFor().handle(event)).rejects.toThrow('injected failure of segments.markDelivered');
+    // Nothing of the failed record still runs when it fails.
+    expect(trace).toContain('end:meetings.advanceLastSeq');
+    expect((await new SegmentRepository().list('order-3')).items[0]?.deliveredAt).toBeUndefined();
+
+    await fanoutFor().handle(event);
+    await client.until(2);
+    expect(client.messages.map((m) => (m.type === 'transcript' ? m.transcript.seq : m.type))).toEqual([1, 1]);
+    expect((await new SegmentRepository().list('order-3')).items[0]?.deliveredAt).toEqual(expect.any(String));
+  });
+
+  it('fails a final whose store failed without posting or marking anything', async () => {
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-4', { ownerId: OWNER, seqCounter: 10 }));
+    await viewer('order-4');
+    failing.add('segments.putFinal');
+    await expect(fanoutFor().handle(finalEvent('order-4', 1, 'lost?'))).rejects.toThrow(
+      'injected failure of segments.putFinal',
+    );
+    expect(trace).not.toContain('start:connections.subscribers');
+    expect(trace).not.toContain('start:fanout.broadcast');
+    expect(trace).not.toContain('start:segments.markDelivered');
+    // The keywords read that ran alongside the store has settled too.
+    expect(trace.filter((e) => e === 'start:meetings.get')).toHaveLength(
+      trace.filter((e) => e === 'end:meetings.get').length,
+    );
+  });
+});
