@@ -39,6 +39,8 @@ export interface RollingMemory {
   blockers: (SeqItem & { text: string })[];
   /** Key points as lines, so the next TextRank can weigh them against new lines. */
   keyLines: TranscriptLine[];
+  /** This update changed nothing visible and was not posted (the meeting's end posts it). */
+  unsent?: true;
 }
 
 export interface StoredRollingBriefing extends RollingBriefing {

@@ -158,6 +158,21 @@ export function briefingDelta(previous: BriefContent | undefined, next: BriefCon
   };
 }
 
+/** Whether two briefings show a viewer the same content (items removed count as a change). */
+export function sameContent(a: BriefContent, b: BriefContent): boolean {
+  const fields = (x: BriefContent) =>
+    JSON.stringify([
+      x.summary,
+      x.keyPoints,
+      x.decisions,
+      x.actionItems,
+      x.openQuestions,
+      x.blockers,
+      x.topics,
+    ]);
+  return fields(a) === fields(b);
+}
+
 /** Whether an update adds anything a client would see. */
 export function isEmptyDelta(delta: BriefingDelta): boolean {
   return (

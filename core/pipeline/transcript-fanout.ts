@@ -136,7 +136,11 @@ export class TranscriptFanout {
     if (segment.isFinal) {
       await this.deps.segments.markDelivered(meetingId, segment.seq);
       await this.deps.meetings.advanceLastSeq(meetingId, segment.seq, segment.endMs);
-      await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
+      // Spaced by the audience the final reached (core/briefing/rolling-briefings.ts).
+      const audience = subscribers.length;
+      await this.rollingBriefing(d, meetingId, () =>
+        this.deps.rolling?.afterFinal(meetingId, segment.seq, audience),
+      );
     }
   }
 
