@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { awsCredentials } from '../../core/clients/aws-credentials';
 import { destroyClients } from '../../core/clients/lifecycle';
+import { SigV4Signer } from '../../core/clients/sigv4';
 import { isGone } from '../../core/clients/management-api';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 
@@ -57,6 +59,43 @@ describe('SignedConnectionPoster', () => {
       /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,
     );
     expect(request?.headers['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('signs each post of one body (a broadcast) for its own connection path', async () => {
+    const poster = new SignedConnectionPoster(endpoint);
+    const data = Buffer.from('{"type":"transcript"}');
+    const ids = ['AAAAconnA=', 'BBBBconnB=', 'CCCC(conn)*C='];
+    expect(await Promise.all(ids.map((id) => poster.post(id, data)))).toEqual(['sent', 'sent', 'sent']);
+    const signer = new SigV4Signer('execute-api', 'us-east-1', awsCredentials());
+    const credentials = await awsCredentials()();
+    for (const id of ids) {
+      const request = seen.find((r) => r.url === `/local/@connections/${encodeURIComponent(id)}`);
+      const date = String(request?.headers['x-amz-date']);
+      const at = Date.UTC(
+        Number(date.slice(0, 4)),
+        Number(date.slice(4, 6)) - 1,
+        Number(date.slice(6, 8)),
+        Number(date.slice(9, 11)),
+        Number(date.slice(11, 13)),
+        Number(date.slice(13, 15)),
+      );
+      const expected = signer.signWith(
+        credentials,
+        {
+          method: 'POST',
+          path: String(request?.url),
+          headers: {
+            host: new URL(endpoint).host,
+            'content-type': 'application/octet-stream',
+            'content-length': String(data.length),
+            'x-amz-content-sha256': String(request?.headers['x-amz-content-sha256']),
+          },
+          payloadHash: String(request?.headers['x-amz-content-sha256']),
+        },
+        at,
+      );
+      expect(request?.headers.authorization).toBe(expected.authorization);
+    }
   });
 
   it('answers gone on 410 and throws a typed error with the status for anything else', async () => {
