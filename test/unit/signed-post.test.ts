@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { awsCredentials } from '../../core/clients/aws-credentials';
 import { destroyClients } from '../../core/clients/lifecycle';
-import { SigV4Signer } from '../../core/clients/sigv4';
 import { isGone } from '../../core/clients/management-api';
+import { SigV4Signer } from '../../core/clients/sigv4';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 
 /** A stand-in for the management API that answers by connection id and records requests. */
