@@ -6,6 +6,7 @@
  * gets the stored briefing whenever it asks (`get_state`), pushed or not.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import WebSocket from 'ws';
 import { ExtractiveEngine } from '../../core/briefing/extractive-engine';
 import type { BriefContent, BriefingEngine } from '../../core/briefing/model';
 import { pushSpacingMs, RollingBriefings, type RollingPolicy } from '../../core/briefing/rolling-briefings';
@@ -16,6 +17,7 @@ import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
 import { deduplicationId, eventGroup, type PipelineEvent, type Segment } from '../../core/pipeline/events';
+import { BRIEFING_INLINE_MAX, ShardDispatcher } from '../../core/pipeline/fanout-shards';
 import type { ServerMessage } from '../../core/realtime/protocol';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -230,6 +232,66 @@ describe('the rolling briefing push', () => {
     viewer.close();
   });
 });
+
+describe('a large audience’s briefing update', () => {
+  it('goes to every shard, 0 too, through the shard queue, and reaches the viewers', async () => {
+    // Prepare: two real viewers and more subscriptions than the fan-out posts a briefing to inline
+    const { meeting } = newMeetingRecord({
+      ownerId: 'owner',
+      title: 'large',
+      meetingUrl: 'local://none',
+      status: 'live',
+    });
+    await new MeetingRepository().create(meeting);
+    const { meetingId } = meeting;
+    const viewers = [
+      new RecordingClient(stack, 'owner', meetingId),
+      new RecordingClient(stack, 'owner', meetingId),
+    ];
+    for (const v of viewers) {
+      await waitFor('a subscription', () => v.messages.some((m) => m.type === 'replay_complete'));
+    }
+    const audience = await subscribedSockets(meetingId, BRIEFING_INLINE_MAX);
+    const dispatch = jest.spyOn(ShardDispatcher.prototype, 'dispatch');
+
+    // Act
+    await send(final(meetingId, 1));
+
+    // Assess: the final inline, the briefing through the queue for shard 0, to both viewers
+    for (const v of viewers) {
+      await waitFor('the briefing_update', () => updates(v).find((u) => u.briefing.coversSeq === 1));
+    }
+    const shardsOfBriefing = dispatch.mock.calls
+      .filter(([m, , messages]) => m === meetingId && messages.some((x) => x.type === 'briefing_update'))
+      .map(([, shards]) => [...shards.keys()]);
+    expect(shardsOfBriefing).toEqual([[0]]);
+    await waitFor('every socket to get the briefing', () =>
+      audience.every((a) => a.received.includes('briefing_update')),
+    );
+    dispatch.mockRestore();
+    for (const v of viewers) v.close();
+    for (const a of audience) a.socket.close();
+  });
+});
+
+/** `n` plain WebSocket subscribers of a meeting (lighter than n reference clients). */
+async function subscribedSockets(
+  meetingId: string,
+  n: number,
+): Promise<{ socket: WebSocket; received: string[] }[]> {
+  const token = await stack.issuer.mintToken('owner');
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const socket = new WebSocket(`${stack.urls.ws}?token=${encodeURIComponent(token)}`);
+      const received: string[] = [];
+      socket.on('message', (data) => received.push((JSON.parse(String(data)) as ServerMessage).type));
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      socket.send(JSON.stringify({ action: 'subscribe', meetingId }));
+      await waitFor('a socket’s subscription', () => received.includes('replay_complete'));
+      return { socket, received };
+    }),
+  );
+}
 
 type BriefingUpdate = Extract<ServerMessage, { type: 'briefing_update' }>;
 
