@@ -5,7 +5,6 @@
  * reached, an update that changes nothing a viewer sees is stored but not posted, and a viewer
  * gets the stored briefing whenever it asks (`get_state`), pushed or not.
  */
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import WebSocket from 'ws';
 import { ExtractiveEngine } from '../../core/briefing/extractive-engine';
 import type { BriefContent, BriefingEngine } from '../../core/briefing/model';
@@ -16,8 +15,9 @@ import { queueUrl } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
-import { deduplicationId, eventGroup, type PipelineEvent, type Segment } from '../../core/pipeline/events';
+import type { PipelineEvent, Segment } from '../../core/pipeline/events';
 import { BRIEFING_INLINE_MAX, ShardDispatcher } from '../../core/pipeline/fanout-shards';
+import { sendPipelineEvent } from '../../core/pipeline/send-event';
 import type { ServerMessage } from '../../core/realtime/protocol';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
 import { type LocalStack, startLocalStack } from '../../local/stack';
@@ -173,15 +173,8 @@ describe('the rolling briefing push', () => {
     });
     const clock = { now: Date.parse('2026-12-02T12:00:00Z') };
     const rolling = briefings(model, clock);
-    const { meeting } = newMeetingRecord({
-      ownerId: 'owner',
-      title: 'end',
-      meetingUrl: 'local://none',
-      status: 'live',
-    });
     const repo = new MeetingRepository();
-    await repo.create(meeting);
-    const { meetingId } = meeting;
+    const meetingId = await liveMeeting('end');
     await store(meetingId, 1);
     expect(await rolling.afterFinal(meetingId, 1, 5)).toBeDefined();
     clock.now += 5_000;
@@ -200,14 +193,7 @@ describe('the rolling briefing push', () => {
 
   it('gives a viewer the stored briefing on get_state, newer than the last one pushed', async () => {
     // Prepare: a live meeting with one viewer, briefed after its first final
-    const { meeting } = newMeetingRecord({
-      ownerId: 'owner',
-      title: 'push',
-      meetingUrl: 'local://none',
-      status: 'live',
-    });
-    await new MeetingRepository().create(meeting);
-    const { meetingId } = meeting;
+    const meetingId = await liveMeeting('push');
     const viewer = new RecordingClient(stack, 'owner', meetingId);
     await waitFor('the subscription', () => viewer.messages.some((m) => m.type === 'replay_complete'));
     await send(final(meetingId, 1));
@@ -236,14 +222,7 @@ describe('the rolling briefing push', () => {
 describe('a large audience’s briefing update', () => {
   it('goes to every shard, 0 too, through the shard queue, and reaches the viewers', async () => {
     // Prepare: two real viewers and more subscriptions than the fan-out posts a briefing to inline
-    const { meeting } = newMeetingRecord({
-      ownerId: 'owner',
-      title: 'large',
-      meetingUrl: 'local://none',
-      status: 'live',
-    });
-    await new MeetingRepository().create(meeting);
-    const { meetingId } = meeting;
+    const meetingId = await liveMeeting('large');
     const viewers = [
       new RecordingClient(stack, 'owner', meetingId),
       new RecordingClient(stack, 'owner', meetingId),
@@ -302,13 +281,16 @@ function final(meetingId: string, seq: number): PipelineEvent {
   return { v: 1, type: 'transcript', meetingId, segment: segment(meetingId, seq) };
 }
 
-async function send(event: PipelineEvent): Promise<void> {
-  await sqs().send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl('transcriptEvents'),
-      MessageBody: JSON.stringify(event),
-      MessageGroupId: eventGroup(event),
-      MessageDeduplicationId: deduplicationId(event),
-    }),
-  );
+const send = (event: PipelineEvent) => sendPipelineEvent(sqs(), queueUrl('transcriptEvents'), event);
+
+/** A live meeting owned by `owner`. */
+async function liveMeeting(title: string): Promise<string> {
+  const { meeting } = newMeetingRecord({
+    ownerId: 'owner',
+    title,
+    meetingUrl: 'local://none',
+    status: 'live',
+  });
+  await new MeetingRepository().create(meeting);
+  return meeting.meetingId;
 }
