@@ -78,20 +78,23 @@ export class SignedConnectionPoster {
   private readonly credentials: CredentialsSource;
   private last?: RequestShape;
   /** One timer for every open request (a socket timer per request costs more than signing it). */
-  private readonly deadlines = new RequestDeadlines<ClientRequest>(REQUEST_TIMEOUT_MS, (req) =>
-    req.destroy(new ManagementPostError(0, 'TimeoutError', `${req.method} ${req.path} timed out`)),
-  );
+  private readonly deadlines: RequestDeadlines<ClientRequest>;
   private registered = false;
 
   /**
    * `attempts`: tries per call for a throttled (429), failed (5xx), timed-out or network-broken
    * request. 1 for the fan-out (its callers retry a failing connection alone); the routes'
-   * replies use 2, as the SDK client they replace did (maxAttempts 2).
+   * replies use 2, as the SDK client they replace did (maxAttempts 2). `timeoutMs`: a request
+   * without an answer by then fails with a `TimeoutError` (up to a fifth later).
    */
   constructor(
     endpoint: string,
     private readonly attempts = 1,
+    timeoutMs = REQUEST_TIMEOUT_MS,
   ) {
+    this.deadlines = new RequestDeadlines<ClientRequest>(timeoutMs, (req) =>
+      req.destroy(new ManagementPostError(0, 'TimeoutError', `${req.method} ${req.path} timed out`)),
+    );
     this.url = new URL(endpoint);
     this.connectionsPath = `${this.url.pathname.replace(/\/$/, '')}/@connections/`;
     this.canonicalConnectionsPath = canonicalPath(this.connectionsPath);

@@ -36,6 +36,8 @@ beforeAll(async () => {
         res.writeHead(500, { 'x-amzn-errortype': 'InternalServerErrorException' }).end('{}');
       } else if (req.url?.endsWith('/throttled')) {
         res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"slow down"}');
+      } else if (req.url?.endsWith('/hung')) {
+        // Never answers (the socket is closed when the server is).
       } else res.writeHead(200).end();
     });
   });
@@ -96,6 +98,12 @@ describe('SignedConnectionPoster', () => {
       );
       expect(request?.headers.authorization).toBe(expected.authorization);
     }
+  });
+
+  it('fails a request that gets no answer with a TimeoutError, and still posts afterwards', async () => {
+    const poster = new SignedConnectionPoster(endpoint, 1, 200);
+    await expect(poster.post('hung', Buffer.from('{}'))).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(poster.post('after', Buffer.from('{}'))).resolves.toBe('sent');
   });
 
   it('answers gone on 410 and throws a typed error with the status for anything else', async () => {
