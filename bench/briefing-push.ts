@@ -1,9 +1,10 @@
 /**
  * Rolling briefing pushes on the recorded meetings: how many `briefing_update` messages — one
  * API Gateway message per viewer per push — the fan-out sends, by audience size, with the push
- * rules of core/briefing/rolling-briefings.ts (updates spaced by audience / 20 s, at most a
- * minute; an update that changes nothing visible stored but not posted) against the rules before
- * them (every due update posted, whatever the audience).
+ * rules of core/briefing/rolling-briefings.ts and briefing-push.ts (updates spaced by audience /
+ * 20 s, at most a minute; new items posted at once, a summary / key point / topic change alone at
+ * most once a minute, no change never) against the rules before them (every due update posted,
+ * whatever the audience).
  *
  * The meetings of fixtures/ (bench/lib-interim-replay.ts `recordedMeetings`) are played as one
  * live meeting, one after another: each utterance's final at its end (audio time), through the
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
       const perHour = 3_600_000 / durationMs;
       rows.push([
         audience,
-        legacy ? 'before: every update posted' : 'spaced by audience, unchanged not posted',
+        legacy ? 'before: every update posted' : 'now: spaced by audience; summary-only ≤ 1/min; unchanged never',
         updates,
         pushes,
         (pushes * perHour).toFixed(0),

@@ -14,17 +14,19 @@
  * its cost grows with the audience. Updates are therefore also spaced by the audience the final
  * reached — at least `audience / PUSH_BUDGET_PER_SECOND` seconds apart, at most a minute
  * (`pushSpacingMs`) — so briefing posts average at most 20 a second per meeting up to 1,200
- * viewers, and one a minute per viewer beyond; and an update that changes nothing a viewer sees
- * is stored (it advances `coversSeq`) but not posted. A viewer gets the stored briefing on
- * `subscribe` and `get_state` whenever it asks.
+ * viewers, and one a minute per viewer beyond. Which updates are posted at all is
+ * briefing-push.ts's rule (items at once, summary-only changes at most once a minute, no-change
+ * never); a held-back update is stored. A viewer gets the stored briefing on `subscribe` and
+ * `get_state` whenever it asks.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MeetingRepository } from '../meetings/repository';
 import type { ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
+import { contentOf, shouldPost, viewersHave } from './briefing-push';
 import { type BriefingEngine, EMBEDDED_BRIEF_ENGINE, type TranscriptLine } from './model';
-import { advanceBriefing, briefingDelta, sameContent } from './rolling';
-import { type BriefingDelta, EMPTY_DELTA, publicBriefing, type StoredRollingBriefing } from './rolling-model';
+import { advanceBriefing, briefingDelta } from './rolling';
+import { type BriefingDelta, publicBriefing, type StoredRollingBriefing } from './rolling-model';
 import type { RollingBriefingRepository } from './rolling-repository';
 
 export interface RollingPolicy {
@@ -122,8 +124,9 @@ export class RollingBriefings {
     const meeting = await this.deps.meetings.get(meetingId);
     const lastSeq = meeting?.lastSeq ?? 0;
     if (lastSeq > (stored?.coversSeq ?? 0)) return this.update(meetingId, stored, true);
-    // Nothing new to read; a stored update that was not posted is posted now, as the last one.
-    return stored?.memory.unsent ? briefingUpdate(stored, EMPTY_DELTA) : undefined;
+    // Nothing new to read; a stored update that was held back is posted now, as the last one.
+    const held = stored?.memory.unsent;
+    return stored && held ? briefingUpdate(stored, briefingDelta(held.posted, stored)) : undefined;
   }
 
   /** Advances, stores and returns the update to post: when it changed anything, or `ending`. */
@@ -146,11 +149,18 @@ export class RollingBriefings {
       title: meeting?.title ?? '',
       now,
     });
-    // Nothing a viewer sees changed: stored, not posted (subscribe and get_state send it).
-    const post = ending || stored === undefined || !sameContent(stored, advanced);
-    const next: StoredRollingBriefing = post
-      ? advanced
-      : { ...advanced, memory: { ...advanced.memory, unsent: true } };
+    // Held back (briefing-push.ts): stored with what viewers have; subscribe and get_state send it.
+    const have = viewersHave(stored);
+    const lastPostAt = stored?.memory.lastPostAt ?? 0;
+    const post = ending || shouldPost(have, advanced, lastPostAt, now.getTime());
+    const next: StoredRollingBriefing = {
+      ...advanced,
+      memory: {
+        ...advanced.memory,
+        lastPostAt: post ? now.getTime() : lastPostAt,
+        ...(post || !have ? {} : { unsent: { posted: contentOf(have) } }),
+      },
+    };
     if (!(await this.deps.repo.put(next))) {
       this.deps.logger.debug('rolling briefing already updated by another delivery', { meetingId });
       this.known.delete(meetingId);
@@ -164,7 +174,7 @@ export class RollingBriefings {
       engine: next.engine,
       posted: post,
     });
-    return post ? briefingUpdate(next, briefingDelta(stored, next)) : undefined;
+    return post ? briefingUpdate(next, briefingDelta(have, next)) : undefined;
   }
 
   private async policy(): Promise<RollingPolicy> {

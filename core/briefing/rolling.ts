@@ -206,7 +206,8 @@ function briefingAsText(b: BriefContent): string {
 }
 
 function capContent(c: BriefContent): BriefContent {
-  const items = (l: readonly string[]) => l.slice(-MAX_ROLLING_ITEMS).map(cap);
+  // Not `.map(cap)`: map's index would become cap's limit (item 0 cut to "…", item 1 to one letter).
+  const items = (l: readonly string[]) => l.slice(-MAX_ROLLING_ITEMS).map((t) => cap(t));
   return {
     summary: cap(c.summary, 2_000),
     keyPoints: items(c.keyPoints),

@@ -56,15 +56,17 @@ function segment(meetingId: string, seq: number, text = LINES[(seq - 1) % LINES.
   };
 }
 
-/** A model (in place of OpenAI) that answers with the same briefing whatever it reads. */
-class SameAnswerModel implements BriefingEngine {
-  readonly briefEngine = 'openai:same-answer';
-  readonly askEngine = 'openai:same-answer';
+/** A model (in place of OpenAI) that answers with the briefings given, in turn, the last one again. */
+class ScriptedModel implements BriefingEngine {
+  readonly briefEngine = 'openai:scripted';
+  readonly askEngine = 'openai:scripted';
   calls = 0;
-  constructor(private readonly content: BriefContent) {}
+  private readonly answers: BriefContent[];
+  constructor(...answers: BriefContent[]) {
+    this.answers = answers;
+  }
   async brief(): Promise<BriefContent> {
-    this.calls++;
-    return this.content;
+    return this.answers[Math.min(this.calls++, this.answers.length - 1)] as BriefContent;
   }
   async ask(): Promise<never> {
     throw new Error('not asked');
@@ -128,6 +130,63 @@ describe('the rolling briefing push', () => {
     expect((await new RollingBriefingRepository().get(large))?.updates).toBe(2);
   });
 
+  it('posts new items at once, a summary-only change at most once a minute, and announces what it held back', async () => {
+    // Prepare
+    const base: BriefContent = {
+      summary: 'Planning.',
+      keyPoints: [],
+      decisions: [],
+      actionItems: [],
+      openQuestions: [],
+      blockers: [],
+      topics: ['planning'],
+    };
+    const model = new ScriptedModel(
+      base,
+      { ...base, summary: 'Planning the beta.', keyPoints: ['The beta slips a week.'] },
+      {
+        ...base,
+        summary: 'Planning the beta.',
+        keyPoints: ['The beta slips a week.'],
+        decisions: ['Ship Monday.'],
+      },
+      {
+        ...base,
+        summary: 'Planning the beta launch.',
+        keyPoints: ['The beta slips a week.'],
+        decisions: ['Ship Monday.'],
+      },
+    );
+    const clock = { now: Date.parse('2026-12-02T13:00:00Z') };
+    const rolling = briefings(model, clock);
+    const meetingId = meetingName('summary');
+    const posted: (string[] | undefined)[] = [];
+
+    // Act: finals 10 s apart, then one 61 s after the last post (a summary change only)
+    for (const [seq, at] of [
+      [1, 0],
+      [2, 10_000],
+      [3, 20_000],
+      [4, 81_000],
+    ] as const) {
+      clock.now = Date.parse('2026-12-02T13:00:00Z') + at;
+      await store(meetingId, seq);
+      const update = await rolling.afterFinal(meetingId, seq, 5);
+      posted.push(
+        update && [`summary: ${update.added.summary}`, ...update.added.keyPoints, ...update.added.decisions],
+      );
+    }
+
+    // Assess: the summary change held back, then announced with the decision that followed it
+    expect(model.calls).toBe(4);
+    expect(posted).toEqual([
+      ['summary: Planning.'],
+      undefined,
+      ['summary: Planning the beta.', 'The beta slips a week.', 'Ship Monday.'],
+      ['summary: Planning the beta launch.'],
+    ]);
+  });
+
   it('stores an update that changes nothing a viewer sees, without posting it', async () => {
     // Prepare
     const content: BriefContent = {
@@ -139,7 +198,7 @@ describe('the rolling briefing push', () => {
       blockers: [],
       topics: ['release'],
     };
-    const model = new SameAnswerModel(content);
+    const model = new ScriptedModel(content);
     const clock = { now: Date.parse('2026-12-02T11:00:00Z') };
     const rolling = briefings(model, clock);
     const meetingId = meetingName('same');
@@ -153,7 +212,7 @@ describe('the rolling briefing push', () => {
 
     // Assess: both updates ran and were stored; only the first was posted
     expect(model.calls).toBe(2);
-    expect(first?.briefing.decisions).toHaveLength(1);
+    expect(first?.briefing.decisions).toEqual(['Ship the beta on Monday.']); // whole (cap's limit bug)
     expect(second).toBeUndefined();
     const stored = await new RollingBriefingRepository().get(meetingId);
     expect(stored?.coversSeq).toBe(2);
@@ -162,7 +221,7 @@ describe('the rolling briefing push', () => {
 
   it('posts the last stored update when the meeting ends, even one that was held back as unchanged', async () => {
     // Prepare: a meeting whose last update changed nothing visible, so was not posted
-    const model = new SameAnswerModel({
+    const model = new ScriptedModel({
       summary: 'Hiring.',
       keyPoints: [],
       decisions: [],
