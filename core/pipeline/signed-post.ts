@@ -261,20 +261,21 @@ export class SignedConnectionPoster {
         },
         (res: IncomingMessage) => {
           const code = res.statusCode ?? 0;
-          const errorType = String(res.headers['x-amzn-errortype'] ?? '').split(':')[0] ?? '';
           const fail = (error: Error) => {
             this.deadlines.end(req);
             reject(error);
           };
           if (code >= 200 && code < 300) {
+            // No header read: `res.headers` builds an object of them on first access.
             res.resume();
             res.on('end', () => {
               this.deadlines.end(req);
-              resolve({ code, errorType, body: '' });
+              resolve({ code, errorType: '', body: '' });
             });
             res.on('error', fail);
             return;
           }
+          const errorType = String(res.headers['x-amzn-errortype'] ?? '').split(':')[0] ?? '';
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.length < 4 && chunks.push(c));
           res.on('end', () => {
