@@ -105,7 +105,9 @@ async function main(): Promise<void> {
       const perHour = 3_600_000 / durationMs;
       rows.push([
         audience,
-        legacy ? 'before: every update posted' : 'now: spaced by audience; summary-only ≤ 1/min; unchanged never',
+        legacy
+          ? 'before: every update posted'
+          : 'now: spaced by audience; summary-only ≤ 1/min; unchanged never',
         updates,
         pushes,
         (pushes * perHour).toFixed(0),
