@@ -707,7 +707,31 @@ function report(
   if (interims) out.push('', interims);
   // Instant (virtual time, no stack): the recorded meetings' interim streams through the coalescer.
   out.push('', replayReport(REPLAY_CADENCES, [INTERIM_WINDOW_MS, 1000, 2000], SUBSCRIBERS));
+  out.push('', verdictLine(stats, floorP99, target, stray));
   return out.join('\n');
+}
+
+/**
+ * The run's one-line verdict (last line of the report): the end-to-end path through SQS and the
+ * poster alone against the goal, with the same-run floor, and the briefing updates the
+ * subscribers received meanwhile (core/briefing/rolling-briefings.ts spaces them by audience).
+ */
+function verdictLine(stats: ModeStats[], floorP99: number, target: number, stray: unknown): string {
+  const part = (key: string, label: string) => {
+    const s = stats.find((x) => x.mode.key === key);
+    if (!s) return undefined;
+    const p99 = summarize(s.events.map((e) => Math.max(...e.latencies))).p99;
+    const missing = s.events.reduce((n, e) => n + e.missing, 0);
+    const ok = p99 <= target && missing === 0;
+    return `${label} p99 ${ms(p99)} ms = ${(p99 / floorP99).toFixed(2)}× → ${ok ? 'PASS' : 'FAIL'}`;
+  };
+  const briefings = (stray as { otherTypes?: Record<string, number> }).otherTypes?.briefing_update ?? 0;
+  const parts = [part('sqs', 'through SQS'), part('signed', 'poster alone')].filter(Boolean);
+  return (
+    `VERDICT fan-out to ${SUBSCRIBERS} (goal ≤ ${TARGET_RATIO}× the same-run bare-HTTP floor, ` +
+    `p99 ${ms(floorP99)} ms → ≤ ${ms(target)} ms): ${parts.join('; ')}; ` +
+    `briefing_update messages received meanwhile: ${briefings}`
+  );
 }
 
 /** Per shard of the sharded paths: send → the last subscriber of that shard has it (ms). */

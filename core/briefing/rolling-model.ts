@@ -39,6 +39,10 @@ export interface RollingMemory {
   blockers: (SeqItem & { text: string })[];
   /** Key points as lines, so the next TextRank can weigh them against new lines. */
   keyLines: TranscriptLine[];
+  /** When an update was last posted to viewers (epoch ms). */
+  lastPostAt?: number;
+  /** This update was held back (briefing-push.ts): what viewers last got instead. */
+  unsent?: { posted: BriefContent };
 }
 
 export interface StoredRollingBriefing extends RollingBriefing {

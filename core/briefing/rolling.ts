@@ -158,6 +158,21 @@ export function briefingDelta(previous: BriefContent | undefined, next: BriefCon
   };
 }
 
+/** Whether two briefings show a viewer the same content (items removed count as a change). */
+export function sameContent(a: BriefContent, b: BriefContent): boolean {
+  const fields = (x: BriefContent) =>
+    JSON.stringify([
+      x.summary,
+      x.keyPoints,
+      x.decisions,
+      x.actionItems,
+      x.openQuestions,
+      x.blockers,
+      x.topics,
+    ]);
+  return fields(a) === fields(b);
+}
+
 /** Whether an update adds anything a client would see. */
 export function isEmptyDelta(delta: BriefingDelta): boolean {
   return (
@@ -191,7 +206,8 @@ function briefingAsText(b: BriefContent): string {
 }
 
 function capContent(c: BriefContent): BriefContent {
-  const items = (l: readonly string[]) => l.slice(-MAX_ROLLING_ITEMS).map(cap);
+  // Not `.map(cap)`: map's index would become cap's limit (item 0 cut to "…", item 1 to one letter).
+  const items = (l: readonly string[]) => l.slice(-MAX_ROLLING_ITEMS).map((t) => cap(t));
   return {
     summary: cap(c.summary, 2_000),
     keyPoints: items(c.keyPoints),

@@ -9,6 +9,9 @@
  *   connection ids and the messages to post) to the FIFO `fanoutShards` queue, MessageGroupId
  *   `<meetingId>#<shard>`: a shard's messages are handled in order (so each connection gets its
  *   meeting's messages in order) while different shards run in parallel invocations.
+ * - A rolling briefing update to more than BRIEFING_INLINE_MAX subscribers goes to every shard,
+ *   0 included, through the queue (`<meetingId>#0` carries only those), so the fan-out Lambda
+ *   hands it off with one SendMessage a shard and its next final is not held behind the posts.
  * - MessageDeduplicationId = the source record's id, the delivery's index within it and the
  *   shard: a redelivered source record re-sends the same ids and SQS drops them (5 minutes).
  * - The fanout-shard Lambda delivers a shard with SubscriberDelivery (retry a failing connection
@@ -75,6 +78,15 @@ export function splitShards(subscribers: readonly Subscriber[]): {
   return { first, others };
 }
 
+/** Subscribers a briefing update is posted to inline at most; more go through the shard queue. */
+export const BRIEFING_INLINE_MAX = 100;
+
+/** Every shard's connection ids, shard 0 included (an empty shard left out). */
+export function allShards(subscribers: readonly Subscriber[]): Map<number, string[]> {
+  const { first, others } = splitShards(subscribers);
+  return first.length > 0 ? new Map([[0, first], ...others]) : others;
+}
+
 export const shardGroup = (meetingId: string, shard: number) => `${meetingId}#${shard}`;
 
 export interface ShardDispatcherDeps {
@@ -123,8 +135,8 @@ export function parseShardMessage(record: Pick<SQSRecord, 'messageId' | 'body'>)
   const fail = (reason: string) => new MalformedShardMessageError(record.messageId, reason);
   if (body?.v !== 1) throw fail('version is not 1');
   if (typeof body.meetingId !== 'string' || body.meetingId === '') throw fail('no meetingId');
-  if (!Number.isInteger(body.shard) || (body.shard as number) < 1)
-    throw fail('shard is not a positive integer');
+  if (!Number.isInteger(body.shard) || (body.shard as number) < 0)
+    throw fail('shard is not a non-negative integer');
   const ids = body.connectionIds;
   if (!Array.isArray(ids) || ids.length > FANOUT_SHARDS.size || ids.some((id) => typeof id !== 'string')) {
     throw fail(`connectionIds is not a list of at most ${FANOUT_SHARDS.size} strings`);

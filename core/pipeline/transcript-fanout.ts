@@ -26,7 +26,7 @@ import { alertMessage, type KeywordAlerts, occurrences } from '../realtime/keywo
 import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import type { JobEvent, PipelineEvent, SegmentTiming, StatusEvent, TranscriptEvent } from './events';
-import { type ShardDispatcher, splitShards } from './fanout-shards';
+import { allShards, BRIEFING_INLINE_MAX, type ShardDispatcher, splitShards } from './fanout-shards';
 import { viewerLines } from './interim-coalescer';
 import { sent } from './segment-timing';
 import { SubscriberDelivery } from './subscriber-delivery';
@@ -146,7 +146,9 @@ export class TranscriptFanout {
         this.deps.segments.markDelivered(meetingId, seq),
         this.deps.meetings.advanceLastSeq(meetingId, seq, endMs),
       ]);
-      await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, segment.seq));
+      // Spaced by the audience the final reached (core/briefing/rolling-briefings.ts).
+      const audience = subscribers.length;
+      await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, seq, audience));
     }
   }
 
@@ -181,7 +183,12 @@ export class TranscriptFanout {
       const message = await update();
       if (!message) return;
       const subscribers = await this.deps.connections.subscribers(meetingTopic(meetingId));
-      await this.deliver(d, meetingId, subscribers, [message]);
+      // A large audience's update goes to every shard, 0 too, through the shard queue: this
+      // meeting's next final is not held behind its posts (core/pipeline/fanout-shards.ts).
+      if (!this.deps.shards || subscribers.length <= BRIEFING_INLINE_MAX) {
+        return await this.deliver(d, meetingId, subscribers, [message]);
+      }
+      await this.deps.shards.dispatch(meetingId, allShards(subscribers), [message], `${d.id}:${d.next++}`);
     } catch (error) {
       this.deps.logger.warn('rolling briefing not updated', { meetingId, error: String(error) });
     }

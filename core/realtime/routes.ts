@@ -59,7 +59,10 @@ export type CommandDeps = Pick<RealtimeDeps, 'meetings' | 'fanout' | 'publish' |
 export type SubscribeJobDeps = Pick<RealtimeDeps, 'jobs' | 'fanout'> & {
   connections: Pick<ConnectionRepository, 'subscribe'>;
 };
-export type GetStateDeps = Pick<RealtimeDeps, 'jobs' | 'meetings' | 'fanout'>;
+export type GetStateDeps = Pick<RealtimeDeps, 'jobs' | 'meetings' | 'fanout'> & {
+  /** The meeting's rolling briefing, sent after its `state` (absent: none is sent). */
+  briefings?: Pick<RollingBriefingRepository, 'get'>;
+};
 
 /** Typed failure of a route; the handler turns it into an `error` message. */
 export class RouteError extends ParleyError {}
@@ -122,15 +125,8 @@ export async function subscribe(
   }
   if (!(await reply({ type: 'replay_complete', meetingId: meeting.meetingId, lastSeq: last, count }))) return;
   // A late joiner gets the current rolling briefing; later updates arrive live.
-  const briefing = await deps.briefings?.get(meeting.meetingId);
-  if (briefing) {
-    await reply({
-      type: 'briefing_update',
-      meetingId: meeting.meetingId,
-      briefing: publicBriefing(briefing),
-      added: EMPTY_DELTA,
-    });
-  }
+  const briefing = await currentBriefing(deps.briefings, meeting.meetingId);
+  if (briefing) await reply(briefing);
   await writer.flush();
 }
 
@@ -202,6 +198,19 @@ export async function getState(
       paused: m.desiredState === 'pause',
     },
   });
+  // The stored briefing may be newer than the last one pushed (pushes are spaced for large audiences).
+  const briefing = await currentBriefing(deps.briefings, m.meetingId);
+  if (briefing) await deps.fanout.post(ctx.connectionId, briefing);
+}
+
+/** The meeting's stored rolling briefing as a `briefing_update` with nothing marked new. */
+async function currentBriefing(
+  briefings: Pick<RollingBriefingRepository, 'get'> | undefined,
+  meetingId: string,
+): Promise<ServerMessage | undefined> {
+  const briefing = await briefings?.get(meetingId);
+  if (!briefing) return undefined;
+  return { type: 'briefing_update', meetingId, briefing: publicBriefing(briefing), added: EMPTY_DELTA };
 }
 
 /** The same answer for "no such meeting" and "not yours": nothing leaks. */

@@ -16,7 +16,8 @@ import { FANOUT_METRICS, QUEUES } from '../../core/resources';
  * The fanout-shard Lambda: one shard (≤ 1,000 connections) of a large meeting per record, from
  * the FIFO shard queue the fan-out Lambda fills (core/pipeline/fanout-shards.ts). It posts with
  * the same poster and delivery policy as the fan-out Lambda and reads no table: the connection
- * ids come in the message; only gone or evicted connections are removed.
+ * ids come in the message; only gone or evicted connections are removed. Shard 0's records are
+ * rolling briefing updates of a large audience (the fan-out posts shard 0's transcript itself).
  */
 const logger = createLogger('fanout-shard');
 const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });

@@ -1,3 +1,4 @@
+import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
 import { JobRepository } from '../../core/jobs/repository';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { GetStateSchema } from '../../core/realtime/client-messages';
@@ -10,6 +11,7 @@ import { replier } from '../shared/replier';
 const deps = {
   jobs: new JobRepository(),
   meetings: new MeetingRepository(),
+  briefings: new RollingBriefingRepository(),
   fanout: replier(new ConnectionRepository()),
 };
 

@@ -209,7 +209,9 @@ export class RealtimeApi extends Construct {
 
     fn.get_state
       .bindTable('jobs', tables.jobs, ['GetItem'])
-      .bindTable('meetings', tables.meetings, ['GetItem']);
+      .bindTable('meetings', tables.meetings, ['GetItem'])
+      // The rolling briefing, sent after a meeting's state.
+      .bindTable('briefings', tables.briefings, ['GetItem']);
     grantConnectionRemoval(fn.get_state, tables);
 
     // $default answers on the connection the frame just arrived on: it posts and touches no

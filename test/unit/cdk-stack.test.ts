@@ -541,7 +541,7 @@ describe('Lambda functions', () => {
         'RECALL_BASE_URL',
       ],
       'ws-subscribe-job': [POSTS, ...CONNECTIONS, table('jobs')],
-      'ws-get-state': [POSTS, ...CONNECTIONS, table('jobs'), table('meetings')],
+      'ws-get-state': [POSTS, ...CONNECTIONS, table('jobs'), table('meetings'), table('briefings')],
     };
     for (const [name, names] of Object.entries(expected)) {
       expect({ name, env: Object.keys(environment(name)).sort() }).toEqual({
@@ -559,7 +559,7 @@ describe('Lambda functions', () => {
       'ws-unsubscribe': ['connections', 'subscriptions'],
       'ws-command': ['meetings', 'connections', 'subscriptions'],
       'ws-subscribe-job': ['jobs', 'connections', 'subscriptions'],
-      'ws-get-state': ['jobs', 'meetings', 'connections', 'subscriptions'],
+      'ws-get-state': ['jobs', 'meetings', 'connections', 'subscriptions', 'briefings'],
     };
     for (const [name, keys] of Object.entries(check)) {
       const env = dummyEnvironment(name);
@@ -669,6 +669,7 @@ describe('least privilege', () => {
       ...REMOVE_GONE,
       'dynamodb:GetItem table:jobs',
       'dynamodb:GetItem table:meetings',
+      'dynamodb:GetItem table:briefings',
     ],
     fanout: [
       ...POST,

@@ -1,5 +1,6 @@
 import type { SendMessageCommandInput } from '@aws-sdk/client-sqs';
 import {
+  allShards,
   MalformedShardMessageError,
   parseShardMessage,
   ShardDispatcher,
@@ -37,6 +38,20 @@ describe('splitShards', () => {
       [1, ['d']],
       [2, ['b', 'e']],
     ]);
+  });
+});
+
+describe('allShards', () => {
+  it('gives every shard its connections, shard 0 included, and leaves an empty shard 0 out', () => {
+    const all = allShards([
+      { connectionId: 'a', userId: 'u' },
+      { connectionId: 'b', userId: 'u', shard: 1 },
+    ]);
+    expect([...all].sort()).toEqual([
+      [0, ['a']],
+      [1, ['b']],
+    ]);
+    expect([...allShards([{ connectionId: 'b', userId: 'u', shard: 1 }])]).toEqual([[1, ['b']]]);
   });
 });
 
@@ -82,14 +97,15 @@ describe('parseShardMessage', () => {
   const record = (body: unknown) => ({ messageId: 'id-1', body: JSON.stringify(body) });
   const valid = { v: 1, meetingId: 'm1', shard: 1, connectionIds: ['c1'], messages: [line] };
 
-  it('reads a shard message the dispatcher wrote', () => {
+  it('reads a shard message the dispatcher wrote, shard 0 too (a large audience’s briefing update)', () => {
     expect(parseShardMessage(record(valid))).toEqual(valid);
+    expect(parseShardMessage(record({ ...valid, shard: 0 }))).toEqual({ ...valid, shard: 0 });
   });
 
   it.each([
     ['not JSON', { messageId: 'id-1', body: '{' }],
     ['another version', record({ ...valid, v: 2 })],
-    ['shard 0 (posted by the fan-out itself)', record({ ...valid, shard: 0 })],
+    ['a negative shard', record({ ...valid, shard: -1 })],
     ['more connection ids than a shard holds', record({ ...valid, connectionIds: Array(1_001).fill('c') })],
     ['a message without a type', record({ ...valid, messages: [{}] })],
   ])('rejects %s with a typed error', (_name, input) => {

@@ -1,7 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { awsCredentials } from '../../core/clients/aws-credentials';
 import { destroyClients } from '../../core/clients/lifecycle';
 import { isGone } from '../../core/clients/management-api';
+import { SigV4Signer } from '../../core/clients/sigv4';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 
 /** A stand-in for the management API that answers by connection id and records requests. */
@@ -34,6 +36,8 @@ beforeAll(async () => {
         res.writeHead(500, { 'x-amzn-errortype': 'InternalServerErrorException' }).end('{}');
       } else if (req.url?.endsWith('/throttled')) {
         res.writeHead(429, { 'x-amzn-errortype': 'LimitExceededException' }).end('{"message":"slow down"}');
+      } else if (req.url?.endsWith('/hung')) {
+        // Never answers (the socket is closed when the server is).
       } else res.writeHead(200).end();
     });
   });
@@ -57,6 +61,49 @@ describe('SignedConnectionPoster', () => {
       /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,
     );
     expect(request?.headers['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('signs each post of one body (a broadcast) for its own connection path', async () => {
+    const poster = new SignedConnectionPoster(endpoint);
+    const data = Buffer.from('{"type":"transcript"}');
+    const ids = ['AAAAconnA=', 'BBBBconnB=', 'CCCC(conn)*C='];
+    expect(await Promise.all(ids.map((id) => poster.post(id, data)))).toEqual(['sent', 'sent', 'sent']);
+    const signer = new SigV4Signer('execute-api', 'us-east-1', awsCredentials());
+    const credentials = await awsCredentials()();
+    for (const id of ids) {
+      const request = seen.find((r) => r.url === `/local/@connections/${encodeURIComponent(id)}`);
+      const date = String(request?.headers['x-amz-date']);
+      const at = Date.UTC(
+        Number(date.slice(0, 4)),
+        Number(date.slice(4, 6)) - 1,
+        Number(date.slice(6, 8)),
+        Number(date.slice(9, 11)),
+        Number(date.slice(11, 13)),
+        Number(date.slice(13, 15)),
+      );
+      const expected = signer.signWith(
+        credentials,
+        {
+          method: 'POST',
+          path: String(request?.url),
+          headers: {
+            host: new URL(endpoint).host,
+            'content-type': 'application/octet-stream',
+            'content-length': String(data.length),
+            'x-amz-content-sha256': String(request?.headers['x-amz-content-sha256']),
+          },
+          payloadHash: String(request?.headers['x-amz-content-sha256']),
+        },
+        at,
+      );
+      expect(request?.headers.authorization).toBe(expected.authorization);
+    }
+  });
+
+  it('fails a request that gets no answer with a TimeoutError, and still posts afterwards', async () => {
+    const poster = new SignedConnectionPoster(endpoint, 1, 200);
+    await expect(poster.post('hung', Buffer.from('{}'))).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(poster.post('after', Buffer.from('{}'))).resolves.toBe('sent');
   });
 
   it('answers gone on 410 and throws a typed error with the status for anything else', async () => {
