@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { parseSpeechEncoding, type SpeechEncoding, wireBytesPerSecond } from '../core/audio/speech-encoding';
 import { HOP_METRICS } from '../core/pipeline/fanout-wiring';
 import { INTERIM_WINDOW_MS } from '../core/pipeline/interim-coalescer';
 import { PING_INTERVAL_MS } from '../core/realtime/ping-route';
@@ -110,6 +111,8 @@ export interface UsageModel {
   recordingGets: number;
   recordingStoredBytes: number;
   recordingRetentionMonths: number;
+  /** Measured: bytes the speech service received per second of audio, and the encoding that sent them. */
+  speech?: { encoding: SpeechEncoding; bytesPerAudioSecond: number };
 }
 
 /** What bench/meeting-usage.ts writes (bench/usage/meeting-hour.json). */
@@ -122,6 +125,8 @@ export interface MeasuredUsage {
   interimWindowMs?: number;
   /** Size (DynamoDB's count) of the measured meeting items at their end: what an update of one costs. */
   meetingItemBytes?: number;
+  /** Audio the local speech server received (every meeting, resends included) and decoded. */
+  speech?: { encoding: SpeechEncoding; bytesReceived: number; audioMsDecoded: number };
   meetings: {
     fixture: string;
     liveSeconds: number;
@@ -205,6 +210,14 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     recordingGets: 240,
     recordingStoredBytes: 10.8e6,
     recordingRetentionMonths: 3,
+    ...(m.speech && m.speech.audioMsDecoded > 0
+      ? {
+          speech: {
+            encoding: m.speech.encoding,
+            bytesPerAudioSecond: m.speech.bytesReceived / (m.speech.audioMsDecoded / 1000),
+          },
+        }
+      : {}),
   };
 }
 
@@ -214,7 +227,7 @@ export function measuredUsage(viewers = 5, file = USAGE_FILE): UsageModel {
 }
 
 /** Bytes of Recall audio per hour: real frames as the simulator builds them, ids as long as Recall's. */
-export function recallBytesPerHour(): { frameBytes: number; framesPerHour: number; pcmBytesPerHour: number } {
+export function recallBytesPerHour(): { frameBytes: number; framesPerHour: number } {
   const id = '00000000-0000-4000-8000-000000000000';
   const frame = mixedAudioMessage(
     {
@@ -233,7 +246,6 @@ export function recallBytesPerHour(): { frameBytes: number; framesPerHour: numbe
   return {
     frameBytes: Buffer.byteLength(JSON.stringify(frame)),
     framesPerHour: 3_600 * 50,
-    pcmBytesPerHour: 3_600 * 32_000,
   };
 }
 
@@ -539,11 +551,17 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
     how: `${recallGb.toFixed(3)} GB ÷ 1 GB per LCU-hour × $${P.albLcuHour}`,
     usd: recallGb * P.albLcuHour,
   });
-  const deepgramGb = recall.pcmBytesPerHour / GB;
+  // The gateway's DEEPGRAM_ENCODING (its default when the template sets none); bytes a second as
+  // measured when the measurement ran the same encoding, else as the encoding defines them.
+  const configured = gateway?.env.DEEPGRAM_ENCODING;
+  const encoding = parseSpeechEncoding(typeof configured === 'string' ? configured : undefined);
+  const measured = u.speech?.encoding === encoding ? u.speech.bytesPerAudioSecond : undefined;
+  const deepgramBytes = 3_600 * (measured ?? wireBytesPerSecond(encoding));
+  const deepgramGb = deepgramBytes / GB;
   const nat = ofType(t, 'AWS::EC2::NatGateway').length > 0;
   lines.push({
-    item: 'Data out to Deepgram (binary PCM)',
-    how: `${num(recall.pcmBytesPerHour)} B = ${deepgramGb.toFixed(3)} GB × $${P.dataOutGb}${nat ? ` + NAT $${P.natGb}` : ''}`,
+    item: `Data out to Deepgram (${encoding})`,
+    how: `3,600 s × ${num(Math.round(deepgramBytes / 3_600))} B/s (${measured === undefined ? `${encoding} at 16 kHz` : 'measured'}) = ${deepgramGb.toFixed(3)} GB × $${P.dataOutGb}${nat ? ` + NAT $${P.natGb}` : ''}`,
     usd: deepgramGb * (P.dataOutGb + (nat ? P.natGb : 0)),
   });
   if (gateway) {

@@ -16,13 +16,11 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { wordErrorRate } from '../core/wer';
-import { Recognizer, THROUGHPUT_DECODER_ARGS } from '../local/speech-server';
-import { StreamDecoder } from '../local/speech-server/stream-decoder';
+import { THROUGHPUT_DECODER_ARGS } from '../local/speech-server';
 import { machineFacts } from './lib-bench';
+import { decodePcm as decode } from './lib-engine';
 
 const FIXTURE_DIR = path.join(__dirname, '..', 'fixtures');
-const STREAM_SETTINGS = { endpointingMs: 300, interimIntervalMs: 1_000, maxUtteranceMs: 15_000 };
-const FRAME_BYTES = 8_000; // 250 ms, as the worker sends
 
 /** Decoder options tried (`-name value`, PocketSphinx 5prealpha; defaults in its `ps_args()`). */
 const PRESETS: Record<string, Record<string, string>> = {
@@ -94,43 +92,6 @@ function loadFixtures(): Fixture[] {
         seconds: wavPcm.length / 32_000,
       };
     });
-}
-
-function threadCpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
-function decode(
-  pcm: Buffer,
-  extraArgs: Record<string, string>,
-  onResult?: (cpuMs: number, processedMs: number) => void,
-) {
-  const load0 = threadCpuSeconds();
-  const recognizer = new Recognizer({
-    vadPostSpeechFrames: Math.round(STREAM_SETTINGS.endpointingMs / 10),
-    extraArgs,
-  });
-  const loadCpu = threadCpuSeconds() - load0;
-  const decoder = new StreamDecoder(recognizer, STREAM_SETTINGS);
-  const t0 = performance.now();
-  const cpu0 = threadCpuSeconds();
-  const words: string[] = [];
-  for (let off = 0; off < pcm.length; off += FRAME_BYTES) {
-    const frame = pcm.subarray(off, Math.min(pcm.length, off + FRAME_BYTES));
-    const samples = new Int16Array(frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.length));
-    for (const e of decoder.push(samples)) {
-      if (e.type === 'final') words.push(...e.words.map((w) => w.word));
-      if (e.type === 'final' || e.type === 'interim')
-        onResult?.((threadCpuSeconds() - cpu0) * 1000, e.processedMs);
-    }
-  }
-  const last = decoder.flush('close');
-  if (last.type === 'final') words.push(...last.words.map((w) => w.word));
-  const cpu = threadCpuSeconds() - cpu0;
-  const wall = (performance.now() - t0) / 1000;
-  recognizer.free();
-  return { text: words.join(' '), cpu, wall, loadCpu };
 }
 
 function main(): void {

@@ -30,7 +30,7 @@ import * as path from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import WebSocket from 'ws';
 import { dynamo } from '../core/clients/dynamodb';
-import { tableName } from '../core/config';
+import { loadAudioGatewayConfig, tableName } from '../core/config';
 import { interimWindowMs } from '../core/pipeline/interim-coalescer';
 import { SAMPLE_KEYWORDS } from '../local/sample-meeting';
 import { FIXTURE_DIR, startLocalStack } from '../local/stack';
@@ -359,6 +359,7 @@ async function main(): Promise<void> {
   const meetings: MeasuredMeeting[] = [];
   const meetingIds: string[] = [];
   let meetingItemBytes = 0;
+  let speech: MeasuredUsage['speech'];
   try {
     for (const fixture of fixtures) {
       const script = JSON.parse(readFileSync(path.join(FIXTURE_DIR, `${fixture}.json`), 'utf8')) as {
@@ -438,6 +439,13 @@ async function main(): Promise<void> {
         itemBytes((out.Item ?? {}) as unknown as Record<string, AttributeValue>),
       );
     }
+    // What went on the wire to the speech service (the gateway's configured encoding).
+    const speechStats = stack.speech.stats();
+    speech = {
+      encoding: loadAudioGatewayConfig().deepgramEncoding,
+      bytesReceived: speechStats.bytesReceived,
+      audioMsDecoded: speechStats.audioMsDecoded,
+    };
   } finally {
     unwatch();
     await stack.stop();
@@ -451,6 +459,7 @@ async function main(): Promise<void> {
     // Interims the speech engine gave and what the gateway did with them (unchanged: not published).
     interims: stack.audio.interims.stats,
     meetingItemBytes,
+    speech,
     meetings,
   };
   const text = `${JSON.stringify(result, null, 2)}\n`;

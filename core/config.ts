@@ -4,6 +4,7 @@
  * message naming it. Local mode sets the same variable names the CDK stack sets.
  */
 import { DEFAULT_MAX_SESSIONS } from './audio/capacity';
+import { parseSpeechEncoding, type SpeechEncoding } from './audio/speech-encoding';
 import { ConfigError } from './errors';
 import {
   BUCKETS,
@@ -107,6 +108,8 @@ export interface AudioGatewayConfig {
   /** Deepgram's live endpoint; local mode points it at the local speech server. */
   deepgramUrl: string | undefined;
   deepgramModel: string;
+  /** Audio on the wire to Deepgram (`DEEPGRAM_ENCODING`, core/audio/speech-encoding.ts). */
+  deepgramEncoding: SpeechEncoding;
   maxSessions: number;
   commandPollMs: number;
   reconnectGraceMs: number;
@@ -127,6 +130,7 @@ export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConf
     deepgramApiKey: requireEnv('DEEPGRAM_API_KEY', env),
     deepgramUrl,
     deepgramModel: optionalEnv('DEEPGRAM_MODEL', env) ?? 'nova-3',
+    deepgramEncoding: parseSpeechEncoding(optionalEnv('DEEPGRAM_ENCODING', env)),
     maxSessions: intEnv('MAX_SESSIONS', DEFAULT_MAX_SESSIONS, env),
     commandPollMs: intEnv('COMMAND_POLL_MS', 500, env),
     reconnectGraceMs: intEnv('RECALL_RECONNECT_GRACE_MS', 100_000, env),

@@ -55,6 +55,7 @@ export async function startAudioGateway(
       apiKey: config.deepgramApiKey,
       wsUrl: config.deepgramUrl,
       model: config.deepgramModel,
+      encoding: config.deepgramEncoding,
     }),
     publish: (event) => interims.handle(event),
     // Both at once: a long recording assembly must not hold the last finals back.

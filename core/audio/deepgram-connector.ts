@@ -3,6 +3,8 @@
  * points the same client at the local speech server by changing its URLs only.
  */
 import { DeepgramClient } from '@deepgram/sdk';
+import { SAMPLE_RATE } from './pcm';
+import { encodeForSpeech, type SpeechEncoding } from './speech-encoding';
 
 export interface SttConnectOptions {
   keyterms: readonly string[];
@@ -17,6 +19,7 @@ export interface SttSocket {
   on(event: 'message', fn: (message: unknown) => void): void;
   on(event: 'close', fn: (event: { code: number; reason: string }) => void): void;
   on(event: 'error', fn: (error: Error) => void): void;
+  /** 16 kHz S16LE PCM; the connector encodes it as it told the speech service it would. */
   sendMedia(chunk: Buffer): void;
   sendKeepAlive(message: { type: 'KeepAlive' }): void;
   sendFinalize(message: { type: 'Finalize' }): void;
@@ -34,6 +37,11 @@ export interface DeepgramConnectorOptions {
   httpUrl?: string;
   model?: string;
   connectTimeoutSeconds?: number;
+  /**
+   * What goes on the wire (core/audio/speech-encoding.ts). Callers always hand over PCM; with
+   * `mulaw` the socket's sendMedia encodes each chunk (half the bytes). Default `linear16`.
+   */
+  encoding?: SpeechEncoding;
 }
 
 export function createDeepgramConnector(opts: DeepgramConnectorOptions): SttConnector {
@@ -50,11 +58,12 @@ export function createDeepgramConnector(opts: DeepgramConnectorOptions): SttConn
         }
       : {}),
   });
+  const encoding = opts.encoding ?? 'linear16';
   return async ({ keyterms, language, tag }) => {
     const socket = await client.listen.v1.connect({
       model: opts.model ?? 'nova-3',
-      encoding: 'linear16',
-      sample_rate: 16000,
+      encoding,
+      sample_rate: SAMPLE_RATE,
       channels: 1,
       language,
       interim_results: 'true',
@@ -74,6 +83,19 @@ export function createDeepgramConnector(opts: DeepgramConnectorOptions): SttConn
     });
     socket.connect();
     await socket.waitForOpen();
-    return socket as unknown as SttSocket;
+    const stt = socket as unknown as SttSocket;
+    return encoding === 'linear16' ? stt : encodingSocket(stt, encoding);
+  };
+}
+
+/** The socket with sendMedia encoding each PCM chunk on its way out. */
+function encodingSocket(socket: SttSocket, encoding: SpeechEncoding): SttSocket {
+  return {
+    on: socket.on.bind(socket) as SttSocket['on'],
+    sendMedia: (chunk) => socket.sendMedia(encodeForSpeech(chunk, encoding)),
+    sendKeepAlive: (message) => socket.sendKeepAlive(message),
+    sendFinalize: (message) => socket.sendFinalize(message),
+    sendCloseStream: (message) => socket.sendCloseStream(message),
+    close: () => socket.close(),
   };
 }

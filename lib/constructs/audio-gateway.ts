@@ -36,6 +36,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { GATEWAY_TASK, SESSIONS_TARGET_SHARE } from '../../core/audio/capacity';
 import { HANDOVER_FLUSH_MS } from '../../core/audio/meeting-session';
+import { DEFAULT_SPEECH_ENCODING } from '../../core/audio/speech-encoding';
 import { ACTIVE_SESSIONS_METRIC, BUCKETS, QUEUES, TABLES } from '../../core/resources';
 import { grantBucketPrefix, grantQueueSend, grantTable } from '../grants';
 import { acknowledge, acknowledgeGrantWildcards } from '../nag';
@@ -248,6 +249,8 @@ export class AudioGateway extends Construct {
         [QUEUES.transcriptEvents.envVar]: props.transcriptQueue.queueUrl,
         [BUCKETS.media.envVar]: props.mediaBucket.bucketName,
         MAX_SESSIONS: String(props.maxSessions),
+        // Audio on the wire to Deepgram: μ-law halves the internet egress (docs/benchmarks.md).
+        DEEPGRAM_ENCODING: DEFAULT_SPEECH_ENCODING,
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
         PARLEY_STAGE: props.stageName,
         ...(props.auth ? { OIDC_ISSUER: props.auth.issuer, OIDC_AUDIENCE: props.auth.audience } : {}),

@@ -1,8 +1,10 @@
 /**
  * Turns the binary frames of one stream into 16 kHz mono int16 samples. Raw `linear16` frames
- * may split a sample across frames; without `encoding`, Deepgram expects a container, and this
+ * may split a sample across frames; raw `mulaw` frames are G.711 μ-law, a byte a sample,
+ * decoded as Deepgram decodes them; without `encoding`, Deepgram expects a container, and this
  * server understands a WAV header (PCM, 16 kHz, mono, 16-bit), as `arecord`/browsers produce.
  */
+import { decodeMulaw } from '../../core/audio/speech-encoding';
 import type { ListenParams } from './listen-params';
 
 export type AudioInputResult = { ok: true; pcm: Int16Array } | { ok: false; reason: string };
@@ -13,15 +15,18 @@ const EMPTY = new Int16Array(0);
 export class AudioInput {
   private carry: Buffer = Buffer.alloc(0);
   private needsHeader: boolean;
+  private readonly mulaw: boolean;
   private failed: string | undefined;
 
   constructor(params: ListenParams) {
     this.failed = params.unsupportedAudio;
     this.needsHeader = params.encoding === undefined;
+    this.mulaw = params.encoding === 'mulaw';
   }
 
   push(frame: Buffer): AudioInputResult {
     if (this.failed) return { ok: false, reason: this.failed };
+    if (this.mulaw) return { ok: true, pcm: decodeMulaw(frame) };
     let bytes = this.carry.length > 0 ? Buffer.concat([this.carry, frame]) : frame;
     if (this.needsHeader) {
       const header = parseWavHeader(bytes);

@@ -19,6 +19,8 @@ const DEEPGRAM_ENCODINGS = new Set([
   'speex',
   'g729',
 ]);
+/** Raw encodings this server decodes (to 16 kHz int16 samples, core/audio/speech-encoding.ts). */
+const DECODABLE_ENCODINGS = new Set(['linear16', 'mulaw']);
 /** Raw (headerless) encodings need `sample_rate`. */
 const RAW_ENCODINGS = new Set(['linear16', 'linear32', 'alaw', 'mulaw', 'amr-nb', 'amr-wb', 'g729']);
 
@@ -113,8 +115,8 @@ export function parseListenParams(query: URLSearchParams): ParseResult {
 }
 
 function unsupportedAudio(params: ListenParams): string | undefined {
-  if (params.encoding !== undefined && params.encoding !== 'linear16') {
-    return `encoding=${params.encoding} (this server decodes linear16 only)`;
+  if (params.encoding !== undefined && !DECODABLE_ENCODINGS.has(params.encoding)) {
+    return `encoding=${params.encoding} (this server decodes linear16 and mulaw only)`;
   }
   if (params.sampleRate !== undefined && params.sampleRate !== 16_000) {
     return `sample_rate=${params.sampleRate} (this server decodes 16000 Hz only)`;

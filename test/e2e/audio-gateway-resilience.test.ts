@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { BYTES_PER_MS } from '../../core/audio/pcm';
+import { wireBytesPerSecond } from '../../core/audio/speech-encoding';
 import { dynamo } from '../../core/clients/dynamodb';
-import { tableName } from '../../core/config';
+import { loadAudioGatewayConfig, tableName } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
@@ -201,7 +202,9 @@ describe('the audio gateway under failure', () => {
       bytesAtServer += frame.length;
     };
     await sendAudio(ws, 0, 2_000, 4);
-    await waitFor('audio at the speech server', () => bytesAtServer >= 1_500 * BYTES_PER_MS);
+    // The server counts bytes on the wire: the gateway's DEEPGRAM_ENCODING decides how many a ms.
+    const wireBytesPerMs = wireBytesPerSecond(loadAudioGatewayConfig().deepgramEncoding) / 1000;
+    await waitFor('audio at the speech server', () => bytesAtServer >= 1_500 * wireBytesPerMs);
     // Pause only in Parley's store (as if the bot ignored Recall's pause): the gateway must gate it.
     await new MeetingRepository().appendCommand(meetingId, 'pause');
     await waitFor(

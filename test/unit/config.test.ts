@@ -21,6 +21,18 @@ describe('configuration', () => {
 
   it('applies documented defaults', () => {
     const cfg = loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k' });
-    expect(cfg).toMatchObject({ port: 8080, maxSessions: 200, commandPollMs: 500, deepgramUrl: undefined });
+    expect(cfg).toMatchObject({
+      port: 8080,
+      maxSessions: 200,
+      commandPollMs: 500,
+      deepgramUrl: undefined,
+      deepgramEncoding: 'mulaw',
+    });
+    expect(
+      loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'linear16' }).deepgramEncoding,
+    ).toBe('linear16');
+    expect(() => loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'pcm' })).toThrow(
+      'DEEPGRAM_ENCODING must be one of linear16, mulaw, got "pcm"',
+    );
   });
 });

@@ -115,6 +115,49 @@ describe('cost model (bench/cost.ts)', () => {
     );
   });
 
+  it('prices the bytes to Deepgram from the gateway’s DEEPGRAM_ENCODING, measured when the measurement used it', () => {
+    // Prepare: a gateway service whose task says which encoding it sends.
+    const gatewayWith = (encoding: string | undefined): Template =>
+      template({
+        Service: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: { Ref: 'Task' } } },
+        Task: {
+          Type: 'AWS::ECS::TaskDefinition',
+          Properties: {
+            Cpu: '512',
+            Memory: '1024',
+            ContainerDefinitions: [
+              {
+                Environment: [
+                  { Name: 'MAX_SESSIONS', Value: '50' },
+                  ...(encoding ? [{ Name: 'DEEPGRAM_ENCODING', Value: encoding }] : []),
+                ],
+              },
+            ],
+          },
+        },
+      });
+    const deepgram = (t: Template, m: MeasuredUsage) =>
+      line(perMeetingHour(t, usageFromMeasurement(m)), /Data out to Deepgram/);
+    const plain = measurement();
+    const measuredMulaw: MeasuredUsage = {
+      ...plain,
+      speech: { encoding: 'mulaw', bytesReceived: 1_650_000, audioMsDecoded: 100_000 },
+    };
+    const gb = (bytesPerSecond: number) => (3_600 * bytesPerSecond) / 1024 ** 3;
+
+    // Act + Assess: the configured encoding's rate without a measurement of it…
+    expect(deepgram(gatewayWith('linear16'), plain)?.usd).toBeCloseTo(gb(32_000) * PRICES.dataOutGb, 10);
+    expect(deepgram(gatewayWith('mulaw'), plain)?.usd).toBeCloseTo(gb(16_000) * PRICES.dataOutGb, 10);
+    expect(deepgram(gatewayWith('linear16'), measuredMulaw)?.usd).toBeCloseTo(
+      gb(32_000) * PRICES.dataOutGb,
+      10,
+    );
+    // …the measured rate (here 16,500 B/s: resends included) when the measurement sent the same;
+    // no DEEPGRAM_ENCODING in the template means the container's default (μ-law).
+    expect(deepgram(gatewayWith('mulaw'), measuredMulaw)?.usd).toBeCloseTo(gb(16_500) * PRICES.dataOutGb, 10);
+    expect(deepgram(gatewayWith(undefined), measuredMulaw)?.item).toBe('Data out to Deepgram (mulaw)');
+  });
+
   it('scales each meeting’s live window to an hour and adds one meeting’s end', () => {
     // Two meetings, 30 minutes live each: their live counts are one hour's worth together.
     const u = usageFromMeasurement(measurement());

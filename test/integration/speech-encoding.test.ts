@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createDeepgramConnector, type SttSocket } from '../../core/audio/deepgram-connector';
+import type { SpeechEncoding } from '../../core/audio/speech-encoding';
+import { wordErrorRate } from '../../core/wer';
+import { type SpeechServer, startSpeechServer } from '../../local/speech-server';
+import { parseWavHeader } from '../../local/speech-server/audio-input';
+
+/**
+ * The gateway's Deepgram connector (the real @deepgram/sdk socket) with each encoding, against
+ * the local speech server, which decodes `encoding=mulaw` as Deepgram does. The caller always
+ * hands over PCM; what travels, and what the engine makes of it, is what is checked.
+ */
+
+const FIXTURE_DIR = path.join(__dirname, '../../fixtures');
+const wav = readFileSync(path.join(FIXTURE_DIR, 'meeting-librivox.wav'));
+const script = JSON.parse(readFileSync(path.join(FIXTURE_DIR, 'meeting-librivox.json'), 'utf8')) as {
+  segments: { text: string }[];
+};
+const header = parseWavHeader(wav);
+if (header.status !== 'ok') throw new Error('fixture is not a PCM WAV file');
+const pcm = wav.subarray(header.dataOffset);
+const AUDIO_SECONDS = pcm.length / 32_000;
+const FRAME = 3_200; // 100 ms of PCM
+
+interface Transcribed {
+  bytesReceived: number;
+  finals: string[];
+  durationSeconds: number;
+  close: { code: number; reason: string };
+}
+
+async function transcribe(server: SpeechServer, encoding: SpeechEncoding): Promise<Transcribed> {
+  const connect = createDeepgramConnector({ apiKey: 'local-test-key', wsUrl: server.wsUrl, encoding });
+  const before = server.stats().bytesReceived;
+  const socket: SttSocket = await connect({ keyterms: [], language: 'en', tag: `encoding-${encoding}` });
+  const finals: string[] = [];
+  let durationSeconds = Number.NaN;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', resolve));
+  socket.on('error', () => {});
+  socket.on('message', (message) => {
+    const m = message as {
+      type: string;
+      is_final?: boolean;
+      duration?: number;
+      channel?: { alternatives: { transcript: string }[] };
+    };
+    if (m.type === 'Results' && m.is_final) finals.push(m.channel?.alternatives[0]?.transcript ?? '');
+    if (m.type === 'Metadata') durationSeconds = m.duration ?? Number.NaN;
+  });
+  for (let offset = 0; offset < pcm.length; offset += FRAME) {
+    socket.sendMedia(pcm.subarray(offset, offset + FRAME));
+    // 20× real time: the engine keeps up; no timing is asserted.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  socket.sendCloseStream({ type: 'CloseStream' });
+  const close = await closed;
+  return { bytesReceived: server.stats().bytesReceived - before, finals, durationSeconds, close };
+}
+
+describe('audio to the speech service in μ-law', () => {
+  let server: SpeechServer;
+
+  beforeAll(async () => {
+    server = await startSpeechServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('sends half the bytes for the same audio, and the engine hears the same speech', async () => {
+    // Act: the same PCM through the connector, as linear16 and as μ-law.
+    const linear = await transcribe(server, 'linear16');
+    const mulaw = await transcribe(server, 'mulaw');
+
+    // Assess: the wire carries 2 bytes a sample, then 1; the server counts the same audio time.
+    expect(linear.close.code).toBe(1000);
+    expect(mulaw.close.code).toBe(1000);
+    expect(linear.bytesReceived).toBe(pcm.length);
+    expect(mulaw.bytesReceived).toBe(pcm.length / 2);
+    expect(linear.durationSeconds).toBeCloseTo(AUDIO_SECONDS, 2);
+    expect(mulaw.durationSeconds).toBeCloseTo(AUDIO_SECONDS, 2);
+
+    // Both transcribe the reading; μ-law costs the engine at most a few words here
+    // (bench/audio-encoding.ts measures it on every fixture).
+    const reference = script.segments.map((s) => s.text).join(' ');
+    const werLinear = wordErrorRate(reference, linear.finals.join(' ')).wer;
+    const werMulaw = wordErrorRate(reference, mulaw.finals.join(' ')).wer;
+    expect(werLinear).toBeLessThanOrEqual(0.4);
+    expect(werMulaw).toBeLessThanOrEqual(0.4);
+    expect(werMulaw - werLinear).toBeLessThanOrEqual(0.1);
+    console.info(
+      `meeting-librivox WER: linear16 ${(werLinear * 100).toFixed(1)} %, mulaw ${(werMulaw * 100).toFixed(1)} %`,
+    );
+  });
+
+  it('refuses a μ-law rate the engine cannot decode the way Deepgram refuses audio: 1008 DATA-0000', async () => {
+    // Prepare: μ-law at 8 kHz is valid Deepgram; this server decodes 16 kHz only.
+    const url = `${server.wsUrl}/v1/listen?encoding=mulaw&sample_rate=8000`;
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(url, { headers: { Authorization: 'Token local-test-key' } });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<[number, string]>((resolve) =>
+      ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+
+    // Act
+    ws.send(Buffer.alloc(160, 0xff));
+
+    // Assess
+    expect(await closed).toEqual([1008, 'DATA-0000']);
+  });
+});
