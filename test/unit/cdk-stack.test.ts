@@ -1074,7 +1074,7 @@ describe('audio gateway', () => {
       MEDIA_BUCKET: { Ref: lid(stack.storage.mediaBucket) },
       PORT: '8080',
       MAX_SESSIONS: '50',
-      DEEPGRAM_ENCODING: 'mulaw',
+      DEEPGRAM_ENCODING: 'linear16',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
       AWS_REGION: 'us-east-1',
     });

@@ -26,11 +26,11 @@ describe('configuration', () => {
       maxSessions: 200,
       commandPollMs: 500,
       deepgramUrl: undefined,
-      deepgramEncoding: 'mulaw',
+      deepgramEncoding: 'linear16',
     });
     expect(
-      loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'linear16' }).deepgramEncoding,
-    ).toBe('linear16');
+      loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'mulaw' }).deepgramEncoding,
+    ).toBe('mulaw');
     expect(() => loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'pcm' })).toThrow(
       'DEEPGRAM_ENCODING must be one of linear16, mulaw, got "pcm"',
     );

@@ -153,9 +153,9 @@ describe('cost model (bench/cost.ts)', () => {
       10,
     );
     // …the measured rate (here 16,500 B/s: resends included) when the measurement sent the same;
-    // no DEEPGRAM_ENCODING in the template means the container's default (μ-law).
+    // no DEEPGRAM_ENCODING in the template means the container's default (linear16).
     expect(deepgram(gatewayWith('mulaw'), measuredMulaw)?.usd).toBeCloseTo(gb(16_500) * PRICES.dataOutGb, 10);
-    expect(deepgram(gatewayWith(undefined), measuredMulaw)?.item).toBe('Data out to Deepgram (mulaw)');
+    expect(deepgram(gatewayWith(undefined), measuredMulaw)?.item).toBe('Data out to Deepgram (linear16)');
   });
 
   it('scales each meeting’s live window to an hour and adds one meeting’s end', () => {

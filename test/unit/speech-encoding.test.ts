@@ -92,9 +92,9 @@ describe('G.711 μ-law for the speech service', () => {
     expect(encodeMulaw(Buffer.from([0, 0, 0x10])).length).toBe(1);
   });
 
-  it('reads DEEPGRAM_ENCODING: μ-law by default, linear16 to switch back, anything else refused', () => {
-    expect(parseSpeechEncoding(undefined)).toBe('mulaw');
-    expect(parseSpeechEncoding('linear16')).toBe('linear16');
+  it('reads DEEPGRAM_ENCODING: linear16 by default, μ-law opt-in, anything else refused', () => {
+    expect(parseSpeechEncoding(undefined)).toBe('linear16');
+    expect(parseSpeechEncoding('mulaw')).toBe('mulaw');
     expect(() => parseSpeechEncoding('opus')).toThrow(ConfigError);
     expect(wireBytesPerSecond('linear16')).toBe(32_000);
     expect(wireBytesPerSecond('mulaw')).toBe(16_000);
