@@ -56,12 +56,13 @@
  * --before-env to the before row only, so `--compare X --at X` measures a flag or setting alone.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { buildSync } from 'esbuild';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { parseRecallMessage } from '../core/recall/realtime-schema';
 import { type MessageContext, mixedAudioMessage } from '../local/recall-simulator/messages';
@@ -152,7 +153,14 @@ const options = {
   nodeArgs: (argValue('--node-args') ?? '').split(/\s+/).filter(Boolean),
   /** Directory for V8 CPU profiles of the process under test (diagnosis only: profiling costs CPU). */
   cpuProf: argValue('--cpu-prof'),
+  /**
+   * Run the processes under test from an esbuild bundle (as containers/audio-gateway/Dockerfile
+   * builds the container: --bundle --minify, plain `node`, no tsx loader) instead of through tsx.
+   */
+  bundle: process.argv.includes('--bundle'),
 };
+if (options.bundle && options.experiments.length > 0)
+  throw new TypeError('--experiment patches modules at load time and cannot run with --bundle');
 if (options.sink !== 'results' && options.sink !== 'silent')
   throw new TypeError('--sink must be results or silent');
 
@@ -175,6 +183,30 @@ function extractRef(ref: string): string {
   );
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   return dir;
+}
+
+/** Bundles of the process under test, by source tree (this tree, --compare's, --at's). */
+const bundles = new Map<string, string>();
+
+/** The target bundled as the container is (esbuild --bundle --platform=node --minify), built once per tree. */
+function bundledTarget(tree: string): string {
+  const known = bundles.get(tree);
+  if (known) return known;
+  const outfile = path.join(mkdtempSync(path.join(tmpdir(), 'parley-gateway-bench-')), 'target.js');
+  buildSync({
+    entryPoints: [path.join(tree, 'bench', 'audio-gateway-target.ts')],
+    bundle: true,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    minify: true,
+    sourcemap: true,
+    outfile,
+    logLevel: 'error',
+    // node_modules of this checkout (a --compare tree has none of its own).
+    nodePaths: [path.join(REPO_ROOT, 'node_modules')],
+  });
+  bundles.set(tree, outfile);
+  return outfile;
 }
 
 // -- machine -----------------------------------------------------------------------------------
@@ -481,13 +513,16 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     : [];
   const experiments = mode === 'gateway' ? options.experiments.join(',') : '';
   const dir = mode === 'before' ? refDir : mode === 'gateway' ? atDir : undefined;
-  const target = dir ? path.join(dir, 'bench', 'audio-gateway-target.ts') : TARGET;
+  const target = options.bundle
+    ? bundledTarget(dir ?? REPO_ROOT)
+    : dir
+      ? path.join(dir, 'bench', 'audio-gateway-target.ts')
+      : TARGET;
   const nodeArgs = [
     '--expose-gc',
     ...profile,
     ...(mode === 'gateway' ? options.nodeArgs : []),
-    '--import',
-    'tsx',
+    ...(options.bundle ? ['--enable-source-maps'] : ['--import', 'tsx']),
     target,
     mode === 'before' ? 'gateway' : mode,
     sinkUrl,
@@ -503,6 +538,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
+      ...(options.bundle ? { NODE_ENV: 'production' } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
     },
@@ -512,6 +548,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
   const logLines: string[] = [];
   const child = { proc, logLines, warnings: 0 } as unknown as Child;
   const collect = (chunk: Buffer) => {
+    if (process.env.BENCH_CHILD_LOG) appendFileSync(process.env.BENCH_CHILD_LOG, chunk);
     for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue;
       if (/"level":"(WARN|ERROR|CRITICAL)"|Error|error/.test(line)) child.warnings++;
@@ -887,6 +924,11 @@ function printReport(rows: Row[]): void {
     `Sink: ${options.sink === 'results' ? 'Deepgram-like (interim Results every 1 s of audio, final every 3 s, phases spread across streams)' : 'silent (never answers: the gateway keeps every frame for resending)'}. ` +
       'Each stream: one 640-byte audio_mixed_raw.data frame every 20 ms, starts staggered.',
   );
+  out.push(
+    options.bundle
+      ? 'Processes under test run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production, --enable-source-maps.'
+      : 'Processes under test run through tsx (--bundle runs them as the container does).',
+  );
   if (options.nodeArgs.length > 0)
     out.push(`Gateway process started with Node flags: ${options.nodeArgs.join(' ')}.`);
   if (Object.keys(options.beforeEnv).length > 0)
@@ -1012,7 +1054,57 @@ function printReport(rows: Row[]): void {
       );
     }
   }
+  out.push(...goalLines(rows));
   console.log(out.join('\n'));
+}
+
+/**
+ * Issue #15.1's three goals, one line each, for every N with a gateway row, judged against the
+ * relay floor of the same run: CPU per stream-second ≤ 1.3× the relay's, wire-to-wire p99 ≤ 20 ms,
+ * RSS after GC ≤ 256 KB per stream. A figure taken while others used the gateway's core or the
+ * driver fell behind is marked UNDECIDED instead of MISSED (delay and CPU both move with load).
+ */
+function goalLines(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.mode !== 'gateway' || !r.ok || !r.child) continue;
+    const relay = rows.find((o) => o.mode === 'relay' && o.streams === r.streams && o.ok && o.child);
+    const disturbed = (row: Row) => noisy(row) || (othersOnGatewayCpu(row) ?? 0) > 15;
+    const verdict = (met: boolean, doubtful: boolean) => (met ? 'MET' : doubtful ? 'UNDECIDED' : 'MISSED');
+    // A starved process reads frames in batches: cheaper per frame, and it holds its backlog.
+    const behind = (row: Row) => row.wireToWire.p50 > TARGET_P99_MS;
+    const load = (row: Row) => `others on its core ${fmt(othersOnGatewayCpu(row) ?? Number.NaN, 0)} %`;
+    const ratio = cpuVsRelay(r);
+    out.push('');
+    out.push(`Goals at N = ${r.streams} (issue #15.1; floor = the relay of this run at the same N):`);
+    out.push(
+      ratio === undefined || !relay
+        ? '- CPU: no relay row at this N: not judged'
+        : `- CPU: ${fmt(cpuPerStreamSecond(r), 2)} ms per stream-second = ${fmt(ratio, 2)}× the relay's ${fmt(cpuPerStreamSecond(relay), 2)} ` +
+            `(goal ≤ ${TARGET_CPU_VS_RELAY}×): ${disturbed(r) || disturbed(relay) ? 'UNDECIDED (disturbed run)' : verdict(ratio <= TARGET_CPU_VS_RELAY, false)}` +
+            ` (gateway: ${load(r)}; relay: ${load(relay)})`,
+    );
+    const floorP99 = relay ? `; relay floor p99 ${fmt(relay.wireToWire.p99, 1)} ms` : '';
+    out.push(
+      `- Delay: wire-to-wire p99 ${fmt(r.wireToWire.p99, 1)} ms${floorP99}, ${r.lostFrames} frames lost ` +
+        `(goal ≤ ${TARGET_P99_MS} ms, none lost): ` +
+        verdict(
+          r.wireToWire.p99 <= TARGET_P99_MS && r.lostFrames === 0,
+          !saturated(r) && (disturbed(r) || (relay !== undefined && relay.wireToWire.p99 > TARGET_P99_MS)),
+        ) +
+        (relay && relay.wireToWire.p99 > TARGET_P99_MS
+          ? ' (the relay floor itself missed it in this run)'
+          : ''),
+    );
+    out.push(
+      `- Memory: ${kb(rssPerStream(r))} KB RSS per stream after GC (peak-based ${kb(peakRssPerStream(r))}) ` +
+        `(goal ≤ ${kb(TARGET_RSS_PER_STREAM)} KB): ${verdict(rssPerStream(r) <= TARGET_RSS_PER_STREAM, behind(r))}` +
+        (behind(r)
+          ? ` (the gateway was behind, p50 ${fmt(r.wireToWire.p50, 0)} ms: its figure holds its backlog)`
+          : ''),
+    );
+  }
+  return out;
 }
 
 function failedRow(mode: Mode, streams: number, error: string): Row {
@@ -1142,6 +1234,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 process.once('exit', () => {
   killChildren();
   for (const dir of [refDir, atDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const file of bundles.values()) rmSync(path.dirname(file), { recursive: true, force: true });
 });
 
 main().then(
