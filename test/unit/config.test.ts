@@ -21,6 +21,6 @@ describe('configuration', () => {
 
   it('applies documented defaults', () => {
     const cfg = loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k' });
-    expect(cfg).toMatchObject({ port: 8080, maxSessions: 200, commandPollMs: 500, deepgramUrl: undefined });
+    expect(cfg).toMatchObject({ port: 8080, maxSessions: 300, commandPollMs: 500, deepgramUrl: undefined });
   });
 });
