@@ -7,7 +7,7 @@
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
  *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]]
- *                                  [--before-env KEY=VALUE,…]
+ *                                  [--before-env KEY=VALUE,…] [--bundle]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -54,6 +54,11 @@
  * runs it (core/audio/recording-archiver.ts), with an in-memory store that counts and drops the
  * chunks (measures the archiver, not S3). --node-args apply to the gateway row only and
  * --before-env to the before row only, so `--compare X --at X` measures a flag or setting alone.
+ *
+ * --bundle runs every process under test as the container runs the gateway: an esbuild bundle
+ * (built as containers/audio-gateway/Dockerfile builds it) under plain `node` with the Dockerfile
+ * CMD's Node flags and NODE_ENV=production, instead of TypeScript through tsx. The goals are
+ * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -183,6 +188,15 @@ function extractRef(ref: string): string {
   );
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   return dir;
+}
+
+/** The Node flags of the container's CMD (containers/audio-gateway/Dockerfile), for --bundle runs. */
+function containerNodeFlags(): string[] {
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'containers', 'audio-gateway', 'Dockerfile'), 'utf8');
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile);
+  if (!cmd) throw new Error('containers/audio-gateway/Dockerfile has no CMD ["node", …] line');
+  const argv = JSON.parse(cmd[1] as string) as string[];
+  return argv.slice(1).filter((arg) => arg.startsWith('--'));
 }
 
 /** Bundles of the process under test, by source tree (this tree, --compare's, --at's). */
@@ -522,7 +536,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     '--expose-gc',
     ...profile,
     ...(mode === 'gateway' ? options.nodeArgs : []),
-    ...(options.bundle ? ['--enable-source-maps'] : ['--import', 'tsx']),
+    ...(options.bundle ? ['--enable-source-maps', ...containerNodeFlags()] : ['--import', 'tsx']),
     target,
     mode === 'before' ? 'gateway' : mode,
     sinkUrl,
@@ -926,7 +940,7 @@ function printReport(rows: Row[]): void {
   );
   out.push(
     options.bundle
-      ? 'Processes under test run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production, --enable-source-maps.'
+      ? `Processes under test (relay and gateways alike) run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production and the container's flags: --enable-source-maps ${containerNodeFlags().join(' ')}.`
       : 'Processes under test run through tsx (--bundle runs them as the container does).',
   );
   if (options.nodeArgs.length > 0)
