@@ -59,6 +59,8 @@
  * (built as containers/audio-gateway/Dockerfile builds it) under plain `node` with the Dockerfile
  * CMD's Node flags and NODE_ENV=production, instead of TypeScript through tsx. The goals are
  * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
+ * BENCH_CHILD_LOG=<file> appends everything the processes under test print to that file (e.g.
+ * with --node-args "--trace-gc").
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
