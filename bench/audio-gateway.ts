@@ -1001,9 +1001,9 @@ function printReport(rows: Row[]): void {
   out.push('Diagnostics:');
   out.push('');
   out.push(
-    '| mode | N | CPU user / sys ms | event-loop utilisation | GC count / ms minor, major (max pause) | heap / stream KB (after GC) | idle RSS MB | peak RSS MB (heap total / external) | RSS after GC MB | marginal RSS after GC KB / stream | driver+sink CPU % (ELU) | driver lateness p99 ms | CPU1 / CPU0 busy % | machine busy before run % | transcript events |',
+    '| mode | N | CPU user / sys ms | event-loop utilisation | GC count / ms minor, major (max pause) | heap / stream KB (after GC) | idle RSS MB | peak RSS MB (heap total / external) | RSS after GC MB | marginal RSS after GC KB / stream | driver+sink CPU % (ELU) | driver lateness p99 ms | CPU1 / CPU0 busy % | machine busy before run % | transcript events | spare 8 KB audio blocks at the end |',
   );
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     if (!r.ok || !r.child) continue;
     const c = r.child;
@@ -1026,7 +1026,7 @@ function printReport(rows: Row[]): void {
         `${fmt(r.driverLateMs.p99, 2)} | ${r.gatewayCpuBusy === undefined ? '–' : fmt(r.gatewayCpuBusy)} / ` +
         `${r.driverCpuBusy === undefined ? '–' : fmt(r.driverCpuBusy)} | ` +
         `${r.backgroundBusy === undefined ? '–' : fmt(r.backgroundBusy)} (waited ${fmt(r.quietWaitS, 0)} s) | ` +
-        `${c.stats.transcriptEvents ?? '–'} |`,
+        `${c.stats.transcriptEvents ?? '–'} | ${c.stats.spareAudioBlocks ?? '–'} |`,
     );
   }
   out.push('');
