@@ -188,6 +188,8 @@ async function startGateway(): Promise<Target> {
     maxSessions: 10_000,
     onAudioForwarded,
   });
+  const { spareBlockCount } =
+    require('../core/audio/pcm-blocks') as typeof import('../core/audio/pcm-blocks');
   const { port } = await gateway.listen();
   return {
     port,
@@ -212,6 +214,7 @@ async function startGateway(): Promise<Target> {
         sttReconnects: reconnects,
         sttResults: results,
         ...counters,
+        spareAudioBlocks: spareBlockCount(),
         ...(extensions ? { archivedChunks: archived.chunks, archivedBytes: archived.bytes } : {}),
       };
     },

@@ -7,7 +7,7 @@
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
  *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]]
- *                                  [--before-env KEY=VALUE,…]
+ *                                  [--before-env KEY=VALUE,…] [--bundle]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -54,14 +54,22 @@
  * runs it (core/audio/recording-archiver.ts), with an in-memory store that counts and drops the
  * chunks (measures the archiver, not S3). --node-args apply to the gateway row only and
  * --before-env to the before row only, so `--compare X --at X` measures a flag or setting alone.
+ *
+ * --bundle runs every process under test as the container runs the gateway: an esbuild bundle
+ * (built as containers/audio-gateway/Dockerfile builds it) under plain `node` with the Dockerfile
+ * CMD's Node flags and NODE_ENV=production, instead of TypeScript through tsx. The goals are
+ * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
+ * BENCH_CHILD_LOG=<file> appends everything the processes under test print to that file (e.g.
+ * with --node-args "--trace-gc").
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { buildSync } from 'esbuild';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { parseRecallMessage } from '../core/recall/realtime-schema';
 import { type MessageContext, mixedAudioMessage } from '../local/recall-simulator/messages';
@@ -152,7 +160,14 @@ const options = {
   nodeArgs: (argValue('--node-args') ?? '').split(/\s+/).filter(Boolean),
   /** Directory for V8 CPU profiles of the process under test (diagnosis only: profiling costs CPU). */
   cpuProf: argValue('--cpu-prof'),
+  /**
+   * Run the processes under test from an esbuild bundle (as containers/audio-gateway/Dockerfile
+   * builds the container: --bundle --minify, plain `node`, no tsx loader) instead of through tsx.
+   */
+  bundle: process.argv.includes('--bundle'),
 };
+if (options.bundle && options.experiments.length > 0)
+  throw new TypeError('--experiment patches modules at load time and cannot run with --bundle');
 if (options.sink !== 'results' && options.sink !== 'silent')
   throw new TypeError('--sink must be results or silent');
 
@@ -175,6 +190,39 @@ function extractRef(ref: string): string {
   );
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   return dir;
+}
+
+/** The Node flags of the container's CMD (containers/audio-gateway/Dockerfile), for --bundle runs. */
+function containerNodeFlags(): string[] {
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'containers', 'audio-gateway', 'Dockerfile'), 'utf8');
+  const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile);
+  if (!cmd) throw new Error('containers/audio-gateway/Dockerfile has no CMD ["node", …] line');
+  const argv = JSON.parse(cmd[1] as string) as string[];
+  return argv.slice(1).filter((arg) => arg.startsWith('--'));
+}
+
+/** Bundles of the process under test, by source tree (this tree, --compare's, --at's). */
+const bundles = new Map<string, string>();
+
+/** The target bundled as the container is (esbuild --bundle --platform=node --minify), built once per tree. */
+function bundledTarget(tree: string): string {
+  const known = bundles.get(tree);
+  if (known) return known;
+  const outfile = path.join(mkdtempSync(path.join(tmpdir(), 'parley-gateway-bench-')), 'target.js');
+  buildSync({
+    entryPoints: [path.join(tree, 'bench', 'audio-gateway-target.ts')],
+    bundle: true,
+    platform: 'node',
+    target: `node${process.versions.node.split('.')[0]}`,
+    minify: true,
+    sourcemap: true,
+    outfile,
+    logLevel: 'error',
+    // node_modules of this checkout (a --compare tree has none of its own).
+    nodePaths: [path.join(REPO_ROOT, 'node_modules')],
+  });
+  bundles.set(tree, outfile);
+  return outfile;
 }
 
 // -- machine -----------------------------------------------------------------------------------
@@ -481,13 +529,16 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
     : [];
   const experiments = mode === 'gateway' ? options.experiments.join(',') : '';
   const dir = mode === 'before' ? refDir : mode === 'gateway' ? atDir : undefined;
-  const target = dir ? path.join(dir, 'bench', 'audio-gateway-target.ts') : TARGET;
+  const target = options.bundle
+    ? bundledTarget(dir ?? REPO_ROOT)
+    : dir
+      ? path.join(dir, 'bench', 'audio-gateway-target.ts')
+      : TARGET;
   const nodeArgs = [
     '--expose-gc',
     ...profile,
     ...(mode === 'gateway' ? options.nodeArgs : []),
-    '--import',
-    'tsx',
+    ...(options.bundle ? ['--enable-source-maps', ...containerNodeFlags()] : ['--import', 'tsx']),
     target,
     mode === 'before' ? 'gateway' : mode,
     sinkUrl,
@@ -503,6 +554,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
+      ...(options.bundle ? { NODE_ENV: 'production' } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
     },
@@ -512,6 +564,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
   const logLines: string[] = [];
   const child = { proc, logLines, warnings: 0 } as unknown as Child;
   const collect = (chunk: Buffer) => {
+    if (process.env.BENCH_CHILD_LOG) appendFileSync(process.env.BENCH_CHILD_LOG, chunk);
     for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue;
       if (/"level":"(WARN|ERROR|CRITICAL)"|Error|error/.test(line)) child.warnings++;
@@ -887,6 +940,11 @@ function printReport(rows: Row[]): void {
     `Sink: ${options.sink === 'results' ? 'Deepgram-like (interim Results every 1 s of audio, final every 3 s, phases spread across streams)' : 'silent (never answers: the gateway keeps every frame for resending)'}. ` +
       'Each stream: one 640-byte audio_mixed_raw.data frame every 20 ms, starts staggered.',
   );
+  out.push(
+    options.bundle
+      ? `Processes under test (relay and gateways alike) run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production and the container's flags: --enable-source-maps ${containerNodeFlags().join(' ')}.`
+      : 'Processes under test run through tsx (--bundle runs them as the container does).',
+  );
   if (options.nodeArgs.length > 0)
     out.push(`Gateway process started with Node flags: ${options.nodeArgs.join(' ')}.`);
   if (Object.keys(options.beforeEnv).length > 0)
@@ -943,9 +1001,9 @@ function printReport(rows: Row[]): void {
   out.push('Diagnostics:');
   out.push('');
   out.push(
-    '| mode | N | CPU user / sys ms | event-loop utilisation | GC count / ms minor, major (max pause) | heap / stream KB (after GC) | idle RSS MB | peak RSS MB (heap total / external) | RSS after GC MB | marginal RSS after GC KB / stream | driver+sink CPU % (ELU) | driver lateness p99 ms | CPU1 / CPU0 busy % | machine busy before run % | transcript events |',
+    '| mode | N | CPU user / sys ms | event-loop utilisation | GC count / ms minor, major (max pause) | heap / stream KB (after GC) | idle RSS MB | peak RSS MB (heap total / external) | RSS after GC MB | marginal RSS after GC KB / stream | driver+sink CPU % (ELU) | driver lateness p99 ms | CPU1 / CPU0 busy % | machine busy before run % | transcript events | spare 8 KB audio blocks at the end |',
   );
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     if (!r.ok || !r.child) continue;
     const c = r.child;
@@ -968,7 +1026,7 @@ function printReport(rows: Row[]): void {
         `${fmt(r.driverLateMs.p99, 2)} | ${r.gatewayCpuBusy === undefined ? '–' : fmt(r.gatewayCpuBusy)} / ` +
         `${r.driverCpuBusy === undefined ? '–' : fmt(r.driverCpuBusy)} | ` +
         `${r.backgroundBusy === undefined ? '–' : fmt(r.backgroundBusy)} (waited ${fmt(r.quietWaitS, 0)} s) | ` +
-        `${c.stats.transcriptEvents ?? '–'} |`,
+        `${c.stats.transcriptEvents ?? '–'} | ${c.stats.spareAudioBlocks ?? '–'} |`,
     );
   }
   out.push('');
@@ -1012,7 +1070,57 @@ function printReport(rows: Row[]): void {
       );
     }
   }
+  out.push(...goalLines(rows));
   console.log(out.join('\n'));
+}
+
+/**
+ * Issue #15.1's three goals, one line each, for every N with a gateway row, judged against the
+ * relay floor of the same run: CPU per stream-second ≤ 1.3× the relay's, wire-to-wire p99 ≤ 20 ms,
+ * RSS after GC ≤ 256 KB per stream. A figure taken while others used the gateway's core or the
+ * driver fell behind is marked UNDECIDED instead of MISSED (delay and CPU both move with load).
+ */
+function goalLines(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r.mode !== 'gateway' || !r.ok || !r.child) continue;
+    const relay = rows.find((o) => o.mode === 'relay' && o.streams === r.streams && o.ok && o.child);
+    const disturbed = (row: Row) => noisy(row) || (othersOnGatewayCpu(row) ?? 0) > 15;
+    const verdict = (met: boolean, doubtful: boolean) => (met ? 'MET' : doubtful ? 'UNDECIDED' : 'MISSED');
+    // A starved process reads frames in batches: cheaper per frame, and it holds its backlog.
+    const behind = (row: Row) => row.wireToWire.p50 > TARGET_P99_MS;
+    const load = (row: Row) => `others on its core ${fmt(othersOnGatewayCpu(row) ?? Number.NaN, 0)} %`;
+    const ratio = cpuVsRelay(r);
+    out.push('');
+    out.push(`Goals at N = ${r.streams} (issue #15.1; floor = the relay of this run at the same N):`);
+    out.push(
+      ratio === undefined || !relay
+        ? '- CPU: no relay row at this N: not judged'
+        : `- CPU: ${fmt(cpuPerStreamSecond(r), 2)} ms per stream-second = ${fmt(ratio, 2)}× the relay's ${fmt(cpuPerStreamSecond(relay), 2)} ` +
+            `(goal ≤ ${TARGET_CPU_VS_RELAY}×): ${disturbed(r) || disturbed(relay) ? 'UNDECIDED (disturbed run)' : verdict(ratio <= TARGET_CPU_VS_RELAY, false)}` +
+            ` (gateway: ${load(r)}; relay: ${load(relay)})`,
+    );
+    const floorP99 = relay ? `; relay floor p99 ${fmt(relay.wireToWire.p99, 1)} ms` : '';
+    out.push(
+      `- Delay: wire-to-wire p99 ${fmt(r.wireToWire.p99, 1)} ms${floorP99}, ${r.lostFrames} frames lost ` +
+        `(goal ≤ ${TARGET_P99_MS} ms, none lost): ` +
+        verdict(
+          r.wireToWire.p99 <= TARGET_P99_MS && r.lostFrames === 0,
+          !saturated(r) && (disturbed(r) || (relay !== undefined && relay.wireToWire.p99 > TARGET_P99_MS)),
+        ) +
+        (relay && relay.wireToWire.p99 > TARGET_P99_MS
+          ? ' (the relay floor itself missed it in this run)'
+          : ''),
+    );
+    out.push(
+      `- Memory: ${kb(rssPerStream(r))} KB RSS per stream after GC (peak-based ${kb(peakRssPerStream(r))}) ` +
+        `(goal ≤ ${kb(TARGET_RSS_PER_STREAM)} KB): ${verdict(rssPerStream(r) <= TARGET_RSS_PER_STREAM, behind(r))}` +
+        (behind(r)
+          ? ` (the gateway was behind, p50 ${fmt(r.wireToWire.p50, 0)} ms: its figure holds its backlog)`
+          : ''),
+    );
+  }
+  return out;
 }
 
 function failedRow(mode: Mode, streams: number, error: string): Row {
@@ -1142,6 +1250,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 process.once('exit', () => {
   killChildren();
   for (const dir of [refDir, atDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const file of bundles.values()) rmSync(path.dirname(file), { recursive: true, force: true });
 });
 
 main().then(

@@ -6,14 +6,16 @@
  */
 
 /**
- * Concurrent Recall streams one core has been measured to carry with the bench's delay target
- * met (wire-to-wire p99 added delay ≤ 20 ms, nothing lost) on the development machine (one x86
- * AMD EPYC core, quiet machine): 200, at under half of the core. The rest of the core is the room
- * for what the bench leaves out (publishing events to SQS, polling DynamoDB, writing recordings
- * to S3 and assembling them with ffmpeg, the speech engine's fuller results). Issue #15 asks for
- * 400; the runs that would show it were made on an overloaded machine and could not judge delay.
+ * Concurrent Recall streams one core carries with the bench's targets met and under half of the
+ * core used by the bench's gateway, on the development machine (one x86 core, quiet, gateway run
+ * from its esbuild bundle as the container is): 300. Measured (docs/benchmarks.md "Audio gateway",
+ * issue #15.1 third pass): at 400 streams wire-to-wire p99 4.3 ms, 1.43 ms CPU per stream-second
+ * (1.18× the relay floor), 231 KB RSS per stream, i.e. 57 % of the core; 300 streams use ~43 %.
+ * The rest of the core is the room for what the bench leaves out: publishing events to SQS,
+ * polling DynamoDB, the recording archive (+0.5–0.6 ms per stream-second measured, chunk uploads
+ * to S3) and ffmpeg assembling ended meetings' recordings.
  */
-export const MEASURED_STREAMS_PER_CORE = 200;
+export const MEASURED_STREAMS_PER_CORE = 300;
 
 /** Sessions a process with `vcpu` CPUs should take at most (MAX_SESSIONS). */
 export function gatewayMaxSessions(vcpu: number): number {
@@ -31,10 +33,12 @@ export const SESSIONS_TARGET_SHARE = 0.6;
 
 /**
  * The Fargate task the CDK stack runs the gateway in (ARM64): CPU units (1024 = one vCPU) and
- * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) = 50. A quarter vCPU keeps the
- * always-on task cheapest ($7 a month) at the same cost per meeting-hour as a larger task (the
- * price and the session limit both scale with the vCPU); 512 MB holds 50 sessions (≈ 0.25 MB
- * each in the bench, ≈ 0.85 MB each with the recording archive's open chunks nearly full) beside
- * the ~110 MB idle process.
+ * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) = 75, and autoscaling tracks 45
+ * sessions per task. A quarter vCPU keeps the always-on task cheapest ($7 a month) at the same
+ * cost per meeting-hour as a larger task (the price and the session limit both scale with the
+ * vCPU). 75 sessions cost ≈ 155 ms of CPU a second with the recording archive (2.06 ms per
+ * stream-second measured), 62 % of the quarter vCPU's quota. 512 MB holds them: ≈ 0.23 MB each
+ * without the archive, ≈ 0.7 MB each with its open chunks (≈ 55 MB) beside the ~70–110 MB idle
+ * process and one ffmpeg at a time.
  */
 export const GATEWAY_TASK = { cpu: 256, memoryMiB: 512 } as const;

@@ -23,7 +23,7 @@ describe('configuration', () => {
     const cfg = loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k' });
     expect(cfg).toMatchObject({
       port: 8080,
-      maxSessions: 200,
+      maxSessions: 300,
       commandPollMs: 500,
       deepgramUrl: undefined,
       deepgramEncoding: 'linear16',

@@ -36,6 +36,26 @@ describe('per-hop timing', () => {
     expect(arrivals.size).toBe(51);
   });
 
+  it('answers from marks that wrapped around its storage and survived it growing', () => {
+    const arrivals = new AudioArrivals();
+    // Finals every 150 frames keep ~150 marks: the storage wraps many times without growing.
+    for (let i = 1; i <= 3_000; i++) {
+      arrivals.mark(i * 20, 1_000_000 + i);
+      if (i % 150 === 0) arrivals.prune((i - 100) * 20);
+    }
+    expect(arrivals.size).toBe(101);
+    expect(arrivals.arrivalOf(2_900 * 20 + 5)).toBe(1_002_901);
+    expect(arrivals.arrivalOf(100)).toBe(1_002_900); // pruned: the oldest kept mark answers
+    // A long utterance without a final: the storage grows while wrapped, order kept.
+    for (let i = 3_001; i <= 4_000; i++) arrivals.mark(i * 20, 1_000_000 + i);
+    expect(arrivals.size).toBe(1_101);
+    for (const i of [2_900, 2_901, 3_255, 3_256, 3_999, 4_000]) {
+      expect(arrivals.arrivalOf(i * 20)).toBe(1_000_000 + i);
+      expect(arrivals.arrivalOf(i * 20 - 10)).toBe(1_000_000 + i);
+    }
+    expect(arrivals.arrivalOf(4_000 * 20 + 1)).toBeUndefined();
+  });
+
   it('stamps publish, take and send in order and reports each hop', () => {
     const out = sent(published(segment, 1_302), 1_340, 1_350);
     expect(out.timing).toEqual({
