@@ -1,5 +1,7 @@
 import type { Meeting } from '../../core/meetings/model';
-import type { Segment } from '../../core/pipeline/events';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { newMeetingRecord } from '../../core/meetings/service';
+import type { PipelineEvent, Segment } from '../../core/pipeline/events';
 
 /** A live meeting item as the repository stores it, keyword `budget`; `fields` override any attribute. */
 export function liveMeeting(meetingId: string, fields: Partial<Meeting> = {}): Meeting {
@@ -38,4 +40,40 @@ export function finalSegment(meetingId: string, seq: number, text: string): Segm
     timestamp: new Date().toISOString(),
     isFinal: true,
   };
+}
+
+/** A transcript event carrying `finalSegment(meetingId, seq, text)`. */
+export function finalEvent(meetingId: string, seq: number, text = `line ${seq}`): PipelineEvent {
+  return { v: 1, type: 'transcript', meetingId, segment: finalSegment(meetingId, seq, text) };
+}
+
+export interface LiveMeetingInput {
+  ownerId?: string;
+  title?: string;
+  keywords?: string[];
+  /** Readers besides the owner. */
+  sharedWith?: string[];
+}
+
+/** Creates a live meeting through the real repository (no bot) and returns its id. */
+export async function createLiveMeeting(input: LiveMeetingInput = {}): Promise<string> {
+  const { meeting } = newMeetingRecord({
+    ownerId: input.ownerId ?? 'alice',
+    title: input.title ?? 'test meeting',
+    meetingUrl: 'local://none',
+    keywords: input.keywords,
+    status: 'live',
+  });
+  await new MeetingRepository().create({ ...meeting, sharedWith: input.sharedWith ?? [] });
+  return meeting.meetingId;
+}
+
+/** Creates a meeting (status `joining`, no bot) and returns its id with the Recall endpoint token. */
+export async function meetingWithToken(
+  ownerId = 'alice',
+  title = 'gateway test',
+): Promise<{ meetingId: string; token: string }> {
+  const { meeting, token } = newMeetingRecord({ ownerId, title, meetingUrl: 'local://test' });
+  await new MeetingRepository().create(meeting);
+  return { meetingId: meeting.meetingId, token };
 }
