@@ -26,6 +26,12 @@ export function liveMeeting(meetingId: string, fields: Partial<Meeting> = {}): M
   };
 }
 
+/** An ended meeting item with no keywords, created and last updated `at`; `fields` override any attribute. */
+export function endedMeeting(meetingId: string, at: Date, fields: Partial<Meeting> = {}): Meeting {
+  const iso = at.toISOString();
+  return liveMeeting(meetingId, { status: 'ended', keywords: [], createdAt: iso, updatedAt: iso, ...fields });
+}
+
 /** A final segment of `meetingId` by Ada, one second per seq. */
 export function finalSegment(meetingId: string, seq: number, text: string): Segment {
   return {
