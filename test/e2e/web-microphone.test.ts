@@ -15,13 +15,13 @@ import path from 'node:path';
 import { s3 } from '../../core/clients/s3';
 import { bucketName } from '../../core/config';
 import { S3RecordingStore } from '../../core/recordings/store';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { ensureWebBuild } from '../../local/web-build';
+import type { LocalStack } from '../../local/stack';
 import {
   type Browser,
   type BrowserContext,
+  enableTestHooks,
   fakeMicrophoneArgs,
-  launchChromium,
+  logPage,
   newContext,
   type Page,
   SCREENSHOT_DIR,
@@ -29,7 +29,8 @@ import {
   until,
   waitForText,
 } from '../helpers/browser';
-import { archivedMicAudio, fakeMicrophoneWav, logPage } from '../helpers/microphone';
+import { archivedMicAudio, fakeMicrophoneWav } from '../helpers/microphone';
+import { startWebRig, stopWebRig } from '../helpers/web-rig';
 
 jest.setTimeout(420_000);
 
@@ -45,15 +46,12 @@ describe('microphone meetings and the recording player in Chromium on the local 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-'));
     const wav = fakeMicrophoneWav(dir);
-    await ensureWebBuild();
-    stack = await startLocalStack({ speed: 1, reconnectGraceMs: 60_000 });
+    ({ stack, browser } = await startWebRig({ speed: 1, reconnectGraceMs: 60_000 }, fakeMicrophoneArgs(wav)));
     store = new S3RecordingStore(s3(), bucketName('media'));
-    browser = await launchChromium(fakeMicrophoneArgs(wav));
   }, 240_000);
   afterAll(async () => {
     for (const context of contexts.splice(0)) await context.close();
-    await browser?.close();
-    await stack?.stop();
+    await stopWebRig({ stack, browser });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -61,8 +59,7 @@ describe('microphone meetings and the recording player in Chromium on the local 
     const created = await newContext(browser);
     contexts.push(created);
     // The page reports every chunk it journals to the test (MicPanel's test tap).
-    await created.addInitScript(() => sessionStorage.setItem('parleyTestHooks', '1'));
-    return created;
+    return enableTestHooks(created);
   }
 
   /** Waits for the microphone panel's state; a timeout says what it showed instead. */

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { chunksPrefix, parseChunkKey } from '../../core/recordings/keys';
 import type { S3RecordingStore } from '../../core/recordings/store';
 import { FIXTURE_DIR } from '../../local/stack';
-import type { Page } from './browser';
 
 /** A shared fixture: a stand-up read by two voices (16 kHz mono). */
 export const MICROPHONE_FIXTURE = path.join(FIXTURE_DIR, 'standup-meeting.wav');
@@ -19,16 +18,6 @@ export function fakeMicrophoneWav(dir: string): string {
   const args = ['-loglevel', 'error', '-i', MICROPHONE_FIXTURE, '-ar', '48000', '-ac', '1'];
   execFileSync('ffmpeg', [...args, '-c:a', 'pcm_s16le', '-y', wav]);
   return wav;
-}
-
-/** The page's errors (and warnings, if asked) go to the test log: what failed inside the browser. */
-export function logPage(page: Page, { warnings = false } = {}): void {
-  page.on('console', (m) => {
-    if (m.type() === 'error' || (warnings && m.type() === 'warning')) {
-      console.log(`[page ${m.type()}] ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
 }
 
 /**
