@@ -6,10 +6,10 @@
  * far out of view scrolls to it and focuses it, "Jump to live", keyword highlighting, alert
  * counts and the ARIA live region. (Its speed is measured by `npm run bench:web`, not here.)
  */
-import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
 import type { LocalStack } from '../../local/stack';
 import { type Browser, enableTestHooks, newContext, signIn, until, waitForText } from '../helpers/browser';
+import { endedMeeting } from '../helpers/meetings';
 import { startWebRig, stopWebRig } from '../helpers/web-rig';
 
 jest.setTimeout(300_000);
@@ -28,24 +28,12 @@ describe('a 1,000-line meeting in the web console', () => {
 
   it('renders only the lines near the view, yet reaches every line by scrolling, alerts and jump to live', async () => {
     // Prepare: an ended meeting of alice's with a keyword, opened with the test hook on.
-    const now = new Date().toISOString();
-    const meeting: Meeting = {
-      meetingId: 'long-meeting-1',
+    const meeting = endedMeeting('long-meeting-1', new Date(), {
       ownerId: 'alice',
       title: 'A long meeting',
       meetingUrl: 'https://meet.example.com/long',
-      status: 'ended',
-      desiredState: 'run',
       keywords: ['amiable'],
-      language: 'en',
-      sharedWith: [],
-      endpointTokenHash: 'x'.repeat(64),
-      seqCounter: 0,
-      statusEpoch: 1,
-      lastSeq: 0,
-      createdAt: now,
-      updatedAt: now,
-    };
+    });
     await new MeetingRepository().create(meeting);
     const context = await enableTestHooks(await newContext(browser));
     const page = await signIn(context, `${stack.urls.web}/meetings/${meeting.meetingId}`, 'alice');

@@ -1,7 +1,7 @@
 import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
-import type { PipelineEvent, Segment } from '../../core/pipeline/events';
+import type { PipelineEvent, Segment, TranscriptEvent } from '../../core/pipeline/events';
 
 /** A live meeting item as the repository stores it, keyword `budget`; `fields` override any attribute. */
 export function liveMeeting(meetingId: string, fields: Partial<Meeting> = {}): Meeting {
@@ -48,9 +48,14 @@ export function finalSegment(meetingId: string, seq: number, text: string): Segm
   };
 }
 
+/** The transcript event of `meetingId` that carries `segment`. */
+export function transcriptEvent(meetingId: string, segment: Segment): TranscriptEvent {
+  return { v: 1, type: 'transcript', meetingId, segment };
+}
+
 /** A transcript event carrying `finalSegment(meetingId, seq, text)`. */
 export function finalEvent(meetingId: string, seq: number, text = `line ${seq}`): PipelineEvent {
-  return { v: 1, type: 'transcript', meetingId, segment: finalSegment(meetingId, seq, text) };
+  return transcriptEvent(meetingId, finalSegment(meetingId, seq, text));
 }
 
 export interface LiveMeetingInput {
