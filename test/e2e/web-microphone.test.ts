@@ -9,18 +9,13 @@
 process.env.RECORDING_CHUNK_MS = '2000';
 process.env.RECORDING_KEEP_CHUNKS = 'true';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { s3 } from '../../core/clients/s3';
-import { bucketName } from '../../core/config';
-import { S3RecordingStore } from '../../core/recordings/store';
+import type { S3RecordingStore } from '../../core/recordings/store';
 import type { LocalStack } from '../../local/stack';
 import {
   type Browser,
   type BrowserContext,
   enableTestHooks,
-  fakeMicrophoneArgs,
   logPage,
   newContext,
   type Page,
@@ -29,8 +24,7 @@ import {
   until,
   waitForText,
 } from '../helpers/browser';
-import { archivedMicAudio, fakeMicrophoneWav } from '../helpers/microphone';
-import { startWebRig, stopWebRig } from '../helpers/web-rig';
+import { archivedMicAudio, startMicrophoneRig, stopMicrophoneRig } from '../helpers/microphone';
 
 jest.setTimeout(420_000);
 
@@ -44,15 +38,11 @@ describe('microphone meetings and the recording player in Chromium on the local 
   let meetingId = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-'));
-    const wav = fakeMicrophoneWav(dir);
-    ({ stack, browser } = await startWebRig({ speed: 1, reconnectGraceMs: 60_000 }, fakeMicrophoneArgs(wav)));
-    store = new S3RecordingStore(s3(), bucketName('media'));
+    ({ stack, browser, store, dir } = await startMicrophoneRig());
   }, 240_000);
   afterAll(async () => {
     for (const context of contexts.splice(0)) await context.close();
-    await stopWebRig({ stack, browser });
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopMicrophoneRig({ stack, browser, dir });
   });
 
   async function context(): Promise<BrowserContext> {
