@@ -1,7 +1,7 @@
 /**
  * What the browser-microphone tests share: the fake microphone's WAV (a shared fixture at the
- * sample rate a real microphone gives, so the page's AudioWorklet resamples it), the rig they run on, and the check
- * that a microphone meeting's archive is contiguous in time and in chunk seq.
+ * sample rate a real microphone gives, so the page's AudioWorklet resamples it), the rig they
+ * run on, and the check that a microphone meeting's archive is contiguous in time and in chunk seq.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
