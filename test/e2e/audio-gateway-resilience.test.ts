@@ -4,53 +4,32 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { BYTES_PER_MS } from '../../core/audio/pcm';
 import { wireBytesPerSecond } from '../../core/audio/speech-encoding';
-import { dynamo } from '../../core/clients/dynamodb';
-import { loadAudioGatewayConfig, tableName } from '../../core/config';
+import { loadAudioGatewayConfig } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { newMeetingRecord } from '../../core/meetings/service';
 import { wordErrorRate } from '../../core/wer';
 import { parseWav } from '../../local/recall-simulator/fixture';
-import { type MessageContext, mixedAudioMessage } from '../../local/recall-simulator/messages';
+import { mixedAudioMessage } from '../../local/recall-simulator/messages';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import { FAST_MEETING_STACK, FIXTURE, REFERENCE_TEXT, RecordingClient, waitFor } from '../helpers/live';
+import {
+  FAST_MEETING_STACK,
+  FIXTURE,
+  REFERENCE_TEXT,
+  RecordingClient,
+  storedSeqs,
+  waitFor,
+} from '../helpers/live';
+import { meetingWithToken } from '../helpers/meetings';
+import { connectAsRecall, recallContext } from '../helpers/recall';
 
 const logger = createLogger('e2e');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
 
-const CTX: MessageContext = {
-  botId: 'bot-test',
-  botMetadata: {},
-  recordingId: 'rec-test',
-  realtimeEndpointId: 're-test',
-  audioMixedId: 'am-test',
-  audioSeparateId: 'as-test',
-  participantEventsId: 'pe-test',
-  meetingStartEpochMs: Date.now(),
-};
-
-/** A meeting whose Recall endpoint token the test knows, so the test can play Recall. */
-async function meetingWithToken(ownerId = 'alice') {
-  const { meeting, token } = newMeetingRecord({ ownerId, title: 'gateway test', meetingUrl: 'local://test' });
-  await new MeetingRepository().create(meeting);
-  return { meetingId: meeting.meetingId, token };
-}
-
-function connectAsRecall(stack: LocalStack, meetingId: string, token: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(
-      `${stack.urls.audioGateway}/recall/${meetingId}?token=${encodeURIComponent(token)}`,
-    );
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-}
+const CTX = recallContext('test');
 
 /** Sends fixture audio [fromMs, toMs) as 20 ms frames, paced at `speed`× real time. */
 async function sendAudio(ws: WebSocket, fromMs: number, toMs: number, speed = 8): Promise<void> {
@@ -62,17 +41,6 @@ async function sendAudio(ws: WebSocket, fromMs: number, toMs: number, speed = 8)
     const wait = due - (performance.now() - started);
     if (wait > 2) await new Promise((r) => setTimeout(r, wait));
   }
-}
-
-async function storedSeqs(meetingId: string): Promise<number[]> {
-  const out = await dynamo().send(
-    new QueryCommand({
-      TableName: tableName('segments'),
-      KeyConditionExpression: 'meetingId = :m',
-      ExpressionAttributeValues: { ':m': meetingId },
-    }),
-  );
-  return (out.Items ?? []).map((i) => Number(i.seq));
 }
 
 describe('the audio gateway under failure', () => {

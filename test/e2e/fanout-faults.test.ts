@@ -5,22 +5,25 @@
  * the store, with no duplicate and no loss.
  */
 import { randomUUID } from 'node:crypto';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../core/clients/dynamodb';
-import { sqs } from '../../core/clients/sqs';
 import { dlqUrl, queueUrl, tableName } from '../../core/config';
-import { MeetingRepository } from '../../core/meetings/repository';
-import { newMeetingRecord } from '../../core/meetings/service';
-import { deduplicationId, eventGroup, type PipelineEvent } from '../../core/pipeline/events';
+import type { PipelineEvent } from '../../core/pipeline/events';
 import { meetingTopic } from '../../core/realtime/connection-repository';
-import type { ServerMessage } from '../../core/realtime/protocol';
 import { QUEUES } from '../../core/resources';
 import { createLocalClients } from '../../local/aws-emulators';
 import { fanoutHandler } from '../../local/lambda-routes';
 import { startSqsEventSource } from '../../local/sqs-event-source';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { RecordingClient, waitFor } from '../helpers/live';
+import {
+  range,
+  rawFinalSeqs,
+  sendTranscriptEvent,
+  storedSeqs,
+  subscribedClient,
+  waitFor,
+} from '../helpers/live';
+import { createLiveMeeting, finalEvent } from '../helpers/meetings';
 
 let stack: LocalStack;
 
@@ -29,76 +32,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-async function newMeeting(readers: string[] = []): Promise<string> {
-  const { meeting } = newMeetingRecord({
-    ownerId: 'alice',
-    title: 'faults',
-    meetingUrl: 'local://none',
-    status: 'live',
-  });
-  await new MeetingRepository().create({ ...meeting, sharedWith: readers });
-  return meeting.meetingId;
-}
-
-function final(meetingId: string, seq: number): PipelineEvent {
-  return {
-    v: 1,
-    type: 'transcript',
-    meetingId,
-    segment: {
-      id: `${meetingId}:${seq}`,
-      seq,
-      revision: 1,
-      text: `line ${seq}`,
-      speaker: 'Alice',
-      confidence: 0.9,
-      startMs: seq * 1_000,
-      endMs: seq * 1_000 + 800,
-      timestamp: new Date().toISOString(),
-      isFinal: true,
-    },
-  };
-}
-
-async function send(event: PipelineEvent, dedup = deduplicationId(event)): Promise<void> {
-  await sqs().send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl('transcriptEvents'),
-      MessageBody: JSON.stringify(event),
-      MessageGroupId: eventGroup(event),
-      MessageDeduplicationId: dedup,
-    }),
-  );
-}
-
-async function storedSeqs(meetingId: string): Promise<number[]> {
-  const out = await dynamo().send(
-    new QueryCommand({
-      TableName: tableName('segments'),
-      KeyConditionExpression: 'meetingId = :m',
-      ExpressionAttributeValues: { ':m': meetingId },
-    }),
-  );
-  return (out.Items ?? []).map((i) => Number(i.seq));
-}
-
-/** Every final transcript message a client received, duplicates included, in arrival order. */
-function rawFinalSeqs(client: RecordingClient, meetingId: string): number[] {
-  return client.messages
-    .filter(
-      (m): m is Extract<ServerMessage, { type: 'transcript' }> =>
-        m.type === 'transcript' && m.meetingId === meetingId && m.transcript.isFinal,
-    )
-    .map((m) => m.transcript.seq);
-}
-
-async function subscribed(user: string, meetingId: string): Promise<RecordingClient> {
-  const client = new RecordingClient(stack, user, meetingId);
-  await waitFor(`${user}'s subscription`, () => client.messages.some((m) => m.type === 'replay_complete'));
-  return client;
-}
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const newMeeting = (readers: string[] = []) => createLiveMeeting({ title: 'faults', sharedWith: readers });
+const final = (meetingId: string, seq: number) => finalEvent(meetingId, seq);
+const send = (event: PipelineEvent, dedup?: string) => sendTranscriptEvent(event, { dedup });
+const subscribed = (user: string, meetingId: string) => subscribedClient(stack, user, meetingId);
 
 describe('the fan-out under faults', () => {
   it('disconnects a failing subscriber, which then replays every final, while the others get each final exactly once', async () => {

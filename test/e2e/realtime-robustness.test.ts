@@ -2,64 +2,25 @@
  * The realtime path under bad luck and bad input, on the local stack: redelivered events,
  * a record that keeps failing, connections that vanished, and floods of malformed frames.
  */
-import { randomUUID } from 'node:crypto';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { dynamo } from '../../core/clients/dynamodb';
 import { sqs } from '../../core/clients/sqs';
-import { dlqUrl, queueUrl, tableName } from '../../core/config';
+import { dlqUrl, tableName } from '../../core/config';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { newMeetingRecord } from '../../core/meetings/service';
-import { deduplicationId, type PipelineEvent } from '../../core/pipeline/events';
+import type { PipelineEvent } from '../../core/pipeline/events';
 import { meetingTopic } from '../../core/realtime/connection-repository';
 import { ERROR_CODES, type ServerMessage } from '../../core/realtime/protocol';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { RecordingClient, waitFor } from '../helpers/live';
+import { RecordingClient, sendTranscriptEvent, waitFor } from '../helpers/live';
+import { createLiveMeeting, finalEvent } from '../helpers/meetings';
 
-async function newMeeting(keywords: string[] = []): Promise<string> {
-  const { meeting } = newMeetingRecord({
-    ownerId: 'alice',
-    title: 'robustness',
-    meetingUrl: 'local://none',
-    keywords,
-    status: 'live',
-  });
-  await new MeetingRepository().create(meeting);
-  return meeting.meetingId;
-}
-
-function final(meetingId: string, seq: number, text: string): PipelineEvent {
-  return {
-    v: 1,
-    type: 'transcript',
-    meetingId,
-    segment: {
-      id: `${meetingId}:${seq}`,
-      seq,
-      revision: 1,
-      text,
-      speaker: 'Alice',
-      confidence: 0.9,
-      startMs: seq * 1_000,
-      endMs: seq * 1_000 + 800,
-      timestamp: new Date().toISOString(),
-      isFinal: true,
-    },
-  };
-}
-
+const newMeeting = (keywords: string[] = []) => createLiveMeeting({ title: 'robustness', keywords });
+const final = finalEvent;
 /** Sends a raw message to the transcript queue; `dedup` overrides the event's deduplication id. */
-async function send(body: PipelineEvent | string, group: string, dedup?: string): Promise<void> {
-  await sqs().send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl('transcriptEvents'),
-      MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
-      MessageGroupId: group,
-      MessageDeduplicationId: dedup ?? (typeof body === 'string' ? randomUUID() : deduplicationId(body)),
-    }),
-  );
-}
+const send = (body: PipelineEvent | string, group: string, dedup?: string) =>
+  sendTranscriptEvent(body, { group, dedup });
 
 const transcriptsFor = (c: RecordingClient, meetingId: string) =>
   c.messages.filter(

@@ -9,15 +9,9 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { BYTES_PER_MS } from '../../core/audio/pcm';
 import { createLogger } from '../../core/logger';
-import { MeetingRepository } from '../../core/meetings/repository';
-import { newMeetingRecord } from '../../core/meetings/service';
 import { wordErrorRate } from '../../core/wer';
 import { parseWav } from '../../local/recall-simulator/fixture';
-import {
-  type MessageContext,
-  mixedAudioMessage,
-  participantMessage,
-} from '../../local/recall-simulator/messages';
+import { mixedAudioMessage, participantMessage } from '../../local/recall-simulator/messages';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
 import {
@@ -28,22 +22,15 @@ import {
   storedFinals,
   waitFor,
 } from '../helpers/live';
+import { meetingWithToken } from '../helpers/meetings';
+import { connectAsRecall, recallContext } from '../helpers/recall';
 
 const logger = createLogger('e2e');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
 const SEED = 0x5eed_2026;
 const FRAMES = 1_500;
 
-const CTX: MessageContext = {
-  botId: 'bot-fuzz',
-  botMetadata: {},
-  recordingId: 'rec-fuzz',
-  realtimeEndpointId: 're-fuzz',
-  audioMixedId: 'am-fuzz',
-  audioSeparateId: 'as-fuzz',
-  participantEventsId: 'pe-fuzz',
-  meetingStartEpochMs: Date.now(),
-};
+const CTX = recallContext('fuzz');
 
 /** mulberry32: a small seeded PRNG, so a failure replays exactly. */
 function prng(seed: number): () => number {
@@ -119,17 +106,6 @@ function generator(random: () => number) {
   return () => pick(cases)();
 }
 
-function connectAsRecall(stack: LocalStack, meetingId: string, token: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(
-      `${stack.urls.audioGateway}/recall/${meetingId}?token=${encodeURIComponent(token)}`,
-    );
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-}
-
 describe('fuzzing the Recall ingress', () => {
   let stack: LocalStack;
 
@@ -142,14 +118,9 @@ describe('fuzzing the Recall ingress', () => {
     const good = await startSampleMeeting(stack, logger);
     const goodClient = new RecordingClient(stack, 'alice', good.meetingId);
 
-    const { meeting, token } = newMeetingRecord({
-      ownerId: 'bob',
-      title: 'fuzzed',
-      meetingUrl: 'local://fuzz',
-    });
-    await new MeetingRepository().create(meeting);
-    const fuzzClient = new RecordingClient(stack, 'bob', meeting.meetingId);
-    const ws = await connectAsRecall(stack, meeting.meetingId, token);
+    const { meetingId: fuzzedId, token } = await meetingWithToken('bob', 'fuzzed');
+    const fuzzClient = new RecordingClient(stack, 'bob', fuzzedId);
+    const ws = await connectAsRecall(stack, fuzzedId, token);
     const closed: number[] = [];
     ws.on('close', (code) => closed.push(code));
 

@@ -8,12 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { ensureWebBuild } from '../../local/web-build';
+import type { LocalStack } from '../../local/stack';
 import {
   type Browser,
   type BrowserContext,
-  launchChromium,
   newContext,
   type Page,
   SCREENSHOT_DIR,
@@ -21,6 +19,7 @@ import {
   until,
   waitForText,
 } from '../helpers/browser';
+import { startWebRig, stopWebRig } from '../helpers/web-rig';
 
 jest.setTimeout(300_000);
 
@@ -41,20 +40,15 @@ describe('the web console in Chromium on the local stack', () => {
   let stoppedId = '';
 
   beforeAll(async () => {
-    await ensureWebBuild();
-    stack = await startLocalStack({
+    ({ stack, browser } = await startWebRig({
       speed: 1,
       reconnectGraceMs: 1_500,
       recallReconnect: { intervalMs: 200 },
       // Short-lived access tokens: the app renews them (refresh token) throughout these tests.
       webTokenLifetimeSeconds: TOKEN_LIFETIME_SECONDS,
-    });
-    browser = await launchChromium();
+    }));
   }, 240_000);
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  afterAll(() => stopWebRig({ stack, browser }));
   afterEach(async () => {
     for (const context of contexts.splice(0)) await context.close();
   });

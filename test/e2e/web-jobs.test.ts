@@ -9,12 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { JOB_LIMITS } from '../../core/jobs/model';
-import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import { ensureWebBuild } from '../../local/web-build';
+import { type LocalStack, SAMPLE_FIXTURE } from '../../local/stack';
 import {
   type Browser,
   type BrowserContext,
-  launchChromium,
   newContext,
   type Page,
   SCREENSHOT_DIR,
@@ -23,6 +21,7 @@ import {
   waitForText,
 } from '../helpers/browser';
 import { MEDIA_DIR, sampleAs } from '../helpers/jobs';
+import { startWebRig, stopWebRig } from '../helpers/web-rig';
 
 jest.setTimeout(420_000);
 
@@ -84,14 +83,9 @@ describe('file transcription in the web console (Chromium, local stack)', () => 
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    await ensureWebBuild();
-    stack = await startLocalStack({ logLevel: 'WARN' });
-    browser = await launchChromium();
+    ({ stack, browser } = await startWebRig({ logLevel: 'WARN' }));
   }, 240_000);
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  afterAll(() => stopWebRig({ stack, browser }));
   afterEach(async () => {
     for (const context of contexts.splice(0)) await context.close();
   });

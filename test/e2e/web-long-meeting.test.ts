@@ -6,11 +6,11 @@
  * far out of view scrolls to it and focuses it, "Jump to live", keyword highlighting, alert
  * counts and the ARIA live region. (Its speed is measured by `npm run bench:web`, not here.)
  */
-import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { ensureWebBuild } from '../../local/web-build';
-import { type Browser, launchChromium, newContext, signIn, until, waitForText } from '../helpers/browser';
+import type { LocalStack } from '../../local/stack';
+import { type Browser, enableTestHooks, newContext, signIn, until, waitForText } from '../helpers/browser';
+import { endedMeeting } from '../helpers/meetings';
+import { startWebRig, stopWebRig } from '../helpers/web-rig';
 
 jest.setTimeout(300_000);
 
@@ -22,38 +22,20 @@ describe('a 1,000-line meeting in the web console', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureWebBuild();
-    stack = await startLocalStack({ speed: 1 });
-    browser = await launchChromium();
+    ({ stack, browser } = await startWebRig({ speed: 1 }));
   }, 240_000);
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  afterAll(() => stopWebRig({ stack, browser }));
 
   it('renders only the lines near the view, yet reaches every line by scrolling, alerts and jump to live', async () => {
     // Prepare: an ended meeting of alice's with a keyword, opened with the test hook on.
-    const now = new Date().toISOString();
-    const meeting: Meeting = {
-      meetingId: 'long-meeting-1',
+    const meeting = endedMeeting('long-meeting-1', new Date(), {
       ownerId: 'alice',
       title: 'A long meeting',
       meetingUrl: 'https://meet.example.com/long',
-      status: 'ended',
-      desiredState: 'run',
       keywords: ['amiable'],
-      language: 'en',
-      sharedWith: [],
-      endpointTokenHash: 'x'.repeat(64),
-      seqCounter: 0,
-      statusEpoch: 1,
-      lastSeq: 0,
-      createdAt: now,
-      updatedAt: now,
-    };
+    });
     await new MeetingRepository().create(meeting);
-    const context = await newContext(browser);
-    await context.addInitScript(() => sessionStorage.setItem('parleyTestHooks', '1'));
+    const context = await enableTestHooks(await newContext(browser));
     const page = await signIn(context, `${stack.urls.web}/meetings/${meeting.meetingId}`, 'alice');
     await page.getByRole('heading', { name: meeting.title }).waitFor();
     await page.waitForFunction(() => {

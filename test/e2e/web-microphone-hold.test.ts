@@ -14,25 +14,19 @@ process.env.MIC_RESUME_AT_MS = '1000';
 process.env.RECORDING_CHUNK_MS = '1000';
 process.env.RECORDING_KEEP_CHUNKS = 'true';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { s3 } from '../../core/clients/s3';
-import { bucketName } from '../../core/config';
-import { S3RecordingStore } from '../../core/recordings/store';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { ensureWebBuild } from '../../local/web-build';
+import type { S3RecordingStore } from '../../core/recordings/store';
+import type { LocalStack } from '../../local/stack';
 import {
   type Browser,
   type BrowserContext,
-  fakeMicrophoneArgs,
-  launchChromium,
+  enableTestHooks,
+  logPage,
   newContext,
   signIn,
   until,
   waitForText,
 } from '../helpers/browser';
-import { archivedMicAudio, fakeMicrophoneWav, logPage } from '../helpers/microphone';
+import { archivedMicAudio, startMicrophoneRig, stopMicrophoneRig } from '../helpers/microphone';
 
 jest.setTimeout(300_000);
 
@@ -44,24 +38,16 @@ describe('the record page when the gateway asks the browser to hold', () => {
   let ctx: BrowserContext | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-hold-'));
-    const wav = fakeMicrophoneWav(dir);
-    await ensureWebBuild();
-    stack = await startLocalStack({ speed: 1, reconnectGraceMs: 60_000 });
-    store = new S3RecordingStore(s3(), bucketName('media'));
-    browser = await launchChromium(fakeMicrophoneArgs(wav));
+    ({ stack, browser, store, dir } = await startMicrophoneRig());
   }, 240_000);
   afterAll(async () => {
     if (stack) stack.speech.unavailable = false;
     await ctx?.close();
-    await browser?.close();
-    await stack?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopMicrophoneRig({ stack, browser, dir });
   });
 
   it('shows the hold and the audio kept in the browser, then resumes, drains the buffer and archives every chunk once', async () => {
-    ctx = await newContext(browser);
-    await ctx.addInitScript(() => sessionStorage.setItem('parleyTestHooks', '1'));
+    ctx = await enableTestHooks(await newContext(browser));
     const tapped = new Map<number, Buffer>();
     await ctx.exposeBinding('parleyMicTap', (_source, _id: string, seq: number, base64: string) => {
       tapped.set(seq, Buffer.from(base64, 'base64'));

@@ -9,19 +9,14 @@
 process.env.RECORDING_CHUNK_MS = '2000';
 process.env.RECORDING_KEEP_CHUNKS = 'true';
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { s3 } from '../../core/clients/s3';
-import { bucketName } from '../../core/config';
-import { S3RecordingStore } from '../../core/recordings/store';
-import { type LocalStack, startLocalStack } from '../../local/stack';
-import { ensureWebBuild } from '../../local/web-build';
+import type { S3RecordingStore } from '../../core/recordings/store';
+import type { LocalStack } from '../../local/stack';
 import {
   type Browser,
   type BrowserContext,
-  fakeMicrophoneArgs,
-  launchChromium,
+  enableTestHooks,
+  logPage,
   newContext,
   type Page,
   SCREENSHOT_DIR,
@@ -29,7 +24,7 @@ import {
   until,
   waitForText,
 } from '../helpers/browser';
-import { archivedMicAudio, fakeMicrophoneWav, logPage } from '../helpers/microphone';
+import { archivedMicAudio, startMicrophoneRig, stopMicrophoneRig } from '../helpers/microphone';
 
 jest.setTimeout(420_000);
 
@@ -43,26 +38,18 @@ describe('microphone meetings and the recording player in Chromium on the local 
   let meetingId = '';
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-'));
-    const wav = fakeMicrophoneWav(dir);
-    await ensureWebBuild();
-    stack = await startLocalStack({ speed: 1, reconnectGraceMs: 60_000 });
-    store = new S3RecordingStore(s3(), bucketName('media'));
-    browser = await launchChromium(fakeMicrophoneArgs(wav));
+    ({ stack, browser, store, dir } = await startMicrophoneRig());
   }, 240_000);
   afterAll(async () => {
     for (const context of contexts.splice(0)) await context.close();
-    await browser?.close();
-    await stack?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopMicrophoneRig({ stack, browser, dir });
   });
 
   async function context(): Promise<BrowserContext> {
     const created = await newContext(browser);
     contexts.push(created);
     // The page reports every chunk it journals to the test (MicPanel's test tap).
-    await created.addInitScript(() => sessionStorage.setItem('parleyTestHooks', '1'));
-    return created;
+    return enableTestHooks(created);
   }
 
   /** Waits for the microphone panel's state; a timeout says what it showed instead. */

@@ -47,6 +47,22 @@ export async function newContext(browser: Browser, options: { width?: number; he
   });
 }
 
+/** Turns on the web app's test hooks (`sessionStorage.parleyTestHooks`) in every page of `context`. */
+export async function enableTestHooks(context: BrowserContext): Promise<BrowserContext> {
+  await context.addInitScript(() => sessionStorage.setItem('parleyTestHooks', '1'));
+  return context;
+}
+
+/** The page's errors (and warnings, if asked) go to the test log: what failed inside the browser. */
+export function logPage(page: Page, { warnings = false } = {}): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error' || (warnings && m.type() === 'warning')) {
+      console.log(`[page ${m.type()}] ${m.text()}`);
+    }
+  });
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+}
+
 /** Waits until the locator shows `text` (substring or pattern). */
 export async function waitForText(locator: Locator, text: string | RegExp, timeout = 60_000): Promise<void> {
   await locator.filter({ hasText: text }).first().waitFor({ state: 'visible', timeout });

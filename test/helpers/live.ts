@@ -1,10 +1,15 @@
 /** Helpers for tests that drive the whole local stack: a recording client and fixture facts. */
+
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
 import { dynamo } from '../../core/clients/dynamodb';
-import { tableName } from '../../core/config';
+import { sqs } from '../../core/clients/sqs';
+import { queueUrl, tableName } from '../../core/config';
 import type { MeetingStatus } from '../../core/meetings/model';
+import { deduplicationId, eventGroup, type PipelineEvent } from '../../core/pipeline/events';
 import { ParleyClient } from '../../core/realtime/client';
 import type { ServerMessage } from '../../core/realtime/protocol';
 import { type LocalStack, type LocalStackOptions, SAMPLE_FIXTURE } from '../../local/stack';
@@ -134,3 +139,54 @@ export async function storedFinals(meetingId: string): Promise<{ seq: number; te
     .map((i) => ({ seq: Number(i.seq), text: String(i.text) }))
     .sort((a, b) => a.seq - b.seq);
 }
+
+/** A meeting's stored final seqs in seq order. */
+export async function storedSeqs(meetingId: string): Promise<number[]> {
+  return (await storedFinals(meetingId)).map((s) => s.seq);
+}
+
+/**
+ * Sends a message to the transcript-events FIFO queue. An event's group and deduplication id
+ * default to its own; a raw (string) body needs a group and gets a random deduplication id.
+ */
+export async function sendTranscriptEvent(
+  body: PipelineEvent | string,
+  options: { group?: string; dedup?: string } = {},
+): Promise<void> {
+  const group = options.group ?? (typeof body === 'string' ? undefined : eventGroup(body));
+  if (!group) throw new Error('a raw transcript-queue message needs a group');
+  await sqs().send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl('transcriptEvents'),
+      MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
+      MessageGroupId: group,
+      MessageDeduplicationId:
+        options.dedup ?? (typeof body === 'string' ? randomUUID() : deduplicationId(body)),
+    }),
+  );
+}
+
+/** Every final transcript message a client received, duplicates included, in arrival order. */
+export function rawFinalSeqs(client: RecordingClient, meetingId: string): number[] {
+  return client.messages
+    .filter(
+      (m): m is Extract<ServerMessage, { type: 'transcript' }> =>
+        m.type === 'transcript' && m.meetingId === meetingId && m.transcript.isFinal,
+    )
+    .map((m) => m.transcript.seq);
+}
+
+/** A recording client for `user` on `meetingId`, once its replay has completed. */
+export async function subscribedClient(
+  stack: LocalStack,
+  user: string,
+  meetingId: string,
+): Promise<RecordingClient> {
+  const client = new RecordingClient(stack, user, meetingId);
+  await waitFor(`${user}'s subscription`, () => client.messages.some((m) => m.type === 'replay_complete'));
+  return client;
+}
+
+/** The integers from `from` to `to`, inclusive. */
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -1,14 +1,19 @@
 /**
  * What the browser-microphone tests share: the fake microphone's WAV (a shared fixture at the
- * sample rate a real microphone gives, so the page's AudioWorklet resamples it) and the check
- * that a microphone meeting's archive is contiguous in time and in chunk seq.
+ * sample rate a real microphone gives, so the page's AudioWorklet resamples it), the rig they
+ * run on, and the check that a microphone meeting's archive is contiguous in time and in chunk seq.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { s3 } from '../../core/clients/s3';
+import { bucketName } from '../../core/config';
 import { chunksPrefix, parseChunkKey } from '../../core/recordings/keys';
-import type { S3RecordingStore } from '../../core/recordings/store';
+import { S3RecordingStore } from '../../core/recordings/store';
 import { FIXTURE_DIR } from '../../local/stack';
-import type { Page } from './browser';
+import { fakeMicrophoneArgs } from './browser';
+import { startWebRig, stopWebRig, type WebRig } from './web-rig';
 
 /** A shared fixture: a stand-up read by two voices (16 kHz mono). */
 export const MICROPHONE_FIXTURE = path.join(FIXTURE_DIR, 'standup-meeting.wav');
@@ -21,14 +26,30 @@ export function fakeMicrophoneWav(dir: string): string {
   return wav;
 }
 
-/** The page's errors (and warnings, if asked) go to the test log: what failed inside the browser. */
-export function logPage(page: Page, { warnings = false } = {}): void {
-  page.on('console', (m) => {
-    if (m.type() === 'error' || (warnings && m.type() === 'warning')) {
-      console.log(`[page ${m.type()}] ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+export interface MicrophoneRig extends WebRig {
+  /** The temporary directory that holds the fake microphone's WAV. */
+  dir: string;
+  /** The recording archive (the media bucket). */
+  store: S3RecordingStore;
+}
+
+/** The web rig (speed 1, a 60 s reconnect grace) with Chromium's fake microphone playing the fixture. */
+export async function startMicrophoneRig(): Promise<MicrophoneRig> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-web-mic-'));
+  try {
+    const wav = fakeMicrophoneWav(dir);
+    const rig = await startWebRig({ speed: 1, reconnectGraceMs: 60_000 }, fakeMicrophoneArgs(wav));
+    return { ...rig, dir, store: new S3RecordingStore(s3(), bucketName('media')) };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Stops the web rig and removes the microphone's directory (any part may be missing). */
+export async function stopMicrophoneRig(rig: Partial<MicrophoneRig>): Promise<void> {
+  await stopWebRig(rig);
+  if (rig.dir) rmSync(rig.dir, { recursive: true, force: true });
 }
 
 /**

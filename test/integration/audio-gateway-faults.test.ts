@@ -12,45 +12,17 @@ import { destroyClients } from '../../core/clients/lifecycle';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { SeqAllocator } from '../../core/meetings/seq-allocator';
-import { newMeetingRecord } from '../../core/meetings/service';
 import { type PipelineEvent, PipelineEventSchema } from '../../core/pipeline/events';
 import { EventPublisher } from '../../core/pipeline/publisher';
 import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
-import { type MessageContext, mixedAudioMessage } from '../../local/recall-simulator/messages';
+import { mixedAudioMessage } from '../../local/recall-simulator/messages';
 import { waitFor } from '../helpers/live';
+import { finalEvent, meetingWithToken } from '../helpers/meetings';
+import { recallContext } from '../helpers/recall';
 
 const logger = createLogger('test');
 
-const CTX: MessageContext = {
-  botId: 'bot-test',
-  botMetadata: {},
-  recordingId: 'rec-test',
-  realtimeEndpointId: 're-test',
-  audioMixedId: 'am-test',
-  audioSeparateId: 'as-test',
-  participantEventsId: 'pe-test',
-  meetingStartEpochMs: Date.now(),
-};
-
-function finalEvent(meetingId: string, seq: number): PipelineEvent {
-  return {
-    v: 1,
-    type: 'transcript',
-    meetingId,
-    segment: {
-      id: `${meetingId}:${seq}`,
-      seq,
-      revision: 1,
-      text: `words ${seq}`,
-      speaker: 'Alice',
-      confidence: 0.9,
-      startMs: seq * 1000,
-      endMs: seq * 1000 + 900,
-      timestamp: new Date().toISOString(),
-      isFinal: true,
-    },
-  };
-}
+const CTX = recallContext('test');
 
 describe('the audio gateway under faults (local emulators)', () => {
   let emulators: RunningEmulators;
@@ -68,15 +40,7 @@ describe('the audio gateway under faults (local emulators)', () => {
     await emulators?.stop();
   });
 
-  async function newMeeting() {
-    const { meeting, token } = newMeetingRecord({
-      ownerId: 'alice',
-      title: 'faults',
-      meetingUrl: 'local://x',
-    });
-    await repo().create(meeting);
-    return { meetingId: meeting.meetingId, token };
-  }
+  const newMeeting = () => meetingWithToken('alice', 'faults');
 
   it('keeps handing out seqs after a DynamoDB blip fails a prefetched reservation', async () => {
     const { meetingId } = await newMeeting();

@@ -20,6 +20,7 @@ import { type RunningEmulators, startEmulators } from '../../local/aws-emulators
 import { type DevIssuer, startDevIssuer } from '../../local/dev-issuer';
 import { type HttpHost, startHttpHost } from '../../local/http-host';
 import { restRoutes } from '../../local/http-routes';
+import { liveMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
@@ -37,23 +38,15 @@ let store: S3RecordingStore;
 
 function meeting(meetingId: string, status: MeetingStatus): Meeting {
   const at = new Date(Date.UTC(2026, 11, 1, 10, 0)).toISOString();
-  return {
-    meetingId,
+  return liveMeeting(meetingId, {
     ownerId: OWNER,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
     status,
-    desiredState: 'run',
-    keywords: ['budget'],
-    language: 'en',
     sharedWith: [READER],
-    endpointTokenHash: 'x'.repeat(64),
     seqCounter: SEGMENTS,
-    statusEpoch: 1,
     lastSeq: SEGMENTS,
     createdAt: at,
     updatedAt: at,
-  };
+  });
 }
 
 /** A meeting with everything Parley stores for one: recording, segments, alerts, briefings, a share. */

@@ -5,26 +5,16 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../core/clients/dynamodb';
 import { UnprocessedItemsError } from '../../core/clients/dynamodb-batch';
-import { destroyClients } from '../../core/clients/lifecycle';
 import { tableName } from '../../core/config';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
 import { ConnectionRepository } from '../../core/realtime/connection-repository';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
 
-let emulators: RunningEmulators;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.env);
-});
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
-});
+const emulators = useEmulators();
 afterEach(async () => {
-  await emulators.failDynamo('BatchWriteItem', 0);
-  await emulators.failDynamo('BatchGetItem', 0);
+  await emulators().failDynamo('BatchWriteItem', 0);
+  await emulators().failDynamo('BatchGetItem', 0);
 });
 
 async function subscribedConnection(id: string, topics: string[]): Promise<ConnectionRepository> {
@@ -59,7 +49,7 @@ async function meetings(n: number): Promise<string[]> {
 describe('batch operations with unprocessed items', () => {
   it('retries deletes DynamoDB left unprocessed until every subscription is gone', async () => {
     const repo = await subscribedConnection('conn-retry', ['meeting#a', 'meeting#b', 'meeting#c']);
-    await emulators.failDynamo('BatchWriteItem', 3, 'unprocessed');
+    await emulators().failDynamo('BatchWriteItem', 3, 'unprocessed');
 
     await repo.remove('conn-retry');
 
@@ -68,7 +58,7 @@ describe('batch operations with unprocessed items', () => {
 
   it('fails with UnprocessedItemsError when deletes stay unprocessed, instead of dropping them', async () => {
     const repo = await subscribedConnection('conn-stuck', ['meeting#a', 'meeting#b']);
-    await emulators.failDynamo('BatchWriteItem', 1_000, 'unprocessed');
+    await emulators().failDynamo('BatchWriteItem', 1_000, 'unprocessed');
 
     const error = await repo.remove('conn-stuck').catch((e: unknown) => e);
 
@@ -79,7 +69,7 @@ describe('batch operations with unprocessed items', () => {
 
   it('retries reads DynamoDB left unprocessed and returns every meeting', async () => {
     const ids = await meetings(3);
-    await emulators.failDynamo('BatchGetItem', 2, 'unprocessed');
+    await emulators().failDynamo('BatchGetItem', 2, 'unprocessed');
 
     const states = await new MeetingRepository().getControlStates(ids);
 
@@ -88,7 +78,7 @@ describe('batch operations with unprocessed items', () => {
 
   it('fails with UnprocessedItemsError when reads stay unprocessed, instead of answering with fewer', async () => {
     const ids = await meetings(2);
-    await emulators.failDynamo('BatchGetItem', 1_000, 'unprocessed');
+    await emulators().failDynamo('BatchGetItem', 1_000, 'unprocessed');
 
     const error = await new MeetingRepository().getControlStates(ids).catch((e: unknown) => e);
 

@@ -21,26 +21,19 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '../../core/clients/dynamodb-lean';
-import { destroyClients } from '../../core/clients/lifecycle';
 import { tableName } from '../../core/config';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
 
-let emulators: RunningEmulators;
+const emulators = useEmulators();
 let meetings: string;
 let subscriptions: string;
 
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.env);
+beforeAll(() => {
   meetings = tableName('meetings');
   subscriptions = tableName('subscriptions');
 });
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
-});
 afterEach(() => {
-  emulators.failDynamo('GetItem', 0);
+  emulators().failDynamo('GetItem', 0);
 });
 
 const ITEM = {
@@ -302,13 +295,13 @@ describe('lean DynamoDB client against dynalite', () => {
 
   it('retries a 500 from DynamoDB and gives up after five attempts with its error', async () => {
     await leanDynamo().send(new PutCommand({ TableName: meetings, Item: { meetingId: 'm-retry' } }));
-    emulators.failDynamo('GetItem', 2);
+    emulators().failDynamo('GetItem', 2);
     const { Item } = await leanDynamo().send(
       new GetCommand({ TableName: meetings, Key: { meetingId: 'm-retry' } }),
     );
     expect(Item).toEqual({ meetingId: 'm-retry' });
 
-    emulators.failDynamo('GetItem', 6);
+    emulators().failDynamo('GetItem', 6);
     await expect(
       leanDynamo().send(new GetCommand({ TableName: meetings, Key: { meetingId: 'm-retry' } })),
     ).rejects.toMatchObject({ name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
@@ -325,7 +318,7 @@ describe('lean DynamoDB client under throttling', () => {
   let requests = 0;
 
   beforeAll(async () => {
-    const target = new URL(emulators.endpoints.dynamodb);
+    const target = new URL(emulators().endpoints.dynamodb);
     // In front of dynalite: answers the next `throttleNext` requests as DynamoDB answers a
     // throttled one, and passes everything else through unchanged.
     proxy = createServer((req, res) => {

@@ -4,18 +4,22 @@
  * connections (FANOUT_SHARD_SIZE), so 8 subscribers make three shards: the fan-out posts to
  * shard 0 and the fanout-shard Lambda to shards 1 and 2, each from its own FIFO group.
  */
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../core/clients/dynamodb';
-import { sqs } from '../../core/clients/sqs';
-import { queueUrl, tableName } from '../../core/config';
-import { MeetingRepository } from '../../core/meetings/repository';
-import { newMeetingRecord } from '../../core/meetings/service';
-import { deduplicationId, eventGroup, type PipelineEvent } from '../../core/pipeline/events';
+import { tableName } from '../../core/config';
+import type { PipelineEvent } from '../../core/pipeline/events';
 import { meetingTopic } from '../../core/realtime/connection-repository';
-import type { ServerMessage } from '../../core/realtime/protocol';
 import { type LocalStack, startLocalStack } from '../../local/stack';
-import { RecordingClient, storedFinals, waitFor } from '../helpers/live';
+import {
+  type RecordingClient,
+  range,
+  rawFinalSeqs,
+  sendTranscriptEvent,
+  storedFinals,
+  subscribedClient,
+  waitFor,
+} from '../helpers/live';
+import { createLiveMeeting, finalEvent } from '../helpers/meetings';
 
 const SHARD_SIZE = 3;
 const USERS = Array.from({ length: 8 }, (_, i) => `viewer-${i}`);
@@ -36,66 +40,14 @@ afterAll(async () => {
   else process.env.FANOUT_SHARD_SIZE = previousShardSize;
 });
 
-async function newMeeting(): Promise<string> {
-  const { meeting } = newMeetingRecord({
-    ownerId: 'owner',
-    title: 'sharded',
-    meetingUrl: 'local://none',
-    status: 'live',
-  });
-  await new MeetingRepository().create({ ...meeting, sharedWith: USERS });
-  return meeting.meetingId;
-}
-
-function final(meetingId: string, seq: number): PipelineEvent {
-  return {
-    v: 1,
-    type: 'transcript',
-    meetingId,
-    segment: {
-      id: `${meetingId}:${seq}`,
-      seq,
-      revision: 1,
-      text: `line ${seq}`,
-      speaker: 'Alice',
-      confidence: 0.9,
-      startMs: seq * 1_000,
-      endMs: seq * 1_000 + 800,
-      timestamp: new Date().toISOString(),
-      isFinal: true,
-    },
-  };
-}
-
-async function send(event: PipelineEvent): Promise<void> {
-  await sqs().send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl('transcriptEvents'),
-      MessageBody: JSON.stringify(event),
-      MessageGroupId: eventGroup(event),
-      MessageDeduplicationId: deduplicationId(event),
-    }),
-  );
-}
-
-/** Every final transcript message a client received, duplicates included, in arrival order. */
-function rawFinalSeqs(client: RecordingClient, meetingId: string): number[] {
-  return client.messages
-    .filter(
-      (m): m is Extract<ServerMessage, { type: 'transcript' }> =>
-        m.type === 'transcript' && m.meetingId === meetingId && m.transcript.isFinal,
-    )
-    .map((m) => m.transcript.seq);
-}
+const newMeeting = () => createLiveMeeting({ ownerId: 'owner', title: 'sharded', sharedWith: USERS });
+const final = (meetingId: string, seq: number) => finalEvent(meetingId, seq);
+const send = (event: PipelineEvent) => sendTranscriptEvent(event);
 
 /** One client per viewer, subscribed in order (each waits for its replay to complete). */
 async function subscribeAll(meetingId: string): Promise<Map<string, RecordingClient>> {
   const clients = new Map<string, RecordingClient>();
-  for (const user of USERS) {
-    const client = new RecordingClient(stack, user, meetingId);
-    await waitFor(`${user}'s subscription`, () => client.messages.some((m) => m.type === 'replay_complete'));
-    clients.set(user, client);
-  }
+  for (const user of USERS) clients.set(user, await subscribedClient(stack, user, meetingId));
   return clients;
 }
 
@@ -109,8 +61,6 @@ async function storedShards(meetingId: string): Promise<Map<string, number>> {
   );
   return new Map((out.Items ?? []).map((i) => [String(i.userId), Number(i.shard ?? 0)]));
 }
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 async function settled(): Promise<void> {
   await stack.fanout.idle();

@@ -6,19 +6,17 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { destroyClients } from '../../core/clients/lifecycle';
 import { tableName } from '../../core/config';
 import type { Job } from '../../core/jobs/model';
 import { JobRepository } from '../../core/jobs/repository';
 import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
 import { liveMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
 const logger = new Logger({ serviceName: 'keys-only-listings-test', logLevel: 'SILENT' });
-let emulators: RunningEmulators;
 
 const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 10, minute)).toISOString();
 
@@ -51,15 +49,7 @@ function job(jobId: string, ownerId: string, minute: number, expiresAt: number):
   };
 }
 
-beforeAll(async () => {
-  emulators = await startEmulators({ logger });
-  Object.assign(process.env, emulators.env);
-});
-
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
-});
+useEmulators({ logger });
 
 describe('keys-only byOwner listings', () => {
   it('creates both byOwner indexes with a KEYS_ONLY projection', async () => {

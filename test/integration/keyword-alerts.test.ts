@@ -7,23 +7,12 @@
 import { ExtractiveEngine } from '../../core/briefing/extractive-engine';
 import { advanceBriefing } from '../../core/briefing/rolling';
 import { RollingBriefingRepository } from '../../core/briefing/rolling-repository';
-import { destroyClients } from '../../core/clients/lifecycle';
 import type { Segment } from '../../core/pipeline/events';
 import { AlertRepository } from '../../core/realtime/alert-repository';
 import { KeywordAlerts } from '../../core/realtime/keyword-alerts';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
 
-let emulators: RunningEmulators;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.env);
-});
-
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
-});
+useEmulators();
 
 function segment(meetingId: string, seq: number, revision: number, text: string, isFinal = false): Segment {
   return {

@@ -16,6 +16,7 @@ import { type PipelineEvent, PipelineEventSchema } from '../../core/pipeline/eve
 import { sendPipelineEvent } from '../../core/pipeline/send-event';
 import { ConnectionRepository, meetingTopic } from '../../core/realtime/connection-repository';
 import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { liveMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
@@ -30,24 +31,16 @@ function meeting(
   updatedAt: Date,
   extra: Partial<Meeting> = {},
 ): Meeting {
-  return {
-    meetingId,
+  const at = updatedAt.toISOString();
+  return liveMeeting(meetingId, {
     ownerId: 'alice',
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
     status,
-    desiredState: 'run',
     keywords: [],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: 0,
     statusEpoch: 3,
-    lastSeq: 0,
-    createdAt: updatedAt.toISOString(),
-    updatedAt: updatedAt.toISOString(),
+    createdAt: at,
+    updatedAt: at,
     ...extra,
-  };
+  });
 }
 
 async function drainQueue(): Promise<PipelineEvent[]> {

@@ -3,27 +3,12 @@ import { createLogger } from '../../core/logger';
 import { type PipelineEvent, PipelineEventSchema } from '../../core/pipeline/events';
 import { EventPublisher } from '../../core/pipeline/publisher';
 import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { finalSegment, transcriptEvent } from '../helpers/meetings';
 
 const logger = createLogger('test');
 
 function transcript(meetingId: string, seq: number, isFinal: boolean, revision = 0): PipelineEvent {
-  return {
-    v: 1,
-    type: 'transcript',
-    meetingId,
-    segment: {
-      id: `${meetingId}:${seq}`,
-      seq,
-      revision,
-      text: `words ${seq}`,
-      speaker: 'Alice',
-      confidence: 0.9,
-      startMs: seq * 1000,
-      endMs: seq * 1000 + 900,
-      timestamp: new Date().toISOString(),
-      isFinal,
-    },
-  };
+  return transcriptEvent(meetingId, { ...finalSegment(meetingId, seq, `words ${seq}`), revision, isFinal });
 }
 
 describe('EventPublisher against the local SQS FIFO queue', () => {

@@ -7,42 +7,22 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from '../../core/clients/dynamodb';
-import { destroyClients } from '../../core/clients/lifecycle';
 import { tableName } from '../../core/config';
-import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { backfillShares } from '../../core/meetings/share-backfill';
 import { ShareRepository, shareKey } from '../../core/meetings/share-repository';
 import { listMeetings, shareMeeting } from '../../core/rest/meetings';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
+import { endedMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
 const logger = new Logger({ serviceName: 'share-backfill-test', logLevel: 'SILENT' });
-let emulators: RunningEmulators;
 let meetings: MeetingRepository;
 let shares: ShareRepository;
 
-function meeting(meetingId: string, ownerId: string, minute: number, sharedWith: string[]): Meeting {
-  const at = new Date(Date.UTC(2026, 10, 1, 9, minute)).toISOString();
-  return {
-    meetingId,
-    ownerId,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
-    status: 'ended',
-    desiredState: 'run',
-    keywords: [],
-    language: 'en',
-    sharedWith,
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: 0,
-    statusEpoch: 1,
-    lastSeq: 0,
-    createdAt: at,
-    updatedAt: at,
-  };
-}
+const meeting = (meetingId: string, ownerId: string, minute: number, sharedWith: string[]) =>
+  endedMeeting(meetingId, new Date(Date.UTC(2026, 10, 1, 9, minute)), { ownerId, sharedWith });
 
 const listed = async (userId: string) =>
   (await listMeetings(userId, { limit: 50 }, { meetings, shares })).meetings.map((m) => m.meetingId);
@@ -50,16 +30,10 @@ const listed = async (userId: string) =>
 const shareCount = async () =>
   (await dynamo().send(new ScanCommand({ TableName: tableName('shares'), Select: 'COUNT' }))).Count ?? 0;
 
-beforeAll(async () => {
-  emulators = await startEmulators({ logger });
-  Object.assign(process.env, emulators.env);
+useEmulators({ logger });
+beforeAll(() => {
   meetings = new MeetingRepository();
   shares = new ShareRepository();
-});
-
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
 });
 
 describe('backfilling the shares table from meetings shared before it existed', () => {

@@ -4,41 +4,21 @@
  * sharing and unsharing keep the shares table (queried, never scanned) in step.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { destroyClients } from '../../core/clients/lifecycle';
-import type { Meeting } from '../../core/meetings/model';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { ShareRepository } from '../../core/meetings/share-repository';
 import { listMeetings, shareMeeting, unshareMeeting } from '../../core/rest/meetings';
 import type { MeetingView } from '../../core/rest/schemas';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
+import { endedMeeting } from '../helpers/meetings';
 
 jest.setTimeout(60_000);
 
 const logger = new Logger({ serviceName: 'shared-list-test', logLevel: 'SILENT' });
-let emulators: RunningEmulators;
 let meetings: MeetingRepository;
 let shares: ShareRepository;
 
-function meeting(meetingId: string, ownerId: string, minute: number): Meeting {
-  const at = new Date(Date.UTC(2026, 11, 1, 10, minute)).toISOString();
-  return {
-    meetingId,
-    ownerId,
-    title: `Meeting ${meetingId}`,
-    meetingUrl: 'https://meet.example.com/abc',
-    status: 'ended',
-    desiredState: 'run',
-    keywords: [],
-    language: 'en',
-    sharedWith: [],
-    endpointTokenHash: 'x'.repeat(64),
-    seqCounter: 0,
-    statusEpoch: 1,
-    lastSeq: 0,
-    createdAt: at,
-    updatedAt: at,
-  };
-}
+const meeting = (meetingId: string, ownerId: string, minute: number) =>
+  endedMeeting(meetingId, new Date(Date.UTC(2026, 11, 1, 10, minute)), { ownerId });
 
 /** Every page of `userId`'s list, `limit` at a time. */
 async function allPages(userId: string, limit: number): Promise<MeetingView[][]> {
@@ -53,16 +33,10 @@ async function allPages(userId: string, limit: number): Promise<MeetingView[][]>
   return pages;
 }
 
-beforeAll(async () => {
-  emulators = await startEmulators({ logger });
-  Object.assign(process.env, emulators.env);
+useEmulators({ logger });
+beforeAll(() => {
   meetings = new MeetingRepository();
   shares = new ShareRepository();
-});
-
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
 });
 
 describe('GET /meetings with meetings shared with the caller', () => {

@@ -4,24 +4,14 @@
  * typed error with SQS's name.
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { destroyClients } from '../../core/clients/lifecycle';
 import { sqs } from '../../core/clients/sqs';
 import { sendMessageLean } from '../../core/clients/sqs-lean';
 import { queueUrl } from '../../core/config';
 import type { PipelineEvent } from '../../core/pipeline/events';
 import { pipelineMessage } from '../../core/pipeline/pipeline-message';
-import { type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
 
-let emulators: RunningEmulators;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  Object.assign(process.env, emulators.env);
-});
-afterAll(async () => {
-  destroyClients();
-  await emulators?.stop();
-});
+const emulators = useEmulators();
 
 describe('lean SQS SendMessage', () => {
   it('sends a pipeline event that arrives with its body, group and deduplication id', async () => {
@@ -50,7 +40,7 @@ describe('lean SQS SendMessage', () => {
   });
 
   it('names a missing queue with the error SQS answers, without retrying it forever', async () => {
-    const missing = `${emulators.endpoints.sqs}/000000000000/no-such-queue.fifo`;
+    const missing = `${emulators().endpoints.sqs}/000000000000/no-such-queue.fifo`;
     const error = await sendMessageLean({
       QueueUrl: missing,
       MessageBody: '{}',
