@@ -349,7 +349,9 @@ async function main(): Promise<void> {
   const viewers = Number(arg('viewers', '5'));
   // Viewers that subscribe with `batch: true`, beside as many legacy ones (0: legacy only).
   const batchViewers = Number(arg('batch-viewers', String(viewers)));
-  const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR' });
+  // In process: the counts come from this thread's HTTP servers (diagnostics channel), and the
+  // emulators' servers must be among them (the default layout runs them on a thread of their own).
+  const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR', emulatorLayout: 'in-process' });
   const port = (url: string) => Number(new URL(url).port);
   const requests: RequestRecord[] = [];
   const unwatch = watchServers(
@@ -408,6 +410,11 @@ async function main(): Promise<void> {
       }
       for (const c of clients) c.close();
       const mine = requests.slice(from);
+      // A meeting moves through DynamoDB and SQS: none counted means the counting missed the
+      // emulators (e.g. on another thread), not a free meeting.
+      if (!mine.some((r) => r.service === 'dynamodb') || !mine.some((r) => r.service === 'sqs')) {
+        throw new Error(`${fixture}: no DynamoDB or SQS request counted; are the emulators in this thread?`);
+      }
       const firstTranscript = frames.find((f) => f.types.some((t) => t.startsWith('transcript')))?.at ?? 0;
       const endedAt = frames.find((f) => f.viewer === 0 && f.ended)?.at ?? Date.now();
       const live = (at: number) => at >= firstTranscript && at < endedAt;

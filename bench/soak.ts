@@ -126,7 +126,10 @@ async function memory(startedAt: number, world: World): Promise<MemorySample> {
 }
 
 async function main(): Promise<void> {
-  const stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR' });
+  // In process: the memory verdict weighs the stack's heap against the emulated AWS's stored data,
+  // so both must live in the isolate that is sampled (the default layout puts the emulators on a
+  // thread of their own, whose heap process.memoryUsage() does not show).
+  const stack = await startLocalStack({ httpRoutes: [], logLevel: 'ERROR', emulatorLayout: 'in-process' });
   const { worker, rpc: world } = startTsWorker(path.join(__dirname, 'lib-pipeline-world.ts'), {});
   const logger = createLogger('bench-soak');
   const publisher = new EventPublisher({ sqs: sqs(), queueUrl: queueUrl('transcriptEvents'), logger });
