@@ -147,10 +147,11 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
     require('../core/audio/recording-archiver') as typeof import('../core/audio/recording-archiver');
   const { LiveAudioExtensions } =
     require('../core/audio/gateway-extensions') as typeof import('../core/audio/gateway-extensions');
+  const { bodyByteLength } = require('../core/recordings/body') as typeof import('../core/recordings/body');
   const store = {
-    put: async (_key: string, body: Uint8Array) => {
+    put: async (_key: string, body: import('../core/recordings/body').RecordingBody) => {
       archived.chunks++;
-      archived.bytes += body.length;
+      archived.bytes += bodyByteLength(body);
     },
     get: async () => Buffer.alloc(0),
     list: async () => [],

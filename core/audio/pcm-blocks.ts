@@ -31,8 +31,8 @@ export function spareBlockCount(): number {
 }
 
 /**
- * Audio appended in order into pooled blocks; `concat()` returns one buffer of everything and
- * `release()` gives the blocks back.
+ * Audio appended in order into pooled blocks; `parts()` shows everything as the blocks themselves
+ * (no copy), `concat()` copies it into one buffer, and `release()` gives the blocks back.
  */
 export class PcmBlocks {
   private blocks: Buffer[] = [];
@@ -59,6 +59,20 @@ export class PcmBlocks {
       at += n;
     }
     this.total += chunk.length;
+  }
+
+  /**
+   * Everything appended, as views of the blocks in order (the last one cut to its used bytes):
+   * valid until `release()`, after which the blocks hold other audio.
+   */
+  parts(): Buffer[] {
+    const out: Buffer[] = [];
+    let left = this.total;
+    for (const block of this.blocks) {
+      out.push(left >= PCM_BLOCK_BYTES ? block : block.subarray(0, left));
+      left -= PCM_BLOCK_BYTES;
+    }
+    return out;
   }
 
   /** A copy of everything appended, as one buffer. */

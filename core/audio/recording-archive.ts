@@ -13,6 +13,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { retry } from '../backoff';
+import { bodyByteLength } from '../recordings/body';
 import { type ChunkSource, chunkKey } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
 import { PcmBlocks } from './pcm-blocks';
@@ -181,6 +182,8 @@ export class MeetingArchive {
         await this.store(run);
       } finally {
         this.queuedSamples -= samples;
+        // Only now: every attempt of the PUT read these blocks (see store()).
+        run.blocks?.release();
       }
     });
   }
@@ -193,8 +196,11 @@ export class MeetingArchive {
       source: run.source,
       skip: run.skip,
     });
-    const body = run.skip ? Buffer.alloc(0) : run.blocks ? run.blocks.concat() : Buffer.concat(run.parts);
-    run.blocks?.release();
+    // The chunk as it is held (pooled blocks, or the microphone's chunks), not copied into one
+    // buffer: each attempt below reads these same parts, and they are released only once the
+    // PUT has succeeded or failed for good (enqueue()).
+    const body: readonly Uint8Array[] = run.skip ? [] : run.blocks ? run.blocks.parts() : run.parts;
+    const bytes = bodyByteLength(body);
     try {
       await retry(
         async () => {
@@ -230,14 +236,14 @@ export class MeetingArchive {
     }
     if (run.skip) this.stats.skips++;
     else this.stats.chunks++;
-    this.stats.bytes += body.length;
+    this.stats.bytes += bytes;
     const chunk: DurableChunk = {
       key,
       start: run.start,
       end: run.end,
       source: run.source,
       skip: run.skip,
-      bytes: body.length,
+      bytes,
     };
     this.opts.onDurable?.(chunk);
     for (const listener of this.durableListeners) listener(chunk);
