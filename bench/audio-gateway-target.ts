@@ -159,7 +159,14 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
     delete: async () => undefined,
     presignGet: async () => 'http://bench.invalid/',
   };
-  const archiver = new RecordingArchiver({ store, repo: inMemoryRepo(), format: 'wav', logger });
+  const archiver = new RecordingArchiver({
+    store,
+    repo: inMemoryRepo(),
+    format: 'wav',
+    logger,
+    // The worst case by default: every stream started within a second cuts in the same second.
+    staggerCuts: process.env.BENCH_ARCHIVE_STAGGER === '1',
+  });
   return new LiveAudioExtensions(archiver, undefined);
 }
 
