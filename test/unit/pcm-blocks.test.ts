@@ -1,5 +1,13 @@
-import { PCM_BLOCK_BYTES, PcmBlocks, spareBlockCount, takeBlock } from '../../core/audio/pcm-blocks';
+import {
+  giveBlock,
+  PCM_BLOCK_BYTES,
+  PcmBlocks,
+  PEAK_WINDOW_MS,
+  spareBlockCount,
+  takeBlock,
+} from '../../core/audio/pcm-blocks';
 import { MeetingArchive } from '../../core/audio/recording-archive';
+import { cutPhaseMs } from '../../core/audio/recording-archiver';
 import { createLogger } from '../../core/logger';
 import type { RecordingBody } from '../../core/recordings/body';
 import type { RecordingStore } from '../../core/recordings/store';
@@ -194,5 +202,79 @@ describe('MeetingArchive chunk writes', () => {
     await archive.flush();
     expect(failures).toHaveLength(1);
     expect(spareBlockCount()).toBe(spareBefore + 4);
+  });
+});
+
+describe('staggered chunk cuts', () => {
+  /** The [start, end) ms of every chunk `archive` writes for `ms` of 20 ms frames from meeting time `from`. */
+  async function chunksOf(cutPhase: number | undefined, from: number, ms: number): Promise<number[][]> {
+    const spans: number[][] = [];
+    const archive = new MeetingArchive({
+      meetingId: 'm-5',
+      store: storeWith(async () => undefined),
+      logger: createLogger('test'),
+      chunkMs: 1_000,
+      ...(cutPhase === undefined ? {} : { cutPhaseMs: cutPhase }),
+      onDurable: (c) => spans.push([c.start / 16, c.end / 16]),
+    });
+    for (let t = from; t < from + ms; t += 20) archive.appendRecall(Buffer.alloc(640), t);
+    await archive.flush();
+    return spans;
+  }
+
+  it('cuts Recall chunks on the meeting-time grid of the phase, the same wherever the archive started', async () => {
+    expect(await chunksOf(undefined, 100, 2_500)).toEqual([
+      [100, 1_100],
+      [1_100, 2_100],
+      [2_100, 2_600],
+    ]);
+    expect(await chunksOf(300, 100, 2_500)).toEqual([
+      [100, 300],
+      [300, 1_300],
+      [1_300, 2_300],
+      [2_300, 2_600],
+    ]);
+    // A task re-archiving from a later point writes the same keys from its first grid line on.
+    expect(await chunksOf(300, 740, 1_860)).toEqual([
+      [740, 1_300],
+      [1_300, 2_300],
+      [2_300, 2_600],
+    ]);
+  });
+
+  it('gives meetings started together phases spread over the chunk length, each the same on every task', () => {
+    const phases = Array.from({ length: 300 }, (_, i) => cutPhaseMs(`meeting-${i}`, 15_000));
+    expect(phases.every((p) => Number.isInteger(p) && p >= 0 && p < 15_000)).toBe(true);
+    expect(cutPhaseMs('meeting-7', 15_000)).toBe(phases[7]);
+    // Every second of the 15 s chunk holds some cuts, and none holds more than 3× its share.
+    const perSecond = new Array<number>(15).fill(0);
+    for (const p of phases) perSecond[Math.floor(p / 1_000)] = (perSecond[Math.floor(p / 1_000)] ?? 0) + 1;
+    expect(Math.min(...perSecond)).toBeGreaterThan(0);
+    expect(Math.max(...perSecond)).toBeLessThanOrEqual(60);
+  });
+});
+
+describe('the spare block pool', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('keeps every block of a burst released at once (up to the recent peak in use) and lets them go once the peak has passed', () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    // Arrange: 3,000 blocks in use at once (a task's chunks all cut in the same second), far over the 1,024 floor
+    const taken = Array.from({ length: 3_000 }, () => takeBlock());
+    const spareBefore = spareBlockCount();
+    // Act: all given back at once
+    for (const block of taken) giveBlock(block);
+    // Assess: all kept, and taken again without allocating: the same buffers come back
+    expect(spareBlockCount()).toBe(spareBefore + 3_000);
+    const again = Array.from({ length: 3_000 }, () => takeBlock());
+    const ids = new Set(taken.map((b) => b.buffer));
+    expect(again.every((b) => ids.has(b.buffer))).toBe(true);
+    for (const block of again) giveBlock(block);
+    // Act: quiet windows later (at least two, whatever the fake clock started from), a little audio
+    jest.advanceTimersByTime(4 * PEAK_WINDOW_MS);
+    const one = takeBlock();
+    giveBlock(one);
+    // Assess: back to the floor
+    expect(spareBlockCount()).toBe(1_024);
   });
 });
