@@ -166,6 +166,7 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
     logger,
     // The worst case by default: every stream started within a second cuts in the same second.
     staggerCuts: process.env.BENCH_ARCHIVE_STAGGER === '1',
+    ...(process.env.BENCH_ARCHIVE_CHUNK_MS ? { chunkMs: Number(process.env.BENCH_ARCHIVE_CHUNK_MS) } : {}),
   });
   return new LiveAudioExtensions(archiver, undefined);
 }

@@ -6,7 +6,7 @@
  *   npx tsx bench/audio-gateway.ts [--streams 50,100,200,500] [--seconds 20] [--warmup 4]
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
- *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]] [--archive-stagger]
+ *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]] [--archive-stagger] [--archive-chunk-ms 15000]
  *                                  [--before-env KEY=VALUE,…] [--bundle]
  *
  * Processes (loopback only):
@@ -155,6 +155,8 @@ const options = {
    * default); without this flag every stream's cut falls in the same second (the worst case).
    */
   archiveStagger: process.argv.includes('--archive-stagger'),
+  /** Archive chunk length in ms (default: the product's RECORDING_CHUNK_MS default, 15 s). */
+  archiveChunkMs: argValue('--archive-chunk-ms'),
   sink: (argValue('--sink') ?? 'results') as 'results' | 'silent',
   pin: !process.argv.includes('--no-pin'),
   /** Before each run, wait up to this long for the machine to be quiet (other processes < 30 % of the CPUs). */
@@ -562,6 +564,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
       ...(options.archiveStagger ? { BENCH_ARCHIVE_STAGGER: '1' } : {}),
+      ...(options.archiveChunkMs ? { BENCH_ARCHIVE_CHUNK_MS: options.archiveChunkMs } : {}),
       ...(options.bundle ? { NODE_ENV: 'production' } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
@@ -966,7 +969,8 @@ function printReport(rows: Row[]): void {
       `Archiving recordings as the container does (RecordingArchiver, in-memory counting store): ${options.archive.join(', ')}; ` +
         (options.archiveStagger
           ? 'chunk cuts staggered per meeting (the product default; a ref without it cuts in step).'
-          : 'every stream cuts its chunk in the same second (the worst case; the product staggers them).'),
+          : 'every stream cuts its chunk in the same second (the worst case; the product staggers them).') +
+        (options.archiveChunkMs ? ` Chunks of ${options.archiveChunkMs} ms (not the default 15 s).` : ''),
     );
   if (options.experiments.length > 0) {
     out.push(
