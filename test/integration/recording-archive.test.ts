@@ -156,6 +156,24 @@ describe('a meeting archive', () => {
     expect(Buffer.concat(stored).equals(PCM.subarray(0, 80_000))).toBe(true);
   });
 
+  it('stores a microphone chunk made of several received chunks as their bytes in order', async () => {
+    const durable: string[] = [];
+    const archive = new MeetingArchive({
+      meetingId: 'mic-parts',
+      store,
+      logger,
+      chunkMs: 15_000,
+      onDurable: (c) => durable.push(c.key),
+    });
+    const session = 'c'.repeat(32);
+    for (let seq = 1; seq <= 3; seq++) {
+      archive.appendMic(PCM.subarray((seq - 1) * 8_000, seq * 8_000), (seq - 1) * 4_000, session, seq, false);
+    }
+    await archive.flush();
+    expect(durable).toHaveLength(1);
+    expect((await store.get(durable[0] as string)).equals(PCM.subarray(0, 24_000))).toBe(true);
+  });
+
   it('stops writing and reports the failure when a chunk cannot be stored, so nothing after it is acknowledged', async () => {
     const failures: unknown[] = [];
     const durable: number[] = [];
