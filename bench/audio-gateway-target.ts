@@ -147,10 +147,11 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
     require('../core/audio/recording-archiver') as typeof import('../core/audio/recording-archiver');
   const { LiveAudioExtensions } =
     require('../core/audio/gateway-extensions') as typeof import('../core/audio/gateway-extensions');
+  const { bodyByteLength } = require('../core/recordings/body') as typeof import('../core/recordings/body');
   const store = {
-    put: async (_key: string, body: Uint8Array) => {
+    put: async (_key: string, body: import('../core/recordings/body').RecordingBody) => {
       archived.chunks++;
-      archived.bytes += body.length;
+      archived.bytes += bodyByteLength(body);
     },
     get: async () => Buffer.alloc(0),
     list: async () => [],
@@ -158,7 +159,15 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
     delete: async () => undefined,
     presignGet: async () => 'http://bench.invalid/',
   };
-  const archiver = new RecordingArchiver({ store, repo: inMemoryRepo(), format: 'wav', logger });
+  const archiver = new RecordingArchiver({
+    store,
+    repo: inMemoryRepo(),
+    format: 'wav',
+    logger,
+    // The worst case by default: every stream started within a second cuts in the same second.
+    staggerCuts: process.env.BENCH_ARCHIVE_STAGGER === '1',
+    ...(process.env.BENCH_ARCHIVE_CHUNK_MS ? { chunkMs: Number(process.env.BENCH_ARCHIVE_CHUNK_MS) } : {}),
+  });
   return new LiveAudioExtensions(archiver, undefined);
 }
 

@@ -6,7 +6,7 @@
  *   npx tsx bench/audio-gateway.ts [--streams 50,100,200,500] [--seconds 20] [--warmup 4]
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
- *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]]
+ *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]] [--archive-stagger] [--archive-chunk-ms 15000]
  *                                  [--before-env KEY=VALUE,…] [--bundle]
  *
  * Processes (loopback only):
@@ -52,7 +52,9 @@
  * gateway row from a ref too, so one lever can be measured while the tree moves on). --archive gives
  * both gateways (`--archive gateway`: only the gateway row) the recording archiver, as the container
  * runs it (core/audio/recording-archiver.ts), with an in-memory store that counts and drops the
- * chunks (measures the archiver, not S3). --node-args apply to the gateway row only and
+ * chunks (measures the archiver, not S3); its streams all start within a second, so their 15 s chunk
+ * cuts coincide — the worst case — unless --archive-stagger gives each meeting its own cut phase as
+ * the product does (core/audio/recording-archiver.ts). --node-args apply to the gateway row only and
  * --before-env to the before row only, so `--compare X --at X` measures a flag or setting alone.
  *
  * --bundle runs every process under test as the container runs the gateway: an esbuild bundle
@@ -148,6 +150,13 @@ const options = {
     const which = argValue('--archive');
     return which === 'gateway' || which === 'before' ? [which] : ['before', 'gateway'];
   })(),
+  /**
+   * Archiving gateways cut each meeting's chunks on its own phase, as the product does (its
+   * default); without this flag every stream's cut falls in the same second (the worst case).
+   */
+  archiveStagger: process.argv.includes('--archive-stagger'),
+  /** Archive chunk length in ms (default: the product's RECORDING_CHUNK_MS default, 15 s). */
+  archiveChunkMs: argValue('--archive-chunk-ms'),
   sink: (argValue('--sink') ?? 'results') as 'results' | 'silent',
   pin: !process.argv.includes('--no-pin'),
   /** Before each run, wait up to this long for the machine to be quiet (other processes < 30 % of the CPUs). */
@@ -554,6 +563,8 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
+      ...(options.archiveStagger ? { BENCH_ARCHIVE_STAGGER: '1' } : {}),
+      ...(options.archiveChunkMs ? { BENCH_ARCHIVE_CHUNK_MS: options.archiveChunkMs } : {}),
       ...(options.bundle ? { NODE_ENV: 'production' } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
@@ -955,7 +966,11 @@ function printReport(rows: Row[]): void {
     );
   if (options.archive.length > 0)
     out.push(
-      `Archiving recordings as the container does (RecordingArchiver, in-memory counting store): ${options.archive.join(', ')}.`,
+      `Archiving recordings as the container does (RecordingArchiver, in-memory counting store): ${options.archive.join(', ')}; ` +
+        (options.archiveStagger
+          ? 'chunk cuts staggered per meeting (the product default; a ref without it cuts in step).'
+          : 'every stream cuts its chunk in the same second (the worst case; the product staggers them).') +
+        (options.archiveChunkMs ? ` Chunks of ${options.archiveChunkMs} ms (not the default 15 s).` : ''),
     );
   if (options.experiments.length > 0) {
     out.push(

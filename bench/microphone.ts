@@ -30,6 +30,7 @@ import { MemoryJournal } from '../core/audio/mic-journal';
 import { createLogger } from '../core/logger';
 import type { Meeting } from '../core/meetings/model';
 import { assembleRecording } from '../core/recordings/assemble';
+import { bodyByteLength, type RecordingBody } from '../core/recordings/body';
 import type { RecordingStore } from '../core/recordings/store';
 import { S3RecordingStore } from '../core/recordings/store';
 import { createLocalClients, startEmulators } from '../local/aws-emulators';
@@ -45,9 +46,9 @@ const OWNER = 'bench-owner';
 class CountingStore implements RecordingStore {
   readonly counts = { put: 0, putBytes: 0, get: 0, getBytes: 0, list: 0, head: 0, delete: 0 };
   constructor(private readonly inner: RecordingStore) {}
-  async put(key: string, body: Uint8Array, type: string) {
+  async put(key: string, body: RecordingBody, type: string) {
     this.counts.put++;
-    this.counts.putBytes += body.byteLength;
+    this.counts.putBytes += bodyByteLength(body);
     await this.inner.put(key, body, type);
   }
   async get(key: string) {

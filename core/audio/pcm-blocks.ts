@@ -9,20 +9,48 @@
 /** Bytes per block: 250 ms of 16 kHz S16LE. */
 export const PCM_BLOCK_BYTES = 8_000;
 /**
- * Released blocks kept for reuse, at most 8 MB. Blocks are released and filled at the same
- * rate (finals release the ring's, stored chunks the archive's), so this covers any number
- * of streams; beyond it released blocks are left to the garbage collector.
+ * Released blocks kept for reuse: at least this many (8 MB), and up to as many as were in use at
+ * the recent peak (the last one to two PEAK_WINDOW_MS) less those in use now. Blocks
+ * come back in bursts — a recording chunk's 60 at its cut, and in a task whose meetings cut in
+ * the same second, all of them at once — and are taken again over the next seconds: kept, they
+ * are reused instead of freed and allocated again (8 KB each, outside the V8 heap, whose growth
+ * triggers full collections). The pool never holds more than the recent peak of audio storage,
+ * and shrinks back to 8 MB within two windows of that peak passing.
  */
 const MAX_SPARE_BLOCKS = 1_024;
+export const PEAK_WINDOW_MS = 30_000;
 const spareBlocks: Buffer[] = [];
+/** Blocks taken and not given back. */
+let inUse = 0;
+let windowStart = Number.NEGATIVE_INFINITY;
+let windowPeak = 0;
+let previousPeak = 0;
+
+function notePeak(): void {
+  const now = performance.now();
+  const elapsed = now - windowStart;
+  if (elapsed >= PEAK_WINDOW_MS) {
+    // The window that ended, or none (0) if a whole window passed with no block taken or given.
+    previousPeak = elapsed < 2 * PEAK_WINDOW_MS ? windowPeak : 0;
+    windowPeak = inUse;
+    windowStart = now;
+  } else if (inUse > windowPeak) windowPeak = inUse;
+}
 
 export function takeBlock(): Buffer {
+  inUse++;
+  notePeak();
   return spareBlocks.pop() ?? Buffer.allocUnsafeSlow(PCM_BLOCK_BYTES);
 }
 
 /** Give a block back once nothing reads it any more (its bytes will be overwritten). */
 export function giveBlock(block: Buffer): void {
-  if (spareBlocks.length < MAX_SPARE_BLOCKS && block.length === PCM_BLOCK_BYTES) spareBlocks.push(block);
+  if (block.length !== PCM_BLOCK_BYTES) return;
+  inUse = Math.max(0, inUse - 1);
+  notePeak();
+  const keep = Math.max(MAX_SPARE_BLOCKS, Math.max(windowPeak, previousPeak) - inUse);
+  if (spareBlocks.length < keep) spareBlocks.push(block);
+  else if (spareBlocks.length > keep) spareBlocks.length = keep; // past the peak: let the rest go
 }
 
 /** Blocks waiting for reuse now (tests). */
@@ -31,8 +59,8 @@ export function spareBlockCount(): number {
 }
 
 /**
- * Audio appended in order into pooled blocks; `concat()` returns one buffer of everything and
- * `release()` gives the blocks back.
+ * Audio appended in order into pooled blocks; `parts()` shows everything as the blocks themselves
+ * (no copy), `concat()` copies it into one buffer, and `release()` gives the blocks back.
  */
 export class PcmBlocks {
   private blocks: Buffer[] = [];
@@ -59,6 +87,20 @@ export class PcmBlocks {
       at += n;
     }
     this.total += chunk.length;
+  }
+
+  /**
+   * Everything appended, as views of the blocks in order (the last one cut to its used bytes):
+   * valid until `release()`, after which the blocks hold other audio.
+   */
+  parts(): Buffer[] {
+    const out: Buffer[] = [];
+    let left = this.total;
+    for (const block of this.blocks) {
+      out.push(left >= PCM_BLOCK_BYTES ? block : block.subarray(0, left));
+      left -= PCM_BLOCK_BYTES;
+    }
+    return out;
   }
 
   /** A copy of everything appended, as one buffer. */

@@ -13,6 +13,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { retry } from '../backoff';
+import { bodyByteLength } from '../recordings/body';
 import { type ChunkSource, chunkKey } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
 import { PcmBlocks } from './pcm-blocks';
@@ -27,6 +28,8 @@ export const JOIN_TOLERANCE_MS = 40;
 interface Run {
   start: number;
   end: number;
+  /** The chunk is cut once `end` reaches this (samples). */
+  limit: number;
   /** Microphone audio: the chunks as received. */
   parts: Buffer[];
   /**
@@ -59,6 +62,13 @@ export interface MeetingArchiveOptions {
   onFailed?: (error: unknown) => void;
   /** Retry policy of one PUT (tests shorten it). */
   putAttempts?: number;
+  /**
+   * Recall chunks end on the meeting-time grid `cutPhaseMs + k·chunkMs` instead of `chunkMs`
+   * after their start, so meetings with different phases cut (and PUT) at different moments
+   * even when their tasks started them together; the grid is the meeting's, so a task that
+   * re-archives the same span writes the same keys. Unset: every chunk is `chunkMs` long.
+   */
+  cutPhaseMs?: number;
 }
 
 export class MeetingArchive {
@@ -71,6 +81,7 @@ export class MeetingArchive {
   private failure: unknown;
   readonly stats = { chunks: 0, skips: 0, bytes: 0, puts: 0, failedPuts: 0 };
   private readonly chunkSamples: number;
+  private readonly cutPhase: number | undefined;
   /** Called in order, once per stored chunk (besides `onDurable`): the browser ingress acks from here. */
   readonly durableListeners = new Set<(chunk: DurableChunk) => void>();
   readonly failureListeners = new Set<(error: unknown) => void>();
@@ -78,6 +89,10 @@ export class MeetingArchive {
   constructor(private readonly opts: MeetingArchiveOptions) {
     this.meetingId = opts.meetingId;
     this.chunkSamples = Math.max(1, Math.round((opts.chunkMs ?? DEFAULT_CHUNK_MS) * SAMPLES_PER_MS));
+    this.cutPhase =
+      opts.cutPhaseMs === undefined
+        ? undefined
+        : Math.round(opts.cutPhaseMs * SAMPLES_PER_MS) % this.chunkSamples;
   }
 
   /** Audio accepted but not stored yet, in ms. */
@@ -155,6 +170,7 @@ export class MeetingArchive {
       this.run = {
         start,
         end: start,
+        limit: this.chunkLimit(start, source),
         parts: [],
         blocks: source.kind === 'recall' ? new PcmBlocks() : undefined,
         source: { ...source },
@@ -169,7 +185,14 @@ export class MeetingArchive {
     }
     open.end += samples;
     if (open.source.kind === 'mic' && source.kind === 'mic') open.source.lastSeq = source.lastSeq;
-    if (open.end - open.start >= this.chunkSamples) this.cut();
+    if (open.end >= open.limit) this.cut();
+  }
+
+  /** Where a chunk opened at `start` is cut: `chunkSamples` on, or the next line of the Recall grid. */
+  private chunkLimit(start: number, source: ChunkSource): number {
+    if (this.cutPhase === undefined || source.kind !== 'recall') return start + this.chunkSamples;
+    const into = (((start - this.cutPhase) % this.chunkSamples) + this.chunkSamples) % this.chunkSamples;
+    return start + this.chunkSamples - into;
   }
 
   private enqueue(run: Run): void {
@@ -181,6 +204,8 @@ export class MeetingArchive {
         await this.store(run);
       } finally {
         this.queuedSamples -= samples;
+        // Only now: every attempt of the PUT read these blocks (see store()).
+        run.blocks?.release();
       }
     });
   }
@@ -193,8 +218,11 @@ export class MeetingArchive {
       source: run.source,
       skip: run.skip,
     });
-    const body = run.skip ? Buffer.alloc(0) : run.blocks ? run.blocks.concat() : Buffer.concat(run.parts);
-    run.blocks?.release();
+    // The chunk as it is held (pooled blocks, or the microphone's chunks), not copied into one
+    // buffer: each attempt below reads these same parts, and they are released only once the
+    // PUT has succeeded or failed for good (enqueue()).
+    const body: readonly Uint8Array[] = run.skip ? [] : run.blocks ? run.blocks.parts() : run.parts;
+    const bytes = bodyByteLength(body);
     try {
       await retry(
         async () => {
@@ -230,14 +258,14 @@ export class MeetingArchive {
     }
     if (run.skip) this.stats.skips++;
     else this.stats.chunks++;
-    this.stats.bytes += body.length;
+    this.stats.bytes += bytes;
     const chunk: DurableChunk = {
       key,
       start: run.start,
       end: run.end,
       source: run.source,
       skip: run.skip,
-      bytes: body.length,
+      bytes,
     };
     this.opts.onDurable?.(chunk);
     for (const listener of this.durableListeners) listener(chunk);

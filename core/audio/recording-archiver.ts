@@ -34,6 +34,12 @@ export interface RecordingArchiverOptions {
   /** How often open chunks are aged and followed sessions looked at. */
   tickMs?: number;
   onAssembled?: (meetingId: string, recording: AssembledRecording | undefined) => void;
+  /**
+   * Cut each meeting's Recall chunks on its own phase (a hash of its id), so the meetings of a
+   * task that started together do not all cut and PUT in the same second. Default true; the
+   * benchmark turns it off to measure the worst case (every cut at once).
+   */
+  staggerCuts?: boolean;
 }
 
 export class RecordingArchiver {
@@ -64,6 +70,7 @@ export class RecordingArchiver {
         store: this.opts.store,
         logger: this.opts.logger,
         chunkMs: this.chunkMs,
+        ...(this.opts.staggerCuts === false ? {} : { cutPhaseMs: cutPhaseMs(meetingId, this.chunkMs) }),
       });
       this.archives.set(meetingId, archive);
     }
@@ -167,4 +174,11 @@ export class RecordingArchiver {
       });
     }
   }
+}
+
+/** The meeting's cut phase in [0, chunkMs), whole ms: FNV-1a of its id, the same on every task. */
+export function cutPhaseMs(meetingId: string, chunkMs: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < meetingId.length; i++) hash = Math.imul(hash ^ meetingId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % Math.max(1, Math.round(chunkMs));
 }

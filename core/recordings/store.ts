@@ -3,6 +3,8 @@
  * archive and its benchmark can count requests and bytes. `S3RecordingStore` is the only
  * implementation Parley runs (s3rver locally, S3 on AWS).
  */
+
+import { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -12,9 +14,13 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { bodyByteLength, type RecordingBody } from './body';
+
+export type { RecordingBody } from './body';
 
 export interface RecordingStore {
-  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** Store `body` under `key`; a fresh read of `body` per call, so a retry sends the same bytes. */
+  put(key: string, body: RecordingBody, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   /** Every key under `prefix` (all pages). */
   list(prefix: string): Promise<string[]>;
@@ -30,9 +36,14 @@ export class S3RecordingStore implements RecordingStore {
     private readonly bucket: string,
   ) {}
 
-  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+  async put(key: string, body: RecordingBody, contentType: string): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentType: contentType,
+        ...s3Body(body),
+      }),
     );
   }
 
@@ -83,4 +94,17 @@ export class S3RecordingStore implements RecordingStore {
       expiresIn: expiresInSeconds,
     });
   }
+}
+
+/**
+ * PutObject's body: a single buffer as it is; parts as a stream over them with the length known
+ * up front (S3 needs it), which the SDK writes part by part — nothing is concatenated. With
+ * checksums on (AWS) the SDK frames the stream as aws-chunked and hashes it as it goes.
+ */
+const EMPTY = new Uint8Array(0);
+
+function s3Body(body: RecordingBody): { Body: Uint8Array | Readable; ContentLength?: number } {
+  if (body instanceof Uint8Array) return { Body: body };
+  if (body.length <= 1) return { Body: body[0] ?? EMPTY };
+  return { Body: Readable.from(body, { objectMode: false }), ContentLength: bodyByteLength(body) };
 }

@@ -11,8 +11,9 @@ import { decodeChunk, encodeChunk, MIC_LIMITS } from '../../core/audio/chunk-pro
 import { MeetingArchive } from '../../core/audio/recording-archive';
 import { createLogger } from '../../core/logger';
 import { assembleRecording } from '../../core/recordings/assemble';
+import type { RecordingBody } from '../../core/recordings/body';
 import { chunkKey, chunksPrefix, parseChunkKey, recordingKey } from '../../core/recordings/keys';
-import { S3RecordingStore } from '../../core/recordings/store';
+import { type RecordingStore, S3RecordingStore } from '../../core/recordings/store';
 import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { parseWav } from '../../local/recall-simulator/fixture';
 import { SAMPLE_FIXTURE } from '../../local/stack';
@@ -129,6 +130,48 @@ describe('a meeting archive', () => {
     };
     expect(info.streams[0]?.codec_name).toBe('opus');
     expect(Number(info.format.duration)).toBeCloseTo(29, 0);
+  });
+
+  it('stores a chunk written as its blocks after a PUT that S3 refused, byte for byte', async () => {
+    // Arrange: the first PUT of each chunk goes to a bucket that does not exist (s3rver reads
+    // and refuses it), the retry to the real one, over the same client and sockets
+    const wrongBucket = new S3RecordingStore(client, 'no-such-bucket');
+    const puts: string[] = [];
+    const flaky: RecordingStore = Object.assign(Object.create(store) as S3RecordingStore, {
+      put: (key: string, body: RecordingBody, type: string) => {
+        puts.push(key);
+        const first = puts.filter((k) => k === key).length === 1;
+        return (first ? wrongBucket : store).put(key, body, type);
+      },
+    });
+    const archive = new MeetingArchive({ meetingId: 'retried', store: flaky, logger, chunkMs: 1_000 });
+    // Act: 2.5 s of 20 ms frames from meeting time 0 (chunks of 4, 4 and 2.5 blocks)
+    for (let t = 0; t < 2_500; t += 20) archive.appendRecall(PCM.subarray(t * 32, (t + 20) * 32), t);
+    await archive.flush();
+    // Assess: every chunk took two PUTs, and the chunks are the audio
+    expect(puts).toHaveLength(6);
+    expect(archive.stats).toMatchObject({ chunks: 3, failedPuts: 3, bytes: 80_000 });
+    const keys = (await store.list(chunksPrefix('retried'))).sort();
+    const stored = await Promise.all(keys.map((k) => store.get(k)));
+    expect(Buffer.concat(stored).equals(PCM.subarray(0, 80_000))).toBe(true);
+  });
+
+  it('stores a microphone chunk made of several received chunks as their bytes in order', async () => {
+    const durable: string[] = [];
+    const archive = new MeetingArchive({
+      meetingId: 'mic-parts',
+      store,
+      logger,
+      chunkMs: 15_000,
+      onDurable: (c) => durable.push(c.key),
+    });
+    const session = 'c'.repeat(32);
+    for (let seq = 1; seq <= 3; seq++) {
+      archive.appendMic(PCM.subarray((seq - 1) * 8_000, seq * 8_000), (seq - 1) * 4_000, session, seq, false);
+    }
+    await archive.flush();
+    expect(durable).toHaveLength(1);
+    expect((await store.get(durable[0] as string)).equals(PCM.subarray(0, 24_000))).toBe(true);
   });
 
   it('stops writing and reports the failure when a chunk cannot be stored, so nothing after it is acknowledged', async () => {
