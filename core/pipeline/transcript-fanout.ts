@@ -27,6 +27,7 @@ import { jobServerMessage, type ServerMessage } from '../realtime/protocol';
 import type { SegmentRepository } from '../transcript/segment-repository';
 import type { JobEvent, PipelineEvent, SegmentTiming, StatusEvent, TranscriptEvent } from './events';
 import { allShards, BRIEFING_INLINE_MAX, type ShardDispatcher, splitShards } from './fanout-shards';
+import type { InterimAudience } from './interim-audience';
 import { viewerLines } from './interim-coalescer';
 import { sent } from './segment-timing';
 import { SubscriberDelivery } from './subscriber-delivery';
@@ -54,6 +55,11 @@ export interface TranscriptFanoutDeps {
   rolling?: Pick<RollingBriefings, 'afterFinal' | 'afterEnd'>;
   /** Hands shards 1… of a large meeting to the shard queue; without it, this posts to every shard. */
   shards?: Pick<ShardDispatcher, 'dispatch'>;
+  /**
+   * Interims' audience of the last second (core/pipeline/interim-audience.ts; one per container).
+   * Without it, every interim reads its meeting's subscribers and keywords.
+   */
+  interimAudience?: Pick<InterimAudience<Subscriber[]>, 'get' | 'set'>;
 }
 
 /** Where an event came from: its SQS record's id keys its shard messages across redeliveries. */
@@ -130,10 +136,16 @@ export class TranscriptFanout {
     // keywords, whether or not its transcript message is posted. Subscribers are read after the
     // final is stored, so a client subscribing meanwhile finds it either here or in its
     // replay: never in neither.
+    // An interim may use its meeting's audience of the last second (core/pipeline/interim-audience.ts).
+    const cached = segment.isFinal ? undefined : this.deps.interimAudience?.get(meetingId);
     const [alerts, subscribers] = await allOrFirstFailure([
-      this.keywordAlerts(meetingId, segment),
-      this.deps.connections.subscribers(meetingTopic(meetingId)),
+      this.keywordAlerts(meetingId, segment, cached?.keywords),
+      cached
+        ? Promise.resolve(cached.subscribers)
+        : this.deps.connections.subscribers(meetingTopic(meetingId)),
     ]);
+    if (!cached)
+      this.deps.interimAudience?.set(meetingId, { subscribers, keywords: await this.keywords(meetingId) });
     segment = sent(segment, fanoutAt);
     if (segment.timing) this.deps.onTiming?.(segment.timing, segment.isFinal);
     // Coalesced interims are not posted as lines; their alerts still are.
@@ -156,8 +168,9 @@ export class TranscriptFanout {
   private async keywordAlerts(
     meetingId: string,
     segment: TranscriptEvent['segment'],
+    known?: string[],
   ): Promise<ServerMessage[]> {
-    const keywords = await this.keywords(meetingId);
+    const keywords = known ?? (await this.keywords(meetingId));
     const alerts = this.deps.alerts;
     if (!alerts) {
       if (!segment.isFinal) return [];

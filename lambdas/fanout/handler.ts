@@ -8,11 +8,12 @@ import { MeetingRepository } from '../../core/meetings/repository';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
 import { ShardDispatcher } from '../../core/pipeline/fanout-shards';
 import { fanoutMetricHooks, fanoutRollingBriefings } from '../../core/pipeline/fanout-wiring';
+import { InterimAudience } from '../../core/pipeline/interim-audience';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
 import { AlertRepository } from '../../core/realtime/alert-repository';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
-import { ConnectionRepository } from '../../core/realtime/connection-repository';
+import { ConnectionRepository, type Subscriber } from '../../core/realtime/connection-repository';
 import { KeywordAlerts } from '../../core/realtime/keyword-alerts';
 import { FANOUT_METRICS, QUEUES } from '../../core/resources';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
@@ -32,6 +33,8 @@ const alerts = new KeywordAlerts(new AlertRepository());
 const rolling = fanoutRollingBriefings({ segments, meetings, logger });
 // Shards 1… of a large meeting go to the fanout-shard Lambda (core/pipeline/fanout-shards.ts).
 const shards = new ShardDispatcher({ queueUrl: queueUrl('fanoutShards'), send: sendMessage });
+// Interims' audience of the last second, across invocations (core/pipeline/interim-audience.ts).
+const interimAudience = new InterimAudience<Subscriber[]>();
 const fanoutDeps = {
   meetings,
   segments,
@@ -42,6 +45,7 @@ const fanoutDeps = {
   alerts,
   rolling,
   shards,
+  interimAudience,
   logger,
 };
 const { maxReceiveCount } = QUEUES.transcriptEvents;

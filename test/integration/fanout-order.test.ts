@@ -11,10 +11,15 @@ import WebSocket from 'ws';
 import { destroyClients } from '../../core/clients/lifecycle';
 import { MeetingRepository } from '../../core/meetings/repository';
 import type { TranscriptEvent } from '../../core/pipeline/events';
+import { INTERIM_AUDIENCE_MS, InterimAudience } from '../../core/pipeline/interim-audience';
 import { TranscriptFanout, type TranscriptFanoutDeps } from '../../core/pipeline/transcript-fanout';
 import { AlertRepository } from '../../core/realtime/alert-repository';
 import { ConnectionFanout } from '../../core/realtime/connection-fanout';
-import { ConnectionRepository, meetingTopic } from '../../core/realtime/connection-repository';
+import {
+  ConnectionRepository,
+  meetingTopic,
+  type Subscriber,
+} from '../../core/realtime/connection-repository';
 import { KeywordAlerts } from '../../core/realtime/keyword-alerts';
 import type { ServerMessage } from '../../core/realtime/protocol';
 import { SegmentRepository } from '../../core/transcript/segment-repository';
@@ -212,5 +217,71 @@ describe('the fan-out with its DynamoDB calls at once', () => {
     expect(trace.filter((e) => e === 'start:meetings.get')).toHaveLength(
       trace.filter((e) => e === 'end:meetings.get').length,
     );
+  });
+});
+
+describe("interims with their meeting's audience of the last second (core/pipeline/interim-audience.ts)", () => {
+  function interimEvent(meetingId: string, seq: number, text: string): TranscriptEvent {
+    return {
+      ...finalEvent(meetingId, seq, text),
+      segment: { ...finalSegment(meetingId, seq, text), isFinal: false },
+    };
+  }
+  const reads = () =>
+    trace.filter((e) => e === 'start:connections.subscribers' || e === 'start:meetings.get');
+
+  it('reads nothing for an interim within a second of the last read, and a final always reads afresh', async () => {
+    // Arrange: a clock the test moves, one viewer
+    let now = 1_000_000;
+    const audience = new InterimAudience<Subscriber[]>(INTERIM_AUDIENCE_MS, () => now);
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('aud-1', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('aud-1');
+    // Act + Assess: the final reads subscribers and keywords, then two interims read nothing
+    await fanoutFor({ interimAudience: audience }).handle(finalEvent('aud-1', 1, 'first line'));
+    expect(reads()).toEqual(['start:meetings.get', 'start:connections.subscribers']);
+    trace = [];
+    await fanoutFor({ interimAudience: audience }).handle(interimEvent('aud-1', 2, 'second'));
+    now += INTERIM_AUDIENCE_MS - 1;
+    await fanoutFor({ interimAudience: audience }).handle(interimEvent('aud-1', 2, 'second line'));
+    expect(reads()).toEqual([]);
+    // …a second later an interim reads again, and a final always does
+    now += 1;
+    await fanoutFor({ interimAudience: audience }).handle(interimEvent('aud-1', 2, 'second line is'));
+    expect(reads()).toEqual(['start:meetings.get', 'start:connections.subscribers']);
+    trace = [];
+    await fanoutFor({ interimAudience: audience }).handle(finalEvent('aud-1', 2, 'second line is here'));
+    expect(reads()).toEqual(['start:meetings.get', 'start:connections.subscribers']);
+    // Every line reached the viewer
+    await client.until(5);
+    expect(client.messages.map((m) => (m.type === 'transcript' ? m.transcript.text : m.type))).toEqual([
+      'first line',
+      'second',
+      'second line',
+      'second line is',
+      'second line is here',
+    ]);
+  });
+
+  it('gives a viewer who subscribed within the second interims from the next final on, and every final', async () => {
+    // Arrange: one viewer, the audience read by a final
+    const now = 2_000_000;
+    const audience = new InterimAudience<Subscriber[]>(INTERIM_AUDIENCE_MS, () => now);
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('aud-2', { ownerId: OWNER, seqCounter: 10 }));
+    const first = await viewer('aud-2');
+    await fanoutFor({ interimAudience: audience }).handle(finalEvent('aud-2', 1, 'one'));
+    // Act: a second viewer subscribes; an interim (cached audience), a final, an interim
+    const late = await viewer('aud-2');
+    await fanoutFor({ interimAudience: audience }).handle(interimEvent('aud-2', 2, 'tw'));
+    await fanoutFor({ interimAudience: audience }).handle(finalEvent('aud-2', 2, 'two'));
+    await fanoutFor({ interimAudience: audience }).handle(interimEvent('aud-2', 3, 'thr'));
+    // Assess: the first viewer got everything; the late one the final and the interim after it
+    await first.until(4);
+    await late.until(2);
+    const texts = (c: { messages: ServerMessage[] }) =>
+      c.messages.map((m) => (m.type === 'transcript' ? m.transcript.text : m.type));
+    expect(texts(first)).toEqual(['one', 'tw', 'two', 'thr']);
+    expect(texts(late)).toEqual(['two', 'thr']);
   });
 });
