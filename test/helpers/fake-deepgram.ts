@@ -49,14 +49,23 @@ export interface FakeDeepgram {
   options: FakeDeepgramOptions;
   /** Destroys every connection without a close frame (a network drop). */
   dropConnections(): void;
+  /** While true, new sockets are refused (HTTP 503 at the upgrade): an outage that outlasts a drop. */
+  refuseNew: boolean;
   stop(): Promise<void>;
 }
 
 export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Promise<FakeDeepgram> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/listen' });
+  let fake: FakeDeepgram | undefined;
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    path: '/v1/listen',
+    verifyClient: (_info, done) => (fake?.refuseNew ? done(false, 503) : done(true)),
+  });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const connections: FakeConnection[] = [];
-  const fake: FakeDeepgram = {
+  fake = {
+    refuseNew: false,
     wsUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
     connections,
     options,

@@ -72,7 +72,9 @@ describe('SttStream', () => {
     fake.dropConnections();
     await waitFor('a second speech socket', () => fake.connections[1]?.heard.length === 5);
     expect(stream.unsentMs).toBe(0);
-    // A second drop, seen before the reconnect: 10 frames wait for a socket.
+    // A second drop, and the engine refuses new sockets until 10 frames have waited for one
+    // (a reconnect may otherwise come before the drop is seen: how fast is the machine's business).
+    fake.refuseNew = true;
     fake.dropConnections();
     await waitFor('the drop to be seen', () => !stream.connected);
     for (let n = 26; n <= 35; n++) stream.send(numberedFrame(n));
@@ -80,6 +82,7 @@ describe('SttStream', () => {
     // Counting bytes written (the browser ingress's old measure) takes the resend for progress.
     const msOfBytes = stream.stats.bytesSent / 32;
     expect(stream.positionMs - msOfBytes).toBeLessThan(stream.unsentMs);
+    fake.refuseNew = false;
     await waitFor('a third speech socket', () => fake.connections.length === 3 && stream.connected);
     expect(stream.unsentMs).toBe(0);
   });
