@@ -113,13 +113,18 @@ describe('the audio gateway under faults (local emulators)', () => {
     await publisher.flush();
     expect(backpressure).toEqual([true, false]);
     const received: PipelineEvent[] = [];
-    await waitForAsync(async () => {
-      const out = await clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: missing, MaxNumberOfMessages: 10, AttributeNames: ['All'] }),
-      );
-      for (const m of out.Messages ?? []) received.push(PipelineEventSchema.parse(JSON.parse(m.Body ?? '')));
-      return received.length >= 4;
-    });
+    await waitFor(
+      'the four events in the queue',
+      async () => {
+        const out = await clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: missing, MaxNumberOfMessages: 10, AttributeNames: ['All'] }),
+        );
+        for (const m of out.Messages ?? [])
+          received.push(PipelineEventSchema.parse(JSON.parse(m.Body ?? '')));
+        return received.length >= 4;
+      },
+      30_000,
+    );
     expect(received.map((e) => (e.type === 'transcript' ? e.segment.seq : e.type))).toEqual([
       1,
       2,
@@ -210,7 +215,11 @@ describe('the audio gateway under faults (local emulators)', () => {
       }
       const closed = new Promise<number>((resolve) => first.once('close', (code) => resolve(code)));
       // The first connection falls silent (a dead peer): a new one takes the meeting over.
-      const second = await waitForAsync(() => connect(meetingId, token).catch(() => undefined));
+      const second = await waitFor(
+        'a second connection to take the meeting over',
+        () => connect(meetingId, token).catch(() => undefined),
+        30_000,
+      );
       expect(await closed).toBe(4000);
       second.send(frame());
       await expect(connect(meetingId, token)).rejects.toThrow('HTTP 409');
@@ -219,14 +228,3 @@ describe('the audio gateway under faults (local emulators)', () => {
     });
   });
 });
-
-/** Retries `attempt` until it yields a value (every 100 ms, up to 30 s). */
-async function waitForAsync<T>(attempt: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
