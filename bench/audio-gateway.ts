@@ -59,7 +59,8 @@
  *
  * --bundle runs every process under test as the container runs the gateway: an esbuild bundle
  * (built as containers/audio-gateway/Dockerfile builds it) under plain `node` with the Dockerfile
- * CMD's Node flags and NODE_ENV=production, instead of TypeScript through tsx. The goals are
+ * CMD's Node flags (a `before` or `--at` row: the Dockerfile's at its ref; `--node-args` come after
+ * them and win) and NODE_ENV=production, instead of TypeScript through tsx. The goals are
  * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
  * BENCH_CHILD_LOG=<file> appends everything the processes under test print to that file (e.g.
  * with --node-args "--trace-gc").
@@ -201,13 +202,25 @@ function extractRef(ref: string): string {
   return dir;
 }
 
-/** The Node flags of the container's CMD (containers/audio-gateway/Dockerfile), for --bundle runs. */
-function containerNodeFlags(): string[] {
-  const dockerfile = readFileSync(path.join(REPO_ROOT, 'containers', 'audio-gateway', 'Dockerfile'), 'utf8');
+/**
+ * The Node flags of the container's CMD (containers/audio-gateway/Dockerfile), for --bundle runs:
+ * this tree's, or the Dockerfile's at `ref` (the flags are part of the gateway a ref ran: the
+ * heap's shape is set there).
+ */
+function containerNodeFlags(ref?: string): string[] {
+  const file = 'containers/audio-gateway/Dockerfile';
+  const dockerfile = ref
+    ? execFileSync('git', ['show', `${ref}:${file}`], { cwd: REPO_ROOT, encoding: 'utf8' })
+    : readFileSync(path.join(REPO_ROOT, file), 'utf8');
   const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(dockerfile);
-  if (!cmd) throw new Error('containers/audio-gateway/Dockerfile has no CMD ["node", …] line');
+  if (!cmd) throw new Error(`${file}${ref ? ` at ${ref}` : ''} has no CMD ["node", …] line`);
   const argv = JSON.parse(cmd[1] as string) as string[];
   return argv.slice(1).filter((arg) => arg.startsWith('--'));
+}
+
+/** The git ref a row's gateway comes from (undefined: this working tree). */
+function rowRef(mode: Mode): string | undefined {
+  return mode === 'before' ? options.compare : mode === 'gateway' ? options.at : undefined;
 }
 
 /** Bundles of the process under test, by source tree (this tree, --compare's, --at's). */
@@ -546,8 +559,9 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
   const nodeArgs = [
     '--expose-gc',
     ...profile,
+    ...(options.bundle ? ['--enable-source-maps', ...containerNodeFlags(rowRef(mode))] : ['--import', 'tsx']),
+    // After the container's flags, so that a flag given here wins over the CMD's value.
     ...(mode === 'gateway' ? options.nodeArgs : []),
-    ...(options.bundle ? ['--enable-source-maps', ...containerNodeFlags()] : ['--import', 'tsx']),
     target,
     mode === 'before' ? 'gateway' : mode,
     sinkUrl,
@@ -953,7 +967,7 @@ function printReport(rows: Row[]): void {
   );
   out.push(
     options.bundle
-      ? `Processes under test (relay and gateways alike) run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production and the container's flags: --enable-source-maps ${containerNodeFlags().join(' ')}.`
+      ? `Processes under test (relay and gateways alike) run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production and the container's flags: --enable-source-maps ${containerNodeFlags().join(' ')}${options.modes.map((m) => (rowRef(m) === undefined ? '' : ` (${m}: the Dockerfile's at ${rowRef(m)}: ${containerNodeFlags(rowRef(m)).join(' ')})`)).join('')}.`
       : 'Processes under test run through tsx (--bundle runs them as the container does).',
   );
   if (options.nodeArgs.length > 0)
@@ -962,7 +976,7 @@ function printReport(rows: Row[]): void {
     out.push(`before ran with ${JSON.stringify(options.beforeEnv)} in its environment.`);
   if (options.compare)
     out.push(
-      `before = the gateway as it is at ${options.compare} (same run, same flags), gateway = this tree.`,
+      `before = the gateway as it is at ${options.compare} (same run; with --bundle, that ref's container flags), gateway = this tree.`,
     );
   if (options.archive.length > 0)
     out.push(
