@@ -108,6 +108,11 @@ export class MeetingArchive {
     return (open + this.queuedSamples) / SAMPLES_PER_MS;
   }
 
+  /** The open chunk has no spool write pending or due (tests wait for this between appends). */
+  get spoolSettled(): boolean {
+    return this.run === undefined || this.run.audio.settled;
+  }
+
   get failed(): boolean {
     return this.failure !== undefined;
   }
@@ -176,7 +181,7 @@ export class MeetingArchive {
     if (this.spoolError) return;
     this.spoolError = error;
     this.stats.spoolFailures++;
-    this.opts.logger.error('archive spool failed; this meeting\'s chunks are held in memory from now on', {
+    this.opts.logger.error("archive spool failed; this meeting's chunks are held in memory from now on", {
       meetingId: this.meetingId,
       code: error.code,
       error: error.message,

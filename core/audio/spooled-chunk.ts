@@ -6,8 +6,8 @@
  * #15.1 with the archive spooled to disk"). Without a file (no spool, or after it failed) the
  * chunk stays in its blocks, as every chunk did before the spool.
  *
- * Writes are positional and one at a time (the blocks that filled meanwhile go together in the
- * next writev), so the file always holds a prefix of the chunk and a slow disk cannot pile up
+ * Writes are positional, WRITE_BLOCKS full blocks or more at a time, one at a time (the blocks
+ * that filled meanwhile go together in the next writev), so the file always holds a prefix of the chunk and a slow disk cannot pile up
  * requests. If a write fails (disk full, I/O error), or the disk falls MAX_UNWRITTEN_BLOCKS
  * behind, the chunk stops writing and keeps the rest in memory, and `onError` gets a SpoolError
  * once: nothing is lost and the caller's appends never throw.
@@ -23,6 +23,12 @@ import { giveBlock, PCM_BLOCK_BYTES, takeBlock } from './pcm-blocks';
 
 /** Blocks (250 ms each) a chunk may hold unwritten while a write is pending: 10 s, 320 KB. */
 export const MAX_UNWRITTEN_BLOCKS = 40;
+/**
+ * Full blocks written together (1 s of audio, 32 KB): fewer writes (thread-pool round trips and
+ * system calls) for up to this many blocks more held per stream; measured against 1 and 8 in
+ * docs/benchmarks.md.
+ */
+export const WRITE_BLOCKS = 4;
 
 export interface ChunkFile {
   path: string;
@@ -53,6 +59,14 @@ export class SpooledChunk {
     return this.total - this.written;
   }
 
+  /** No write pending and none due (or no file any more): what is held stays until more audio comes. */
+  get settled(): boolean {
+    return (
+      this.writing === 0 &&
+      (this.file === undefined || this.failed || this.state !== 'open' || this.fullBlocks() < WRITE_BLOCKS)
+    );
+  }
+
   append(chunk: Uint8Array): void {
     let at = 0;
     while (at < chunk.length) {
@@ -70,8 +84,9 @@ export class SpooledChunk {
     }
     this.total += chunk.length;
     if (this.file === undefined || this.failed || this.state !== 'open') return;
-    if (this.writing === 0) this.pump();
-    else if (this.blocks.length > MAX_UNWRITTEN_BLOCKS) {
+    if (this.writing === 0) {
+      if (this.fullBlocks() >= WRITE_BLOCKS) this.pump();
+    } else if (this.blocks.length > MAX_UNWRITTEN_BLOCKS) {
       this.fail(new Error(`the disk is ${MAX_UNWRITTEN_BLOCKS} blocks behind`));
     }
   }
