@@ -19,7 +19,7 @@
 import { close, openSync, unlink, writev } from 'node:fs';
 import type { RecordingBody } from '../recordings/body';
 import { SpoolError } from './chunk-spool';
-import { giveBlock, PCM_BLOCK_BYTES, takeBlock } from './pcm-blocks';
+import { appendToBlocks, giveBlock, PCM_BLOCK_BYTES } from './pcm-blocks';
 
 /** Blocks (250 ms each) a chunk may hold unwritten while a write is pending: 10 s, 320 KB. */
 export const MAX_UNWRITTEN_BLOCKS = 40;
@@ -68,20 +68,7 @@ export class SpooledChunk {
   }
 
   append(chunk: Uint8Array): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.used === PCM_BLOCK_BYTES) {
-        this.blocks.push(takeBlock());
-        this.used = 0;
-      }
-      const n = Math.min(PCM_BLOCK_BYTES - this.used, chunk.length - at);
-      (this.blocks[this.blocks.length - 1] as Buffer).set(
-        at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n),
-        this.used,
-      );
-      this.used += n;
-      at += n;
-    }
+    this.used = appendToBlocks(this.blocks, this.used, chunk);
     this.total += chunk.length;
     if (this.file === undefined || this.failed || this.state !== 'open') return;
     if (this.writing === 0) {

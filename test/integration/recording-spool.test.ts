@@ -12,7 +12,6 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -20,40 +19,29 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ChunkSpool, type SpoolError, type SpoolFiles } from '../../core/audio/chunk-spool';
-import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
-import { MeetingSession } from '../../core/audio/meeting-session';
 import { MeetingArchive, type MeetingArchiveOptions } from '../../core/audio/recording-archive';
 import { RecordingArchiver } from '../../core/audio/recording-archiver';
-import { destroyClients } from '../../core/clients/lifecycle';
+import { s3 } from '../../core/clients/s3';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { newMeetingRecord } from '../../core/meetings/service';
-import { assembleRecording, listAudioChunks } from '../../core/recordings/assemble';
+import { assembleRecording } from '../../core/recordings/assemble';
 import { isSpooledBody, type RecordingBody } from '../../core/recordings/body';
 import { chunksPrefix, recordingKey } from '../../core/recordings/keys';
 import { type RecordingStore, S3RecordingStore } from '../../core/recordings/store';
-import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { parseWav } from '../../local/recall-simulator/fixture';
 import { SAMPLE_FIXTURE } from '../../local/stack';
-import { type FakeDeepgram, numberedFrame, startFakeDeepgram } from '../helpers/fake-deepgram';
+import { useEmulators } from '../helpers/emulators';
 import { waitFor } from '../helpers/live';
 
 const logger = createLogger('test');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
-let emulators: RunningEmulators;
+const emulators = useEmulators({ logger });
 let client: S3Client;
 let store: S3RecordingStore;
 
-beforeAll(async () => {
-  emulators = await startEmulators({ logger });
-  Object.assign(process.env, emulators.env);
-  client = createLocalClients(emulators.endpoints).s3;
-  store = new S3RecordingStore(client, emulators.env.MEDIA_BUCKET as string);
-});
-afterAll(async () => {
-  client?.destroy();
-  destroyClients();
-  await emulators?.stop();
+beforeAll(() => {
+  client = s3();
+  store = new S3RecordingStore(client, emulators().env.MEDIA_BUCKET as string);
 });
 
 function freshRoot(): string {
@@ -266,71 +254,7 @@ describe('the recording spool directory', () => {
   });
 });
 
-describe('the archiver with a spool and a live session', () => {
-  let fake: FakeDeepgram;
-  beforeAll(async () => {
-    fake = await startFakeDeepgram({ finalEveryMs: 200 });
-  });
-  afterAll(async () => {
-    await fake?.stop();
-  });
-
-  it('keeps the live audio going when the spool fails, and a drain flushes the open chunk', async () => {
-    // Arrange: a real session on the fake speech engine; the spool directory is removed under
-    // the archiver, so opening a chunk's file fails (ENOENT)
-    const repo = new MeetingRepository();
-    const { meeting } = newMeetingRecord({ ownerId: 'alice', title: 'spool', meetingUrl: 'local://x' });
-    await repo.create(meeting);
-    const root = freshRoot();
-    const errors: Record<string, unknown>[] = [];
-    const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
-      error: (_message: string, extra: Record<string, unknown>) => errors.push(extra),
-    });
-    const archiver = new RecordingArchiver({
-      store,
-      repo,
-      format: 'wav',
-      logger: watchingLogger,
-      chunkMs: 60_000,
-      spoolDir: root,
-      staggerCuts: false,
-    });
-    const spoolDir = readdirSync(root).map((name) => path.join(root, name))[0] as string;
-    const session = new MeetingSession({
-      meetingId: meeting.meetingId,
-      keywords: [],
-      language: 'en',
-      connector: createDeepgramConnector({ apiKey: 'test-key', wsUrl: fake.wsUrl }),
-      repo,
-      publish: () => undefined,
-      logger,
-    });
-    archiver.follow(meeting.meetingId, session);
-    await session.start();
-    rmSync(spoolDir, { recursive: true });
-    // Act: 2 s of numbered frames (100), well inside one 60 s chunk, then a drain
-    for (let n = 1; n <= 100; n++) {
-      archiver.forward(
-        session,
-        { kind: 'audio', pcm: numberedFrame(n), relativeMs: 1_000 + n * 20 },
-        performance.now(),
-      );
-    }
-    // Assess: the speech engine hears every frame; the spool's failure was logged, typed
-    const heard = await waitFor('the speech engine to hear 100 frames', () =>
-      fake.connections.some((c) => c.heard.length >= 100) ? fake.connections : undefined,
-    );
-    expect(heard.flatMap((c) => c.heard).slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-    expect(errors).toEqual([expect.objectContaining({ meetingId: meeting.meetingId, code: 'SPOOL_FAILED' })]);
-    await archiver.flushAll();
-    // ... and the drain stored the open chunk (held in memory after the failure): every frame once
-    const { audio } = await listAudioChunks(store, meeting.meetingId);
-    expect(audio.map((c) => c.end - c.start)).toEqual([100 * 320]);
-    await session.end('test over');
-    await archiver.settle();
-    archiver.close();
-  });
-
+describe('the archiver draining a spool', () => {
   it('drains a spooled open chunk to S3 (the SIGTERM path) and empties the spool', async () => {
     const root = freshRoot();
     const { puts, store: spied } = watched();
