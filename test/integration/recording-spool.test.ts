@@ -26,6 +26,7 @@ import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { assembleRecording } from '../../core/recordings/assemble';
 import { isSpooledBody, type RecordingBody } from '../../core/recordings/body';
+import { loadRecordingConfig } from '../../core/recordings/config';
 import { chunksPrefix, recordingKey } from '../../core/recordings/keys';
 import { type RecordingStore, S3RecordingStore } from '../../core/recordings/store';
 import { parseWav } from '../../local/recall-simulator/fixture';
@@ -211,6 +212,15 @@ describe('a meeting archive spooled to disk', () => {
 });
 
 describe('the recording spool directory', () => {
+  it('is RECORDING_SPOOL_DIR, by default under the temporary directory; `memory` turns the spool off', () => {
+    const env = { MEDIA_BUCKET: 'media' };
+    expect(loadRecordingConfig(env).spoolDir).toBe(path.join(tmpdir(), 'parley-spool'));
+    expect(loadRecordingConfig({ ...env, RECORDING_SPOOL_DIR: '/var/spool/parley' }).spoolDir).toBe(
+      '/var/spool/parley',
+    );
+    expect(loadRecordingConfig({ ...env, RECORDING_SPOOL_DIR: 'memory' }).spoolDir).toBeUndefined();
+  });
+
   it('removes what dead processes (and an earlier life of this pid) left, and keeps a live process’s spool', () => {
     // Arrange: a dead pid's spool, this pid's from a restarted container, a live process's (pid 1)
     const root = freshRoot();
