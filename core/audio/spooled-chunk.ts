@@ -50,15 +50,6 @@ export class SpooledChunk {
 
   constructor(private readonly file: ChunkFile | undefined) {}
 
-  get byteLength(): number {
-    return this.total;
-  }
-
-  /** Bytes held in memory now (the rest is on disk). */
-  get heldBytes(): number {
-    return this.total - this.written;
-  }
-
   /** No write pending and none due (or no file any more): what is held stays until more audio comes. */
   get settled(): boolean {
     return (
