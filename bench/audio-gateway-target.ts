@@ -20,6 +20,8 @@
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   createHistogram,
   monitorEventLoopDelay,
@@ -136,22 +138,32 @@ function inMemoryRepo(): AudioGatewayOptions['repo'] {
   return repo;
 }
 
-const archived = { chunks: 0, bytes: 0 };
+const archived = { chunks: 0, bytes: 0, spooledChunks: 0 };
 
 /**
  * The recording archiver as the container wires it (core/audio/live-audio.ts), with a store that
- * counts and drops each chunk: the archiver's CPU and memory without S3.
+ * counts and drops each chunk: the archiver's CPU and memory without S3. A chunk spooled to disk
+ * is read back from its file, as the S3 store's PUT would (BENCH_ARCHIVE_SPOOL=memory: the open
+ * chunks are held in memory instead, as before the spool).
  */
 function archiveExtensions(logger: Logger): import('../core/audio/gateway-extensions').LiveAudioExtensions {
   const { RecordingArchiver } =
     require('../core/audio/recording-archiver') as typeof import('../core/audio/recording-archiver');
   const { LiveAudioExtensions } =
     require('../core/audio/gateway-extensions') as typeof import('../core/audio/gateway-extensions');
-  const { bodyByteLength } = require('../core/recordings/body') as typeof import('../core/recordings/body');
+  const { bodyByteLength, isSpooledBody } =
+    require('../core/recordings/body') as typeof import('../core/recordings/body');
+  const { bodyStream } =
+    require('../core/recordings/body-stream') as typeof import('../core/recordings/body-stream');
   const store = {
     put: async (_key: string, body: import('../core/recordings/body').RecordingBody) => {
       archived.chunks++;
-      archived.bytes += bodyByteLength(body);
+      if (!isSpooledBody(body)) {
+        archived.bytes += bodyByteLength(body);
+        return;
+      }
+      archived.spooledChunks++;
+      for await (const piece of bodyStream(body)) archived.bytes += (piece as Buffer).length;
     },
     get: async () => Buffer.alloc(0),
     list: async () => [],
@@ -167,6 +179,10 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
     // The worst case by default: every stream started within a second cuts in the same second.
     staggerCuts: process.env.BENCH_ARCHIVE_STAGGER === '1',
     ...(process.env.BENCH_ARCHIVE_CHUNK_MS ? { chunkMs: Number(process.env.BENCH_ARCHIVE_CHUNK_MS) } : {}),
+    // As the container does by default (RECORDING_SPOOL_DIR), under a directory of the bench's own.
+    ...(process.env.BENCH_ARCHIVE_SPOOL === 'memory'
+      ? {}
+      : { spoolDir: path.join(tmpdir(), 'parley-bench-spool') }),
   });
   return new LiveAudioExtensions(archiver, undefined);
 }
@@ -224,7 +240,13 @@ async function startGateway(): Promise<Target> {
         sttResults: results,
         ...counters,
         spareAudioBlocks: spareBlockCount(),
-        ...(extensions ? { archivedChunks: archived.chunks, archivedBytes: archived.bytes } : {}),
+        ...(extensions
+          ? {
+              archivedChunks: archived.chunks,
+              archivedBytes: archived.bytes,
+              archivedFromSpool: archived.spooledChunks,
+            }
+          : {}),
       };
     },
   };

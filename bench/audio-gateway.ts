@@ -6,7 +6,7 @@
  *   npx tsx bench/audio-gateway.ts [--streams 50,100,200,500] [--seconds 20] [--warmup 4]
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
- *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]] [--archive-stagger] [--archive-chunk-ms 15000]
+ *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]] [--archive-stagger] [--archive-chunk-ms 15000] [--archive-spool disk|memory]
  *                                  [--before-env KEY=VALUE,…] [--bundle]
  *
  * Processes (loopback only):
@@ -54,7 +54,10 @@
  * runs it (core/audio/recording-archiver.ts), with an in-memory store that counts and drops the
  * chunks (measures the archiver, not S3); its streams all start within a second, so their 15 s chunk
  * cuts coincide — the worst case — unless --archive-stagger gives each meeting its own cut phase as
- * the product does (core/audio/recording-archiver.ts). --node-args apply to the gateway row only and
+ * the product does (core/audio/recording-archiver.ts). An archiving gateway spools each open chunk to
+ * a file under <tmpdir>/parley-bench-spool and the store reads it back, as the product does
+ * (RECORDING_SPOOL_DIR); `--archive-spool memory` holds open chunks in memory instead (a ref from
+ * before the spool always does). --node-args apply to the gateway row only and
  * --before-env to the before row only, so `--compare X --at X` measures a flag or setting alone.
  *
  * --bundle runs every process under test as the container runs the gateway: an esbuild bundle
@@ -158,6 +161,8 @@ const options = {
   archiveStagger: process.argv.includes('--archive-stagger'),
   /** Archive chunk length in ms (default: the product's RECORDING_CHUNK_MS default, 15 s). */
   archiveChunkMs: argValue('--archive-chunk-ms'),
+  /** Archiving gateways spool open chunks to disk (the product default) or hold them in memory. */
+  archiveSpool: (argValue('--archive-spool') ?? 'disk') as 'disk' | 'memory',
   sink: (argValue('--sink') ?? 'results') as 'results' | 'silent',
   pin: !process.argv.includes('--no-pin'),
   /** Before each run, wait up to this long for the machine to be quiet (other processes < 30 % of the CPUs). */
@@ -579,6 +584,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...(options.archive.includes(mode) ? { BENCH_ARCHIVE: '1' } : {}),
       ...(options.archiveStagger ? { BENCH_ARCHIVE_STAGGER: '1' } : {}),
       ...(options.archiveChunkMs ? { BENCH_ARCHIVE_CHUNK_MS: options.archiveChunkMs } : {}),
+      ...(options.archiveSpool === 'memory' ? { BENCH_ARCHIVE_SPOOL: 'memory' } : {}),
       ...(options.bundle ? { NODE_ENV: 'production' } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
@@ -984,7 +990,10 @@ function printReport(rows: Row[]): void {
         (options.archiveStagger
           ? 'chunk cuts staggered per meeting (the product default; a ref without it cuts in step).'
           : 'every stream cuts its chunk in the same second (the worst case; the product staggers them).') +
-        (options.archiveChunkMs ? ` Chunks of ${options.archiveChunkMs} ms (not the default 15 s).` : ''),
+        (options.archiveChunkMs ? ` Chunks of ${options.archiveChunkMs} ms (not the default 15 s).` : '') +
+        (options.archiveSpool === 'memory'
+          ? ' Open chunks held in memory (--archive-spool memory).'
+          : ' Open chunks spooled to disk (<tmpdir>/parley-bench-spool; a ref without the spool holds them in memory).'),
     );
   if (options.experiments.length > 0) {
     out.push(

@@ -115,7 +115,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
 
 /** Codes of errors that are Parley's own fault: logged, never sent (clients get INTERNAL_ERROR). */
-export const INTERNAL_ERROR_CODES = ['CONFIG_INVALID', 'JWKS_UNAVAILABLE'] as const;
+export const INTERNAL_ERROR_CODES = ['CONFIG_INVALID', 'JWKS_UNAVAILABLE', 'SPOOL_FAILED'] as const;
 export type InternalErrorCode = (typeof INTERNAL_ERROR_CODES)[number];
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -33,6 +33,7 @@ export function createLiveAudio(opts: LiveAudioOptions, env = process.env): Live
     format: recording.format,
     chunkMs: recording.chunkMs,
     keepChunks: recording.keepChunks,
+    ...(recording.spoolDir ? { spoolDir: recording.spoolDir } : {}),
     logger: opts.logger,
   });
   const issuer = optionalEnv('OIDC_ISSUER', env);

@@ -60,6 +60,30 @@ export function spareBlockCount(): number {
 }
 
 /**
+ * Copies `chunk` after the last block's first `used` bytes, taking blocks from the pool as they
+ * fill; returns the bytes used in the (new) last block. `used` = PCM_BLOCK_BYTES when the last
+ * block is full or there is none.
+ */
+export function appendToBlocks(blocks: Buffer[], used: number, chunk: Uint8Array): number {
+  let at = 0;
+  let filled = used;
+  while (at < chunk.length) {
+    if (filled === PCM_BLOCK_BYTES) {
+      blocks.push(takeBlock());
+      filled = 0;
+    }
+    const n = Math.min(PCM_BLOCK_BYTES - filled, chunk.length - at);
+    (blocks[blocks.length - 1] as Buffer).set(
+      at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n),
+      filled,
+    );
+    filled += n;
+    at += n;
+  }
+  return filled;
+}
+
+/**
  * Audio appended in order into pooled blocks; `parts()` shows everything as the blocks themselves
  * (no copy), `concat()` copies it into one buffer, and `release()` gives the blocks back.
  */
@@ -73,20 +97,7 @@ export class PcmBlocks {
   }
 
   append(chunk: Uint8Array): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.used === PCM_BLOCK_BYTES) {
-        this.blocks.push(takeBlock());
-        this.used = 0;
-      }
-      const n = Math.min(PCM_BLOCK_BYTES - this.used, chunk.length - at);
-      (this.blocks[this.blocks.length - 1] as Buffer).set(
-        at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n),
-        this.used,
-      );
-      this.used += n;
-      at += n;
-    }
+    this.used = appendToBlocks(this.blocks, this.used, chunk);
     this.total += chunk.length;
   }
 

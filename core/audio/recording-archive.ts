@@ -13,10 +13,11 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { retry } from '../backoff';
-import { bodyByteLength } from '../recordings/body';
+import { bodyByteLength, type RecordingBody } from '../recordings/body';
 import { type ChunkSource, chunkKey } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
-import { PcmBlocks } from './pcm-blocks';
+import type { SpoolError, SpoolFiles } from './chunk-spool';
+import { SpooledChunk } from './spooled-chunk';
 
 export const ARCHIVE_SAMPLE_RATE = 16_000;
 const SAMPLES_PER_MS = ARCHIVE_SAMPLE_RATE / 1000;
@@ -30,13 +31,12 @@ interface Run {
   end: number;
   /** The chunk is cut once `end` reaches this (samples). */
   limit: number;
-  /** Microphone audio: the chunks as received. */
-  parts: Buffer[];
   /**
-   * Recall audio: copied into pooled blocks, because a Recall frame is 20 ms (750 a chunk): kept
-   * as they are, the frames would all survive into the old generation for up to `chunkMs`.
+   * The audio, copied into pooled blocks that are spooled to disk as they fill (a Recall frame
+   * is 20 ms, 750 a chunk: kept as they are, the frames would all survive into the old
+   * generation for up to `chunkMs`; kept in blocks, the chunk would be 480 KB of memory).
    */
-  blocks: PcmBlocks | undefined;
+  audio: SpooledChunk;
   source: ChunkSource;
   skip: boolean;
   openedAt: number;
@@ -69,6 +69,11 @@ export interface MeetingArchiveOptions {
    * re-archives the same span writes the same keys. Unset: every chunk is `chunkMs` long.
    */
   cutPhaseMs?: number;
+  /**
+   * Where open chunks are spooled (core/audio/chunk-spool.ts). Unset, or after a spool error,
+   * the chunks are held in memory until stored.
+   */
+  spool?: SpoolFiles;
 }
 
 export class MeetingArchive {
@@ -79,7 +84,9 @@ export class MeetingArchive {
   private queuedSamples = 0;
   private abandoned = false;
   private failure: unknown;
-  readonly stats = { chunks: 0, skips: 0, bytes: 0, puts: 0, failedPuts: 0 };
+  readonly stats = { chunks: 0, skips: 0, bytes: 0, puts: 0, failedPuts: 0, spoolFailures: 0 };
+  /** Set by the first spool error: this archive's later chunks stay in memory. */
+  private spoolError: SpoolError | undefined;
   private readonly chunkSamples: number;
   private readonly cutPhase: number | undefined;
   /** Called in order, once per stored chunk (besides `onDurable`): the browser ingress acks from here. */
@@ -99,6 +106,11 @@ export class MeetingArchive {
   get pendingMs(): number {
     const open = this.run && !this.run.skip ? this.run.end - this.run.start : 0;
     return (open + this.queuedSamples) / SAMPLES_PER_MS;
+  }
+
+  /** The open chunk has no spool write pending or due (tests wait for this between appends). */
+  get spoolSettled(): boolean {
+    return this.run === undefined || this.run.audio.settled;
   }
 
   get failed(): boolean {
@@ -153,7 +165,27 @@ export class MeetingArchive {
   /** A crashed task: whatever is not stored yet is lost; nothing more is written. */
   abandon(): void {
     this.abandoned = true;
+    this.run?.audio.release();
     this.run = undefined;
+  }
+
+  /** A spool file for a new chunk, unless there is no spool or it has failed for this archive. */
+  private chunkFile(): { path: string; onError: (error: SpoolError) => void } | undefined {
+    const spool = this.opts.spool;
+    if (!spool || this.spoolError) return undefined;
+    return { path: spool.nextPath(), onError: (error) => this.spoolFailed(error) };
+  }
+
+  /** The archive goes on in memory (the chunk that failed keeps what it had not written). */
+  private spoolFailed(error: SpoolError): void {
+    if (this.spoolError) return;
+    this.spoolError = error;
+    this.stats.spoolFailures++;
+    this.opts.logger.error("archive spool failed; this meeting's chunks are held in memory from now on", {
+      meetingId: this.meetingId,
+      code: error.code,
+      error: error.message,
+    });
   }
 
   private add(
@@ -171,18 +203,14 @@ export class MeetingArchive {
         start,
         end: start,
         limit: this.chunkLimit(start, source),
-        parts: [],
-        blocks: source.kind === 'recall' ? new PcmBlocks() : undefined,
+        audio: new SpooledChunk(skip ? undefined : this.chunkFile()),
         source: { ...source },
         skip,
         openedAt: performance.now(),
       };
     }
     const open = this.run as Run;
-    if (!skip) {
-      if (open.blocks) open.blocks.append(pcm);
-      else open.parts.push(pcm);
-    }
+    if (!skip) open.audio.append(pcm);
     open.end += samples;
     if (open.source.kind === 'mic' && source.kind === 'mic') open.source.lastSeq = source.lastSeq;
     if (open.end >= open.limit) this.cut();
@@ -198,19 +226,20 @@ export class MeetingArchive {
   private enqueue(run: Run): void {
     const samples = run.skip ? 0 : run.end - run.start;
     this.queuedSamples += samples;
+    const body = run.audio.seal();
     this.queue = this.queue.then(async () => {
       try {
         if (this.abandoned || this.failure !== undefined) return;
-        await this.store(run);
+        await this.store(run, body);
       } finally {
         this.queuedSamples -= samples;
-        // Only now: every attempt of the PUT read these blocks (see store()).
-        run.blocks?.release();
+        // Only now: every attempt of the PUT read this body (see store()).
+        run.audio.release();
       }
     });
   }
 
-  private async store(run: Run): Promise<void> {
+  private async store(run: Run, body: RecordingBody): Promise<void> {
     const key = chunkKey({
       meetingId: this.meetingId,
       start: run.start,
@@ -218,10 +247,9 @@ export class MeetingArchive {
       source: run.source,
       skip: run.skip,
     });
-    // The chunk as it is held (pooled blocks, or the microphone's chunks), not copied into one
-    // buffer: each attempt below reads these same parts, and they are released only once the
-    // PUT has succeeded or failed for good (enqueue()).
-    const body: readonly Uint8Array[] = run.skip ? [] : run.blocks ? run.blocks.parts() : run.parts;
+    // The chunk as it is held (its spool file and the blocks not written to it), not copied into
+    // one buffer: each attempt below reads the same file and blocks, and they are deleted and
+    // released only once the PUT has succeeded or failed for good (enqueue()).
     const bytes = bodyByteLength(body);
     try {
       await retry(

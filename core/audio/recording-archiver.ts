@@ -19,6 +19,7 @@ import type { MeetingRepository } from '../meetings/repository';
 import { type AssembledRecording, assembleRecording } from '../recordings/assemble';
 import type { RecordingFormat } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
+import { ChunkSpool, SpoolError } from './chunk-spool';
 import { type ArchivedSpan, readArchivedRecall } from './lost-span-recovery';
 import type { MeetingSession, SessionInput } from './meeting-session';
 import { DEFAULT_CHUNK_MS, MeetingArchive } from './recording-archive';
@@ -40,6 +41,12 @@ export interface RecordingArchiverOptions {
    * benchmark turns it off to measure the worst case (every cut at once).
    */
   staggerCuts?: boolean;
+  /**
+   * Spool each open chunk to a file under this directory (core/audio/chunk-spool.ts) instead of
+   * holding it in memory until its PUT. Unset, or if the directory cannot be created (logged as
+   * a SpoolError), chunks are held in memory.
+   */
+  spoolDir?: string;
 }
 
 export class RecordingArchiver {
@@ -51,8 +58,10 @@ export class RecordingArchiver {
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   readonly stats = { assembled: 0, assemblyFailures: 0 };
+  private readonly spool: ChunkSpool | undefined;
 
   constructor(private readonly opts: RecordingArchiverOptions) {
+    this.spool = openSpool(opts);
     this.timer = setInterval(() => this.tick(), opts.tickMs ?? 1_000);
     this.timer.unref();
   }
@@ -70,6 +79,7 @@ export class RecordingArchiver {
         store: this.opts.store,
         logger: this.opts.logger,
         chunkMs: this.chunkMs,
+        ...(this.spool ? { spool: this.spool } : {}),
         ...(this.opts.staggerCuts === false ? {} : { cutPhaseMs: cutPhaseMs(meetingId, this.chunkMs) }),
       });
       this.archives.set(meetingId, archive);
@@ -173,6 +183,20 @@ export class RecordingArchiver {
         error: String(error),
       });
     }
+  }
+}
+
+function openSpool(opts: RecordingArchiverOptions): ChunkSpool | undefined {
+  if (opts.spoolDir === undefined) return undefined;
+  try {
+    return ChunkSpool.open(opts.spoolDir);
+  } catch (error) {
+    if (!(error instanceof SpoolError)) throw error;
+    opts.logger.error('recording spool unavailable; open chunks are held in memory', {
+      code: error.code,
+      error: error.message,
+    });
+    return undefined;
   }
 }
 

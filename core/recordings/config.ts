@@ -2,6 +2,8 @@
  * The recording archive's settings, read once from the environment (the audio gateway sets
  * them; defaults suit AWS).
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { bucketName, intEnv, optionalEnv } from '../config';
 import { ConfigError } from '../errors';
 import { RECORDING_FORMATS, type RecordingFormat } from './keys';
@@ -16,6 +18,16 @@ export interface RecordingConfig {
   chunkMs: number;
   /** RECORDING_KEEP_CHUNKS=true keeps the chunks after assembly (default false). */
   keepChunks: boolean;
+  /**
+   * RECORDING_SPOOL_DIR: where the gateway spools each meeting's open chunk until its PUT
+   * (default `<tmpdir>/parley-spool`; `memory` holds open chunks in memory instead).
+   */
+  spoolDir: string | undefined;
+}
+
+/** Where open chunks are spooled unless RECORDING_SPOOL_DIR says otherwise. */
+export function defaultSpoolRoot(): string {
+  return path.join(tmpdir(), 'parley-spool');
 }
 
 export function loadRecordingConfig(env: Env = process.env): RecordingConfig {
@@ -29,10 +41,12 @@ export function loadRecordingConfig(env: Env = process.env): RecordingConfig {
   if (chunkMs < 100 || chunkMs > 300_000) {
     throw new ConfigError(`RECORDING_CHUNK_MS environment variable must be 100..300000, got ${chunkMs}`);
   }
+  const spoolDir = optionalEnv('RECORDING_SPOOL_DIR', env) ?? defaultSpoolRoot();
   return {
     bucket: bucketName('media', env),
     format: format as RecordingFormat,
     chunkMs,
     keepChunks: optionalEnv('RECORDING_KEEP_CHUNKS', env) === 'true',
+    spoolDir: spoolDir === 'memory' ? undefined : spoolDir,
   };
 }

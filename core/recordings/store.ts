@@ -4,7 +4,7 @@
  * implementation Parley runs (s3rver locally, S3 on AWS).
  */
 
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -14,7 +14,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { bodyByteLength, type RecordingBody } from './body';
+import { bodyByteLength, isSpooledBody, type RecordingBody } from './body';
+import { bodyStream } from './body-stream';
 
 export type { RecordingBody } from './body';
 
@@ -37,14 +38,15 @@ export class S3RecordingStore implements RecordingStore {
   ) {}
 
   async put(key: string, body: RecordingBody, contentType: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        ContentType: contentType,
-        ...s3Body(body),
-      }),
-    );
+    const payload = s3Body(body);
+    try {
+      await this.s3.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ...payload }),
+      );
+    } finally {
+      // A failed attempt may leave the stream unread: destroy it, so a spooled file is closed.
+      if (!(payload.Body instanceof Uint8Array)) payload.Body.destroy();
+    }
   }
 
   async get(key: string): Promise<Buffer> {
@@ -97,14 +99,15 @@ export class S3RecordingStore implements RecordingStore {
 }
 
 /**
- * PutObject's body: a single buffer as it is; parts as a stream over them with the length known
- * up front (S3 needs it), which the SDK writes part by part — nothing is concatenated. With
- * checksums on (AWS) the SDK frames the stream as aws-chunked and hashes it as it goes.
+ * PutObject's body: a single buffer as it is; parts, or a spooled file and its tail, as a stream
+ * with the length known up front (S3 needs it), which the SDK writes as it reads — nothing is
+ * concatenated, and a spooled chunk is read from disk in 64 KB pieces. With checksums on (AWS)
+ * the SDK frames the stream as aws-chunked and hashes it as it goes.
  */
 const EMPTY = new Uint8Array(0);
 
 function s3Body(body: RecordingBody): { Body: Uint8Array | Readable; ContentLength?: number } {
   if (body instanceof Uint8Array) return { Body: body };
-  if (body.length <= 1) return { Body: body[0] ?? EMPTY };
-  return { Body: Readable.from(body, { objectMode: false }), ContentLength: bodyByteLength(body) };
+  if (!isSpooledBody(body) && body.length <= 1) return { Body: body[0] ?? EMPTY };
+  return { Body: bodyStream(body), ContentLength: bodyByteLength(body) };
 }

@@ -1,12 +1,16 @@
 /**
  * The recording archiver with a real MeetingSession (DynamoDB and S3 on the local emulators, a
  * Deepgram-protocol peer for speech): Recall audio is archived at the meeting time the
- * session's clock believes, so a frame with a wild timestamp cannot stretch the recording.
+ * session's clock believes, so a frame with a wild timestamp cannot stretch the recording; a
+ * spool that fails leaves the live audio alone and the archive goes on in memory.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
 import { MeetingSession } from '../../core/audio/meeting-session';
-import { RecordingArchiver } from '../../core/audio/recording-archiver';
+import { RecordingArchiver, type RecordingArchiverOptions } from '../../core/audio/recording-archiver';
 import { destroyClients } from '../../core/clients/lifecycle';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
@@ -15,6 +19,7 @@ import { listAudioChunks } from '../../core/recordings/assemble';
 import { S3RecordingStore } from '../../core/recordings/store';
 import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
 import { type FakeDeepgram, numberedFrame, startFakeDeepgram } from '../helpers/fake-deepgram';
+import { waitFor } from '../helpers/live';
 
 const logger = createLogger('test');
 let emulators: RunningEmulators;
@@ -34,12 +39,13 @@ afterAll(async () => {
   await emulators?.stop();
 });
 
-it('archives Recall audio at the times the session believes, so a frame 11 hours ahead does not stretch the recording', async () => {
+/** A live meeting, its archiver (chunks of 60 s) and a started session on the fake speech engine. */
+async function archivedSession(options: Partial<RecordingArchiverOptions> = {}) {
   const repo = new MeetingRepository();
   const { meeting } = newMeetingRecord({ ownerId: 'alice', title: 'archive', meetingUrl: 'local://x' });
   await repo.create(meeting);
   const store = new S3RecordingStore(s3, emulators.env.MEDIA_BUCKET as string);
-  const archiver = new RecordingArchiver({ store, repo, format: 'wav', logger, chunkMs: 60_000 });
+  const archiver = new RecordingArchiver({ store, repo, format: 'wav', logger, chunkMs: 60_000, ...options });
   const session = new MeetingSession({
     meetingId: meeting.meetingId,
     keywords: [],
@@ -51,6 +57,11 @@ it('archives Recall audio at the times the session believes, so a frame 11 hours
   });
   archiver.follow(meeting.meetingId, session);
   await session.start();
+  return { meeting, store, archiver, session };
+}
+
+it('archives Recall audio at the times the session believes, so a frame 11 hours ahead does not stretch the recording', async () => {
+  const { meeting, store, archiver, session } = await archivedSession();
   const frame = (n: number, relativeMs: number) =>
     archiver.forward(session, { kind: 'audio', pcm: numberedFrame(n), relativeMs }, performance.now());
   // 2 s of audio from meeting time 5 s, one frame stamped 40,000 s (11 hours) on, then 1 s more.
@@ -64,6 +75,45 @@ it('archives Recall audio at the times the session believes, so a frame 11 hours
   const { audio } = await listAudioChunks(store, meeting.meetingId);
   // Every frame once, end to end, from 5 s: 151 frames of 20 ms = 3,020 ms (320 samples each).
   expect(audio.map((c) => [c.start, c.end])).toEqual([[5_000 * 16, 8_020 * 16]]);
+  await session.end('test over');
+  await archiver.settle();
+  archiver.close();
+});
+
+it('keeps the live audio going when the spool fails, and a drain stores the open chunk from memory', async () => {
+  // Arrange: a real session on the fake speech engine; the spool directory is removed under the
+  // archiver, so opening the chunk's file fails (ENOENT)
+  const root = mkdtempSync(path.join(tmpdir(), 'parley-spool-test-'));
+  const errors: Record<string, unknown>[] = [];
+  const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
+    error: (_message: string, extra: Record<string, unknown>) => errors.push(extra),
+  });
+  const earlier = fake.connections.length;
+  const { meeting, store, archiver, session } = await archivedSession({
+    logger: watchingLogger,
+    spoolDir: root,
+    staggerCuts: false,
+  });
+  rmSync(path.join(root, readdirSync(root)[0] as string), { recursive: true });
+  // Act: 2 s of numbered frames (100), well inside one 60 s chunk
+  for (let n = 1; n <= 100; n++) {
+    archiver.forward(
+      session,
+      { kind: 'audio', pcm: numberedFrame(n), relativeMs: 1_000 + n * 20 },
+      performance.now(),
+    );
+  }
+  // Assess: the speech engine hears every frame; the spool's failure was logged, typed
+  const heard = await waitFor('the speech engine to hear 100 frames', () => {
+    const ours = fake.connections.slice(earlier).flatMap((c) => c.heard);
+    return ours.length >= 100 ? ours : undefined;
+  });
+  expect(heard).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  expect(errors).toEqual([expect.objectContaining({ meetingId: meeting.meetingId, code: 'SPOOL_FAILED' })]);
+  // ... and a drain stores the open chunk (held in memory since the failure): every frame once
+  await archiver.flushAll();
+  const { audio } = await listAudioChunks(store, meeting.meetingId);
+  expect(audio.map((c) => c.end - c.start)).toEqual([100 * 320]);
   await session.end('test over');
   await archiver.settle();
   archiver.close();

@@ -14,7 +14,7 @@ import type { RecordingStore } from '../../core/recordings/store';
 
 /** The bytes of a store body, copied (what a store would have written). */
 function bytesOf(body: RecordingBody): Buffer {
-  return Buffer.concat(body instanceof Uint8Array ? [body] : body);
+  return Buffer.concat(body instanceof Uint8Array ? [body] : (body as readonly Uint8Array[]));
 }
 
 /** A store whose `put` is given: the rest answers as an empty bucket. */

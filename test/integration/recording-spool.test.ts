@@ -1,0 +1,302 @@
+/**
+ * The recording archive with its open chunks spooled to local disk (core/audio/chunk-spool.ts,
+ * spooled-chunk.ts), against s3rver over a real socket: what is PUT from the spool is the audio
+ * that came in, byte for byte, and assembles into the same recording; the spool file lives until
+ * its PUT has settled; a refused PUT is retried from the same file; a full or unusable spool
+ * degrades to chunks held in memory with a typed error while the live audio goes on; a drain
+ * flushes the open chunk; a restart removes what a dead process left.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ChunkSpool, type SpoolError, type SpoolFiles } from '../../core/audio/chunk-spool';
+import { MeetingArchive, type MeetingArchiveOptions } from '../../core/audio/recording-archive';
+import { RecordingArchiver } from '../../core/audio/recording-archiver';
+import { s3 } from '../../core/clients/s3';
+import { createLogger } from '../../core/logger';
+import { MeetingRepository } from '../../core/meetings/repository';
+import { assembleRecording } from '../../core/recordings/assemble';
+import { isSpooledBody, type RecordingBody } from '../../core/recordings/body';
+import { loadRecordingConfig } from '../../core/recordings/config';
+import { chunksPrefix, recordingKey } from '../../core/recordings/keys';
+import { type RecordingStore, S3RecordingStore } from '../../core/recordings/store';
+import { parseWav } from '../../local/recall-simulator/fixture';
+import { SAMPLE_FIXTURE } from '../../local/stack';
+import { useEmulators } from '../helpers/emulators';
+import { waitFor } from '../helpers/live';
+
+const logger = createLogger('test');
+const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
+const emulators = useEmulators({ logger });
+let client: S3Client;
+let store: S3RecordingStore;
+
+beforeAll(() => {
+  client = s3();
+  store = new S3RecordingStore(client, emulators().env.MEDIA_BUCKET as string);
+});
+
+function freshRoot(): string {
+  return mkdtempSync(path.join(tmpdir(), 'parley-spool-test-'));
+}
+
+/** `store`, noting each PUT's body kind and, for a spooled body, whether its file exists during the PUT. */
+function watched(inner: RecordingStore = store) {
+  const puts: { key: string; spooled: boolean; fileDuringPut: boolean; file?: string }[] = [];
+  const wrapped: RecordingStore = Object.assign(Object.create(inner) as RecordingStore, {
+    put: (key: string, body: RecordingBody, type: string) => {
+      const spooled = isSpooledBody(body);
+      puts.push({
+        key,
+        spooled,
+        fileDuringPut: spooled && existsSync(body.file),
+        ...(spooled ? { file: body.file } : {}),
+      });
+      return inner.put(key, body, type);
+    },
+  });
+  return { puts, store: wrapped };
+}
+
+/** 20 ms Recall frames of the fixture's [fromMs, untilMs) at their meeting time, all at once. */
+function appendFixture(archive: MeetingArchive, fromMs: number, untilMs: number): void {
+  for (let t = fromMs; t < untilMs; t += 20) archive.appendRecall(PCM.subarray(t * 32, (t + 20) * 32), t);
+}
+
+/** The same 200 ms at a time, letting the spool's writes finish in between (as real time would). */
+async function feed(archive: MeetingArchive, fromMs: number, untilMs: number): Promise<void> {
+  for (let t = fromMs; t < untilMs; t += 200) {
+    appendFixture(archive, t, Math.min(t + 200, untilMs));
+    await waitFor('the spool to write what is due', () => archive.spoolSettled);
+  }
+}
+
+async function storedAudio(meetingId: string): Promise<Buffer> {
+  const keys = (await store.list(chunksPrefix(meetingId))).sort();
+  return Buffer.concat(await Promise.all(keys.map((k) => store.get(k))));
+}
+
+function archiveWith(options: Partial<MeetingArchiveOptions> & { meetingId: string }): MeetingArchive {
+  return new MeetingArchive({ store, logger, chunkMs: 2_000, ...options });
+}
+
+describe('a meeting archive spooled to disk', () => {
+  it('PUTs each chunk from its spool file, byte for byte, assembles the same recording as in memory, and deletes the file', async () => {
+    // Arrange: one archive spooled, one held in memory, the same 3.5 s of audio
+    const spool = ChunkSpool.open(freshRoot());
+    const { puts, store: spied } = watched();
+    const spooled = archiveWith({ meetingId: 'spooled', store: spied, spool });
+    const inMemory = archiveWith({ meetingId: 'in-memory' });
+    // Act: 3.5 s in chunks of 2 s (2 s and 1.5 s)
+    await feed(spooled, 2_000, 5_500);
+    appendFixture(inMemory, 2_000, 5_500);
+    await Promise.all([spooled.flush(), inMemory.flush()]);
+    // Assess: both chunks PUT from their files (which existed during the PUT), the audio as it came
+    expect(puts.map((p) => [p.spooled, p.fileDuringPut])).toEqual([
+      [true, true],
+      [true, true],
+    ]);
+    expect((await storedAudio('spooled')).equals(PCM.subarray(64_000, 176_000))).toBe(true);
+    expect(spooled.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 0 });
+    // ... the spool is empty once every PUT has settled
+    await waitFor('the spool files to be deleted', () => readdirSync(spool.dir).length === 0);
+    // ... and both archives assemble into the same recording
+    await assembleRecording('spooled', { store, format: 'wav', logger, keepChunks: true });
+    await assembleRecording('in-memory', { store, format: 'wav', logger, keepChunks: true });
+    const a = parseWav(await store.get(recordingKey('spooled', 'wav')));
+    const b = parseWav(await store.get(recordingKey('in-memory', 'wav')));
+    expect(a.length).toBe(176_000);
+    expect(a.equals(b)).toBe(true);
+  });
+
+  it('keeps the spool file through a PUT that S3 refused and retries from it, then deletes it', async () => {
+    // Arrange: each chunk's first PUT goes to a bucket that does not exist (s3rver refuses it)
+    const spool = ChunkSpool.open(freshRoot());
+    const wrongBucket = new S3RecordingStore(client, 'no-such-bucket');
+    const attempts: { key: string; fileExists: boolean }[] = [];
+    const flaky: RecordingStore = Object.assign(Object.create(store) as RecordingStore, {
+      put: (key: string, body: RecordingBody, type: string) => {
+        attempts.push({ key, fileExists: isSpooledBody(body) && existsSync(body.file) });
+        const first = attempts.filter((a) => a.key === key).length === 1;
+        return (first ? wrongBucket : store).put(key, body, type);
+      },
+    });
+    const archive = archiveWith({ meetingId: 'spool-retried', store: flaky, spool, putAttempts: 3 });
+    // Act: two chunks of 2 s
+    await feed(archive, 0, 4_000);
+    await archive.flush();
+    // Assess: two attempts a chunk, both from the file; stored byte for byte; spool emptied
+    expect(attempts).toHaveLength(4);
+    expect(attempts.every((a) => a.fileExists)).toBe(true);
+    expect(archive.stats).toMatchObject({ chunks: 2, failedPuts: 2, bytes: 128_000 });
+    expect((await storedAudio('spool-retried')).equals(PCM.subarray(0, 128_000))).toBe(true);
+    await waitFor('the spool files to be deleted', () => readdirSync(spool.dir).length === 0);
+  });
+
+  it('reports a chunk it cannot store as before and deletes its spool file', async () => {
+    const spool = ChunkSpool.open(freshRoot());
+    const failures: unknown[] = [];
+    const archive = archiveWith({
+      meetingId: 'spool-lost',
+      store: new S3RecordingStore(client, 'no-such-bucket'),
+      spool,
+      putAttempts: 2,
+      onFailed: (error) => failures.push(error),
+    });
+    await feed(archive, 0, 1_500);
+    expect(readdirSync(spool.dir)).toHaveLength(1);
+    await archive.flush();
+    expect(failures).toHaveLength(1);
+    expect(archive.failed).toBe(true);
+    await waitFor('the spool file to be deleted', () => readdirSync(spool.dir).length === 0);
+  });
+
+  it('goes on in memory with a typed SpoolError when the disk is full, storing every byte', async () => {
+    // Arrange: every spool file is a link to /dev/full, where each write fails with ENOSPC
+    const dir = freshRoot();
+    let n = 0;
+    const full: SpoolFiles = {
+      nextPath: () => {
+        const link = path.join(dir, `${++n}.pcm`);
+        symlinkSync('/dev/full', link);
+        return link;
+      },
+    };
+    const errors: { message: string; extra: Record<string, unknown> }[] = [];
+    const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
+      error: (message: string, extra: Record<string, unknown>) => errors.push({ message, extra }),
+    });
+    const { puts, store: spied } = watched();
+    const archive = archiveWith({
+      meetingId: 'disk-full',
+      store: spied,
+      spool: full,
+      logger: watchingLogger,
+    });
+    // Act: 1 s of audio (its first write fails), then 1.5 s more; every append returns
+    expect(() => appendFixture(archive, 0, 1_000)).not.toThrow();
+    await waitFor('the spool error', () => errors.length > 0);
+    expect(() => appendFixture(archive, 1_000, 2_500)).not.toThrow();
+    await archive.flush();
+    // Assess: one typed error logged; nothing spooled; every byte stored from memory
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.extra).toMatchObject({ meetingId: 'disk-full', code: 'SPOOL_FAILED' });
+    expect(String(errors[0]?.extra.error)).toContain('ENOSPC');
+    expect(archive.stats).toMatchObject({ chunks: 2, spoolFailures: 1, bytes: 80_000 });
+    expect(puts.every((p) => !p.spooled)).toBe(true);
+    expect((await storedAudio('disk-full')).equals(PCM.subarray(0, 80_000))).toBe(true);
+    // Only the one file was tried (later chunks stay in memory), and it is gone again
+    expect(n).toBe(1);
+    await waitFor('the failed spool file to be deleted', () => readdirSync(dir).length === 0);
+  });
+
+  it('drops the spool file of an abandoned archive (a crash loses its open chunk, as in memory)', async () => {
+    const spool = ChunkSpool.open(freshRoot());
+    const archive = archiveWith({ meetingId: 'abandoned', spool, chunkMs: 15_000 });
+    await feed(archive, 0, 2_000);
+    expect(readdirSync(spool.dir)).toHaveLength(1);
+    archive.abandon();
+    await archive.flush();
+    await waitFor('the spool file to be deleted', () => readdirSync(spool.dir).length === 0);
+    expect(await store.list(chunksPrefix('abandoned'))).toEqual([]);
+  });
+});
+
+describe('the recording spool directory', () => {
+  it('is RECORDING_SPOOL_DIR, by default under the temporary directory; `memory` turns the spool off', () => {
+    const env = { MEDIA_BUCKET: 'media' };
+    expect(loadRecordingConfig(env).spoolDir).toBe(path.join(tmpdir(), 'parley-spool'));
+    expect(loadRecordingConfig({ ...env, RECORDING_SPOOL_DIR: '/var/spool/parley' }).spoolDir).toBe(
+      '/var/spool/parley',
+    );
+    expect(loadRecordingConfig({ ...env, RECORDING_SPOOL_DIR: 'memory' }).spoolDir).toBeUndefined();
+  });
+
+  it('removes what dead processes (and an earlier life of this pid) left, and keeps a live process’s spool', () => {
+    // Arrange: a dead pid's spool, this pid's from a restarted container, a live process's (pid 1)
+    const root = freshRoot();
+    const deadPid = findDeadPid();
+    for (const name of [`${deadPid}-0badf00d`, `${process.pid}-0000beef`, '1-0c0ffee0']) {
+      mkdirSync(path.join(root, name));
+      writeFileSync(path.join(root, name, '7.pcm'), Buffer.alloc(8_000));
+    }
+    // Act
+    const spool = ChunkSpool.open(root);
+    // Assess
+    expect(readdirSync(root).sort()).toEqual(['1-0c0ffee0', path.basename(spool.dir)].sort());
+    expect(ChunkSpool.open(root)).toBe(spool);
+  });
+
+  it('cannot be created where a file is in the way: a typed error, and the archiver archives in memory', async () => {
+    const blocked = path.join(freshRoot(), 'a-file');
+    writeFileSync(blocked, 'not a directory');
+    expect(() => ChunkSpool.open(blocked)).toThrow(
+      expect.objectContaining({ name: 'SpoolError', code: 'SPOOL_FAILED' }) as SpoolError,
+    );
+    const errors: Record<string, unknown>[] = [];
+    const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
+      error: (_message: string, extra: Record<string, unknown>) => errors.push(extra),
+    });
+    const archiver = new RecordingArchiver({
+      store,
+      repo: new MeetingRepository(),
+      format: 'wav',
+      logger: watchingLogger,
+      chunkMs: 1_000,
+      spoolDir: blocked,
+      staggerCuts: false,
+    });
+    expect(errors).toEqual([expect.objectContaining({ code: 'SPOOL_FAILED' })]);
+    const archive = archiver.archive('no-spool');
+    await feed(archive, 0, 1_500);
+    await archiver.flushAll();
+    expect((await storedAudio('no-spool')).equals(PCM.subarray(0, 48_000))).toBe(true);
+    archiver.close();
+  });
+});
+
+describe('the archiver draining a spool', () => {
+  it('drains a spooled open chunk to S3 (the SIGTERM path) and empties the spool', async () => {
+    const root = freshRoot();
+    const { puts, store: spied } = watched();
+    const archiver = new RecordingArchiver({
+      store: spied,
+      repo: new MeetingRepository(),
+      format: 'wav',
+      logger,
+      chunkMs: 60_000,
+      spoolDir: root,
+      staggerCuts: false,
+    });
+    const spoolDir = path.join(root, readdirSync(root)[0] as string);
+    const archive = archiver.archive('drained');
+    await feed(archive, 0, 3_000);
+    expect(readdirSync(spoolDir)).toHaveLength(1);
+    await archiver.flushAll();
+    expect(puts.map((p) => p.spooled)).toEqual([true]);
+    expect((await storedAudio('drained')).equals(PCM.subarray(0, 96_000))).toBe(true);
+    await waitFor('the spool to be emptied', () => readdirSync(spoolDir).length === 0);
+    archiver.close();
+  });
+});
+
+/** A pid with no process (counting down from the kernel's limit). */
+function findDeadPid(): number {
+  for (let pid = 4_000_000; pid > 1_000; pid -= 7_919) {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+    }
+  }
+  throw new Error('no free pid found');
+}
