@@ -139,6 +139,8 @@ export interface MeasuredCounts {
   framesPerViewer: { legacy: number; batch: number };
   billedPerViewer: { legacy: number; batch: number };
   bytesPerViewer: { legacy: number; batch: number };
+  /** Batched frames that carry keyword alerts only (alerts raised from interims not shown). */
+  alertOnlyFramesPerViewer?: number;
   messagesPerViewer: Record<string, number>;
   dynamodb: { wru: number; rru: number; requests: Record<string, number> };
   sqs: { requests: Record<string, number>; billed: number; entries: Record<string, number> };

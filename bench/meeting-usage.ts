@@ -319,6 +319,10 @@ function count(
       batch: perViewer(true, (r) => Math.ceil(r.bytes / WS_BILLING_BYTES)),
     },
     bytesPerViewer: { legacy: perViewer(false, (r) => r.bytes), batch: perViewer(true, (r) => r.bytes) },
+    // Batched frames that carry keyword alerts only (an alert raised from an interim not shown).
+    alertOnlyFramesPerViewer: perViewer(true, (r) =>
+      r.types.every((t) => t.startsWith('keyword_alert')) ? 1 : 0,
+    ),
     messagesPerViewer,
     dynamodb: {
       wru: dynamo.reduce((n, r) => n + r.wru, 0),

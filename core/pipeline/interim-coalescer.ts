@@ -1,20 +1,23 @@
 /**
- * Interims to viewers at most once per `windowMs` per meeting (default 250 ms: ≤ 4 a second),
- * always ending on the latest, in front of the audio gateway's EventPublisher.
+ * Interims to viewers at most once per `windowMs` per meeting (default 2 s), ending on the latest,
+ * in front of the audio gateway's EventPublisher.
  *
  * Every event is still published at once, in order: the fan-out must see every interim (keyword
  * alerts are raised from interims) and every final, status and drop event passes untouched. Only
  * the transcript line of an interim is coalesced, by marking the event:
- * - the first interim after a quiet window goes to viewers as usual (no mark);
+ * - the first interim of an utterance (a seq not seen yet) goes to viewers at once (no mark), and
+ *   so does an interim that comes a window or more after the meeting's last shown one;
  * - an interim inside the window is published with `display: 'skip'`: the fan-out reads it
  *   (alerts) but posts no transcript line;
- * - when the window ends, the latest skipped interim (if nothing superseded it) is published again
- *   with `display: 'refresh'`: the fan-out posts only its transcript line (its alerts were raised
- *   from the skipped copy), so viewers always end on the latest text;
- * - a final (or `interim_dropped`) of that seq supersedes a pending refresh, which is cancelled:
- *   finals and alerts are never delayed or dropped.
- * Cost: at most one extra SQS message per window per meeting, when interims come faster than
- * that. Saved: (skipped − refreshed) × viewers API Gateway messages.
+ * - when no newer interim has come for a window after the latest skipped one (the speech service
+ *   paused before its final), that one is published again with `display: 'refresh'`: the fan-out
+ *   posts only its transcript line (its alerts were raised from the skipped copy), so viewers
+ *   always end on the latest text. While interims keep coming, the next one a window after the
+ *   last shown one is shown itself, so a refresh never shows text that is about to be replaced;
+ * - a final (or `interim_dropped`) of that seq supersedes a pending refresh, which is cancelled,
+ *   and so does the first interim of a later utterance: finals and alerts are never delayed or
+ *   dropped.
+ * Cost: an extra SQS message only for a refresh. Saved: skipped × viewers API Gateway messages.
  *
  * An interim that repeats the last interim of its utterance (same seq, same text, same speaker),
  * or that has no text while none was shown yet, is not published at all: it shows viewers
@@ -24,7 +27,11 @@
 import type { ServerMessage } from '../realtime/protocol';
 import type { PipelineEvent, TranscriptEvent } from './events';
 
-export const INTERIM_WINDOW_MS = 250;
+/**
+ * 2 s: chosen on measurement (docs/benchmarks.md, "Issue #15.5: the interim line every 2 s"). At
+ * Deepgram's ~1 interim a second, 250 ms (the earlier default) showed every interim.
+ */
+export const INTERIM_WINDOW_MS = 2_000;
 
 /** `INTERIM_WINDOW_MS` from the environment (0 turns coalescing off), else the default. */
 export function interimWindowMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -38,8 +45,9 @@ export function interimWindowMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 interface MeetingWindow {
-  /** When an interim was last shown to viewers (a plain or refreshed interim). */
+  /** When an interim was last shown to viewers (a plain or refreshed interim), and its seq. */
   shownAt: number;
+  seq: number;
   /** The latest interim published with display 'skip', waiting for the window's end. */
   pending?: TranscriptEvent;
   timer?: NodeJS.Timeout;
@@ -100,9 +108,14 @@ export class InterimCoalescer {
       return;
     }
     const now = this.now();
-    const window = this.meetings.get(event.meetingId);
-    if (!window || (now - window.shownAt >= this.windowMs && !window.timer)) {
-      this.meetings.set(event.meetingId, { shownAt: now });
+    const { meetingId, segment } = event;
+    const window = this.meetings.get(meetingId);
+    if (!window || window.seq !== segment.seq || now - window.shownAt >= this.windowMs) {
+      // The first interim of an utterance, or a window after the last shown: shown now, and
+      // whatever was pending (older text, or an earlier utterance's) is not needed any more.
+      clearTimeout(window?.timer);
+      if (window?.pending) this.stats.superseded++;
+      this.meetings.set(meetingId, { shownAt: now, seq: segment.seq });
       this.stats.shown++;
       this.publish(event);
       return;
@@ -110,10 +123,10 @@ export class InterimCoalescer {
     this.stats.skipped++;
     this.publish({ ...event, display: 'skip' });
     window.pending = event;
-    window.timer ??= setTimeout(
-      () => this.refresh(event.meetingId),
-      Math.max(0, window.shownAt + this.windowMs - now),
-    );
+    // Shown if nothing newer comes for a window (a periodic interim a window after the last
+    // shown one is shown itself, so the refresh does not race it).
+    clearTimeout(window.timer);
+    window.timer = setTimeout(() => this.refresh(meetingId), this.windowMs);
   }
 
   private refresh(meetingId: string): void {

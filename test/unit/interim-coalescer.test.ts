@@ -47,28 +47,28 @@ describe('InterimCoalescer', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('publishes every interim at once, shows one per window and re-sends the latest when the window ends', () => {
+  it('publishes every interim at once, shows one per window and re-sends the latest once interims stop', () => {
     // Prepare
     const time = manualTime();
     const published: PipelineEvent[] = [];
     const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
 
-    // Act: ten interims 50 ms apart (20 a second).
+    // Act: ten interims 50 ms apart (20 a second), then nothing before the final.
     for (let revision = 0; revision < 10; revision++) {
       coalescer.handle(interim(1, revision));
       time.advance(50);
     }
     time.advance(500);
 
-    // Assess
+    // Assess: the interim a window after the last shown one is shown itself; the last skipped
+    // one is re-sent a window after it came, as nothing newer came.
     expect(published.map(label)).toEqual([
       'I1.0',
       'I1.1:skip',
       'I1.2:skip',
       'I1.3:skip',
       'I1.4:skip',
-      'I1.4:refresh',
-      'I1.5:skip',
+      'I1.5',
       'I1.6:skip',
       'I1.7:skip',
       'I1.8:skip',
@@ -80,11 +80,54 @@ describe('InterimCoalescer', () => {
     expect(coalescer.stats).toEqual({
       interims: 10,
       unchanged: 0,
-      shown: 1,
-      skipped: 9,
-      refreshed: 2,
-      superseded: 0,
+      shown: 2,
+      skipped: 8,
+      refreshed: 1,
+      superseded: 1,
     });
+  });
+
+  it('at the speech service’s 1 s cadence and a 2 s window shows every other interim and re-sends nothing', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 2_000, time.now);
+
+    // Act: an utterance with five interims a second apart, its final, the next utterance.
+    for (let revision = 0; revision < 5; revision++) {
+      coalescer.handle(interim(1, revision));
+      time.advance(1_000);
+    }
+    coalescer.handle(final(1));
+    time.advance(300);
+    coalescer.handle(interim(2, 0));
+    time.advance(5_000);
+
+    // Assess: no refresh, as an interim or the final always came before a window passed; the
+    // next utterance's first interim is shown at once although the window has not passed.
+    expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'I1.2', 'I1.3:skip', 'I1.4', 'F1.9', 'I2.0']);
+  });
+
+  it('shows the first interim of an utterance at once and cancels the earlier utterance’s pending refresh', () => {
+    // Prepare
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    const coalescer = new InterimCoalescer((e) => published.push(e), 2_000, time.now);
+
+    // Act: utterance 1 skips its second interim; utterance 2 starts before 1's final (an engine
+    // may finalize late) and within the window.
+    coalescer.handle(interim(1, 0));
+    time.advance(500);
+    coalescer.handle(interim(1, 1));
+    time.advance(500);
+    coalescer.handle(interim(2, 0));
+    time.advance(500);
+    coalescer.handle(interim(2, 1));
+    time.advance(3_000);
+
+    // Assess
+    expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'I2.0', 'I2.1:skip', 'I2.1:refresh']);
+    expect(coalescer.stats.superseded).toBe(1);
   });
 
   it('publishes no interim that repeats its utterance’s last text and speaker, nor an empty one before any text', () => {
@@ -202,8 +245,8 @@ describe('viewerLines', () => {
 });
 
 describe('interimWindowMs', () => {
-  it('reads INTERIM_WINDOW_MS, defaults to 250 ms and rejects nonsense with a clear error', () => {
-    expect(interimWindowMs({})).toBe(250);
+  it('reads INTERIM_WINDOW_MS, defaults to 2 s and rejects nonsense with a clear error', () => {
+    expect(interimWindowMs({})).toBe(2_000);
     expect(interimWindowMs({ INTERIM_WINDOW_MS: '0' })).toBe(0);
     expect(() => interimWindowMs({ INTERIM_WINDOW_MS: 'soon' })).toThrow(/INTERIM_WINDOW_MS/);
   });
