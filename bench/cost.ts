@@ -153,11 +153,17 @@ export const USAGE_FILE = path.join(REPO_ROOT, 'bench', 'usage', 'meeting-hour.j
 const TRANSCRIPT_QUEUE = /transcript/i;
 
 /**
+ * Messages a meeting gets once, whatever its length: its status changes (joining, live, ended)
+ * and its first briefing update (bench/meeting-usage.ts tells it apart: `briefing.updates` 1).
+ */
+const PER_MEETING_MESSAGES = ['status', 'briefing_update:first'];
+
+/**
  * A meeting-hour from a measurement: each meeting's live window scaled to an hour (all
  * meetings' live time together), plus one meeting's end (its last events, assembly, the
- * final briefing: once per meeting, averaged). Status messages are per meeting too (joining,
- * live, ended: not more of them in a longer meeting), so those that fell in a live window are
- * counted once per meeting, not scaled; each is a frame of its own.
+ * final briefing: once per meeting, averaged). Status messages and the first briefing update are
+ * per meeting too (PER_MEETING_MESSAGES: not more of them in a longer meeting), so those that fell
+ * in a live window are counted once per meeting, not scaled; each is a frame of its own.
  */
 export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel {
   const liveHours = m.meetings.reduce((n, x) => n + x.liveSeconds, 0) / 3600;
@@ -166,11 +172,13 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     m.meetings.reduce((n, x) => n + f(x.end), 0) / m.meetings.length;
   const perHour = (f: (c: MeasuredCounts) => number) =>
     m.meetings.reduce((n, x) => n + f(x.live), 0) / liveHours + perMeeting(f);
-  // Live-window status messages: once per meeting instead of scaled (a frame each).
-  const liveStatus = (c: MeasuredCounts) => c.messagesPerViewer.status ?? 0;
-  const statusCorrection =
-    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / m.meetings.length -
-    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / liveHours;
+  // Live-window messages that come once per meeting, however long it is (a frame each): counted
+  // once per meeting instead of scaled.
+  const onceLive = (type: string) =>
+    m.meetings.reduce((n, x) => n + (x.live.messagesPerViewer[type] ?? 0), 0);
+  const correctionOf = (type: string) =>
+    PER_MEETING_MESSAGES.includes(type) ? onceLive(type) / m.meetings.length - onceLive(type) / liveHours : 0;
+  const perMeetingCorrection = PER_MEETING_MESSAGES.reduce((n, type) => n + correctionOf(type), 0);
   const sum = (r: Record<string, number>, match: (key: string) => boolean) =>
     Object.entries(r).reduce((n, [k, v]) => n + (match(k) ? v : 0), 0);
   const types = new Set(
@@ -180,9 +188,7 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     ]),
   );
   const messageTypes = Object.fromEntries(
-    [...types]
-      .sort()
-      .map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0) + (t === 'status' ? statusCorrection : 0)]),
+    [...types].sort().map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0) + correctionOf(t)]),
   );
   const meetingItemKb = Math.max(1, Math.ceil((m.meetingItemBytes ?? 1024) / 1024));
   const meetingUpdates = perHour((c) => sum(c.dynamodb.requests, (k) => /(^|-)meetings UpdateItem$/.test(k)));
@@ -190,8 +196,8 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     viewers,
     interimWindowMs: m.interimWindowMs ?? INTERIM_WINDOW_MS,
     source: `\`${m.command}\` (${m.measuredAt.slice(0, 10)}; ${m.meetings.map((x) => `${x.fixture} ${Math.round(x.liveSeconds)} s`).join(', ')})`,
-    messagesPerViewer: perHour((c) => c.billedPerViewer.batch) + statusCorrection,
-    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy) + statusCorrection,
+    messagesPerViewer: perHour((c) => c.billedPerViewer.batch) + perMeetingCorrection,
+    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy) + perMeetingCorrection,
     bytesPerViewer: perHour((c) => c.bytesPerViewer.batch),
     messageTypes,
     queueMessages: perHour((c) => sum(c.sqs.entries, (k) => TRANSCRIPT_QUEUE.test(k))),

@@ -8,7 +8,11 @@
  * - the first interim of an utterance (a seq not seen yet) goes to viewers at once (no mark), and
  *   so does an interim that comes a window or more after the meeting's last shown one;
  * - an interim inside the window is published with `display: 'skip'`: the fan-out reads it
- *   (alerts) but posts no transcript line;
+ *   (alerts) but posts no transcript line. Given the meetings' keywords (`keywordsOf`: the
+ *   gateway's, as its command poll last read them, ≤ 500 ms old), only a skipped interim that
+ *   holds a keyword occurrence no published copy of its line held is published — the only kind
+ *   that can raise an alert; the others are not published at all (no SQS message, no fan-out
+ *   invocation). Without `keywordsOf`, or for a meeting it does not know, every one is;
  * - when no newer interim has come for a window after the latest skipped one (the speech service
  *   paused before its final), that one is published again with `display: 'refresh'`: the fan-out
  *   posts only its transcript line (its alerts were raised from the skipped copy), so viewers
@@ -17,13 +21,15 @@
  * - a final (or `interim_dropped`) of that seq supersedes a pending refresh, which is cancelled,
  *   and so does the first interim of a later utterance: finals and alerts are never delayed or
  *   dropped.
- * Cost: an extra SQS message only for a refresh. Saved: skipped × viewers API Gateway messages.
+ * Cost: an extra SQS message only for a refresh. Saved: skipped × viewers API Gateway messages,
+ * and an SQS message and a fan-out invocation per skipped interim that can raise no alert.
  *
  * An interim that repeats the last interim of its utterance (same seq, same text, same speaker),
  * or that has no text while none was shown yet, is not published at all: it shows viewers
  * nothing new and raises no alert (alerts come from the text), yet would cost an SQS message, a
  * fan-out invocation and a WebSocket message per viewer (bench/meeting-usage.ts counts them).
  */
+import { occurrences } from '../realtime/keywords';
 import type { ServerMessage } from '../realtime/protocol';
 import type { PipelineEvent, TranscriptEvent } from './events';
 
@@ -59,19 +65,28 @@ export interface InterimCoalescerStats {
   unchanged: number;
   shown: number;
   skipped: number;
+  /** Skipped interims not published at all: they held no keyword occurrence new to their line. */
+  unqueued: number;
   refreshed: number;
+  /** Pending refreshes cancelled: by a final or drop of their seq, or a newer interim shown. */
   superseded: number;
 }
+
+/** A meeting's keywords as the gateway last read them, or undefined when it does not know them. */
+export type KeywordsOf = (meetingId: string) => readonly string[] | undefined;
 
 export class InterimCoalescer {
   private readonly meetings = new Map<string, MeetingWindow>();
   /** Per meeting, the last interim published: its seq, text and speaker. */
   private readonly lastInterim = new Map<string, { seq: number; text: string; speaker: string }>();
+  /** Per meeting, the keyword occurrences (keys) of the published copies of its current line. */
+  private readonly published = new Map<string, { seq: number; keys: Set<string> }>();
   readonly stats: InterimCoalescerStats = {
     interims: 0,
     unchanged: 0,
     shown: 0,
     skipped: 0,
+    unqueued: 0,
     refreshed: 0,
     superseded: 0,
   };
@@ -80,6 +95,8 @@ export class InterimCoalescer {
     private readonly publish: (event: PipelineEvent) => void,
     private readonly windowMs = INTERIM_WINDOW_MS,
     private readonly now: () => number = Date.now,
+    /** Without it every skipped interim is published (the fan-out reads each for alerts). */
+    private readonly keywordsOf?: KeywordsOf,
   ) {}
 
   handle(event: PipelineEvent): void {
@@ -117,11 +134,13 @@ export class InterimCoalescer {
       if (window?.pending) this.stats.superseded++;
       this.meetings.set(meetingId, { shownAt: now, seq: segment.seq });
       this.stats.shown++;
+      this.newOccurrences(event);
       this.publish(event);
       return;
     }
     this.stats.skipped++;
-    this.publish({ ...event, display: 'skip' });
+    if (this.newOccurrences(event)) this.publish({ ...event, display: 'skip' });
+    else this.stats.unqueued++;
     window.pending = event;
     // Shown if nothing newer comes for a window (a periodic interim a window after the last
     // shown one is shown itself, so the refresh does not race it).
@@ -152,6 +171,29 @@ export class InterimCoalescer {
     return false;
   }
 
+  /**
+   * Whether the fan-out could raise a keyword alert from this interim — an occurrence no
+   * published copy of its line held — recording its occurrences as published. True when the
+   * meeting's keywords are not known here.
+   */
+  private newOccurrences(event: TranscriptEvent): boolean {
+    const keywords = this.keywordsOf?.(event.meetingId);
+    if (!keywords) return true;
+    const { meetingId, segment } = event;
+    let line = this.published.get(meetingId);
+    if (line?.seq !== segment.seq) {
+      line = { seq: segment.seq, keys: new Set() };
+      this.published.set(meetingId, line);
+    }
+    let fresh = false;
+    for (const o of occurrences(segment.text, keywords)) {
+      if (line.keys.has(o.key)) continue;
+      line.keys.add(o.key);
+      fresh = true;
+    }
+    return fresh;
+  }
+
   /** A final or drop for seqs below `beforeSeq`: a pending refresh of those is not needed. */
   private supersede(meetingId: string, beforeSeq: number): void {
     const window = this.meetings.get(meetingId);
@@ -166,6 +208,7 @@ export class InterimCoalescer {
     this.refresh(meetingId);
     this.meetings.delete(meetingId);
     this.lastInterim.delete(meetingId);
+    this.published.delete(meetingId);
   }
 }
 

@@ -82,6 +82,7 @@ describe('InterimCoalescer', () => {
       unchanged: 0,
       shown: 2,
       skipped: 8,
+      unqueued: 0,
       refreshed: 1,
       superseded: 1,
     });
@@ -222,6 +223,61 @@ describe('InterimCoalescer', () => {
       'a:status',
       'b:I1.1:refresh',
     ]);
+  });
+
+  it('publishes a skipped interim only when it holds a keyword occurrence new to its line, given the keywords', () => {
+    // Prepare: the meeting's keywords as the gateway read them; "budget" added later.
+    const time = manualTime();
+    const published: PipelineEvent[] = [];
+    let keywords: string[] | undefined = ['deal'];
+    const coalescer = new InterimCoalescer(
+      (e) => published.push(e),
+      2_000,
+      time.now,
+      (meetingId) => (meetingId === 'm1' ? keywords : undefined),
+    );
+    const said = (seq: number, revision: number, text: string, meetingId = 'm1'): TranscriptEvent => {
+      const event = interim(seq, revision, meetingId);
+      return { ...event, segment: { ...event.segment, text } };
+    };
+
+    // Act: interims 250 ms apart (all but the first of each line inside the window).
+    const events = [
+      said(1, 0, 'we'), // shown
+      said(1, 1, 'we have'), // no keyword: not published
+      said(1, 2, 'we have a deal'), // "deal" #0 is new: published as skip (alerts)
+      said(1, 3, 'we have a deal so'), // "deal" #0 again: not published
+      said(1, 4, 'we have a deal so deal'), // "deal" #1 is new: published
+      said(1, 5, 'x', 'm2'), // a meeting whose keywords are unknown: shown
+      said(1, 6, 'x y', 'm2'), // …and its skipped interims all published
+    ];
+    for (const event of events) {
+      coalescer.handle(event);
+      time.advance(250);
+    }
+    keywords = ['deal', 'budget'];
+    coalescer.handle(said(1, 7, 'we have a deal so deal on budget')); // "budget" #0: published
+    coalescer.handle(final(1));
+    keywords = [];
+    coalescer.handle(said(2, 0, 'budget')); // a new line is always shown
+    time.advance(400);
+    coalescer.handle(said(2, 1, 'budget deal')); // no keywords any more: not published
+    time.advance(5_000);
+
+    // Assess: the last skipped interim of line 2, not published, still ends the line (a refresh).
+    expect(published.map((e) => `${'meetingId' in e ? e.meetingId : ''}:${label(e)}`)).toEqual([
+      'm1:I1.0',
+      'm1:I1.2:skip',
+      'm1:I1.4:skip',
+      'm2:I1.5',
+      'm2:I1.6:skip',
+      'm1:I1.7:skip',
+      'm1:F1.9',
+      'm1:I2.0',
+      'm2:I1.6:refresh',
+      'm1:I2.1:refresh',
+    ]);
+    expect(coalescer.stats).toMatchObject({ skipped: 7, unqueued: 3, refreshed: 2 });
   });
 
   it('shows every interim when the window is 0', () => {
