@@ -103,8 +103,14 @@ export interface UsageModel {
   /** Modelled: billed fan-out duration, local handler time (bench/pipeline.ts) + ~8 ms per sequential AWS call. */
   fanoutMsPerFinal: number;
   fanoutMsPerEvent: number;
-  /** Modelled: CloudWatch Logs bytes per Lambda invocation (START/END/REPORT + one INFO line) and per access-log line. */
+  /** Modelled: CloudWatch Logs bytes per Lambda invocation (START/END/REPORT) and per access-log line. */
   logBytesPerInvocation: number;
+  /**
+   * Modelled: bytes of one embedded-metric record of the fan-out (a final's: event count, latency,
+   * five hop latencies), written after each invocation with a final and else at most once a
+   * minute (core/pipeline/fanout-wiring.ts MetricsRelease).
+   */
+  logBytesPerMetricsRecord: number;
   logBytesPerAccessLogLine: number;
   /** Recording archive (bench/microphone.ts): chunk PUTs, assembly GETs, Opus bytes kept. */
   recordingPuts: number;
@@ -212,7 +218,11 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     readUnits: perHour((c) => c.dynamodb.rru),
     fanoutMsPerFinal: 50,
     fanoutMsPerEvent: 25,
-    logBytesPerInvocation: 600,
+    // START ~75 B, END ~55 B, REPORT ~140 B, each + 26 B CloudWatch counts per log event.
+    logBytesPerInvocation: 350,
+    // Powertools' record for a final's invocation as serialised (653 B: 8 metrics) + 26 B, and
+    // the held interims' values it carries (~5 B each).
+    logBytesPerMetricsRecord: 700,
     logBytesPerAccessLogLine: 400,
     recordingPuts: 242,
     recordingGets: 240,
@@ -585,11 +595,15 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
       usd: taskHour / perTask,
     });
   }
+  // Metric records: one per invocation with a final, the others' values held up to a minute.
+  const metricRecords = Math.min(u.fanoutInvocations, u.finals + 60);
   const logBytes =
-    u.fanoutInvocations * u.logBytesPerInvocation + pingsPerViewer * V * u.logBytesPerAccessLogLine;
+    u.fanoutInvocations * u.logBytesPerInvocation +
+    metricRecords * u.logBytesPerMetricsRecord +
+    pingsPerViewer * V * u.logBytesPerAccessLogLine;
   lines.push({
     item: 'CloudWatch Logs',
-    how: `${int(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
+    how: `${int(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${int(metricRecords)} metric records (one per final, else ≤ 1 a minute) × ${u.logBytesPerMetricsRecord} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
     usd: (logBytes / GB) * P.logsIngestGb,
   });
   lines.push({
