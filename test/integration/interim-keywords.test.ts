@@ -141,6 +141,7 @@ it('queues a skipped interim only for a keyword occurrence new to its line, with
     expect(interims).toEqual(['0', '1:skip', '4:skip']);
     expect(coalescer.stats).toMatchObject({ interims: 5, shown: 1, skipped: 4, unqueued: 2 });
   } finally {
+    coalescer.flush(); // its pending refresh: no timer outlives the test
     recall.close();
     await gateway.shutdown('test end');
   }
