@@ -1,18 +1,20 @@
 /**
- * Interims to viewers at most once per `windowMs` per meeting (default 2 s), ending on the latest,
- * in front of the audio gateway's EventPublisher.
+ * Interims to viewers at most once per `windowMs` per meeting (default 2 s; besides a line that
+ * raises a keyword alert), ending on the latest, in front of the audio gateway's EventPublisher.
  *
  * Every event is still published at once, in order: the fan-out must see every interim (keyword
  * alerts are raised from interims) and every final, status and drop event passes untouched. Only
  * the transcript line of an interim is coalesced, by marking the event:
  * - the first interim of an utterance (a seq not seen yet) goes to viewers at once (no mark), and
  *   so does an interim that comes a window or more after the meeting's last shown one;
- * - an interim inside the window is published with `display: 'skip'`: the fan-out reads it
- *   (alerts) but posts no transcript line. Given the meetings' keywords (`keywordsOf`: the
- *   gateway's, as its command poll last read them, ≤ 500 ms old), only a skipped interim that
- *   holds a keyword occurrence no published copy of its line held is published — the only kind
- *   that can raise an alert; the others are not published at all (no SQS message, no fan-out
- *   invocation). Without `keywordsOf`, or for a meeting it does not know, every one is;
+ * - given the meetings' keywords (`keywordsOf`: the gateway's, as its command poll last read
+ *   them, ≤ 500 ms old), an interim inside the window that holds a keyword occurrence no earlier
+ *   interim of its line held is shown too: its provisional alert goes out at once anyway, and
+ *   its line rides in the same batched frame (docs/protocol.md), so viewers see the word with
+ *   the alert; the window starts again there. The other interims inside the window can raise no
+ *   alert and are not published at all (no SQS message, no fan-out invocation);
+ * - without `keywordsOf`, or for a meeting it does not know, an interim inside the window is
+ *   published with `display: 'skip'`: the fan-out reads it (alerts) but posts no transcript line;
  * - when no newer interim has come for a window after the latest skipped one (the speech service
  *   paused before its final), that one is published again with `display: 'refresh'`: the fan-out
  *   posts only its transcript line (its alerts were raised from the skipped copy), so viewers
@@ -22,7 +24,7 @@
  *   and so does the first interim of a later utterance: finals and alerts are never delayed or
  *   dropped.
  * Cost: an extra SQS message only for a refresh. Saved: skipped × viewers API Gateway messages,
- * and an SQS message and a fan-out invocation per skipped interim that can raise no alert.
+ * and, with the keywords known, an SQS message and a fan-out invocation per skipped interim.
  *
  * An interim that repeats the last interim of its utterance (same seq, same text, same speaker),
  * or that has no text while none was shown yet, is not published at all: it shows viewers
@@ -64,6 +66,8 @@ export interface InterimCoalescerStats {
   /** Interims not published: the same text and speaker as the utterance's last one, or empty. */
   unchanged: number;
   shown: number;
+  /** Shown inside the window because they raise a keyword alert (the line shares its frame). */
+  shownWithAlert: number;
   skipped: number;
   /** Skipped interims not published at all: they held no keyword occurrence new to their line. */
   unqueued: number;
@@ -85,6 +89,7 @@ export class InterimCoalescer {
     interims: 0,
     unchanged: 0,
     shown: 0,
+    shownWithAlert: 0,
     skipped: 0,
     unqueued: 0,
     refreshed: 0,
@@ -127,19 +132,23 @@ export class InterimCoalescer {
     const now = this.now();
     const { meetingId, segment } = event;
     const window = this.meetings.get(meetingId);
-    if (!window || window.seq !== segment.seq || now - window.shownAt >= this.windowMs) {
-      // The first interim of an utterance, or a window after the last shown: shown now, and
-      // whatever was pending (older text, or an earlier utterance's) is not needed any more.
+    const due = !window || window.seq !== segment.seq || now - window.shownAt >= this.windowMs;
+    // Whether the fan-out could raise an alert from it (undefined: keywords not known here).
+    const alerting = this.newOccurrences(event);
+    if (due || alerting === true) {
+      // The first interim of an utterance, a window after the last shown, or one whose alert
+      // goes out now anyway (its line rides in the alert's frame): shown now, and whatever was
+      // pending (older text, or an earlier utterance's) is not needed any more.
       clearTimeout(window?.timer);
       if (window?.pending) this.stats.superseded++;
       this.meetings.set(meetingId, { shownAt: now, seq: segment.seq });
       this.stats.shown++;
-      this.newOccurrences(event);
+      if (!due) this.stats.shownWithAlert++;
       this.publish(event);
       return;
     }
     this.stats.skipped++;
-    if (this.newOccurrences(event)) this.publish({ ...event, display: 'skip' });
+    if (alerting === undefined) this.publish({ ...event, display: 'skip' });
     else this.stats.unqueued++;
     window.pending = event;
     // Shown if nothing newer comes for a window (a periodic interim a window after the last
@@ -173,12 +182,12 @@ export class InterimCoalescer {
 
   /**
    * Whether the fan-out could raise a keyword alert from this interim — an occurrence no
-   * published copy of its line held — recording its occurrences as published. True when the
-   * meeting's keywords are not known here.
+   * earlier interim of its line held — recording its occurrences. Undefined when the meeting's
+   * keywords are not known here.
    */
-  private newOccurrences(event: TranscriptEvent): boolean {
+  private newOccurrences(event: TranscriptEvent): boolean | undefined {
     const keywords = this.keywordsOf?.(event.meetingId);
-    if (!keywords) return true;
+    if (!keywords) return undefined;
     const { meetingId, segment } = event;
     let line = this.published.get(meetingId);
     if (line?.seq !== segment.seq) {

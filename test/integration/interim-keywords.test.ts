@@ -1,8 +1,9 @@
 /**
  * The audio gateway's interim coalescing with the meeting's keywords (core/pipeline/
- * interim-coalescer.ts): a skipped interim reaches the transcript queue only when it holds a
- * keyword occurrence new to its line, with the keywords the gateway's command poll read from the
- * meetings table — also after a `configure` changed them. Local emulators (dynalite,
+ * interim-coalescer.ts): inside the window, an interim reaches the transcript queue only when it
+ * holds a keyword occurrence new to its line (then as a line: its alert goes out now), with the
+ * keywords the gateway's command poll read from the meetings table — also after a `configure`
+ * changed them. Local emulators (dynalite,
  * local-aws-sqs), a Deepgram-protocol peer, the real gateway, publisher and queue.
  */
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -59,7 +60,7 @@ function interim(meetingId: string, seq: number, revision: number, text: string)
   };
 }
 
-it('queues a skipped interim only for a keyword occurrence new to its line, with the keywords the gateway last read', async () => {
+it('shows an interim inside the window that raises an alert and queues no other, with the keywords the gateway last read', async () => {
   // Prepare: a meeting with one keyword, its Recall socket on a real gateway (so the gateway
   // polls it), and the gateway's coalescer in front of a publisher to a fresh FIFO queue.
   const repo = new MeetingRepository();
@@ -109,7 +110,7 @@ it('queues a skipped interim only for a keyword occurrence new to its line, with
     // Act: a line whose interims grow; then the keywords change (configure) and it grows more.
     for (const [revision, text] of [
       'the', // shown: the line's first
-      'the budget', // "budget" #0 is new: queued (skip)
+      'the budget', // "budget" #0 is new: shown with its alert
       'the budget is', // nothing new: not queued
       'the budget is the deal', // "deal" is not a keyword yet: not queued
     ].entries()) {
@@ -119,7 +120,7 @@ it('queues a skipped interim only for a keyword occurrence new to its line, with
     await waitFor('the gateway’s poll to read the new keywords', () =>
       (gateway?.keywordsOf(id) ?? []).includes('deal'),
     );
-    coalescer.handle(interim(id, 1, 4, 'the budget is the deal now')); // "deal" #0 now new: queued
+    coalescer.handle(interim(id, 1, 4, 'the budget is the deal now')); // "deal" #0 now new: shown
     await publisher.flush();
 
     // Assess: what reached the queue, in order.
@@ -138,8 +139,14 @@ it('queues a skipped interim only for a keyword occurrence new to its line, with
     const interims = received.flatMap((e) =>
       e.type === 'transcript' ? [`${e.segment.revision}${e.display ? `:${e.display}` : ''}`] : [],
     );
-    expect(interims).toEqual(['0', '1:skip', '4:skip']);
-    expect(coalescer.stats).toMatchObject({ interims: 5, shown: 1, skipped: 4, unqueued: 2 });
+    expect(interims).toEqual(['0', '1', '4']);
+    expect(coalescer.stats).toMatchObject({
+      interims: 5,
+      shown: 3,
+      shownWithAlert: 2,
+      skipped: 2,
+      unqueued: 2,
+    });
   } finally {
     coalescer.flush(); // its pending refresh: no timer outlives the test
     recall.close();

@@ -81,6 +81,7 @@ describe('InterimCoalescer', () => {
       interims: 10,
       unchanged: 0,
       shown: 2,
+      shownWithAlert: 0,
       skipped: 8,
       unqueued: 0,
       refreshed: 1,
@@ -225,7 +226,7 @@ describe('InterimCoalescer', () => {
     ]);
   });
 
-  it('publishes a skipped interim only when it holds a keyword occurrence new to its line, given the keywords', () => {
+  it('given the keywords, shows an interim inside the window that raises an alert and publishes no other', () => {
     // Prepare: the meeting's keywords as the gateway read them; "budget" added later.
     const time = manualTime();
     const published: PipelineEvent[] = [];
@@ -245,18 +246,18 @@ describe('InterimCoalescer', () => {
     const events = [
       said(1, 0, 'we'), // shown
       said(1, 1, 'we have'), // no keyword: not published
-      said(1, 2, 'we have a deal'), // "deal" #0 is new: published as skip (alerts)
+      said(1, 2, 'we have a deal'), // "deal" #0 is new: shown (its alert goes out now)
       said(1, 3, 'we have a deal so'), // "deal" #0 again: not published
-      said(1, 4, 'we have a deal so deal'), // "deal" #1 is new: published
+      said(1, 4, 'we have a deal so deal'), // "deal" #1 is new: shown
       said(1, 5, 'x', 'm2'), // a meeting whose keywords are unknown: shown
-      said(1, 6, 'x y', 'm2'), // …and its skipped interims all published
+      said(1, 6, 'x y', 'm2'), // …and its skipped interims all published (the fan-out reads them)
     ];
     for (const event of events) {
       coalescer.handle(event);
       time.advance(250);
     }
     keywords = ['deal', 'budget'];
-    coalescer.handle(said(1, 7, 'we have a deal so deal on budget')); // "budget" #0: published
+    coalescer.handle(said(1, 7, 'we have a deal so deal on budget')); // "budget" #0: shown
     coalescer.handle(final(1));
     keywords = [];
     coalescer.handle(said(2, 0, 'budget')); // a new line is always shown
@@ -267,17 +268,17 @@ describe('InterimCoalescer', () => {
     // Assess: the last skipped interim of line 2, not published, still ends the line (a refresh).
     expect(published.map((e) => `${'meetingId' in e ? e.meetingId : ''}:${label(e)}`)).toEqual([
       'm1:I1.0',
-      'm1:I1.2:skip',
-      'm1:I1.4:skip',
+      'm1:I1.2',
+      'm1:I1.4',
       'm2:I1.5',
       'm2:I1.6:skip',
-      'm1:I1.7:skip',
+      'm1:I1.7',
       'm1:F1.9',
       'm1:I2.0',
       'm2:I1.6:refresh',
       'm1:I2.1:refresh',
     ]);
-    expect(coalescer.stats).toMatchObject({ skipped: 7, unqueued: 3, refreshed: 2 });
+    expect(coalescer.stats).toMatchObject({ shownWithAlert: 3, skipped: 4, unqueued: 3, refreshed: 2 });
   });
 
   it('shows every interim when the window is 0', () => {
