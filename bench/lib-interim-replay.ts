@@ -240,7 +240,7 @@ if (require.main === module) {
   console.log(
     replayReport(
       listArg('cadence-ms', [1000, 500, 100]),
-      listArg('windows', [INTERIM_WINDOW_MS, 1000, 2000]),
+      listArg('windows', [1000, 1500, INTERIM_WINDOW_MS, 3000]),
       numArg('viewers', 5),
     ),
   );
