@@ -10,54 +10,36 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from 
 import WebSocket from 'ws';
 import { AudioGateway } from '../../core/audio/audio-gateway';
 import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
-import { destroyClients } from '../../core/clients/lifecycle';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { newMeetingRecord } from '../../core/meetings/service';
 import { type PipelineEvent, PipelineEventSchema, type TranscriptEvent } from '../../core/pipeline/events';
 import { InterimCoalescer } from '../../core/pipeline/interim-coalescer';
 import { EventPublisher } from '../../core/pipeline/publisher';
-import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
+import { createLocalClients } from '../../local/aws-emulators';
+import { useEmulators } from '../helpers/emulators';
 import { type FakeDeepgram, startFakeDeepgram } from '../helpers/fake-deepgram';
 import { waitFor } from '../helpers/live';
+import { finalSegment, transcriptEvent } from '../helpers/meetings';
 
 const logger = createLogger('test');
 
-let emulators: RunningEmulators;
+const emulators = useEmulators({ logger });
 let clients: ReturnType<typeof createLocalClients>;
 let fake: FakeDeepgram;
 
 beforeAll(async () => {
-  emulators = await startEmulators({ logger });
-  Object.assign(process.env, emulators.env);
-  clients = createLocalClients(emulators.endpoints);
+  clients = createLocalClients(emulators().endpoints);
   fake = await startFakeDeepgram();
 });
 afterAll(async () => {
   await fake?.stop();
   clients?.destroy();
-  destroyClients();
-  await emulators?.stop();
 });
 
+/** Revision `revision` of line `seq`, an interim saying `text`. */
 function interim(meetingId: string, seq: number, revision: number, text: string): TranscriptEvent {
-  return {
-    v: 1,
-    type: 'transcript',
-    meetingId,
-    segment: {
-      id: `${meetingId}:${seq}`,
-      seq,
-      revision,
-      text,
-      speaker: 'A',
-      confidence: 0.9,
-      startMs: 0,
-      endMs: 100 * (revision + 1),
-      timestamp: new Date().toISOString(),
-      isFinal: false,
-    },
-  };
+  return transcriptEvent(meetingId, { ...finalSegment(meetingId, seq, text), revision, isFinal: false });
 }
 
 it('shows an interim inside the window that raises an alert and queues no other, with the keywords the gateway last read', async () => {

@@ -1,5 +1,10 @@
 import type { PipelineEvent, TranscriptEvent } from '../../core/pipeline/events';
-import { InterimCoalescer, interimWindowMs, viewerLines } from '../../core/pipeline/interim-coalescer';
+import {
+  InterimCoalescer,
+  interimWindowMs,
+  type KeywordsOf,
+  viewerLines,
+} from '../../core/pipeline/interim-coalescer';
 
 /** A manual clock and timer queue, so the windows are exact and nothing waits on wall time. */
 function manualTime() {
@@ -38,6 +43,14 @@ function final(seq: number, meetingId = 'm1'): TranscriptEvent {
   return { ...event, segment: { ...event.segment, isFinal: true } };
 }
 
+/** A coalescer with `windowMs` on a manual clock, and what it published. */
+function coalescing(windowMs: number, keywordsOf?: KeywordsOf) {
+  const time = manualTime();
+  const published: PipelineEvent[] = [];
+  const coalescer = new InterimCoalescer((e) => published.push(e), windowMs, time.now, keywordsOf);
+  return { time, published, coalescer };
+}
+
 const label = (e: PipelineEvent) =>
   e.type === 'transcript'
     ? `${e.segment.isFinal ? 'F' : 'I'}${e.segment.seq}.${e.segment.revision}${e.display ? `:${e.display}` : ''}`
@@ -49,9 +62,7 @@ describe('InterimCoalescer', () => {
 
   it('publishes every interim at once, shows one per window and re-sends the latest once interims stop', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
 
     // Act: ten interims 50 ms apart (20 a second), then nothing before the final.
     for (let revision = 0; revision < 10; revision++) {
@@ -91,9 +102,7 @@ describe('InterimCoalescer', () => {
 
   it('at the speech service’s 1 s cadence and a 2 s window shows every other interim and re-sends nothing', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 2_000, time.now);
+    const { time, published, coalescer } = coalescing(2_000);
 
     // Act: an utterance with five interims a second apart, its final, the next utterance.
     for (let revision = 0; revision < 5; revision++) {
@@ -112,20 +121,20 @@ describe('InterimCoalescer', () => {
 
   it('shows the first interim of an utterance at once and cancels the earlier utterance’s pending refresh', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 2_000, time.now);
+    const { time, published, coalescer } = coalescing(2_000);
 
     // Act: utterance 1 skips its second interim; utterance 2 starts before 1's final (an engine
     // may finalize late) and within the window.
-    coalescer.handle(interim(1, 0));
-    time.advance(500);
-    coalescer.handle(interim(1, 1));
-    time.advance(500);
-    coalescer.handle(interim(2, 0));
-    time.advance(500);
-    coalescer.handle(interim(2, 1));
-    time.advance(3_000);
+    for (const [seq, revision] of [
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ] as const) {
+      coalescer.handle(interim(seq, revision));
+      time.advance(500);
+    }
+    time.advance(2_500);
 
     // Assess
     expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'I2.0', 'I2.1:skip', 'I2.1:refresh']);
@@ -134,9 +143,7 @@ describe('InterimCoalescer', () => {
 
   it('publishes no interim that repeats its utterance’s last text and speaker, nor an empty one before any text', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
     const said = (seq: number, revision: number, text: string, speaker = 'A'): TranscriptEvent => {
       const event = interim(seq, revision);
       return { ...event, segment: { ...event.segment, text, speaker } };
@@ -164,9 +171,7 @@ describe('InterimCoalescer', () => {
 
   it('passes a final through at once and cancels the refresh it supersedes', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
 
     // Act
     coalescer.handle(interim(1, 0));
@@ -183,9 +188,7 @@ describe('InterimCoalescer', () => {
 
   it('keeps a pending refresh of a later seq when an earlier final arrives, and windows meetings separately', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
 
     // Act
     coalescer.handle(interim(2, 0));
@@ -201,9 +204,7 @@ describe('InterimCoalescer', () => {
 
   it('publishes pending refreshes on flush and before a meeting ends', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
     coalescer.handle(interim(1, 0, 'a'));
     coalescer.handle(interim(1, 1, 'a'));
     coalescer.handle(interim(1, 0, 'b'));
@@ -228,14 +229,9 @@ describe('InterimCoalescer', () => {
 
   it('given the keywords, shows an interim inside the window that raises an alert and publishes no other', () => {
     // Prepare: the meeting's keywords as the gateway read them; "budget" added later.
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
     let keywords: string[] | undefined = ['deal'];
-    const coalescer = new InterimCoalescer(
-      (e) => published.push(e),
-      2_000,
-      time.now,
-      (meetingId) => (meetingId === 'm1' ? keywords : undefined),
+    const { time, published, coalescer } = coalescing(2_000, (meetingId) =>
+      meetingId === 'm1' ? keywords : undefined,
     );
     const said = (seq: number, revision: number, text: string, meetingId = 'm1'): TranscriptEvent => {
       const event = interim(seq, revision, meetingId);
