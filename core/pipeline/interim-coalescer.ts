@@ -56,7 +56,7 @@ interface MeetingWindow {
   /** When an interim was last shown to viewers (a plain or refreshed interim), and its seq. */
   shownAt: number;
   seq: number;
-  /** The latest interim published with display 'skip', waiting for the window's end. */
+  /** The latest skipped interim (published with display 'skip', or not at all), for a refresh. */
   pending?: TranscriptEvent;
   timer?: NodeJS.Timeout;
 }
@@ -83,7 +83,7 @@ export class InterimCoalescer {
   private readonly meetings = new Map<string, MeetingWindow>();
   /** Per meeting, the last interim published: its seq, text and speaker. */
   private readonly lastInterim = new Map<string, { seq: number; text: string; speaker: string }>();
-  /** Per meeting, the keyword occurrences (keys) of the published copies of its current line. */
+  /** Per meeting, the keyword occurrences (keys) its current line's interims have held. */
   private readonly published = new Map<string, { seq: number; keys: Set<string> }>();
   readonly stats: InterimCoalescerStats = {
     interims: 0,
