@@ -103,8 +103,14 @@ export interface UsageModel {
   /** Modelled: billed fan-out duration, local handler time (bench/pipeline.ts) + ~8 ms per sequential AWS call. */
   fanoutMsPerFinal: number;
   fanoutMsPerEvent: number;
-  /** Modelled: CloudWatch Logs bytes per Lambda invocation (START/END/REPORT + one INFO line) and per access-log line. */
+  /** Modelled: CloudWatch Logs bytes per Lambda invocation (START/END/REPORT) and per access-log line. */
   logBytesPerInvocation: number;
+  /**
+   * Modelled: bytes of one embedded-metric record of the fan-out (a final's: event count, latency,
+   * five hop latencies), written after each invocation with a final and else at most once a
+   * minute (core/pipeline/fanout-wiring.ts MetricsRelease).
+   */
+  logBytesPerMetricsRecord: number;
   logBytesPerAccessLogLine: number;
   /** Recording archive (bench/microphone.ts): chunk PUTs, assembly GETs, Opus bytes kept. */
   recordingPuts: number;
@@ -139,6 +145,8 @@ export interface MeasuredCounts {
   framesPerViewer: { legacy: number; batch: number };
   billedPerViewer: { legacy: number; batch: number };
   bytesPerViewer: { legacy: number; batch: number };
+  /** Batched frames that carry keyword alerts only (alerts raised from interims not shown). */
+  alertOnlyFramesPerViewer?: number;
   messagesPerViewer: Record<string, number>;
   dynamodb: { wru: number; rru: number; requests: Record<string, number> };
   sqs: { requests: Record<string, number>; billed: number; entries: Record<string, number> };
@@ -151,11 +159,17 @@ export const USAGE_FILE = path.join(REPO_ROOT, 'bench', 'usage', 'meeting-hour.j
 const TRANSCRIPT_QUEUE = /transcript/i;
 
 /**
+ * Messages a meeting gets once, whatever its length: its status changes (joining, live, ended)
+ * and its first briefing update (bench/meeting-usage.ts tells it apart: `briefing.updates` 1).
+ */
+const PER_MEETING_MESSAGES = ['status', 'briefing_update:first'];
+
+/**
  * A meeting-hour from a measurement: each meeting's live window scaled to an hour (all
  * meetings' live time together), plus one meeting's end (its last events, assembly, the
- * final briefing: once per meeting, averaged). Status messages are per meeting too (joining,
- * live, ended: not more of them in a longer meeting), so those that fell in a live window are
- * counted once per meeting, not scaled; each is a frame of its own.
+ * final briefing: once per meeting, averaged). Status messages and the first briefing update are
+ * per meeting too (PER_MEETING_MESSAGES: not more of them in a longer meeting), so those that fell
+ * in a live window are counted once per meeting, not scaled; each is a frame of its own.
  */
 export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel {
   const liveHours = m.meetings.reduce((n, x) => n + x.liveSeconds, 0) / 3600;
@@ -164,11 +178,13 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     m.meetings.reduce((n, x) => n + f(x.end), 0) / m.meetings.length;
   const perHour = (f: (c: MeasuredCounts) => number) =>
     m.meetings.reduce((n, x) => n + f(x.live), 0) / liveHours + perMeeting(f);
-  // Live-window status messages: once per meeting instead of scaled (a frame each).
-  const liveStatus = (c: MeasuredCounts) => c.messagesPerViewer.status ?? 0;
-  const statusCorrection =
-    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / m.meetings.length -
-    m.meetings.reduce((n, x) => n + liveStatus(x.live), 0) / liveHours;
+  // Live-window messages that come once per meeting, however long it is (a frame each): counted
+  // once per meeting instead of scaled.
+  const onceLive = (type: string) =>
+    m.meetings.reduce((n, x) => n + (x.live.messagesPerViewer[type] ?? 0), 0);
+  const correctionOf = (type: string) =>
+    PER_MEETING_MESSAGES.includes(type) ? onceLive(type) / m.meetings.length - onceLive(type) / liveHours : 0;
+  const perMeetingCorrection = PER_MEETING_MESSAGES.reduce((n, type) => n + correctionOf(type), 0);
   const sum = (r: Record<string, number>, match: (key: string) => boolean) =>
     Object.entries(r).reduce((n, [k, v]) => n + (match(k) ? v : 0), 0);
   const types = new Set(
@@ -178,9 +194,7 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     ]),
   );
   const messageTypes = Object.fromEntries(
-    [...types]
-      .sort()
-      .map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0) + (t === 'status' ? statusCorrection : 0)]),
+    [...types].sort().map((t) => [t, perHour((c) => c.messagesPerViewer[t] ?? 0) + correctionOf(t)]),
   );
   const meetingItemKb = Math.max(1, Math.ceil((m.meetingItemBytes ?? 1024) / 1024));
   const meetingUpdates = perHour((c) => sum(c.dynamodb.requests, (k) => /(^|-)meetings UpdateItem$/.test(k)));
@@ -188,8 +202,8 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     viewers,
     interimWindowMs: m.interimWindowMs ?? INTERIM_WINDOW_MS,
     source: `\`${m.command}\` (${m.measuredAt.slice(0, 10)}; ${m.meetings.map((x) => `${x.fixture} ${Math.round(x.liveSeconds)} s`).join(', ')})`,
-    messagesPerViewer: perHour((c) => c.billedPerViewer.batch) + statusCorrection,
-    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy) + statusCorrection,
+    messagesPerViewer: perHour((c) => c.billedPerViewer.batch) + perMeetingCorrection,
+    legacyMessagesPerViewer: perHour((c) => c.billedPerViewer.legacy) + perMeetingCorrection,
     bytesPerViewer: perHour((c) => c.bytesPerViewer.batch),
     messageTypes,
     queueMessages: perHour((c) => sum(c.sqs.entries, (k) => TRANSCRIPT_QUEUE.test(k))),
@@ -204,7 +218,11 @@ export function usageFromMeasurement(m: MeasuredUsage, viewers = 5): UsageModel 
     readUnits: perHour((c) => c.dynamodb.rru),
     fanoutMsPerFinal: 50,
     fanoutMsPerEvent: 25,
-    logBytesPerInvocation: 600,
+    // START ~75 B, END ~55 B, REPORT ~140 B, each + 26 B CloudWatch counts per log event.
+    logBytesPerInvocation: 350,
+    // Powertools' record for a final's invocation as serialised (653 B: 8 metrics) + 26 B, and
+    // the held interims' values it carries (~5 B each).
+    logBytesPerMetricsRecord: 700,
     logBytesPerAccessLogLine: 400,
     recordingPuts: 242,
     recordingGets: 240,
@@ -577,11 +595,15 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
       usd: taskHour / perTask,
     });
   }
+  // Metric records: one per invocation with a final, the others' values held up to a minute.
+  const metricRecords = Math.min(u.fanoutInvocations, u.finals + 60);
   const logBytes =
-    u.fanoutInvocations * u.logBytesPerInvocation + pingsPerViewer * V * u.logBytesPerAccessLogLine;
+    u.fanoutInvocations * u.logBytesPerInvocation +
+    metricRecords * u.logBytesPerMetricsRecord +
+    pingsPerViewer * V * u.logBytesPerAccessLogLine;
   lines.push({
     item: 'CloudWatch Logs',
-    how: `${int(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
+    how: `${int(u.fanoutInvocations)} fan-out invocations × ${u.logBytesPerInvocation} B + ${int(metricRecords)} metric records (one per final, else ≤ 1 a minute) × ${u.logBytesPerMetricsRecord} B + ${num(pingsPerViewer * V)} pings × ${u.logBytesPerAccessLogLine} B of access log = ${(logBytes / 1e6).toFixed(2)} MB × $${P.logsIngestGb}/GB`,
     usd: (logBytes / GB) * P.logsIngestGb,
   });
   lines.push({

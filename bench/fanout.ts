@@ -221,7 +221,7 @@ async function interimPhase(ctx: Ctx, firstSeq: number): Promise<string> {
     await withTimeout(ctx.stack.fanout.idle(), 60_000, 'the interims to be handled');
     const st = coalescer.stats;
     rows.push([
-      window === 0 ? 'off (every interim shown)' : `${window} ms (≤ ${(1000 / window).toFixed(0)}/s)`,
+      window === 0 ? 'off (every interim shown)' : `${window} ms (≤ 1 line per ${window / 1000} s)`,
       offered,
       publisher.stats.published,
       window === 0 ? st.interims : st.shown + st.refreshed,
@@ -706,7 +706,7 @@ function report(
   }
   if (interims) out.push('', interims);
   // Instant (virtual time, no stack): the recorded meetings' interim streams through the coalescer.
-  out.push('', replayReport(REPLAY_CADENCES, [INTERIM_WINDOW_MS, 1000, 2000], SUBSCRIBERS));
+  out.push('', replayReport(REPLAY_CADENCES, [1000, 1500, INTERIM_WINDOW_MS, 3000], SUBSCRIBERS));
   out.push('', verdictLine(stats, floorP99, target, stray));
   return out.join('\n');
 }

@@ -23,6 +23,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { PipelineEvent } from '../core/pipeline/events';
 import { INTERIM_WINDOW_MS, InterimCoalescer } from '../core/pipeline/interim-coalescer';
+import { SAMPLE_KEYWORDS } from '../local/sample-meeting';
 import { listArg, markdownTable, numArg } from './lib-bench';
 
 interface ScriptSegment {
@@ -36,6 +37,8 @@ export interface RecordedMeeting {
   name: string;
   durationMs: number;
   segments: ScriptSegment[];
+  /** The meeting's keywords (the sample meeting's for meeting-librivox), as the gateway knows them. */
+  keywords?: string[];
 }
 
 export interface ReplayCounts {
@@ -59,8 +62,11 @@ export function recordedMeetings(dir = path.join(__dirname, '..', 'fixtures')): 
       const data = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
         durationMs: number;
         segments?: ScriptSegment[];
+        keywords?: string[];
       };
-      return { name: f.replace(/\.json$/, ''), durationMs: data.durationMs, segments: data.segments ?? [] };
+      const name = f.replace(/\.json$/, '');
+      const keywords = name === 'meeting-librivox' ? SAMPLE_KEYWORDS : (data.keywords ?? []);
+      return { name, durationMs: data.durationMs, segments: data.segments ?? [], keywords };
     })
     .filter((m) => m.segments.length > 0);
 }
@@ -149,6 +155,8 @@ export function replay(meeting: RecordedMeeting, cadenceMs: number, windowMs: nu
       },
       windowMs,
       () => time.now,
+      // The gateway knows its meetings' keywords (skipped interims that raise none are not queued).
+      meeting.keywords ? () => meeting.keywords : undefined,
     );
     for (const [at, event] of stream) {
       time.advanceTo(at);
@@ -232,7 +240,7 @@ if (require.main === module) {
   console.log(
     replayReport(
       listArg('cadence-ms', [1000, 500, 100]),
-      listArg('windows', [INTERIM_WINDOW_MS, 1000, 2000]),
+      listArg('windows', [1000, 1500, INTERIM_WINDOW_MS, 3000]),
       numArg('viewers', 5),
     ),
   );

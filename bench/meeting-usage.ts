@@ -217,6 +217,19 @@ interface Received {
   status?: string;
   state?: string;
   transcript?: { seq: number; text: string; isFinal: boolean };
+  added?: Partial<Record<'decisions' | 'actionItems' | 'openQuestions' | 'blockers', unknown[]>>;
+  briefing?: { updates?: number };
+}
+
+/**
+ * A briefing update by kind: the meeting's first (once per meeting, whatever its length), one
+ * that added items (decisions, action items, open questions, blockers), or one that changed only
+ * the summary, key points or topics (core/briefing/briefing-push.ts spaces those a minute apart).
+ */
+function briefingKind(m: Received): string {
+  if (m.briefing?.updates === 1) return 'briefing_update:first';
+  const items = ['decisions', 'actionItems', 'openQuestions', 'blockers'] as const;
+  return items.some((k) => (m.added?.[k]?.length ?? 0) > 0) ? 'briefing_update' : 'briefing_update:summary';
 }
 
 /** A message's type; transcripts split into finals, interims and interims repeating the last text. */
@@ -224,6 +237,7 @@ function describer(): (m: Received) => string {
   const lastInterim = new Map<number, string>();
   return (m) => {
     if (m.type === 'keyword_alert') return `keyword_alert:${m.state}`;
+    if (m.type === 'briefing_update') return briefingKind(m);
     if (m.type !== 'transcript' || !m.transcript) return m.type;
     const { seq, text, isFinal } = m.transcript;
     if (isFinal) return 'transcript:final';
@@ -319,6 +333,10 @@ function count(
       batch: perViewer(true, (r) => Math.ceil(r.bytes / WS_BILLING_BYTES)),
     },
     bytesPerViewer: { legacy: perViewer(false, (r) => r.bytes), batch: perViewer(true, (r) => r.bytes) },
+    // Batched frames that carry keyword alerts only (an alert raised from an interim not shown).
+    alertOnlyFramesPerViewer: perViewer(true, (r) =>
+      r.types.every((t) => t.startsWith('keyword_alert')) ? 1 : 0,
+    ),
     messagesPerViewer,
     dynamodb: {
       wru: dynamo.reduce((n, r) => n + r.wru, 0),

@@ -41,8 +41,14 @@ export async function startAudioGateway(
     logger,
     onBackpressure: (on) => gateway?.applyBackpressure(on),
   });
-  // Interim lines to viewers at most 4 a second per meeting; every event still goes to the queue.
-  const interims = new InterimCoalescer((event) => publisher.publish(event), interimWindowMs());
+  // Interim lines to viewers at most one per window per meeting (2 s); every final, status and
+  // interim that can raise a keyword alert still goes to the queue at once.
+  const interims = new InterimCoalescer(
+    (event) => publisher.publish(event),
+    interimWindowMs(),
+    Date.now,
+    (meetingId) => gateway?.keywordsOf(meetingId),
+  );
   const repo = new MeetingRepository();
   // Recordings and browser microphones (core/audio/live-audio.ts).
   const extensions = createLiveAudio({ repo, logger });

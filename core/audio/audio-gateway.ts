@@ -112,6 +112,8 @@ interface LiveMeeting {
   /** performance.now() of the last frame on `socket`. */
   lastFrameAt: number;
   graceTimer: NodeJS.Timeout | undefined;
+  /** The meeting's keywords as last read (at the session's start, then by every command poll). */
+  keywords: readonly string[];
 }
 
 export interface GatewayStats {
@@ -470,7 +472,13 @@ export class AudioGateway {
           if (outcome === 'ended') current.socket?.close(RECALL_CLOSE_CODES.MEETING_ENDED, 'Meeting ended');
         },
       });
-      live = { session, socket: undefined, lastFrameAt: performance.now(), graceTimer: undefined };
+      live = {
+        session,
+        socket: undefined,
+        lastFrameAt: performance.now(),
+        graceTimer: undefined,
+        keywords: meeting.keywords ?? [],
+      };
       this.meetings.set(meetingId, live);
       this.stats.sessions = this.meetings.size;
       void session.start().catch((error) => {
@@ -533,6 +541,15 @@ export class AudioGateway {
     }
   }
 
+  /**
+   * A live meeting's keywords as this task last read them (its command poll reads them every
+   * `commandPollMs`), or undefined for a meeting it does not serve: the interim coalescer's
+   * `keywordsOf` (core/pipeline/interim-coalescer.ts).
+   */
+  keywordsOf(meetingId: string): readonly string[] | undefined {
+    return this.meetings.get(meetingId)?.keywords;
+  }
+
   private async pollCommands(): Promise<void> {
     if (this.polling || this.meetings.size === 0) return;
     this.polling = true;
@@ -541,6 +558,7 @@ export class AudioGateway {
       for (const [meetingId, state] of states) {
         const live = this.meetings.get(meetingId);
         if (!live) continue;
+        live.keywords = state.keywords ?? [];
         // Not awaited: a stop finalizes for up to a few seconds and must not hold up the others.
         live.session.applyCommands(state.commandLog ?? [], state.status).catch((error) => {
           this.log.error('command failed', { meetingId, error: String(error) });

@@ -398,6 +398,8 @@ export class MeetingSession {
     this.finishing ??= (async () => {
       this.state = 'ending';
       this.log.info(outcome === 'ended' ? 'session ending' : 'session handing over', { reason });
+      // The last finals take one seq at a time: no block of them outlives this task's handover.
+      void this.seqs.singles();
       try {
         await this.stt.close(outcome === 'handed_over' ? HANDOVER_FLUSH_MS : undefined);
         await this.assembler.drain();

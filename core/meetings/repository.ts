@@ -75,11 +75,11 @@ export class MeetingRepository {
   }
 
   /**
-   * Gives back `seq`, the last one reserved, if nobody has reserved after it (a session that
-   * stops gracefully returns its unused prefetch, so the next session continues without a gap).
-   * Returns whether it was given back.
+   * Gives back `from`…`seq`, the last ones reserved, if nobody has reserved after them (a
+   * session that stops gracefully returns what it reserved and did not use, so the next session
+   * continues without a gap). Returns whether they were given back.
    */
-  async releaseSeq(meetingId: string, seq: number): Promise<boolean> {
+  async releaseSeq(meetingId: string, seq: number, from = seq): Promise<boolean> {
     try {
       await leanDynamo().send(
         new UpdateCommand({
@@ -87,7 +87,7 @@ export class MeetingRepository {
           Key: { meetingId },
           UpdateExpression: 'SET seqCounter = :previous',
           ConditionExpression: 'seqCounter = :seq',
-          ExpressionAttributeValues: { ':seq': seq, ':previous': seq - 1 },
+          ExpressionAttributeValues: { ':seq': seq, ':previous': from - 1 },
         }),
       );
       return true;

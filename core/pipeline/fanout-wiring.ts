@@ -59,6 +59,43 @@ export function fanoutMetricHooks(metrics: MetricSink): FanoutMetricHooks {
   };
 }
 
+/** The longest the fan-out holds back the metrics of invocations that handled no final. */
+export const METRICS_HOLD_MS = 60_000;
+
+/**
+ * When the fan-out writes its stored metrics (one CloudWatch embedded-metric log record, ~400 B
+ * with the hop latencies): after every invocation that handled a final, else at most once a
+ * `METRICS_HOLD_MS` — the values of interim-only invocations (their event count and hop
+ * latencies) wait in the container and go out in its next record. So most interims cost no log
+ * record of their own, only Lambda's START/END/REPORT lines (docs/operations.md). A container
+ * that is reclaimed while holding values loses at most a minute of interims' samples.
+ */
+export class MetricsRelease {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private finals = 0;
+
+  constructor(
+    private readonly metrics: { publishStoredMetrics(): void },
+    private readonly holdMs = METRICS_HOLD_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A final was handled in this invocation. */
+  sawFinal(): void {
+    this.finals++;
+  }
+
+  /** At the end of an invocation: writes the stored metrics when due. */
+  afterInvocation(): void {
+    const now = this.now();
+    const due = this.finals > 0 || now - this.lastAt >= this.holdMs;
+    this.finals = 0;
+    if (!due) return;
+    this.metrics.publishStoredMetrics();
+    this.lastAt = now;
+  }
+}
+
 /** The rolling briefings of the fan-out, with the engine chosen and built on first use. */
 export function fanoutRollingBriefings(deps: {
   segments: Pick<SegmentRepository, 'all'>;

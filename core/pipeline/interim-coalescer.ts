@@ -1,30 +1,45 @@
 /**
- * Interims to viewers at most once per `windowMs` per meeting (default 250 ms: ≤ 4 a second),
- * always ending on the latest, in front of the audio gateway's EventPublisher.
+ * Interims to viewers at most once per `windowMs` per meeting (default 2 s; besides a line that
+ * raises a keyword alert), ending on the latest, in front of the audio gateway's EventPublisher.
  *
  * Every event is still published at once, in order: the fan-out must see every interim (keyword
  * alerts are raised from interims) and every final, status and drop event passes untouched. Only
  * the transcript line of an interim is coalesced, by marking the event:
- * - the first interim after a quiet window goes to viewers as usual (no mark);
- * - an interim inside the window is published with `display: 'skip'`: the fan-out reads it
- *   (alerts) but posts no transcript line;
- * - when the window ends, the latest skipped interim (if nothing superseded it) is published again
- *   with `display: 'refresh'`: the fan-out posts only its transcript line (its alerts were raised
- *   from the skipped copy), so viewers always end on the latest text;
- * - a final (or `interim_dropped`) of that seq supersedes a pending refresh, which is cancelled:
- *   finals and alerts are never delayed or dropped.
- * Cost: at most one extra SQS message per window per meeting, when interims come faster than
- * that. Saved: (skipped − refreshed) × viewers API Gateway messages.
+ * - the first interim of an utterance (a seq not seen yet) goes to viewers at once (no mark), and
+ *   so does an interim that comes a window or more after the meeting's last shown one;
+ * - given the meetings' keywords (`keywordsOf`: the gateway's, as its command poll last read
+ *   them, ≤ 500 ms old), an interim inside the window that holds a keyword occurrence no earlier
+ *   interim of its line held is shown too: its provisional alert goes out at once anyway, and
+ *   its line rides in the same batched frame (docs/protocol.md), so viewers see the word with
+ *   the alert; the window starts again there. The other interims inside the window can raise no
+ *   alert and are not published at all (no SQS message, no fan-out invocation);
+ * - without `keywordsOf`, or for a meeting it does not know, an interim inside the window is
+ *   published with `display: 'skip'`: the fan-out reads it (alerts) but posts no transcript line;
+ * - when no newer interim has come for a window after the latest skipped one (the speech service
+ *   paused before its final), that one is published again with `display: 'refresh'`: the fan-out
+ *   posts only its transcript line (its alerts were raised from the skipped copy), so viewers
+ *   always end on the latest text. While interims keep coming, the next one a window after the
+ *   last shown one is shown itself, so a refresh never shows text that is about to be replaced;
+ * - a final (or `interim_dropped`) of that seq supersedes a pending refresh, which is cancelled,
+ *   and so does the first interim of a later utterance: finals and alerts are never delayed or
+ *   dropped.
+ * Cost: an extra SQS message only for a refresh. Saved: skipped × viewers API Gateway messages,
+ * and, with the keywords known, an SQS message and a fan-out invocation per skipped interim.
  *
  * An interim that repeats the last interim of its utterance (same seq, same text, same speaker),
  * or that has no text while none was shown yet, is not published at all: it shows viewers
  * nothing new and raises no alert (alerts come from the text), yet would cost an SQS message, a
  * fan-out invocation and a WebSocket message per viewer (bench/meeting-usage.ts counts them).
  */
+import { occurrences } from '../realtime/keywords';
 import type { ServerMessage } from '../realtime/protocol';
 import type { PipelineEvent, TranscriptEvent } from './events';
 
-export const INTERIM_WINDOW_MS = 250;
+/**
+ * 2 s: chosen on measurement (docs/benchmarks.md, "Issue #15.5: the interim line every 2 s"). At
+ * Deepgram's ~1 interim a second, 250 ms (the earlier default) showed every interim.
+ */
+export const INTERIM_WINDOW_MS = 2_000;
 
 /** `INTERIM_WINDOW_MS` from the environment (0 turns coalescing off), else the default. */
 export function interimWindowMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -38,9 +53,10 @@ export function interimWindowMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 interface MeetingWindow {
-  /** When an interim was last shown to viewers (a plain or refreshed interim). */
+  /** When an interim was last shown to viewers (a plain or refreshed interim), and its seq. */
   shownAt: number;
-  /** The latest interim published with display 'skip', waiting for the window's end. */
+  seq: number;
+  /** The latest skipped interim (published with display 'skip', or not at all), for a refresh. */
   pending?: TranscriptEvent;
   timer?: NodeJS.Timeout;
 }
@@ -50,20 +66,32 @@ export interface InterimCoalescerStats {
   /** Interims not published: the same text and speaker as the utterance's last one, or empty. */
   unchanged: number;
   shown: number;
+  /** Shown inside the window because they raise a keyword alert (the line shares its frame). */
+  shownWithAlert: number;
   skipped: number;
+  /** Skipped interims not published at all: they held no keyword occurrence new to their line. */
+  unqueued: number;
   refreshed: number;
+  /** Pending refreshes cancelled: by a final or drop of their seq, or a newer interim shown. */
   superseded: number;
 }
+
+/** A meeting's keywords as the gateway last read them, or undefined when it does not know them. */
+export type KeywordsOf = (meetingId: string) => readonly string[] | undefined;
 
 export class InterimCoalescer {
   private readonly meetings = new Map<string, MeetingWindow>();
   /** Per meeting, the last interim published: its seq, text and speaker. */
   private readonly lastInterim = new Map<string, { seq: number; text: string; speaker: string }>();
+  /** Per meeting, the keyword occurrences (keys) its current line's interims have held. */
+  private readonly published = new Map<string, { seq: number; keys: Set<string> }>();
   readonly stats: InterimCoalescerStats = {
     interims: 0,
     unchanged: 0,
     shown: 0,
+    shownWithAlert: 0,
     skipped: 0,
+    unqueued: 0,
     refreshed: 0,
     superseded: 0,
   };
@@ -72,6 +100,8 @@ export class InterimCoalescer {
     private readonly publish: (event: PipelineEvent) => void,
     private readonly windowMs = INTERIM_WINDOW_MS,
     private readonly now: () => number = Date.now,
+    /** Without it every skipped interim is published (the fan-out reads each for alerts). */
+    private readonly keywordsOf?: KeywordsOf,
   ) {}
 
   handle(event: PipelineEvent): void {
@@ -100,20 +130,31 @@ export class InterimCoalescer {
       return;
     }
     const now = this.now();
-    const window = this.meetings.get(event.meetingId);
-    if (!window || (now - window.shownAt >= this.windowMs && !window.timer)) {
-      this.meetings.set(event.meetingId, { shownAt: now });
+    const { meetingId, segment } = event;
+    const window = this.meetings.get(meetingId);
+    const due = !window || window.seq !== segment.seq || now - window.shownAt >= this.windowMs;
+    // Whether the fan-out could raise an alert from it (undefined: keywords not known here).
+    const alerting = this.newOccurrences(event);
+    if (due || alerting === true) {
+      // The first interim of an utterance, a window after the last shown, or one whose alert
+      // goes out now anyway (its line rides in the alert's frame): shown now, and whatever was
+      // pending (older text, or an earlier utterance's) is not needed any more.
+      clearTimeout(window?.timer);
+      if (window?.pending) this.stats.superseded++;
+      this.meetings.set(meetingId, { shownAt: now, seq: segment.seq });
       this.stats.shown++;
+      if (!due) this.stats.shownWithAlert++;
       this.publish(event);
       return;
     }
     this.stats.skipped++;
-    this.publish({ ...event, display: 'skip' });
+    if (alerting === undefined) this.publish({ ...event, display: 'skip' });
+    else this.stats.unqueued++;
     window.pending = event;
-    window.timer ??= setTimeout(
-      () => this.refresh(event.meetingId),
-      Math.max(0, window.shownAt + this.windowMs - now),
-    );
+    // Shown if nothing newer comes for a window (a periodic interim a window after the last
+    // shown one is shown itself, so the refresh does not race it).
+    clearTimeout(window.timer);
+    window.timer = setTimeout(() => this.refresh(meetingId), this.windowMs);
   }
 
   private refresh(meetingId: string): void {
@@ -139,6 +180,29 @@ export class InterimCoalescer {
     return false;
   }
 
+  /**
+   * Whether the fan-out could raise a keyword alert from this interim — an occurrence no
+   * earlier interim of its line held — recording its occurrences. Undefined when the meeting's
+   * keywords are not known here.
+   */
+  private newOccurrences(event: TranscriptEvent): boolean | undefined {
+    const keywords = this.keywordsOf?.(event.meetingId);
+    if (!keywords) return undefined;
+    const { meetingId, segment } = event;
+    let line = this.published.get(meetingId);
+    if (line?.seq !== segment.seq) {
+      line = { seq: segment.seq, keys: new Set() };
+      this.published.set(meetingId, line);
+    }
+    let fresh = false;
+    for (const o of occurrences(segment.text, keywords)) {
+      if (line.keys.has(o.key)) continue;
+      line.keys.add(o.key);
+      fresh = true;
+    }
+    return fresh;
+  }
+
   /** A final or drop for seqs below `beforeSeq`: a pending refresh of those is not needed. */
   private supersede(meetingId: string, beforeSeq: number): void {
     const window = this.meetings.get(meetingId);
@@ -153,6 +217,7 @@ export class InterimCoalescer {
     this.refresh(meetingId);
     this.meetings.delete(meetingId);
     this.lastInterim.delete(meetingId);
+    this.published.delete(meetingId);
   }
 }
 

@@ -7,7 +7,7 @@ import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
 import { handleFanoutRecord } from '../../core/pipeline/fanout-record';
 import { ShardDispatcher } from '../../core/pipeline/fanout-shards';
-import { fanoutMetricHooks, fanoutRollingBriefings } from '../../core/pipeline/fanout-wiring';
+import { fanoutMetricHooks, fanoutRollingBriefings, MetricsRelease } from '../../core/pipeline/fanout-wiring';
 import { InterimAudience } from '../../core/pipeline/interim-audience';
 import { SignedConnectionPoster } from '../../core/pipeline/signed-post';
 import { TranscriptFanout } from '../../core/pipeline/transcript-fanout';
@@ -21,6 +21,8 @@ import { SegmentRepository } from '../../core/transcript/segment-repository';
 const logger = createLogger('fanout');
 const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
 const { count, onEvicted, onTiming, onFinal } = fanoutMetricHooks(metrics);
+// Metrics go out after each invocation with a final, else at most once a minute.
+const release = new MetricsRelease(metrics);
 const connections = new ConnectionRepository();
 // Posts through the lean signed poster: the SDK client's per-request CPU bounds a large fan-out.
 const endpoint = managementEndpoint();
@@ -50,7 +52,17 @@ const fanoutDeps = {
 };
 const { maxReceiveCount } = QUEUES.transcriptEvents;
 const deadLetterQueueUrl = dlqUrl('transcriptEvents');
-const recordDeps = { deadLetterQueueUrl, maxReceiveCount, send: sendMessage, count, onFinal, logger };
+const recordDeps = {
+  deadLetterQueueUrl,
+  maxReceiveCount,
+  send: sendMessage,
+  count,
+  onFinal: (latencyMs: number) => {
+    release.sawFinal();
+    onFinal(latencyMs);
+  },
+  logger,
+};
 
 /** SQS FIFO event source (batch ≤ 10, ReportBatchItemFailures). */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
@@ -62,6 +74,6 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     return await processPartialResponse(event, run, new SqsFifoPartialProcessorAsync(), options);
   } finally {
     metrics.addMetric('Events', MetricUnit.Count, event.Records.length);
-    metrics.publishStoredMetrics();
+    release.afterInvocation();
   }
 }

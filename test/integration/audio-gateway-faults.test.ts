@@ -11,7 +11,7 @@ import { createDeepgramConnector } from '../../core/audio/deepgram-connector';
 import { destroyClients } from '../../core/clients/lifecycle';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
-import { SeqAllocator } from '../../core/meetings/seq-allocator';
+import { SEQ_BLOCK, SeqAllocator } from '../../core/meetings/seq-allocator';
 import { type PipelineEvent, PipelineEventSchema } from '../../core/pipeline/events';
 import { EventPublisher } from '../../core/pipeline/publisher';
 import { createLocalClients, type RunningEmulators, startEmulators } from '../../local/aws-emulators';
@@ -55,9 +55,9 @@ describe('the audio gateway under faults (local emulators)', () => {
         }
         return real.reserveSeqs(id, count);
       },
-      releaseSeq: (id: string, seq: number) => real.releaseSeq(id, seq),
+      releaseSeq: (id: string, seq: number, from?: number) => real.releaseSeq(id, seq, from),
     };
-    const seqs = new SeqAllocator(blip, meetingId);
+    const seqs = new SeqAllocator(blip, meetingId, 5, 1); // one seq a reservation: a prefetch after each
     expect(await seqs.next()).toBe(1);
     await waitFor('the prefetch to fail', () => calls >= 6);
     // The failed prefetch is not kept: later seqs keep coming, unique and increasing.
@@ -72,6 +72,65 @@ describe('the audio gateway under faults (local emulators)', () => {
     await seqs.release();
     const next = new SeqAllocator(repo(), meetingId);
     expect(await next.next()).toBe(3);
+  });
+
+  it('reserves seqs 10 at a time, the next block as the last seq of one goes out', async () => {
+    // Prepare: the real repository, its reservations counted.
+    const { meetingId } = await newMeeting();
+    const real = repo();
+    const reservations: number[] = [];
+    const counting = {
+      reserveSeqs: (id: string, count?: number) => {
+        reservations.push(count ?? 1);
+        return real.reserveSeqs(id, count);
+      },
+      releaseSeq: (id: string, seq: number, from?: number) => real.releaseSeq(id, seq, from),
+    };
+    const seqs = new SeqAllocator(counting, meetingId);
+
+    // Act
+    const taken: number[] = [];
+    for (let i = 0; i < 25; i++) taken.push(await seqs.next());
+
+    // Assess: 1…25 in order from three writes (the third reserved ahead, at seq 20).
+    expect(taken).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(reservations).toEqual([SEQ_BLOCK, SEQ_BLOCK, SEQ_BLOCK]);
+    expect((await real.get(meetingId))?.seqCounter).toBe(30);
+  });
+
+  it('gives a finishing session’s unused block back and then takes one seq at a time: the next session continues without a gap', async () => {
+    // Prepare
+    const { meetingId } = await newMeeting();
+    const seqs = new SeqAllocator(repo(), meetingId);
+    expect([await seqs.next(), await seqs.next(), await seqs.next()]).toEqual([1, 2, 3]);
+
+    // Act: the session finishes (a handover's last finals), then stops.
+    await seqs.singles();
+    const counterAfterSingles = (await repo().get(meetingId))?.seqCounter;
+    const last = [await seqs.next(), await seqs.next()];
+    await seqs.release();
+
+    // Assess
+    expect(counterAfterSingles).toBe(3);
+    expect(last).toEqual([4, 5]);
+    expect(await new SeqAllocator(repo(), meetingId).next()).toBe(6);
+  });
+
+  it('leaves a finishing session’s block unused when another task reserved after it, taking seqs above that task’s', async () => {
+    // Prepare: this task holds 1…10 (used 1, 2); the next task, not held back (its handover mark
+    // expired), reserved 11…20.
+    const { meetingId } = await newMeeting();
+    const old = new SeqAllocator(repo(), meetingId);
+    expect([await old.next(), await old.next()]).toEqual([1, 2]);
+    const next = new SeqAllocator(repo(), meetingId);
+    expect(await next.next()).toBe(11);
+
+    // Act
+    await old.singles();
+    const late = await old.next();
+
+    // Assess: 3…10 stay a gap (clients may see gaps); nothing below the next task's seqs.
+    expect(late).toBe(21);
   });
 
   it('holds finals and status events while SQS is unreachable for longer than its retries, then delivers them all', async () => {

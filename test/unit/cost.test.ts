@@ -189,6 +189,40 @@ describe('cost model (bench/cost.ts)', () => {
     expect(usageFromMeasurement(withStatus).messageTypes.status).toBeCloseTo(2 + 1);
   });
 
+  it('counts a meeting’s first briefing update once per meeting, and later ones per hour', () => {
+    const withBriefings = measurement();
+    for (const x of withBriefings.meetings) {
+      x.live.messagesPerViewer['briefing_update:first'] = 1;
+      x.live.messagesPerViewer.briefing_update = 3;
+      x.live.billedPerViewer.batch += 4;
+    }
+
+    const u = usageFromMeasurement(withBriefings);
+    const added = u.messagesPerViewer - usageFromMeasurement(measurement()).messagesPerViewer;
+
+    // Two 30-minute meetings: the first update once per meeting (1), the others scaled (6 an hour).
+    expect(u.messageTypes['briefing_update:first']).toBeCloseTo(1);
+    expect(u.messageTypes.briefing_update).toBeCloseTo(6);
+    expect(added).toBeCloseTo(1 + 6);
+  });
+
+  it('writes a fan-out metrics record per final and at most one a minute for the other invocations', () => {
+    const u = usageFromMeasurement(measurement());
+    const logs = line(perMeetingHour(template({}), u), /CloudWatch Logs/)?.usd ?? Number.NaN;
+    const pings = (3_600_000 / PING_INTERVAL_MS) * u.viewers;
+    const records = Math.min(u.fanoutInvocations, u.finals + 60);
+
+    expect(records).toBeLessThan(u.fanoutInvocations);
+    expect(logs).toBeCloseTo(
+      ((u.fanoutInvocations * u.logBytesPerInvocation +
+        records * u.logBytesPerMetricsRecord +
+        pings * u.logBytesPerAccessLogLine) /
+        1024 ** 3) *
+        PRICES.logsIngestGb,
+      12,
+    );
+  });
+
   it('prices SQS as the gateway’s send requests plus a receive and a delete per fan-out invocation', () => {
     const u = usageFromMeasurement(measurement());
     const sqs = line(perMeetingHour(template({}), u), /SQS FIFO/)?.usd ?? Number.NaN;

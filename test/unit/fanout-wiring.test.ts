@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadBriefingConfig } from '../../core/briefing/config';
 import { briefingEngineFactory } from '../../core/briefing/engines';
 import { EMBEDDED_BRIEF_ENGINE } from '../../core/briefing/model';
-import { fanoutMetricHooks, HOP_METRICS } from '../../core/pipeline/fanout-wiring';
+import { fanoutMetricHooks, HOP_METRICS, MetricsRelease } from '../../core/pipeline/fanout-wiring';
 import { FANOUT_METRICS } from '../../core/resources';
 
 const logger = new Logger({ logLevel: 'ERROR' });
@@ -51,6 +52,47 @@ describe('fan-out metric hooks', () => {
       [FANOUT_METRICS.finalLatency, 'Milliseconds', 42],
       ['EvictedSubscribers', 'Count', 1],
     ]);
+  });
+});
+
+describe('metrics release', () => {
+  it('writes a record after each invocation with a final, holds interim-only ones up to a minute, and loses no value', () => {
+    // Prepare: Powertools' Metrics as the handler builds it, its records caught on stdout.
+    const records: Record<string, unknown>[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      const text = String(chunk).trim();
+      if (text.startsWith('{"_aws"')) records.push(JSON.parse(text) as Record<string, unknown>);
+      return true;
+    });
+    let now = 0;
+    const metrics = new Metrics({ namespace: FANOUT_METRICS.namespace, serviceName: FANOUT_METRICS.service });
+    const release = new MetricsRelease(metrics, 60_000, () => now);
+    const invocation = (final: boolean) => {
+      metrics.addMetric('Events', MetricUnit.Count, 1);
+      if (final) release.sawFinal();
+      release.afterInvocation();
+      now += 1_000;
+    };
+    const events = () => records.map((r) => r.Events);
+
+    try {
+      // Act + Assess: the container's first invocation writes (nothing written for a minute).
+      invocation(false);
+      expect(events()).toEqual([1]);
+      // Interim-only invocations are held…
+      invocation(false);
+      invocation(false);
+      expect(records).toHaveLength(1);
+      // …and go out with the next final's record, every value kept.
+      invocation(true);
+      expect(events()).toEqual([1, [1, 1, 1]]);
+      // Without a final, a minute after the last record at the latest.
+      for (let i = 0; i < 60; i++) invocation(false);
+      expect(records).toHaveLength(3);
+      expect(records.flatMap((r) => r.Events as number | number[])).toHaveLength(1 + 3 + 60);
+    } finally {
+      write.mockRestore();
+    }
   });
 });
 

@@ -1,5 +1,10 @@
 import type { PipelineEvent, TranscriptEvent } from '../../core/pipeline/events';
-import { InterimCoalescer, interimWindowMs, viewerLines } from '../../core/pipeline/interim-coalescer';
+import {
+  InterimCoalescer,
+  interimWindowMs,
+  type KeywordsOf,
+  viewerLines,
+} from '../../core/pipeline/interim-coalescer';
 
 /** A manual clock and timer queue, so the windows are exact and nothing waits on wall time. */
 function manualTime() {
@@ -38,6 +43,14 @@ function final(seq: number, meetingId = 'm1'): TranscriptEvent {
   return { ...event, segment: { ...event.segment, isFinal: true } };
 }
 
+/** A coalescer with `windowMs` on a manual clock, and what it published. */
+function coalescing(windowMs: number, keywordsOf?: KeywordsOf) {
+  const time = manualTime();
+  const published: PipelineEvent[] = [];
+  const coalescer = new InterimCoalescer((e) => published.push(e), windowMs, time.now, keywordsOf);
+  return { time, published, coalescer };
+}
+
 const label = (e: PipelineEvent) =>
   e.type === 'transcript'
     ? `${e.segment.isFinal ? 'F' : 'I'}${e.segment.seq}.${e.segment.revision}${e.display ? `:${e.display}` : ''}`
@@ -47,28 +60,26 @@ describe('InterimCoalescer', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('publishes every interim at once, shows one per window and re-sends the latest when the window ends', () => {
+  it('publishes every interim at once, shows one per window and re-sends the latest once interims stop', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
 
-    // Act: ten interims 50 ms apart (20 a second).
+    // Act: ten interims 50 ms apart (20 a second), then nothing before the final.
     for (let revision = 0; revision < 10; revision++) {
       coalescer.handle(interim(1, revision));
       time.advance(50);
     }
     time.advance(500);
 
-    // Assess
+    // Assess: the interim a window after the last shown one is shown itself; the last skipped
+    // one is re-sent a window after it came, as nothing newer came.
     expect(published.map(label)).toEqual([
       'I1.0',
       'I1.1:skip',
       'I1.2:skip',
       'I1.3:skip',
       'I1.4:skip',
-      'I1.4:refresh',
-      'I1.5:skip',
+      'I1.5',
       'I1.6:skip',
       'I1.7:skip',
       'I1.8:skip',
@@ -80,18 +91,59 @@ describe('InterimCoalescer', () => {
     expect(coalescer.stats).toEqual({
       interims: 10,
       unchanged: 0,
-      shown: 1,
-      skipped: 9,
-      refreshed: 2,
-      superseded: 0,
+      shown: 2,
+      shownWithAlert: 0,
+      skipped: 8,
+      unqueued: 0,
+      refreshed: 1,
+      superseded: 1,
     });
+  });
+
+  it('at the speech service’s 1 s cadence and a 2 s window shows every other interim and re-sends nothing', () => {
+    // Prepare
+    const { time, published, coalescer } = coalescing(2_000);
+
+    // Act: an utterance with five interims a second apart, its final, the next utterance.
+    for (let revision = 0; revision < 5; revision++) {
+      coalescer.handle(interim(1, revision));
+      time.advance(1_000);
+    }
+    coalescer.handle(final(1));
+    time.advance(300);
+    coalescer.handle(interim(2, 0));
+    time.advance(5_000);
+
+    // Assess: no refresh, as an interim or the final always came before a window passed; the
+    // next utterance's first interim is shown at once although the window has not passed.
+    expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'I1.2', 'I1.3:skip', 'I1.4', 'F1.9', 'I2.0']);
+  });
+
+  it('shows the first interim of an utterance at once and cancels the earlier utterance’s pending refresh', () => {
+    // Prepare
+    const { time, published, coalescer } = coalescing(2_000);
+
+    // Act: utterance 1 skips its second interim; utterance 2 starts before 1's final (an engine
+    // may finalize late) and within the window.
+    for (const [seq, revision] of [
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ] as const) {
+      coalescer.handle(interim(seq, revision));
+      time.advance(500);
+    }
+    time.advance(2_500);
+
+    // Assess
+    expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'I2.0', 'I2.1:skip', 'I2.1:refresh']);
+    expect(coalescer.stats.superseded).toBe(1);
   });
 
   it('publishes no interim that repeats its utterance’s last text and speaker, nor an empty one before any text', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
     const said = (seq: number, revision: number, text: string, speaker = 'A'): TranscriptEvent => {
       const event = interim(seq, revision);
       return { ...event, segment: { ...event.segment, text, speaker } };
@@ -119,9 +171,7 @@ describe('InterimCoalescer', () => {
 
   it('passes a final through at once and cancels the refresh it supersedes', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
 
     // Act
     coalescer.handle(interim(1, 0));
@@ -138,9 +188,7 @@ describe('InterimCoalescer', () => {
 
   it('keeps a pending refresh of a later seq when an earlier final arrives, and windows meetings separately', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
 
     // Act
     coalescer.handle(interim(2, 0));
@@ -156,9 +204,7 @@ describe('InterimCoalescer', () => {
 
   it('publishes pending refreshes on flush and before a meeting ends', () => {
     // Prepare
-    const time = manualTime();
-    const published: PipelineEvent[] = [];
-    const coalescer = new InterimCoalescer((e) => published.push(e), 250, time.now);
+    const { time, published, coalescer } = coalescing(250);
     coalescer.handle(interim(1, 0, 'a'));
     coalescer.handle(interim(1, 1, 'a'));
     coalescer.handle(interim(1, 0, 'b'));
@@ -179,6 +225,56 @@ describe('InterimCoalescer', () => {
       'a:status',
       'b:I1.1:refresh',
     ]);
+  });
+
+  it('given the keywords, shows an interim inside the window that raises an alert and publishes no other', () => {
+    // Prepare: the meeting's keywords as the gateway read them; "budget" added later.
+    let keywords: string[] | undefined = ['deal'];
+    const { time, published, coalescer } = coalescing(2_000, (meetingId) =>
+      meetingId === 'm1' ? keywords : undefined,
+    );
+    const said = (seq: number, revision: number, text: string, meetingId = 'm1'): TranscriptEvent => {
+      const event = interim(seq, revision, meetingId);
+      return { ...event, segment: { ...event.segment, text } };
+    };
+
+    // Act: interims 250 ms apart (all but the first of each line inside the window).
+    const events = [
+      said(1, 0, 'we'), // shown
+      said(1, 1, 'we have'), // no keyword: not published
+      said(1, 2, 'we have a deal'), // "deal" #0 is new: shown (its alert goes out now)
+      said(1, 3, 'we have a deal so'), // "deal" #0 again: not published
+      said(1, 4, 'we have a deal so deal'), // "deal" #1 is new: shown
+      said(1, 5, 'x', 'm2'), // a meeting whose keywords are unknown: shown
+      said(1, 6, 'x y', 'm2'), // …and its skipped interims all published (the fan-out reads them)
+    ];
+    for (const event of events) {
+      coalescer.handle(event);
+      time.advance(250);
+    }
+    keywords = ['deal', 'budget'];
+    coalescer.handle(said(1, 7, 'we have a deal so deal on budget')); // "budget" #0: shown
+    coalescer.handle(final(1));
+    keywords = [];
+    coalescer.handle(said(2, 0, 'budget')); // a new line is always shown
+    time.advance(400);
+    coalescer.handle(said(2, 1, 'budget deal')); // no keywords any more: not published
+    time.advance(5_000);
+
+    // Assess: the last skipped interim of line 2, not published, still ends the line (a refresh).
+    expect(published.map((e) => `${'meetingId' in e ? e.meetingId : ''}:${label(e)}`)).toEqual([
+      'm1:I1.0',
+      'm1:I1.2',
+      'm1:I1.4',
+      'm2:I1.5',
+      'm2:I1.6:skip',
+      'm1:I1.7',
+      'm1:F1.9',
+      'm1:I2.0',
+      'm2:I1.6:refresh',
+      'm1:I2.1:refresh',
+    ]);
+    expect(coalescer.stats).toMatchObject({ shownWithAlert: 3, skipped: 4, unqueued: 3, refreshed: 2 });
   });
 
   it('shows every interim when the window is 0', () => {
@@ -202,8 +298,8 @@ describe('viewerLines', () => {
 });
 
 describe('interimWindowMs', () => {
-  it('reads INTERIM_WINDOW_MS, defaults to 250 ms and rejects nonsense with a clear error', () => {
-    expect(interimWindowMs({})).toBe(250);
+  it('reads INTERIM_WINDOW_MS, defaults to 2 s and rejects nonsense with a clear error', () => {
+    expect(interimWindowMs({})).toBe(2_000);
     expect(interimWindowMs({ INTERIM_WINDOW_MS: '0' })).toBe(0);
     expect(() => interimWindowMs({ INTERIM_WINDOW_MS: 'soon' })).toThrow(/INTERIM_WINDOW_MS/);
   });
