@@ -5,8 +5,10 @@
  * Every event is still published at once, in order: the fan-out must see every interim (keyword
  * alerts are raised from interims) and every final, status and drop event passes untouched. Only
  * the transcript line of an interim is coalesced, by marking the event:
- * - the first interim of an utterance (a seq not seen yet) goes to viewers at once (no mark), and
- *   so does an interim that comes a window or more after the meeting's last shown one;
+ * - an interim that comes a window or more after the meeting's last shown line goes to viewers
+ *   at once (no mark), and so does the first interim of an utterance (a seq not seen yet) unless
+ *   the last shown line is the previous utterance's final, less than a window ago: a final goes
+ *   at once and starts the window too, so the next line does not cost a frame right behind it;
  * - given the meetings' keywords (`keywordsOf`: the gateway's, as its command poll last read
  *   them, ≤ 500 ms old), an interim inside the window that holds a keyword occurrence no earlier
  *   interim of its line held is shown too: its provisional alert goes out at once anyway, and
@@ -56,6 +58,8 @@ interface MeetingWindow {
   /** When an interim was last shown to viewers (a plain or refreshed interim), and its seq. */
   shownAt: number;
   seq: number;
+  /** Whether the last shown line was a final (its utterance is over). */
+  final?: boolean;
   /** The latest skipped interim (published with display 'skip', or not at all), for a refresh. */
   pending?: TranscriptEvent;
   timer?: NodeJS.Timeout;
@@ -109,7 +113,10 @@ export class InterimCoalescer {
       this.interim(event);
       return;
     }
-    if (event.type === 'transcript') this.supersede(event.meetingId, event.segment.seq + 1);
+    if (event.type === 'transcript') {
+      this.supersede(event.meetingId, event.segment.seq + 1);
+      if (event.segment.isFinal) this.finalShown(event.meetingId, event.segment.seq);
+    }
     else if (event.type === 'interim_dropped') this.supersede(event.meetingId, event.beforeSeq);
     else if (event.type === 'status' && (event.status === 'ended' || event.status === 'failed')) {
       this.forget(event.meetingId);
@@ -132,7 +139,8 @@ export class InterimCoalescer {
     const now = this.now();
     const { meetingId, segment } = event;
     const window = this.meetings.get(meetingId);
-    const due = !window || window.seq !== segment.seq || now - window.shownAt >= this.windowMs;
+    const due =
+      !window || now - window.shownAt >= this.windowMs || (window.seq !== segment.seq && !window.final);
     // Whether the fan-out could raise an alert from it (undefined: keywords not known here).
     const alerting = this.newOccurrences(event);
     if (due || alerting === true) {
@@ -155,6 +163,23 @@ export class InterimCoalescer {
     // shown one is shown itself, so the refresh does not race it).
     clearTimeout(window.timer);
     window.timer = setTimeout(() => this.refresh(meetingId), this.windowMs);
+  }
+
+  /**
+   * A final is a line viewers get at once: the window starts there too, so the next utterance's
+   * first interim waits for it (shown if it comes a window after the final, else the next one
+   * that does, or the refresh) instead of making a second frame right behind the final.
+   */
+  private finalShown(meetingId: string, seq: number): void {
+    const window = this.meetings.get(meetingId);
+    if (!window) {
+      this.meetings.set(meetingId, { shownAt: this.now(), seq, final: true });
+      return;
+    }
+    // A pending refresh of this or an earlier seq was cancelled by `supersede`.
+    window.shownAt = this.now();
+    window.seq = seq;
+    window.final = true;
   }
 
   private refresh(meetingId: string): void {

@@ -104,19 +104,50 @@ describe('InterimCoalescer', () => {
     // Prepare
     const { time, published, coalescer } = coalescing(2_000);
 
-    // Act: an utterance with five interims a second apart, its final, the next utterance.
+    // Act: an utterance with five interims a second apart, its final, the next utterance's
+    // interims a second apart from a second after the final.
     for (let revision = 0; revision < 5; revision++) {
       coalescer.handle(interim(1, revision));
       time.advance(1_000);
     }
     coalescer.handle(final(1));
-    time.advance(300);
-    coalescer.handle(interim(2, 0));
+    for (let revision = 0; revision < 2; revision++) {
+      time.advance(1_000);
+      coalescer.handle(interim(2, revision));
+    }
     time.advance(5_000);
 
     // Assess: no refresh, as an interim or the final always came before a window passed; the
-    // next utterance's first interim is shown at once although the window has not passed.
-    expect(published.map(label)).toEqual(['I1.0', 'I1.1:skip', 'I1.2', 'I1.3:skip', 'I1.4', 'F1.9', 'I2.0']);
+    // final starts the window too, so the next utterance's first line waits for its end.
+    expect(published.map(label)).toEqual([
+      'I1.0',
+      'I1.1:skip',
+      'I1.2',
+      'I1.3:skip',
+      'I1.4',
+      'F1.9',
+      'I2.0:skip',
+      'I2.1',
+    ]);
+  });
+
+  it('shows the first interim of an utterance at once when the last final is a window old', () => {
+    // Prepare
+    const { time, published, coalescer } = coalescing(2_000);
+
+    // Act: a final, a pause longer than the window, the next utterance; then one right behind
+    // its final, which waits for the window and ends on its latest text.
+    coalescer.handle(interim(1, 0));
+    coalescer.handle(final(1));
+    time.advance(2_500);
+    coalescer.handle(interim(2, 0));
+    coalescer.handle(final(2));
+    time.advance(100);
+    coalescer.handle(interim(3, 0));
+    time.advance(5_000);
+
+    // Assess
+    expect(published.map(label)).toEqual(['I1.0', 'F1.9', 'I2.0', 'F2.9', 'I3.0:skip', 'I3.0:refresh']);
   });
 
   it('shows the first interim of an utterance at once and cancels the earlier utterance’s pending refresh', () => {
@@ -256,7 +287,7 @@ describe('InterimCoalescer', () => {
     coalescer.handle(said(1, 7, 'we have a deal so deal on budget')); // "budget" #0: shown
     coalescer.handle(final(1));
     keywords = [];
-    coalescer.handle(said(2, 0, 'budget')); // a new line is always shown
+    coalescer.handle(said(2, 0, 'budget')); // right behind the final, no keyword: held
     time.advance(400);
     coalescer.handle(said(2, 1, 'budget deal')); // no keywords any more: not published
     time.advance(5_000);
@@ -270,11 +301,10 @@ describe('InterimCoalescer', () => {
       'm2:I1.6:skip',
       'm1:I1.7',
       'm1:F1.9',
-      'm1:I2.0',
       'm2:I1.6:refresh',
       'm1:I2.1:refresh',
     ]);
-    expect(coalescer.stats).toMatchObject({ shownWithAlert: 3, skipped: 4, unqueued: 3, refreshed: 2 });
+    expect(coalescer.stats).toMatchObject({ shownWithAlert: 3, skipped: 5, unqueued: 4, refreshed: 2 });
   });
 
   it('shows every interim when the window is 0', () => {
