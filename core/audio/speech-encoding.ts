@@ -8,11 +8,14 @@
  *   the internet egress). Encoded with a 64 K-entry table (one lookup a sample); the recording
  *   and every ring keep the original PCM. WER and CPU against linear16: docs/benchmarks.md
  *   ("Audio to Deepgram: encoding"), bench/audio-encoding.ts.
+ * - `opus`: Opus in Ogg (core/audio/ogg-opus-encoder.ts), sent with no `encoding` and no
+ *   `sample_rate` (Deepgram detects the container). Stateful: each speech socket gets its own
+ *   encoder and Ogg stream (deepgram-connector.ts), so it is not a per-chunk function here.
  */
 import { ConfigError } from '../errors';
 import { SAMPLE_RATE } from './pcm';
 
-export const SPEECH_ENCODINGS = ['linear16', 'mulaw'] as const;
+export const SPEECH_ENCODINGS = ['linear16', 'mulaw', 'opus'] as const;
 export type SpeechEncoding = (typeof SPEECH_ENCODINGS)[number];
 
 /**
@@ -22,8 +25,16 @@ export type SpeechEncoding = (typeof SPEECH_ENCODINGS)[number];
  */
 export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'linear16';
 
+/**
+ * Ogg Opus bytes a second with the gateway's settings (DEFAULT_OPUS: 16 kb/s, complexity 0, a
+ * page per 20 ms packet), measured over the four fixtures by `npm run bench:encoding`: Opus
+ * packets plus the Ogg page headers (27 + 1 bytes a page) and the stream's two header pages.
+ */
+export const OPUS_WIRE_BYTES_PER_SECOND = 3_400;
+
 /** Bytes a second on the wire to the speech service for 16 kHz mono audio. */
 export function wireBytesPerSecond(encoding: SpeechEncoding): number {
+  if (encoding === 'opus') return OPUS_WIRE_BYTES_PER_SECOND;
   return encoding === 'mulaw' ? SAMPLE_RATE : SAMPLE_RATE * 2;
 }
 
@@ -98,7 +109,7 @@ export function decodeMulaw(bytes: Uint8Array): Int16Array {
   return out;
 }
 
-/** The bytes to send to the speech service for a PCM chunk. */
-export function encodeForSpeech(pcm: Buffer, encoding: SpeechEncoding): Buffer {
+/** The bytes to send to the speech service for a PCM chunk (the stateless encodings). */
+export function encodeForSpeech(pcm: Buffer, encoding: 'linear16' | 'mulaw'): Buffer {
   return encoding === 'mulaw' ? encodeMulaw(pcm) : pcm;
 }
