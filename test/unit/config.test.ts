@@ -32,7 +32,7 @@ describe('configuration', () => {
       loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'mulaw' }).deepgramEncoding,
     ).toBe('mulaw');
     expect(() => loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'pcm' })).toThrow(
-      'DEEPGRAM_ENCODING must be one of linear16, mulaw, got "pcm"',
+      'DEEPGRAM_ENCODING must be one of linear16, mulaw, opus, got "pcm"',
     );
   });
 });
