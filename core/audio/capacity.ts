@@ -1,3 +1,5 @@
+import { DEFAULT_SPEECH_ENCODING, type SpeechEncoding } from './speech-encoding';
+
 /**
  * How many meetings one audio gateway process takes, from its measured capacity
  * (`npm run bench:gateway`, docs/benchmarks.md "Audio gateway"). The container's MAX_SESSIONS
@@ -17,12 +19,26 @@
  */
 export const MEASURED_STREAMS_PER_CORE = 300;
 
-/** Sessions a process with `vcpu` CPUs should take at most (MAX_SESSIONS). */
-export function gatewayMaxSessions(vcpu: number): number {
-  return Math.max(1, Math.floor(MEASURED_STREAMS_PER_CORE * vcpu));
+/**
+ * The same rule with DEEPGRAM_ENCODING=opus: the Ogg Opus encoder (libopus in WebAssembly,
+ * complexity 0, 16 kb/s) costs ≈ 2.9 ms of CPU per stream-second on its own (`npm run
+ * bench:encoding`: ≈ 58 µs per 20 ms frame), twice the rest of the gateway, so a core stays under
+ * half used at OPUS_STREAMS_PER_CORE streams (docs/benchmarks.md "Audio to Deepgram: encoding",
+ * `npm run bench:gateway -- --encoding opus`).
+ */
+export const MEASURED_OPUS_STREAMS_PER_CORE = 100;
+
+/** Streams a core carries under the rule above, with the given encoding to Deepgram. */
+export function streamsPerCore(encoding: SpeechEncoding = DEFAULT_SPEECH_ENCODING): number {
+  return encoding === 'opus' ? MEASURED_OPUS_STREAMS_PER_CORE : MEASURED_STREAMS_PER_CORE;
 }
 
-/** MAX_SESSIONS when it is not set: a process with one core to itself. */
+/** Sessions a process with `vcpu` CPUs should take at most (MAX_SESSIONS). */
+export function gatewayMaxSessions(vcpu: number, encoding: SpeechEncoding = DEFAULT_SPEECH_ENCODING): number {
+  return Math.max(1, Math.floor(streamsPerCore(encoding) * vcpu));
+}
+
+/** MAX_SESSIONS when it is not set: a process with one core to itself, the default encoding. */
 export const DEFAULT_MAX_SESSIONS = gatewayMaxSessions(1);
 
 /**
