@@ -71,11 +71,6 @@ export function writeOggPage(fields: OggPageFields, packets: readonly Uint8Array
   return page;
 }
 
-/** The page header bytes a page of these packets carries (the container's overhead). */
-export function oggPageOverhead(packetBytes: readonly number[]): number {
-  return HEADER_BYTES + packetBytes.reduce((n, bytes) => n + Math.floor(bytes / 255) + 1, 0);
-}
-
 export class OggFormatError extends Error {
   override readonly name = 'OggFormatError';
 }
@@ -112,13 +107,11 @@ export class OggReader {
 
   /** Bytes of the page at the start of `data`, or undefined until all of it has arrived. */
   private pageSize(data: Buffer): number | undefined {
-    if (data.length < HEADER_BYTES) {
-      if (data.length > 0 && !Buffer.from(OGG_CAPTURE).subarray(0, data.length).equals(data.subarray(0, 4)))
-        throw new OggFormatError('not an Ogg page (no OggS capture pattern)');
-      return undefined;
-    }
-    if (data.toString('ascii', 0, 4) !== OGG_CAPTURE)
+    // Checked on the first bytes already: a stream that is not Ogg fails at once, not after 27.
+    const n = Math.min(4, data.length);
+    if (data.toString('latin1', 0, n) !== OGG_CAPTURE.slice(0, n))
       throw new OggFormatError('not an Ogg page (no OggS capture pattern)');
+    if (data.length < HEADER_BYTES) return undefined;
     if (data[4] !== 0) throw new OggFormatError(`Ogg version ${data[4]} (only 0 exists)`);
     const segments = data[26] as number;
     if (data.length < HEADER_BYTES + segments) return undefined;
