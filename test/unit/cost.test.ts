@@ -18,6 +18,7 @@ import {
   type Template,
   usageFromMeasurement,
 } from '../../bench/cost';
+import { DEFAULT_SPEECH_ENCODING, OPUS_WIRE_BYTES_PER_SECOND } from '../../core/audio/speech-encoding';
 import { PING_INTERVAL_MS } from '../../core/realtime/ping-route';
 
 jest.setTimeout(300_000);
