@@ -49,12 +49,13 @@ export const SESSIONS_TARGET_SHARE = 0.6;
 
 /**
  * The Fargate task the CDK stack runs the gateway in (ARM64): CPU units (1024 = one vCPU) and
- * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) = 75, and autoscaling tracks 45
- * sessions per task. A quarter vCPU keeps the always-on task cheapest ($7 a month) at the same
- * cost per meeting-hour as a larger task (the price and the session limit both scale with the
- * vCPU). 75 sessions cost ≈ 155 ms of CPU a second with the recording archive (2.06 ms per
- * stream-second measured), 62 % of the quarter vCPU's quota. 512 MB holds them: ≈ 0.23 MB each
- * without the archive, ≈ 0.7 MB each with its open chunks (≈ 55 MB) beside the ~70–110 MB idle
- * process and one ffmpeg at a time.
+ * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) with the CDK's DEEPGRAM_ENCODING
+ * (Opus): 25, and autoscaling tracks 15 sessions per task (with linear16 it was 75 and 45). A
+ * quarter vCPU keeps the always-on task cheapest ($7 a month) at the same cost per meeting-hour as
+ * a larger task (the price and the session limit both scale with the vCPU). 25 sessions cost
+ * ≈ 130 ms of CPU a second (≈ 2 ms per stream-second for the gateway with the recording archive
+ * plus ≈ 3.3 ms for the Opus encoder), 53 % of the quarter vCPU's quota. 512 MB holds them with
+ * room to spare (≈ 0.7 MB each with the archive's open chunks, a few KB of WebAssembly memory for
+ * each encoder, beside the ~70–110 MB idle process and one ffmpeg at a time).
  */
 export const GATEWAY_TASK = { cpu: 256, memoryMiB: 512 } as const;

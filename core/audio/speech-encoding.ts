@@ -19,18 +19,21 @@ export const SPEECH_ENCODINGS = ['linear16', 'mulaw', 'opus'] as const;
 export type SpeechEncoding = (typeof SPEECH_ENCODINGS)[number];
 
 /**
- * The default on AWS and locally: the PCM as it is. μ-law is opt-in: it halves the egress
- * (≈ $0.005 a meeting-hour) but cost +0.030 WER on the local engine, and the transcript is the
- * product (docs/benchmarks.md, "Audio to Deepgram: encoding").
+ * The default on AWS and locally: Ogg Opus, a tenth of the PCM's bytes (≈ $0.0086 a meeting-hour
+ * less egress) with no WER loss on the local engine (0.472 against linear16's 0.500 in the same
+ * run, every Opus setting within the engine's own spread), for ≈ 3 ms of gateway CPU per
+ * stream-second (core/audio/capacity.ts). μ-law is opt-in: half the egress but +0.030 WER, and the
+ * transcript is the product (docs/benchmarks.md, "Audio to Deepgram: encoding").
  */
-export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'linear16';
+export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'opus';
 
 /**
  * Ogg Opus bytes a second with the gateway's settings (DEFAULT_OPUS: 16 kb/s, complexity 0, a
- * page per 20 ms packet), measured over the four fixtures by `npm run bench:encoding`: Opus
- * packets plus the Ogg page headers (27 + 1 bytes a page) and the stream's two header pages.
+ * page per 20 ms packet), measured over the four fixtures (200 s) by `npm run bench:encoding`:
+ * 3,159 B/s, of which 1,403 are Ogg page headers (28 bytes a page, 50 pages a second) and the
+ * rest Opus packets (VBR: fewer in silence).
  */
-export const OPUS_WIRE_BYTES_PER_SECOND = 3_400;
+export const OPUS_WIRE_BYTES_PER_SECOND = 3_160;
 
 /** Bytes a second on the wire to the speech service for 16 kHz mono audio. */
 export function wireBytesPerSecond(encoding: SpeechEncoding): number {
