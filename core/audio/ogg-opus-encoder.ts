@@ -14,7 +14,7 @@
  * the default, a 20 ms frame in is a page out, with no added latency (docs/benchmarks.md, "Audio
  * to Deepgram: encoding", measures the page overhead against fewer, larger pages).
  */
-import OpusScript from 'opusscript';
+import { OpusCodec } from './libopus';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, writeOggPage } from './ogg';
 import { SAMPLE_RATE } from './pcm';
 
@@ -29,7 +29,6 @@ const FRAME_BYTES = OPUS_FRAME_SAMPLES * 2;
  * them, so decoded sample i is input sample i and Deepgram's times match the stream clock.
  */
 export const OPUS_PRE_SKIP = 104 * GRANULE_PER_SAMPLE;
-const OPUS_SET_COMPLEXITY = 4010;
 
 export interface OpusSettings {
   /** Bits a second (libopus OPUS_SET_BITRATE). */
@@ -68,11 +67,11 @@ function opusTags(): Buffer {
 
 /** Fails at start-up, not at the first meeting, when the WebAssembly file is not where it loads from. */
 export function checkOpusAvailable(): void {
-  new OpusScript(SAMPLE_RATE, 1, OpusScript.Application.VOIP).delete();
+  new OpusCodec().delete();
 }
 
 export class OggOpusEncoder {
-  private readonly opus: OpusScript;
+  private readonly opus = new OpusCodec();
   private readonly serial = (Math.random() * 0x1_0000_0000) >>> 0;
   private readonly packetsPerPage: number;
   private sequence = 0;
@@ -91,9 +90,8 @@ export class OggOpusEncoder {
   readonly stats = { bytesOut: 0, packetBytes: 0, packets: 0, pages: 0 };
 
   constructor(settings: OpusSettings = DEFAULT_OPUS) {
-    this.opus = new OpusScript(SAMPLE_RATE, 1, OpusScript.Application.VOIP);
     this.opus.setBitrate(settings.bitrate);
-    this.opus.encoderCTL(OPUS_SET_COMPLEXITY, settings.complexity);
+    this.opus.setComplexity(settings.complexity);
     this.packetsPerPage = settings.packetsPerPage ?? 1;
   }
 

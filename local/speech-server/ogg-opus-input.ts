@@ -8,7 +8,7 @@
  * Anything else (bad pages, a CRC mismatch, a packet libopus rejects) fails with a reason; the
  * session then closes 1008 DATA-0000 as Deepgram does with audio it cannot decode.
  */
-import OpusScript from 'opusscript';
+import { OpusCodec, OpusCodecError } from '../../core/audio/libopus';
 import { OGG_FLAG_EOS, OggFormatError, OggReader } from '../../core/audio/ogg';
 
 const RATE = 16_000;
@@ -18,7 +18,7 @@ export type OpusInputResult = { ok: true; pcm: Int16Array } | { ok: false; reaso
 
 export class OggOpusInput {
   private readonly reader = new OggReader();
-  private decoder: OpusScript | undefined;
+  private decoder: OpusCodec | undefined;
   private stage: 'head' | 'tags' | 'audio' = 'head';
   /** Decoded samples still to drop at the start (the pre-skip, at 16 kHz). */
   private skip = 0;
@@ -36,10 +36,10 @@ export class OggOpusInput {
       return { ok: true, pcm: join(chunks) };
     } catch (error) {
       this.close();
-      if (error instanceof OggFormatError || error instanceof OpusInputError)
-        return { ok: false, reason: error.message };
-      // libopus's own errors ("Decode error: Invalid packet") are thrown as plain Errors.
-      return { ok: false, reason: `Opus: ${(error as Error).message}` };
+      const typed =
+        error instanceof OggFormatError || error instanceof OpusInputError || error instanceof OpusCodecError;
+      if (typed) return { ok: false, reason: error.message };
+      throw error;
     }
   }
 
@@ -62,8 +62,7 @@ export class OggOpusInput {
       return undefined;
     }
     if (!this.decoder) throw new OpusInputError('Ogg Opus stream already ended');
-    const decoded = this.decoder.decode(data);
-    let pcm = new Int16Array(decoded.buffer, decoded.byteOffset, decoded.length >> 1);
+    let pcm = this.decoder.decode(data);
     if (this.skip > 0) {
       const drop = Math.min(this.skip, pcm.length);
       this.skip -= drop;
@@ -75,8 +74,7 @@ export class OggOpusInput {
       pcm = pcm.subarray(0, Math.max(0, Math.min(pcm.length, total - this.samplesOut)));
     }
     this.samplesOut += pcm.length;
-    // A copy: the decoder's output buffer is reused for the next packet.
-    return Int16Array.from(pcm);
+    return pcm;
   }
 
   private head(data: Buffer): void {
@@ -88,7 +86,7 @@ export class OggOpusInput {
       throw new OpusInputError(`Opus with ${channels} channels (this server decodes mono only)`);
     this.preSkip = data.readUInt16LE(10);
     this.skip = Math.round(this.preSkip / PER_GRANULE);
-    this.decoder = new OpusScript(RATE, 1, OpusScript.Application.VOIP);
+    this.decoder = new OpusCodec();
   }
 }
 

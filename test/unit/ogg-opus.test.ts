@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, OggReader, oggCrc, writeOggPage } from '../../core/audio/ogg';
+import { OpusCodec } from '../../core/audio/libopus';
 import { OggOpusEncoder, OPUS_PRE_SKIP } from '../../core/audio/ogg-opus-encoder';
 import { parseWavHeader } from '../../local/speech-server/audio-input';
 import { OggOpusInput } from '../../local/speech-server/ogg-opus-input';
@@ -171,6 +172,27 @@ describe('Ogg Opus encoder (the gateway’s DEEPGRAM_ENCODING=opus)', () => {
     expect(a[0]?.flags).toBe(OGG_FLAG_BOS);
     expect(b[0]?.flags).toBe(OGG_FLAG_BOS);
     expect(b[0]?.serial).not.toBe(a[0]?.serial);
+  });
+});
+
+describe('libopus in WebAssembly (core/audio/libopus.ts)', () => {
+  it('keeps 400 encoders apart in one process, as a gateway holds one per meeting', () => {
+    // Prepare: opusscript's own class fails past ~79 instances and scribbles on memory it does
+    // not own; 400 codecs grow the WebAssembly memory several times over.
+    const frame = speech.subarray(0, 640);
+    const reference = new OpusCodec();
+    const expected = reference.encode(frame, 320);
+    reference.delete();
+
+    // Act
+    const codecs = Array.from({ length: 400 }, () => new OpusCodec());
+    const packets = codecs.map((c) => c.encode(frame, 320));
+    const decoded = codecs[399]?.decode(packets[399] as Buffer);
+    for (const c of codecs) c.delete();
+
+    // Assess: every fresh encoder makes the same first packet from the same frame.
+    expect(packets.every((p) => p.equals(expected))).toBe(true);
+    expect(decoded?.length).toBe(320);
   });
 });
 
