@@ -29,7 +29,9 @@ describe('configuration', () => {
       deepgramEncoding: 'opus',
     });
     // MAX_SESSIONS follows the encoding's CPU: PCM and μ-law leave room for 300 streams a core.
-    expect(loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'linear16' }).maxSessions).toBe(300);
+    expect(loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'linear16' }).maxSessions).toBe(
+      300,
+    );
     expect(
       loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'mulaw' }).deepgramEncoding,
     ).toBe('mulaw');

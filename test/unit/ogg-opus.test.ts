@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OGG_FLAG_BOS, OGG_FLAG_EOS, OggReader, oggCrc, writeOggPage } from '../../core/audio/ogg';
 import { OpusCodec } from '../../core/audio/libopus';
+import { OGG_FLAG_BOS, OGG_FLAG_EOS, OggReader, oggCrc, writeOggPage } from '../../core/audio/ogg';
 import { OggOpusEncoder, OPUS_PRE_SKIP } from '../../core/audio/ogg-opus-encoder';
 import { parseWavHeader } from '../../local/speech-server/audio-input';
 import { OggOpusInput } from '../../local/speech-server/ogg-opus-input';
