@@ -21,8 +21,8 @@ export type SpeechEncoding = (typeof SPEECH_ENCODINGS)[number];
 /**
  * The default on AWS and locally: Ogg Opus, a tenth of the PCM's bytes (≈ $0.0086 a meeting-hour
  * less egress) with no WER loss on the local engine (0.472 against linear16's 0.500 in the same
- * run, every Opus setting within the engine's own spread), for ≈ 3 ms of gateway CPU per
- * stream-second (core/audio/capacity.ts). μ-law is opt-in: half the egress but +0.030 WER, and the
+ * run, every Opus setting within the engine's own spread), for ≈ 5 ms more gateway CPU per
+ * stream-second (core/audio/capacity.ts: a task holds a fifth of the meetings). μ-law is opt-in: half the egress but +0.030 WER, and the
  * transcript is the product (docs/benchmarks.md, "Audio to Deepgram: encoding").
  */
 export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'opus';
