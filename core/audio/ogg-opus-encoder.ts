@@ -3,9 +3,8 @@
  * with DEEPGRAM_ENCODING=opus: Deepgram detects the container, so the socket names no
  * `encoding` and no `sample_rate` (https://developers.deepgram.com/docs/encoding).
  *
- * libopus 1.4 runs in WebAssembly (`opusscript`, MIT; libopus BSD): nothing native to build,
- * nothing downloaded at run time, the .wasm file beside the module (or the bundle: the
- * gateway's Dockerfile copies it next to main.js).
+ * libopus 1.4 runs in WebAssembly (core/audio/libopus.ts): nothing native to build, nothing
+ * downloaded at run time. CPU: ≈ 68 µs per 20 ms frame at complexity 0 (bench:encoding).
  *
  * One encoder is one Ogg stream: the first bytes out carry the OpusHead and OpusTags pages, and
  * a new speech socket (a reconnect) takes a new encoder, so a new stream with its own headers.
