@@ -1,5 +1,6 @@
 /**
- * `npm run bench:encoding [-- --fixtures meeting-librivox,standup-meeting|all] [--opus 16,24]`:
+ * `npm run bench:encoding [-- --fixtures meeting-librivox,standup-meeting|all]
+ *  [--opus 16:0,24:0,32:0,16:5] [--ffmpeg-opus 16]`:
  * what the audio encoding to Deepgram costs in accuracy and CPU, and saves in bytes.
  *
  * Accuracy: each fixture (fixtures/*.wav with its script) goes through the local engine with
@@ -7,20 +8,25 @@
  * - `linear16`: the PCM as the gateway has it (the baseline, same run);
  * - `mulaw`: the gateway's encoder (core/audio/speech-encoding.ts) in 20 ms chunks, decoded by the
  *   speech server's own input stage (local/speech-server/audio-input.ts, `encoding=mulaw`);
- * - `opus-N` (offline comparison, not a Parley path): ffmpeg's libopus at N kb/s (VoIP mode, Ogg),
- *   decoded back to 16 kHz by ffmpeg, as Deepgram would decode `ogg-opus`.
+ * - `opus K kb/s cC`: the gateway's Ogg Opus encoder (core/audio/ogg-opus-encoder.ts, opusscript)
+ *   at K kb/s and complexity C, a page per 20 ms packet, fed 20 ms chunks, decoded by the speech
+ *   server's input stage (no `encoding`: it sniffs `OggS`, as Deepgram detects the container);
+ * - `ffmpeg-opus N` (offline comparison, only with --ffmpeg-opus): ffmpeg's native libopus.
  * WER is against the fixture's script (core/wer.ts). The engine's own spread between two
  * encodings a listener would not tell apart (bench:engine: wav vs mp3, 0.015 overall and up to
  * 0.07 on one fixture) is the yardstick.
  *
- * CPU: the μ-law encoder per stream-second (20 ms chunks, as sendMedia gets them), this thread's
- * CPU time; libopus per stream-second from ffmpeg's own `-benchmark` user time (a native encoder,
- * what an in-process binding would cost at best). Both against the gateway's measured CPU per
+ * Bytes: what goes on the wire, Ogg pages included (and their share); also the same stream with
+ * a page per 5 packets (100 ms), the overhead a page per packet costs.
+ *
+ * CPU: each encoder per stream-second (20 ms chunks, as sendMedia gets them), this thread's CPU
+ * time, best of 5 passes; for Opus also µs per 20 ms frame. Against the gateway's measured CPU per
  * stream-second (docs/benchmarks.md "Audio gateway ingest": 1.05 ms relay floor).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { OggOpusEncoder, type OpusSettings } from '../core/audio/ogg-opus-encoder';
 import { encodeMulaw, wireBytesPerSecond } from '../core/audio/speech-encoding';
 import { wordErrorRate } from '../core/wer';
 import { AudioInput, parseWavHeader } from '../local/speech-server/audio-input';
@@ -70,22 +76,44 @@ function loadFixtures(names: string): Fixture[] {
 /** The samples the local speech server decodes from what the gateway sends in `encoding`. */
 function throughSpeechServerInput(
   pcm: Buffer,
-  encoding: 'linear16' | 'mulaw',
-): { pcm: Buffer; wireBytes: number } {
-  const parsed = parseListenParams(new URLSearchParams({ encoding, sample_rate: '16000' }));
+  encoding: 'linear16' | 'mulaw' | OpusSettings,
+): { pcm: Buffer; wireBytes: number; pageBytes?: number } {
+  const opus = typeof encoding === 'object' ? new OggOpusEncoder(encoding) : undefined;
+  const query: Record<string, string> = opus ? {} : { encoding: encoding as string, sample_rate: '16000' };
+  const parsed = parseListenParams(new URLSearchParams(query));
   if (!parsed.ok) throw new Error(parsed.message);
   const input = new AudioInput(parsed.params);
   const out: Buffer[] = [];
   let wireBytes = 0;
-  for (let off = 0; off < pcm.length; off += CHUNK_BYTES) {
-    const chunk = pcm.subarray(off, off + CHUNK_BYTES);
-    const wire = encoding === 'mulaw' ? encodeMulaw(chunk) : chunk;
+  const take = (wire: Buffer) => {
     wireBytes += wire.length;
     const r = input.push(wire);
     if (!r.ok) throw new Error(r.reason);
     out.push(Buffer.from(r.pcm.buffer, r.pcm.byteOffset, r.pcm.byteLength));
+  };
+  for (let off = 0; off < pcm.length; off += CHUNK_BYTES) {
+    const chunk = pcm.subarray(off, off + CHUNK_BYTES);
+    take(opus ? opus.encode(chunk) : encoding === 'mulaw' ? encodeMulaw(chunk) : chunk);
   }
-  return { pcm: Buffer.concat(out), wireBytes };
+  if (opus) take(opus.end());
+  input.close();
+  opus?.dispose();
+  return {
+    pcm: Buffer.concat(out),
+    wireBytes,
+    ...(opus ? { pageBytes: wireBytes - opus.stats.packetBytes } : {}),
+  };
+}
+
+/** Ogg bytes of the same stream with `packetsPerPage` packets a page (the page overhead's cost). */
+function oggBytes(pcm: Buffer, settings: OpusSettings): number {
+  const encoder = new OggOpusEncoder(settings);
+  let bytes = 0;
+  for (let off = 0; off < pcm.length; off += CHUNK_BYTES)
+    bytes += encoder.encode(pcm.subarray(off, off + CHUNK_BYTES)).length;
+  bytes += encoder.end().length;
+  encoder.dispose();
+  return bytes;
 }
 
 /** libopus at `kbps` through ffmpeg: the Ogg bytes, the PCM decoded back, the encoder's user CPU. */
@@ -122,27 +150,59 @@ function ffmpegCpuSeconds(pcm: Buffer, args: string[]): number {
   return Number(m[1]) + Number(m[2]);
 }
 
-/** CPU ms per stream-second of the μ-law encoder on `pcm`, 20 ms chunks, best of `rounds`. */
-function mulawCpuMsPerStreamSecond(pcm: Buffer, rounds = 5): number {
+/**
+ * CPU ms per stream-second of an encoder on `pcm` in 20 ms chunks, best of `rounds` (each
+ * `repeats` passes): `start` makes a fresh encoding function for a pass (a new Opus stream).
+ */
+function encoderCpuMsPerStreamSecond(
+  pcm: Buffer,
+  start: () => { encode: (chunk: Buffer) => Buffer; done: () => void },
+  repeats: number,
+  rounds = 5,
+): number {
   const chunks: Buffer[] = [];
   for (let off = 0; off + CHUNK_BYTES <= pcm.length; off += CHUNK_BYTES)
     chunks.push(pcm.subarray(off, off + CHUNK_BYTES));
   const seconds = (chunks.length * CHUNK_BYTES) / 32_000;
   let sink = 0;
-  encodeMulaw(chunks[0] as Buffer); // builds the table
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < rounds; r++) {
     const cpu0 = threadCpuSeconds();
-    for (let repeat = 0; repeat < 20; repeat++) for (const c of chunks) sink += encodeMulaw(c)[0] as number;
-    best = Math.min(best, ((threadCpuSeconds() - cpu0) * 1000) / (seconds * 20));
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      const encoder = start();
+      for (const c of chunks) sink += encoder.encode(c).length;
+      encoder.done();
+    }
+    best = Math.min(best, ((threadCpuSeconds() - cpu0) * 1000) / (seconds * repeats));
   }
   if (sink < 0) process.stderr.write('');
   return best;
 }
 
+function mulawCpuMsPerStreamSecond(pcm: Buffer): number {
+  encodeMulaw(pcm.subarray(0, 2)); // builds the table
+  return encoderCpuMsPerStreamSecond(pcm, () => ({ encode: encodeMulaw, done: () => undefined }), 20);
+}
+
+function opusCpuMsPerStreamSecond(pcm: Buffer, settings: OpusSettings): number {
+  return encoderCpuMsPerStreamSecond(
+    pcm,
+    () => {
+      const encoder = new OggOpusEncoder(settings);
+      return { encode: (c) => encoder.encode(c), done: () => encoder.dispose() };
+    },
+    1,
+  );
+}
+
 interface Row {
   encoding: string;
   bytesPerSecond: number;
+  /** Ogg page headers' share of bytesPerSecond (Opus). */
+  oggOverheadBytesPerSecond?: number;
+  /** The same stream with a page per 5 packets (100 ms) instead of per packet. */
+  bytesPerSecondPagePer100Ms?: number;
+  encodeMicrosPerFrame?: number;
   wer: number;
   deltaWer: number;
   perFixture: Record<string, number>;
@@ -152,7 +212,14 @@ interface Row {
 
 function main(): void {
   const fixtures = loadFixtures(arg('fixtures') ?? 'meeting-librivox,standup-meeting');
-  const opusRates = (arg('opus') ?? '16,24').split(',').filter(Boolean).map(Number);
+  const opusSettings: OpusSettings[] = (arg('opus') ?? '16:0,24:0,32:0,16:5,24:5')
+    .split(',')
+    .filter(Boolean)
+    .map((s) => {
+      const [kbps, complexity] = s.split(':').map(Number);
+      return { bitrate: (kbps as number) * 1000, complexity: complexity ?? 0, packetsPerPage: 1 };
+    });
+  const opusRates = (arg('ffmpeg-opus') ?? '').split(',').filter(Boolean).map(Number);
   const audioSeconds = fixtures.reduce((s, f) => s + f.seconds, 0);
   const machine = machineFacts();
   process.stderr.write(
@@ -162,12 +229,18 @@ function main(): void {
   const all = Buffer.concat(fixtures.map((f) => f.pcm));
   const variants: {
     name: string;
-    prepare: (pcm: Buffer) => { pcm: Buffer; wireBytes: number; encodeCpu?: number };
+    opus?: OpusSettings;
+    prepare: (pcm: Buffer) => { pcm: Buffer; wireBytes: number; encodeCpu?: number; pageBytes?: number };
   }[] = [
     { name: 'linear16', prepare: (pcm) => throughSpeechServerInput(pcm, 'linear16') },
     { name: 'mulaw', prepare: (pcm) => throughSpeechServerInput(pcm, 'mulaw') },
+    ...opusSettings.map((opus) => ({
+      name: `opus ${opus.bitrate / 1000} kb/s c${opus.complexity}`,
+      opus,
+      prepare: (pcm: Buffer) => throughSpeechServerInput(pcm, opus),
+    })),
     ...opusRates.map((kbps) => ({
-      name: `opus-${kbps}k (offline)`,
+      name: `ffmpeg-opus-${kbps}k (offline)`,
       prepare: (pcm: Buffer) => throughOpus(pcm, kbps),
     })),
   ];
@@ -177,6 +250,7 @@ function main(): void {
     let words = 0;
     let wire = 0;
     let encodeCpu = 0;
+    let pageBytes = 0;
     let engineCpu = 0;
     const perFixture: Record<string, number> = {};
     for (const f of fixtures) {
@@ -187,18 +261,30 @@ function main(): void {
       words += w.referenceWords;
       wire += p.wireBytes;
       encodeCpu += p.encodeCpu ?? 0;
+      pageBytes += p.pageBytes ?? 0;
       engineCpu += decoded.cpu;
       perFixture[f.name] = round(w.wer, 3);
     }
     const encodeMs =
       v.name === 'mulaw'
         ? mulawCpuMsPerStreamSecond(all)
-        : v.name.startsWith('opus')
-          ? (encodeCpu * 1000) / audioSeconds
-          : null;
+        : v.opus
+          ? opusCpuMsPerStreamSecond(all, v.opus)
+          : v.name.startsWith('ffmpeg-opus')
+            ? (encodeCpu * 1000) / audioSeconds
+            : null;
     const row: Row = {
       encoding: v.name,
       bytesPerSecond: Math.round(wire / audioSeconds),
+      ...(v.opus
+        ? {
+            oggOverheadBytesPerSecond: Math.round(pageBytes / audioSeconds),
+            bytesPerSecondPagePer100Ms: Math.round(
+              oggBytes(all, { ...v.opus, packetsPerPage: 5 }) / audioSeconds,
+            ),
+            encodeMicrosPerFrame: round(((encodeMs ?? 0) * 1000) / 50, 1),
+          }
+        : {}),
       wer: round(errors / words, 3),
       deltaWer: 0,
       perFixture,
@@ -221,6 +307,14 @@ function main(): void {
       `engine's own spread between encodings: 0.015 overall, ≤ 0.07 a fixture), encoder ${mulaw.encodeCpuMsPerStreamSecond} ms CPU per stream-second ` +
       `(${cpuShare.toFixed(1)} % of the gateway's 1.05 ms relay floor)\n`,
   );
+  for (const r of rows.filter((row) => row.encodeMicrosPerFrame !== undefined)) {
+    process.stdout.write(
+      `VERDICT ${r.encoding}: ${r.bytesPerSecond} B/s (${r.oggOverheadBytesPerSecond} of it Ogg pages; ${r.bytesPerSecondPagePer100Ms} with a page per 100 ms) ` +
+        `vs ${base.bytesPerSecond}, WER ${r.wer} vs ${base.wer} (Δ ${r.deltaWer >= 0 ? '+' : ''}${r.deltaWer}; ${r.deltaWer <= 0.01 ? 'no worse than' : 'WORSE than'} linear16 + 0.01), ` +
+        `encoder ${r.encodeCpuMsPerStreamSecond} ms CPU per stream-second = ${r.encodeMicrosPerFrame} µs per 20 ms frame ` +
+        `(${(((r.encodeCpuMsPerStreamSecond ?? 0) / RELAY_FLOOR_MS_PER_STREAM_SECOND) * 100).toFixed(0)} % of the relay floor)\n`,
+    );
+  }
 }
 
 function round(x: number, digits: number): number {

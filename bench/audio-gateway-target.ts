@@ -32,6 +32,7 @@ import {
 import { Logger } from '@aws-lambda-powertools/logger';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AudioGatewayOptions } from '../core/audio/audio-gateway';
+import { parseSpeechEncoding } from '../core/audio/speech-encoding';
 import { hashEndpointToken } from '../core/meetings/endpoint-token';
 import type { Meeting } from '../core/meetings/model';
 import {
@@ -202,7 +203,12 @@ async function startGateway(): Promise<Target> {
     host: '127.0.0.1',
     port: 0,
     repo: inMemoryRepo(),
-    connector: createDeepgramConnector({ apiKey: BENCH_API_KEY, wsUrl: sinkUrl }),
+    // DEEPGRAM_ENCODING as the container reads it (bench/audio-gateway.ts --encoding sets it).
+    connector: createDeepgramConnector({
+      apiKey: BENCH_API_KEY,
+      wsUrl: sinkUrl,
+      encoding: parseSpeechEncoding(process.env.DEEPGRAM_ENCODING),
+    }),
     publish: (event) => {
       counters.published++;
       if (event.type === 'transcript') counters.transcriptEvents++;

@@ -7,7 +7,7 @@
  *                                  [--modes relay,gateway] [--sink results|silent] [--no-pin]
  *                                  [--quiet-wait 10] [--retries 1] [--cpu-prof DIR] [--experiment lean-base64,block-ring]
  *                                  [--node-args "--max-semi-space-size=32"] [--compare <git-ref>] [--at <git-ref>] [--archive [gateway]] [--archive-stagger] [--archive-chunk-ms 15000] [--archive-spool disk|memory]
- *                                  [--before-env KEY=VALUE,…] [--bundle]
+ *                                  [--before-env KEY=VALUE,…] [--bundle] [--encoding linear16|mulaw|opus]
  *
  * Processes (loopback only):
  * - this process: the Recall driver (N `ws` clients sending `audio_mixed_raw.data` JSON text
@@ -65,11 +65,15 @@
  * CMD's Node flags (a `before` or `--at` row: the Dockerfile's at its ref; `--node-args` come after
  * them and win) and NODE_ENV=production, instead of TypeScript through tsx. The goals are
  * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
+ * --encoding sets the gateway rows' DEEPGRAM_ENCODING (the relay always forwards PCM): with `opus`
+ * each sink frame is an Ogg page (a page per 20 ms packet, core/audio/ogg-opus-encoder.ts), checked
+ * for its capture pattern instead of byte for byte, and the bytes the sink received per stream-second
+ * are reported.
  * BENCH_CHILD_LOG=<file> appends everything the processes under test print to that file (e.g.
  * with --node-args "--trace-gc").
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -77,6 +81,7 @@ import * as path from 'node:path';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { buildSync } from 'esbuild';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { parseSpeechEncoding } from '../core/audio/speech-encoding';
 import { parseRecallMessage } from '../core/recall/realtime-schema';
 import { type MessageContext, mixedAudioMessage } from '../local/recall-simulator/messages';
 import { metadataMessage, resultsMessage } from '../local/speech-server/deepgram-messages';
@@ -180,6 +185,8 @@ const options = {
    * builds the container: --bundle --minify, plain `node`, no tsx loader) instead of through tsx.
    */
   bundle: process.argv.includes('--bundle'),
+  /** DEEPGRAM_ENCODING of the gateway rows (core/audio/speech-encoding.ts). */
+  encoding: parseSpeechEncoding(argValue('--encoding')),
 };
 if (options.bundle && options.experiments.length > 0)
   throw new TypeError('--experiment patches modules at load time and cannot run with --bundle');
@@ -230,6 +237,7 @@ function rowRef(mode: Mode): string | undefined {
 
 /** Bundles of the process under test, by source tree (this tree, --compare's, --at's). */
 const bundles = new Map<string, string>();
+const OPUS_WASM = require.resolve('opusscript/build/opusscript_native_wasm.wasm');
 
 /** The target bundled as the container is (esbuild --bundle --platform=node --minify), built once per tree. */
 function bundledTarget(tree: string): string {
@@ -248,6 +256,8 @@ function bundledTarget(tree: string): string {
     // node_modules of this checkout (a --compare tree has none of its own).
     nodePaths: [path.join(REPO_ROOT, 'node_modules')],
   });
+  // opusscript loads its WebAssembly from beside the script (the Dockerfile copies it the same way).
+  copyFileSync(OPUS_WASM, path.join(path.dirname(outfile), path.basename(OPUS_WASM)));
   bundles.set(tree, outfile);
   return outfile;
 }
@@ -391,6 +401,8 @@ interface Trial {
   open: Int32Array;
   connections: number;
   mismatches: number;
+  /** Audio bytes the sink received in the measured window (Ogg pages or PCM). */
+  windowBytes: number;
   keepAlives: number;
   finalizes: number;
   closeStreams: number;
@@ -462,7 +474,10 @@ function onSinkConnection(ws: WebSocket, t: Trial, stream: number): void {
       const k = t.received[stream] as number;
       t.received[stream] = k + 1;
       receivedOnConnection++;
-      if (!buf.equals(frames[(firstFrame(stream) + k) % frames.length] as Buffer)) t.mismatches++;
+      if (now >= t.windowStart && now < t.windowEnd) t.windowBytes += buf.length;
+      // An Ogg page (DEEPGRAM_ENCODING=opus) cannot be compared with the PCM; its capture pattern can.
+      const ogg = buf.length > 4 && buf[0] === 0x4f && buf[1] === 0x67 && buf[2] === 0x67 && buf[3] === 0x53;
+      if (!ogg && !buf.equals(frames[(firstFrame(stream) + k) % frames.length] as Buffer)) t.mismatches++;
       if (k < (t.sent[stream] as number) && (t.sent[stream] as number) - k <= SEND_RING) {
         const sentAt = t.sendTimes[stream * SEND_RING + (k % SEND_RING)] as number;
         if (sentAt >= t.windowStart && sentAt < t.windowEnd) record(t.wireToWire, now - sentAt);
@@ -586,6 +601,7 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...(options.archiveChunkMs ? { BENCH_ARCHIVE_CHUNK_MS: options.archiveChunkMs } : {}),
       ...(options.archiveSpool === 'memory' ? { BENCH_ARCHIVE_SPOOL: 'memory' } : {}),
       ...(options.bundle ? { NODE_ENV: 'production' } : {}),
+      ...(mode === 'gateway' ? { DEEPGRAM_ENCODING: options.encoding } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
     },
@@ -724,6 +740,8 @@ interface Row {
   maxBufferedBytes: number;
   lostFrames: number;
   mismatches: number;
+  /** Bytes the sink received per stream-second of the window. */
+  sinkBytesPerStreamSecond?: number;
   connectFailures: number;
   sinkConnections: number;
   sinkRefused: number;
@@ -746,6 +764,7 @@ async function runTrial(mode: Mode, n: number, sinkUrl: string): Promise<Row> {
     open: new Int32Array(n),
     connections: 0,
     mismatches: 0,
+    windowBytes: 0,
     keepAlives: 0,
     finalizes: 0,
     closeStreams: 0,
@@ -845,6 +864,7 @@ async function runTrial(mode: Mode, n: number, sinkUrl: string): Promise<Row> {
       maxBufferedBytes: maxBuffered,
       lostFrames: Math.max(0, sentInWindow - wireToWire.count),
       mismatches: t.mismatches,
+      sinkBytesPerStreamSecond: t.windowBytes / n / (wallMs / 1000),
       connectFailures: 0,
       sinkConnections: t.connections,
       sinkRefused: t.refused,
@@ -978,6 +998,14 @@ function printReport(rows: Row[]): void {
   );
   if (options.nodeArgs.length > 0)
     out.push(`Gateway process started with Node flags: ${options.nodeArgs.join(' ')}.`);
+  out.push(
+    `Gateway rows send DEEPGRAM_ENCODING=${options.encoding}; bytes the sink received per stream-second: ` +
+      rows
+        .filter((r) => r.ok && r.sinkBytesPerStreamSecond !== undefined)
+        .map((r) => `${r.mode} N=${r.streams} ${Math.round(r.sinkBytesPerStreamSecond as number)}`)
+        .join(', ') +
+      '.',
+  );
   if (Object.keys(options.beforeEnv).length > 0)
     out.push(`before ran with ${JSON.stringify(options.beforeEnv)} in its environment.`);
   if (options.compare)

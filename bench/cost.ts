@@ -579,7 +579,7 @@ export function perMeetingHour(t: Template, u: UsageModel): CostLine[] {
   const nat = ofType(t, 'AWS::EC2::NatGateway').length > 0;
   lines.push({
     item: `Data out to Deepgram (${encoding})`,
-    how: `3,600 s × ${num(Math.round(deepgramBytes / 3_600))} B/s (${measured === undefined ? `${encoding} at 16 kHz` : 'measured'}) = ${deepgramGb.toFixed(3)} GB × $${P.dataOutGb}${nat ? ` + NAT $${P.natGb}` : ''}`,
+    how: `3,600 s × ${num(Math.round(deepgramBytes / 3_600))} B/s (${measured !== undefined ? 'measured' : encoding === 'opus' ? 'Ogg Opus 16 kb/s as bench:encoding measured it' : `${encoding} at 16 kHz`}) = ${deepgramGb.toFixed(3)} GB × $${P.dataOutGb}${nat ? ` + NAT $${P.natGb}` : ''}`,
     usd: deepgramGb * (P.dataOutGb + (nat ? P.natGb : 0)),
   });
   if (gateway) {

@@ -3,7 +3,7 @@
  * section is first asked for, validated, and a missing or malformed one fails with a
  * message naming it. Local mode sets the same variable names the CDK stack sets.
  */
-import { DEFAULT_MAX_SESSIONS } from './audio/capacity';
+import { gatewayMaxSessions } from './audio/capacity';
 import { parseSpeechEncoding, type SpeechEncoding } from './audio/speech-encoding';
 import { ConfigError } from './errors';
 import {
@@ -125,13 +125,15 @@ export function loadAudioGatewayConfig(env: Env = process.env): AudioGatewayConf
       `DEEPGRAM_URL environment variable must be a ws:// or wss:// URL, got "${deepgramUrl}"`,
     );
   }
+  const deepgramEncoding = parseSpeechEncoding(optionalEnv('DEEPGRAM_ENCODING', env));
   return {
     port: intEnv('PORT', 8080, env),
     deepgramApiKey: requireEnv('DEEPGRAM_API_KEY', env),
     deepgramUrl,
     deepgramModel: optionalEnv('DEEPGRAM_MODEL', env) ?? 'nova-3',
-    deepgramEncoding: parseSpeechEncoding(optionalEnv('DEEPGRAM_ENCODING', env)),
-    maxSessions: intEnv('MAX_SESSIONS', DEFAULT_MAX_SESSIONS, env),
+    deepgramEncoding,
+    // One core's worth for the encoding (core/audio/capacity.ts: Opus costs CPU per stream).
+    maxSessions: intEnv('MAX_SESSIONS', gatewayMaxSessions(1, deepgramEncoding), env),
     commandPollMs: intEnv('COMMAND_POLL_MS', 500, env),
     reconnectGraceMs: intEnv('RECALL_RECONNECT_GRACE_MS', 100_000, env),
     shutdownTimeoutMs: intEnv('SHUTDOWN_TIMEOUT_MS', 100_000, env),

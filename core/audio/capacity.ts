@@ -1,3 +1,5 @@
+import { DEFAULT_SPEECH_ENCODING, type SpeechEncoding } from './speech-encoding';
+
 /**
  * How many meetings one audio gateway process takes, from its measured capacity
  * (`npm run bench:gateway`, docs/benchmarks.md "Audio gateway"). The container's MAX_SESSIONS
@@ -17,12 +19,29 @@
  */
 export const MEASURED_STREAMS_PER_CORE = 300;
 
-/** Sessions a process with `vcpu` CPUs should take at most (MAX_SESSIONS). */
-export function gatewayMaxSessions(vcpu: number): number {
-  return Math.max(1, Math.floor(MEASURED_STREAMS_PER_CORE * vcpu));
+/**
+ * The same rule with DEEPGRAM_ENCODING=opus: the Ogg Opus encoder (libopus in WebAssembly,
+ * complexity 0, 16 kb/s) costs ≈ 3.4 ms of CPU per stream-second on its own (`npm run
+ * bench:encoding`: ≈ 68 µs per 20 ms frame) and the gateway with it measured 7.1 ms per
+ * stream-second at 100 streams against 2.2 ms with linear16 in the same run (`npm run
+ * bench:gateway -- --bundle --encoding opus --compare HEAD --before-env DEEPGRAM_ENCODING=linear16`,
+ * 2 Dec 2026, load 1.45: 71 % of the core; at 200 streams the core was saturated). 60 streams use
+ * ≈ 43 % of the core (46 % with the recording archive), the margin PCM's 300 keep
+ * (docs/benchmarks.md "Audio to Deepgram: encoding").
+ */
+export const MEASURED_OPUS_STREAMS_PER_CORE = 60;
+
+/** Streams a core carries under the rule above, with the given encoding to Deepgram. */
+export function streamsPerCore(encoding: SpeechEncoding = DEFAULT_SPEECH_ENCODING): number {
+  return encoding === 'opus' ? MEASURED_OPUS_STREAMS_PER_CORE : MEASURED_STREAMS_PER_CORE;
 }
 
-/** MAX_SESSIONS when it is not set: a process with one core to itself. */
+/** Sessions a process with `vcpu` CPUs should take at most (MAX_SESSIONS). */
+export function gatewayMaxSessions(vcpu: number, encoding: SpeechEncoding = DEFAULT_SPEECH_ENCODING): number {
+  return Math.max(1, Math.floor(streamsPerCore(encoding) * vcpu));
+}
+
+/** MAX_SESSIONS when it is not set: a process with one core to itself, the default encoding. */
 export const DEFAULT_MAX_SESSIONS = gatewayMaxSessions(1);
 
 /**
@@ -33,12 +52,13 @@ export const SESSIONS_TARGET_SHARE = 0.6;
 
 /**
  * The Fargate task the CDK stack runs the gateway in (ARM64): CPU units (1024 = one vCPU) and
- * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) = 75, and autoscaling tracks 45
- * sessions per task. A quarter vCPU keeps the always-on task cheapest ($7 a month) at the same
- * cost per meeting-hour as a larger task (the price and the session limit both scale with the
- * vCPU). 75 sessions cost ≈ 155 ms of CPU a second with the recording archive (2.06 ms per
- * stream-second measured), 62 % of the quarter vCPU's quota. 512 MB holds them: ≈ 0.23 MB each
- * without the archive, ≈ 0.7 MB each with its open chunks (≈ 55 MB) beside the ~70–110 MB idle
- * process and one ffmpeg at a time.
+ * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) with the CDK's DEEPGRAM_ENCODING
+ * (Opus): 15, and autoscaling tracks 9 sessions per task (with linear16 it was 75 and 45). A
+ * quarter vCPU keeps the always-on task cheapest ($7 a month) at the same cost per meeting-hour as
+ * a larger task (the price and the session limit both scale with the vCPU, bar the task's public
+ * IPv4 address). 15 sessions cost ≈ 115 ms of CPU a second (7.1 ms per stream-second measured with
+ * Opus, + ≈ 0.55 ms for the recording archive), 46 % of the quarter vCPU's quota. 512 MB holds them with
+ * room to spare (≈ 0.7 MB each with the archive's open chunks, a few KB of WebAssembly memory for
+ * each encoder, beside the ~70–110 MB idle process and one ffmpeg at a time).
  */
 export const GATEWAY_TASK = { cpu: 256, memoryMiB: 512 } as const;

@@ -3,6 +3,7 @@
  * points the same client at the local speech server by changing its URLs only.
  */
 import { DeepgramClient } from '@deepgram/sdk';
+import { checkOpusAvailable, OggOpusEncoder, type OpusSettings } from './ogg-opus-encoder';
 import { SAMPLE_RATE } from './pcm';
 import { encodeForSpeech, type SpeechEncoding } from './speech-encoding';
 
@@ -39,9 +40,13 @@ export interface DeepgramConnectorOptions {
   connectTimeoutSeconds?: number;
   /**
    * What goes on the wire (core/audio/speech-encoding.ts). Callers always hand over PCM; with
-   * `mulaw` the socket's sendMedia encodes each chunk (half the bytes). Default `linear16`.
+   * `mulaw` the socket's sendMedia encodes each chunk (half the bytes); with `opus` each socket
+   * has its own Ogg Opus stream (headers first), and the connect names no encoding or sample rate
+   * (Deepgram detects the container). Default `linear16`.
    */
   encoding?: SpeechEncoding;
+  /** With `opus`: bitrate, complexity, packets per page (default DEFAULT_OPUS). */
+  opus?: OpusSettings;
 }
 
 export function createDeepgramConnector(opts: DeepgramConnectorOptions): SttConnector {
@@ -59,11 +64,12 @@ export function createDeepgramConnector(opts: DeepgramConnectorOptions): SttConn
       : {}),
   });
   const encoding = opts.encoding ?? 'linear16';
+  if (encoding === 'opus') checkOpusAvailable();
   return async ({ keyterms, language, tag }) => {
     const socket = await client.listen.v1.connect({
       model: opts.model ?? 'nova-3',
-      encoding,
-      sample_rate: SAMPLE_RATE,
+      // Containerized audio (Ogg) goes without encoding and sample_rate: Deepgram reads the header.
+      ...(encoding === 'opus' ? {} : { encoding, sample_rate: SAMPLE_RATE }),
       channels: 1,
       language,
       interim_results: 'true',
@@ -84,15 +90,48 @@ export function createDeepgramConnector(opts: DeepgramConnectorOptions): SttConn
     socket.connect();
     await socket.waitForOpen();
     const stt = socket as unknown as SttSocket;
-    return encoding === 'linear16' ? stt : encodingSocket(stt, encoding);
+    if (encoding === 'linear16') return stt;
+    return encoding === 'opus' ? opusSocket(stt, opts.opus) : mulawSocket(stt);
   };
 }
 
-/** The socket with sendMedia encoding each PCM chunk on its way out. */
-function encodingSocket(socket: SttSocket, encoding: SpeechEncoding): SttSocket {
+/** The socket with sendMedia encoding each PCM chunk to μ-law on its way out. */
+function mulawSocket(socket: SttSocket): SttSocket {
+  return { ...forwarding(socket), sendMedia: (chunk) => socket.sendMedia(encodeForSpeech(chunk, 'mulaw')) };
+}
+
+/**
+ * The socket with its own Ogg Opus stream: sendMedia encodes the PCM and sends the pages it
+ * completes; CloseStream first ends the Ogg stream (the last partial frame, padded, and the
+ * end-of-stream page), so the last words are not cut. Finalize sends nothing more: Recall's
+ * 20 ms frames are whole Opus frames, so no PCM waits in the encoder (a chunk that is not a
+ * multiple of 20 ms holds back under 20 ms until the next chunk). The encoder's memory is freed
+ * when the socket closes.
+ */
+function opusSocket(socket: SttSocket, settings: OpusSettings | undefined): SttSocket {
+  const encoder = new OggOpusEncoder(settings);
+  const sendPages = (pages: Buffer) => {
+    if (pages.length > 0) socket.sendMedia(pages);
+  };
+  socket.on('close', () => encoder.dispose());
+  return {
+    ...forwarding(socket),
+    sendMedia: (chunk) => sendPages(encoder.encode(chunk)),
+    sendCloseStream: (message) => {
+      sendPages(encoder.end());
+      socket.sendCloseStream(message);
+    },
+    close: () => {
+      socket.close();
+      encoder.dispose();
+    },
+  };
+}
+
+function forwarding(socket: SttSocket): SttSocket {
   return {
     on: socket.on.bind(socket) as SttSocket['on'],
-    sendMedia: (chunk) => socket.sendMedia(encodeForSpeech(chunk, encoding)),
+    sendMedia: (chunk) => socket.sendMedia(chunk),
     sendKeepAlive: (message) => socket.sendKeepAlive(message),
     sendFinalize: (message) => socket.sendFinalize(message),
     sendCloseStream: (message) => socket.sendCloseStream(message),

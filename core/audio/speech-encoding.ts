@@ -8,22 +8,36 @@
  *   the internet egress). Encoded with a 64 K-entry table (one lookup a sample); the recording
  *   and every ring keep the original PCM. WER and CPU against linear16: docs/benchmarks.md
  *   ("Audio to Deepgram: encoding"), bench/audio-encoding.ts.
+ * - `opus`: Opus in Ogg (core/audio/ogg-opus-encoder.ts), sent with no `encoding` and no
+ *   `sample_rate` (Deepgram detects the container). Stateful: each speech socket gets its own
+ *   encoder and Ogg stream (deepgram-connector.ts), so it is not a per-chunk function here.
  */
 import { ConfigError } from '../errors';
 import { SAMPLE_RATE } from './pcm';
 
-export const SPEECH_ENCODINGS = ['linear16', 'mulaw'] as const;
+export const SPEECH_ENCODINGS = ['linear16', 'mulaw', 'opus'] as const;
 export type SpeechEncoding = (typeof SPEECH_ENCODINGS)[number];
 
 /**
- * The default on AWS and locally: the PCM as it is. μ-law is opt-in: it halves the egress
- * (≈ $0.005 a meeting-hour) but cost +0.030 WER on the local engine, and the transcript is the
- * product (docs/benchmarks.md, "Audio to Deepgram: encoding").
+ * The default on AWS and locally: Ogg Opus, a tenth of the PCM's bytes (≈ $0.0086 a meeting-hour
+ * less egress) with no WER loss on the local engine (0.472 against linear16's 0.500 in the same
+ * run, every Opus setting within the engine's own spread), for ≈ 5 ms more gateway CPU per
+ * stream-second (core/audio/capacity.ts: a task holds a fifth of the meetings). μ-law is opt-in: half the egress but +0.030 WER, and the
+ * transcript is the product (docs/benchmarks.md, "Audio to Deepgram: encoding").
  */
-export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'linear16';
+export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'opus';
+
+/**
+ * Ogg Opus bytes a second with the gateway's settings (DEFAULT_OPUS: 16 kb/s, complexity 0, a
+ * page per 20 ms packet), measured over the four fixtures (200 s) by `npm run bench:encoding`:
+ * 3,159 B/s, of which 1,403 are Ogg page headers (28 bytes a page, 50 pages a second) and the
+ * rest Opus packets (VBR: fewer in silence).
+ */
+export const OPUS_WIRE_BYTES_PER_SECOND = 3_160;
 
 /** Bytes a second on the wire to the speech service for 16 kHz mono audio. */
 export function wireBytesPerSecond(encoding: SpeechEncoding): number {
+  if (encoding === 'opus') return OPUS_WIRE_BYTES_PER_SECOND;
   return encoding === 'mulaw' ? SAMPLE_RATE : SAMPLE_RATE * 2;
 }
 
@@ -98,7 +112,7 @@ export function decodeMulaw(bytes: Uint8Array): Int16Array {
   return out;
 }
 
-/** The bytes to send to the speech service for a PCM chunk. */
-export function encodeForSpeech(pcm: Buffer, encoding: SpeechEncoding): Buffer {
+/** The bytes to send to the speech service for a PCM chunk (the stateless encodings). */
+export function encodeForSpeech(pcm: Buffer, encoding: 'linear16' | 'mulaw'): Buffer {
   return encoding === 'mulaw' ? encodeMulaw(pcm) : pcm;
 }

@@ -1,11 +1,14 @@
 /**
  * Turns the binary frames of one stream into 16 kHz mono int16 samples. Raw `linear16` frames
  * may split a sample across frames; raw `mulaw` frames are G.711 μ-law, a byte a sample,
- * decoded as Deepgram decodes them; without `encoding`, Deepgram expects a container, and this
- * server understands a WAV header (PCM, 16 kHz, mono, 16-bit), as `arecord`/browsers produce.
+ * decoded as Deepgram decodes them; without `encoding`, Deepgram detects a container from the
+ * first bytes, and this server understands two: a WAV header (PCM, 16 kHz, mono, 16-bit), as
+ * `arecord`/browsers produce, and Ogg Opus (`OggS`, ogg-opus-input.ts), as the gateway sends with
+ * DEEPGRAM_ENCODING=opus.
  */
 import { decodeMulaw } from '../../core/audio/speech-encoding';
 import type { ListenParams } from './listen-params';
+import { OggOpusInput } from './ogg-opus-input';
 
 export type AudioInputResult = { ok: true; pcm: Int16Array } | { ok: false; reason: string };
 
@@ -16,6 +19,8 @@ export class AudioInput {
   private carry: Buffer = Buffer.alloc(0);
   private needsHeader: boolean;
   private readonly mulaw: boolean;
+  /** Set once the container's first bytes say Ogg. */
+  private ogg: OggOpusInput | undefined;
   private failed: string | undefined;
 
   constructor(params: ListenParams) {
@@ -27,7 +32,14 @@ export class AudioInput {
   push(frame: Buffer): AudioInputResult {
     if (this.failed) return { ok: false, reason: this.failed };
     if (this.mulaw) return { ok: true, pcm: decodeMulaw(frame) };
+    if (this.ogg) return this.fromOgg(frame);
     let bytes = this.carry.length > 0 ? Buffer.concat([this.carry, frame]) : frame;
+    if (this.needsHeader && bytes.length >= 4 && bytes.toString('ascii', 0, 4) === 'OggS') {
+      this.needsHeader = false;
+      this.carry = Buffer.alloc(0);
+      this.ogg = new OggOpusInput();
+      return this.fromOgg(bytes);
+    }
     if (this.needsHeader) {
       const header = parseWavHeader(bytes);
       if (header.status === 'incomplete') {
@@ -46,6 +58,17 @@ export class AudioInput {
     return { ok: true, pcm };
   }
 
+  /** Frees what decoding holds (the Opus decoder's WebAssembly memory); the session has ended. */
+  close(): void {
+    this.ogg?.close();
+  }
+
+  private fromOgg(bytes: Buffer): AudioInputResult {
+    const result = (this.ogg as OggOpusInput).push(bytes);
+    if (!result.ok) this.failed = result.reason;
+    return result;
+  }
+
   private fail(reason: string): AudioInputResult {
     this.failed = reason;
     return { ok: false, reason };
@@ -60,7 +83,10 @@ type WavHeader =
 export function parseWavHeader(bytes: Buffer): WavHeader {
   if (bytes.length < 12) return { status: 'incomplete' };
   if (bytes.toString('ascii', 0, 4) !== 'RIFF' || bytes.toString('ascii', 8, 12) !== 'WAVE') {
-    return { status: 'invalid', reason: 'audio is neither a WAV container nor a declared raw encoding' };
+    return {
+      status: 'invalid',
+      reason: 'audio is neither a WAV nor an Ogg container, nor a declared raw encoding',
+    };
   }
   let offset = 12;
   let formatOk = false;

@@ -30,7 +30,7 @@ export const DEEPGRAM_DEFAULT_ENDPOINTING_MS = 10;
 export interface ListenParams {
   model: string;
   language: string;
-  /** `undefined`: no encoding given, the audio must carry a container (WAV here). */
+  /** `undefined`: no encoding given, the audio must carry a container (WAV or Ogg Opus here). */
   encoding: string | undefined;
   sampleRate: number | undefined;
   channels: number;

@@ -311,6 +311,7 @@ export class LiveSession {
     this.state = 'closed';
     clearTimeout(this.silenceTimer);
     void this.worker?.abort();
+    this.input.close();
     this.onEnded(this);
   }
 }

@@ -8,7 +8,7 @@ import { parseWavHeader } from '../../local/speech-server/audio-input';
 
 /**
  * The gateway's Deepgram connector (the real @deepgram/sdk socket) with each encoding, against
- * the local speech server, which decodes `encoding=mulaw` as Deepgram does. The caller always
+ * the local speech server, which decodes `encoding=mulaw` and detects Ogg Opus as Deepgram does. The caller always
  * hands over PCM; what travels, and what the engine makes of it, is what is checked.
  */
 
@@ -58,7 +58,7 @@ async function transcribe(server: SpeechServer, encoding: SpeechEncoding): Promi
   return { bytesReceived: server.stats().bytesReceived - before, finals, durationSeconds, close };
 }
 
-describe('audio to the speech service in μ-law', () => {
+describe('audio to the speech service in μ-law and Ogg Opus', () => {
   let server: SpeechServer;
 
   beforeAll(async () => {
@@ -92,6 +92,51 @@ describe('audio to the speech service in μ-law', () => {
     console.info(
       `meeting-librivox WER: linear16 ${(werLinear * 100).toFixed(1)} %, mulaw ${(werMulaw * 100).toFixed(1)} %`,
     );
+  });
+
+  it('sends Ogg Opus in under a sixth of the bytes, named by no encoding, and the engine hears the same audio time', async () => {
+    // Act: the same PCM through the connector as Ogg Opus (its own stream, headers first).
+    const linear = await transcribe(server, 'linear16');
+    const opus = await transcribe(server, 'opus');
+
+    // Assess: the container was detected without `encoding`; pre-skip and the end-of-stream
+    // granule give back exactly the samples sent; the words survive.
+    expect(opus.close.code).toBe(1000);
+    expect(opus.bytesReceived).toBeLessThan(pcm.length / 6);
+    expect(opus.durationSeconds).toBeCloseTo(AUDIO_SECONDS, 2);
+    const reference = script.segments.map((s) => s.text).join(' ');
+    const werLinear = wordErrorRate(reference, linear.finals.join(' ')).wer;
+    const werOpus = wordErrorRate(reference, opus.finals.join(' ')).wer;
+    expect(werOpus).toBeLessThanOrEqual(0.4);
+    expect(werOpus - werLinear).toBeLessThanOrEqual(0.1);
+  });
+
+  it('closes a corrupt Ogg stream the way Deepgram closes undecodable audio: 1008 DATA-0000', async () => {
+    // Prepare: no encoding (a container), the first bytes say Ogg, the page's CRC is wrong.
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(`${server.wsUrl}/v1/listen`, {
+      headers: { Authorization: 'Token local-test-key' },
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<[number, string]>((resolve) =>
+      ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    );
+    const page = Buffer.alloc(27 + 1 + 19);
+    page.write('OggS', 0, 'ascii');
+    page[5] = 2;
+    page[26] = 1;
+    page[27] = 19;
+    page.write('OpusHead', 28, 'ascii');
+
+    // Act
+    ws.send(page);
+
+    // Assess: refused, and the server still serves the next stream.
+    expect(await closed).toEqual([1008, 'DATA-0000']);
+    expect((await transcribe(server, 'opus')).close.code).toBe(1000);
   });
 
   it('refuses a μ-law rate the engine cannot decode the way Deepgram refuses audio: 1008 DATA-0000', async () => {

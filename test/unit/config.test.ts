@@ -23,16 +23,20 @@ describe('configuration', () => {
     const cfg = loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k' });
     expect(cfg).toMatchObject({
       port: 8080,
-      maxSessions: 300,
+      maxSessions: 60,
       commandPollMs: 500,
       deepgramUrl: undefined,
-      deepgramEncoding: 'linear16',
+      deepgramEncoding: 'opus',
     });
+    // MAX_SESSIONS follows the encoding's CPU: PCM and μ-law leave room for 300 streams a core.
+    expect(loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'linear16' }).maxSessions).toBe(
+      300,
+    );
     expect(
       loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'mulaw' }).deepgramEncoding,
     ).toBe('mulaw');
     expect(() => loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k', DEEPGRAM_ENCODING: 'pcm' })).toThrow(
-      'DEEPGRAM_ENCODING must be one of linear16, mulaw, got "pcm"',
+      'DEEPGRAM_ENCODING must be one of linear16, mulaw, opus, got "pcm"',
     );
   });
 });

@@ -18,6 +18,7 @@ import {
   type Template,
   usageFromMeasurement,
 } from '../../bench/cost';
+import { DEFAULT_SPEECH_ENCODING, OPUS_WIRE_BYTES_PER_SECOND } from '../../core/audio/speech-encoding';
 import { PING_INTERVAL_MS } from '../../core/realtime/ping-route';
 
 jest.setTimeout(300_000);
@@ -153,9 +154,16 @@ describe('cost model (bench/cost.ts)', () => {
       10,
     );
     // …the measured rate (here 16,500 B/s: resends included) when the measurement sent the same;
-    // no DEEPGRAM_ENCODING in the template means the container's default (linear16).
+    // no DEEPGRAM_ENCODING in the template means the container's default.
     expect(deepgram(gatewayWith('mulaw'), measuredMulaw)?.usd).toBeCloseTo(gb(16_500) * PRICES.dataOutGb, 10);
-    expect(deepgram(gatewayWith(undefined), measuredMulaw)?.item).toBe('Data out to Deepgram (linear16)');
+    expect(deepgram(gatewayWith(undefined), measuredMulaw)?.item).toBe(
+      `Data out to Deepgram (${DEFAULT_SPEECH_ENCODING})`,
+    );
+    // Opus: the measured Ogg Opus rate of the gateway's settings (bench:encoding).
+    expect(deepgram(gatewayWith('opus'), plain)?.usd).toBeCloseTo(
+      gb(OPUS_WIRE_BYTES_PER_SECOND) * PRICES.dataOutGb,
+      10,
+    );
   });
 
   it('scales each meeting’s live window to an hour and adds one meeting’s end', () => {

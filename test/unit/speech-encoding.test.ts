@@ -2,9 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  DEFAULT_SPEECH_ENCODING,
   decodeMulaw,
   encodeMulaw,
   linearFromMulaw,
+  OPUS_WIRE_BYTES_PER_SECOND,
   parseSpeechEncoding,
   wireBytesPerSecond,
 } from '../../core/audio/speech-encoding';
@@ -92,11 +94,14 @@ describe('G.711 μ-law for the speech service', () => {
     expect(encodeMulaw(Buffer.from([0, 0, 0x10])).length).toBe(1);
   });
 
-  it('reads DEEPGRAM_ENCODING: linear16 by default, μ-law opt-in, anything else refused', () => {
-    expect(parseSpeechEncoding(undefined)).toBe('linear16');
+  it('reads DEEPGRAM_ENCODING: the default when unset, each of linear16, mulaw and opus, anything else refused', () => {
+    expect(parseSpeechEncoding(undefined)).toBe(DEFAULT_SPEECH_ENCODING);
+    expect(parseSpeechEncoding('linear16')).toBe('linear16');
     expect(parseSpeechEncoding('mulaw')).toBe('mulaw');
-    expect(() => parseSpeechEncoding('opus')).toThrow(ConfigError);
+    expect(parseSpeechEncoding('opus')).toBe('opus');
+    expect(() => parseSpeechEncoding('ogg-opus')).toThrow(ConfigError);
     expect(wireBytesPerSecond('linear16')).toBe(32_000);
     expect(wireBytesPerSecond('mulaw')).toBe(16_000);
+    expect(wireBytesPerSecond('opus')).toBe(OPUS_WIRE_BYTES_PER_SECOND);
   });
 });
