@@ -116,8 +116,7 @@ export class InterimCoalescer {
     if (event.type === 'transcript') {
       this.supersede(event.meetingId, event.segment.seq + 1);
       if (event.segment.isFinal) this.finalShown(event.meetingId, event.segment.seq);
-    }
-    else if (event.type === 'interim_dropped') this.supersede(event.meetingId, event.beforeSeq);
+    } else if (event.type === 'interim_dropped') this.supersede(event.meetingId, event.beforeSeq);
     else if (event.type === 'status' && (event.status === 'ended' || event.status === 'failed')) {
       this.forget(event.meetingId);
     }
