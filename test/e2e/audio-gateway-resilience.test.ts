@@ -180,11 +180,17 @@ describe('the audio gateway under failure', () => {
       () => stack.audio.gateway.session(meetingId)?.currentState === 'paused',
       2_000,
     );
-    const atPause = bytesAtServer;
     const session = stack.audio.gateway.session(meetingId)!;
+    const sentAtPause = session.sttStats.bytesSent;
     const pausedBefore = session.stats.pausedFrames;
-    await sendAudio(ws, 2_000, 6_000, 8);
+    // The last frame forwarded before the pause may still be on its way to the server: count the
+    // server's bytes once the gateway has held back a second of paused audio after it.
+    await sendAudio(ws, 2_000, 3_000, 8);
+    await waitFor('paused frames counted', () => session.stats.pausedFrames - pausedBefore >= 50);
+    const atPause = bytesAtServer;
+    await sendAudio(ws, 3_000, 6_000, 8);
     await waitFor('paused frames counted', () => session.stats.pausedFrames - pausedBefore >= 200);
+    expect(session.sttStats.bytesSent).toBe(sentAtPause);
     expect(bytesAtServer).toBe(atPause);
     await new MeetingRepository().appendCommand(meetingId, 'run');
     await waitFor('the session to resume', () => session.currentState === 'live', 2_000);
