@@ -61,11 +61,16 @@ describe('a live meeting on the local stack', () => {
     // Attributed per the floor script.
     for (const f of finals) expect(f.speaker).toBe(scriptSpeakerAt((f.startMs + f.endMs) / 2));
     expect(new Set(finals.map((f) => f.speaker))).toEqual(new Set(['Alice', 'Bob']));
-    // Interims before each final, carrying the final's seq.
+    // Interims carry their final's seq and come before it, never after; a line that follows its
+    // predecessor's final within the interim window may show only its final (docs/protocol.md,
+    // interim cadence), but the live line moves during the meeting.
+    const interims = steady.timeline.filter((t) => !t.isFinal);
     for (const f of finals) {
       const at = steady.timeline.indexOf(f);
-      expect(steady.timeline.slice(0, at).some((t) => !t.isFinal && t.seq === f.seq)).toBe(true);
+      expect(steady.timeline.slice(at + 1).some((t) => !t.isFinal && t.seq === f.seq)).toBe(false);
     }
+    expect(interims.every((t) => finals.some((f) => f.seq === t.seq))).toBe(true);
+    expect(finals.filter((f) => interims.some((t) => t.seq === f.seq)).length).toBeGreaterThan(0);
     // One alert per occurrence of a keyword in the finals.
     const expectedAlerts = finals.flatMap((f) =>
       findKeywords(f.text, ['amiable', 'ill disposed']).map((h) => `${f.seq}:${h.keyword}`),
