@@ -69,7 +69,6 @@ describe('a live meeting on the local stack', () => {
       const at = steady.timeline.indexOf(f);
       expect(steady.timeline.slice(at + 1).some((t) => !t.isFinal && t.seq === f.seq)).toBe(false);
     }
-    expect(interims.every((t) => finals.some((f) => f.seq === t.seq))).toBe(true);
     expect(finals.filter((f) => interims.some((t) => t.seq === f.seq)).length).toBeGreaterThan(0);
     // One alert per occurrence of a keyword in the finals.
     const expectedAlerts = finals.flatMap((f) =>
