@@ -102,23 +102,36 @@ function mulawSocket(socket: SttSocket): SttSocket {
 
 /**
  * The socket with its own Ogg Opus stream: sendMedia encodes the PCM and sends the pages it
- * completes; CloseStream first ends the Ogg stream (the last partial frame, padded, and the
- * end-of-stream page), so the last words are not cut. Finalize sends nothing more: Recall's
- * 20 ms frames are whole Opus frames, so no PCM waits in the encoder (a chunk that is not a
- * multiple of 20 ms holds back under 20 ms until the next chunk). The encoder's memory is freed
- * when the socket closes.
+ * completes. The encoder holds back audio already accepted: its look-ahead (6.5 ms, which only
+ * the next packet carries) and a frame's tail under 20 ms. So Finalize first ends the Ogg stream
+ * (that audio, padded, and the end-of-stream page whose granule position trims the padding) and
+ * the next audio starts a chained stream (RFC 7845 §3) with its own headers: the speech server
+ * cuts the utterance exactly where the audio before the Finalize ends, as it does with linear16.
+ * CloseStream likewise ends the stream first, so the last words are not cut. The encoder's
+ * memory is freed when the socket closes.
  */
 function opusSocket(socket: SttSocket, settings: OpusSettings | undefined): SttSocket {
-  const encoder = new OggOpusEncoder(settings);
+  let encoder = new OggOpusEncoder(settings);
   const sendPages = (pages: Buffer) => {
     if (pages.length > 0) socket.sendMedia(pages);
+  };
+  /** Ends the current stream when it has audio; the next audio goes to a new, chained stream. */
+  const endStream = () => {
+    if (encoder.samplesIn === 0) return;
+    sendPages(encoder.end());
+    encoder.dispose();
+    encoder = new OggOpusEncoder(settings);
   };
   socket.on('close', () => encoder.dispose());
   return {
     ...forwarding(socket),
     sendMedia: (chunk) => sendPages(encoder.encode(chunk)),
+    sendFinalize: (message) => {
+      endStream();
+      socket.sendFinalize(message);
+    },
     sendCloseStream: (message) => {
-      sendPages(encoder.end());
+      endStream();
       socket.sendCloseStream(message);
     },
     close: () => {

@@ -88,6 +88,11 @@ export class OggOpusEncoder {
   /** Stats for the bench: Ogg bytes out and Opus packet bytes within them. */
   readonly stats = { bytesOut: 0, packetBytes: 0, packets: 0, pages: 0 };
 
+  /** Input samples handed over so far (0: the stream has no audio yet). */
+  get samplesIn(): number {
+    return this.inputSamples;
+  }
+
   constructor(settings: OpusSettings = DEFAULT_OPUS) {
     this.opus.setBitrate(settings.bitrate);
     this.opus.setComplexity(settings.complexity);

@@ -83,14 +83,18 @@ export interface OggPacket {
 
 /**
  * Reads pages from bytes arriving in pieces (a page may span several WebSocket messages) and
- * returns the packets completed so far. One logical stream: a second serial is an error, as is
- * a bad capture pattern, version or CRC (OggFormatError).
+ * returns the packets completed so far. One logical stream at a time: streams may be chained
+ * (RFC 3533 §4, RFC 7845 §3: a new stream's BOS page right after the previous one's EOS page),
+ * as the gateway does at a Finalize; any other second serial is an error, as is a bad capture
+ * pattern, version or CRC (OggFormatError).
  */
 export class OggReader {
   private carry: Buffer = Buffer.alloc(0);
   private partial: Buffer[] = [];
   private serial: number | undefined;
   private nextSequence = 0;
+  /** The current stream's EOS page has been read: only a new stream (BOS) may follow. */
+  private ended = false;
 
   push(bytes: Buffer): OggPacket[] {
     let data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
@@ -131,6 +135,14 @@ export class OggReader {
       serial: page.readUInt32LE(14),
       sequence: page.readUInt32LE(18),
     };
+    if (this.ended) {
+      if (!(fields.flags & OGG_FLAG_BOS)) throw new OggFormatError('an Ogg page after the end of its stream');
+      // A chained stream begins.
+      this.serial = undefined;
+      this.nextSequence = 0;
+      this.partial = [];
+      this.ended = false;
+    }
     if (this.serial === undefined) this.serial = fields.serial;
     else if (fields.serial !== this.serial)
       throw new OggFormatError('a second Ogg stream (only one is read)');
@@ -139,6 +151,7 @@ export class OggReader {
         `Ogg page ${fields.sequence} where ${this.nextSequence} was due (a page is missing)`,
       );
     this.nextSequence++;
+    if (fields.flags & OGG_FLAG_EOS) this.ended = true;
     if (!(fields.flags & OGG_FLAG_CONTINUED)) this.partial = [];
     const segments = page[26] as number;
     let at = HEADER_BYTES + segments;

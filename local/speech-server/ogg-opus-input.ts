@@ -4,12 +4,15 @@
  * 0: this server decodes mono only), the second OpusTags; every later packet is Opus, decoded by
  * libopus (opusscript) at 16 kHz. The pre-skip is dropped from the start and an end-of-stream
  * page's granule position trims the end, so sample i out is sample i the sender encoded.
+ * Chained streams (a new OpusHead after an end-of-stream page, RFC 7845 §3) continue the same
+ * audio: the gateway ends its stream at a Finalize so that the encoder's look-ahead (6.5 ms) is
+ * decoded before the Finalize, and starts a new one with the next audio.
  *
  * Anything else (bad pages, a CRC mismatch, a packet libopus rejects) fails with a reason; the
  * session then closes 1008 DATA-0000 as Deepgram does with audio it cannot decode.
  */
 import { OpusCodec, OpusCodecError } from '../../core/audio/libopus';
-import { OGG_FLAG_EOS, OggFormatError, OggReader } from '../../core/audio/ogg';
+import { OGG_FLAG_BOS, OGG_FLAG_EOS, OggFormatError, OggReader } from '../../core/audio/ogg';
 
 const RATE = 16_000;
 const PER_GRANULE = 48_000 / RATE;
@@ -50,6 +53,12 @@ export class OggOpusInput {
   }
 
   private packet(data: Buffer, granule: bigint, flags: number): Int16Array | undefined {
+    if (flags & OGG_FLAG_BOS && this.stage === 'audio') {
+      // A chained stream (the reader checked the previous one ended): a new head, a new decoder.
+      this.close();
+      this.stage = 'head';
+      this.samplesOut = 0;
+    }
     if (this.stage === 'head') {
       this.head(data);
       this.stage = 'tags';

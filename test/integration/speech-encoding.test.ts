@@ -111,6 +111,55 @@ describe('audio to the speech service in μ-law and Ogg Opus', () => {
     expect(werOpus - werLinear).toBeLessThanOrEqual(0.1);
   });
 
+  it('cuts at a Finalize exactly where the audio sent before it ends, with Ogg Opus as with linear16, and goes on after it', async () => {
+    // Each encoding: 3.01 s (100 ms chunks, then a 10 ms one: a tail under an Opus frame), a
+    // Finalize, 1 s more, a Finalize, CloseStream. The encoder's look-ahead (6.5 ms) and that
+    // tail must reach the engine ahead of the Finalize (the gateway pauses with one).
+    const cuts = async (encoding: SpeechEncoding) => {
+      const connect = createDeepgramConnector({ apiKey: 'local-test-key', wsUrl: server.wsUrl, encoding });
+      const socket = await connect({ keyterms: [], language: 'en', tag: `finalize-${encoding}` });
+      const ends: number[] = [];
+      let finalized: (() => void) | undefined;
+      const closed = new Promise<{ code: number }>((resolve) => socket.on('close', resolve));
+      socket.on('error', () => {});
+      socket.on('message', (message) => {
+        const m = message as { type: string; from_finalize?: boolean; start: number; duration: number };
+        if (m.type === 'Results' && m.from_finalize) {
+          ends.push(Math.round((m.start + m.duration) * 1000));
+          finalized?.();
+        }
+      });
+      const finalize = async () => {
+        const done = new Promise<void>((resolve) => {
+          finalized = resolve;
+        });
+        socket.sendFinalize({ type: 'Finalize' });
+        await done;
+      };
+      const send = async (fromMs: number, toMs: number) => {
+        for (let t = fromMs; t < toMs; t += Math.min(100, toMs - t)) {
+          socket.sendMedia(pcm.subarray(t * 32, (t + Math.min(100, toMs - t)) * 32));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      await send(2_000, 5_010);
+      await finalize();
+      await send(5_010, 6_010);
+      await finalize();
+      socket.sendCloseStream({ type: 'CloseStream' });
+      return { ends, close: (await closed).code };
+    };
+
+    // Act
+    const linear = await cuts('linear16');
+    const opus = await cuts('opus');
+
+    // Assess: the same cuts, at the audio sent; the chained Ogg stream after the first
+    // Finalize is accepted (no 1008) and closes normally.
+    expect(linear).toEqual({ ends: [3_010, 4_010], close: 1000 });
+    expect(opus).toEqual({ ends: [3_010, 4_010], close: 1000 });
+  });
+
   it('closes a corrupt Ogg stream the way Deepgram closes undecodable audio: 1008 DATA-0000', async () => {
     // Prepare: no encoding (a container), the first bytes say Ogg, the page's CRC is wrong.
     const { default: WebSocket } = await import('ws');
