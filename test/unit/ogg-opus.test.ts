@@ -227,6 +227,27 @@ describe('Ogg Opus input of the local speech server', () => {
     expect(snrDb(original, result.pcm, 0)).toBeGreaterThan(3);
   });
 
+  it('decodes chained streams (a Finalize ends one) to exactly the samples sent, and refuses a page after an end without a new stream', () => {
+    // Prepare: 1.01 s (a frame's tail at the end), then 0.5 s, each its own ended stream (as the gateway ends one at a Finalize).
+    const a = encodeInChunks(speech.subarray(0, 32_320), 640);
+    const b = encodeInChunks(speech.subarray(32_320, 48_320), 640);
+
+    // Act
+    const input = new OggOpusInput();
+    const afterFirst = input.push(a);
+    const afterSecond = input.push(b);
+    input.close();
+    const orphan = new OggOpusInput();
+    const noNewStream = orphan.push(Buffer.concat([a, b.subarray(pagesEnd(b, 1))]));
+    orphan.close();
+
+    // Assess: every sample of the first stream is out before the second begins.
+    if (!afterFirst.ok || !afterSecond.ok) throw new Error('chained stream refused');
+    expect(afterFirst.pcm.length).toBe(16_160);
+    expect(afterSecond.pcm.length).toBe(8_000);
+    expect(noNewStream).toEqual({ ok: false, reason: 'an Ogg page after the end of its stream' });
+  });
+
   it('refuses a corrupt page, a missing page and a stream that is not Opus, with a reason', () => {
     const ogg = encodeInChunks(speech.subarray(0, 32_000), 640);
     const corrupt = Buffer.from(ogg);
