@@ -151,10 +151,15 @@ describe('fuzzing the Recall ingress', () => {
       if (wait > 2) await new Promise((r) => setTimeout(r, wait));
     }
     // Waited for before the socket closes, so no flush timeout on a slow speech engine can cut it.
+    // The bound is the engine's on this one 22-word sentence, not the ingress's: measured through
+    // the connector on clean audio, linear16 gives WER 0.36 and Ogg Opus (16 kb/s, complexity 0,
+    // the default) 0.45-0.50; after the garbage, Opus gave 0.55 with the whole sentence in one
+    // final at 61.1-67.8 s (spoken 60.8-67.9 s): no audio lost, so also ask that it is covered.
     await waitFor(
       'the utterance after the garbage',
       () =>
-        wordErrorRate(first.text, fuzzClient.finals.map((f) => f.text).join(' ')).wer <= 0.5
+        wordErrorRate(first.text, fuzzClient.finals.map((f) => f.text).join(' ')).wer <= 0.6 &&
+        fuzzClient.finals.some((f) => f.startMs < 60_000 + first.endMs && f.endMs > 60_000 + first.startMs)
           ? true
           : undefined,
       120_000,
