@@ -679,7 +679,7 @@ function report(
         ['Query subscribers (DynamoDB)', 'queryStart', 'queryEnd'],
         ['Query end → first PostToConnection (GetItem keywords)', 'queryEnd', 'postStart'],
         ['broadcast: all PostToConnection calls', 'postStart', 'postEnd'],
-        ['broadcast end → handler done (markDelivered, advanceLastSeq)', 'postEnd', 'handlerDone'],
+        ['broadcast end → handler done (advanceLastSeq)', 'postEnd', 'handlerDone'],
         ['send → handler done', 'sent', 'handlerDone'],
       ].map(([label, from, to]) => [
         label as string,

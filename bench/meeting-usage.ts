@@ -3,6 +3,7 @@
  *
  *   npx tsx bench/meeting-usage.ts [--fixtures meeting-librivox,standup-meeting] [--viewers 5]
  *                                  [--write]   # writes bench/usage/meeting-hour.json
+ *                                  [--trace <file>]   # every DynamoDB request, one JSON line each
  *
  * Harness (loopback, real parts, real time): the whole local stack — Recall simulator → audio
  * gateway → local speech server (PocketSphinx, an interim every second of speech, as Deepgram's
@@ -23,7 +24,7 @@
  * to an hour, the end is added once per meeting.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -125,6 +126,8 @@ interface RequestRecord {
   rru: number;
   /** Messages a SendMessageBatch carried. */
   entries: number;
+  /** DynamoDB only, for `--trace`: the request's expressions (what the call is for). */
+  detail?: string;
 }
 
 interface FrameRecord {
@@ -193,6 +196,7 @@ function watchServers(ports: { dynamodb: number; sqs: number; management: number
           wru: writeUnits(op, body),
           rru: isRead ? Math.max(1, Math.ceil(responseBytes / 4096)) * (consistent ? 1 : 0.5) : 0,
           entries: 0,
+          detail: describeDynamo(body),
         });
       } else {
         const queue =
@@ -208,6 +212,22 @@ function watchServers(ports: { dynamodb: number; sqs: number; management: number
   };
   diagnosticsChannel.subscribe('http.server.request.start', onRequest);
   return () => diagnosticsChannel.unsubscribe('http.server.request.start', onRequest);
+}
+
+/** A DynamoDB request's expressions, one line (for `--trace`). */
+function describeDynamo(body: Record<string, unknown>): string {
+  const fields = [
+    'UpdateExpression',
+    'ConditionExpression',
+    'KeyConditionExpression',
+    'ProjectionExpression',
+    'FilterExpression',
+    'IndexName',
+  ];
+  const parts = fields.flatMap((f) => (typeof body[f] === 'string' ? [`${f}: ${body[f]}`] : []));
+  if (body.ConsistentRead === true) parts.push('ConsistentRead');
+  if (body.Limit !== undefined) parts.push(`Limit: ${String(body.Limit)}`);
+  return parts.join(' | ');
 }
 
 // ---- a viewer ----------------------------------------------------------------------------------
@@ -367,6 +387,8 @@ async function main(): Promise<void> {
   const viewers = Number(arg('viewers', '5'));
   // Viewers that subscribe with `batch: true`, beside as many legacy ones (0: legacy only).
   const batchViewers = Number(arg('batch-viewers', String(viewers)));
+  const tracePath = process.argv.includes('--trace') ? arg('trace', 'dynamodb-trace.jsonl') : undefined;
+  if (tracePath) writeFileSync(tracePath, '');
   // In process: the counts come from this thread's HTTP servers (diagnostics channel), and the
   // emulators' servers must be among them (the default layout runs them on a thread of their own).
   const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR', emulatorLayout: 'in-process' });
@@ -453,6 +475,24 @@ async function main(): Promise<void> {
         ),
       });
       process.stderr.write(`${fixture}: ${meetings.at(-1)?.liveSeconds.toFixed(1)} s live\n`);
+      // `--trace <file>`: every DynamoDB request of the meeting, one JSON line each, by window.
+      if (tracePath) {
+        const window = (at: number) => (live(at) ? 'live' : at >= endedAt ? 'end' : 'before');
+        const lines = mine
+          .filter((r) => r.service === 'dynamodb')
+          .map((r) =>
+            JSON.stringify({
+              fixture,
+              window: window(r.at),
+              ms: r.at - firstTranscript,
+              request: `${r.target} ${r.op}`,
+              wru: r.wru,
+              rru: r.rru,
+              detail: r.detail,
+            }),
+          );
+        appendFileSync(tracePath, `${lines.join('\n')}\n`);
+      }
     }
     // What a meeting-item update costs: the item's size at the end (DynamoDB prices the larger of before and after).
     for (const meetingId of meetingIds) {

@@ -388,7 +388,7 @@ const STAGES: StageDef[] = [
   },
   { label: 'PostToConnection → client (mgmt API + ws)', from: 'postStart', to: 'recv' },
   {
-    label: 'handler busy per final (+ markDelivered, advanceLastSeq)',
+    label: 'handler busy per final (+ advanceLastSeq)',
     from: 'handler',
     to: 'handlerDone',
     only: 'final',

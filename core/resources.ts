@@ -40,7 +40,7 @@ export const TABLES = {
     partitionKey: { name: 'meetingId', type: 'S' },
     globalSecondaryIndexes: [
       {
-        // Keys only: a meeting is updated twice per final (seq, lastSeq), and a full copy here
+        // Keys only: a meeting is updated once per final (lastSeq; seqs once per 10), and a full copy here
         // was rewritten each time; GET /meetings reads the page's meetings from the table.
         indexName: 'byOwner',
         partitionKey: { name: 'ownerId', type: 'S' },

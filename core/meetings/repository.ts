@@ -285,11 +285,13 @@ export class MeetingRepository {
   }
 
   /**
-   * Raises lastSeq to `seq` (never lowers it) and lastFinalEndMs to `endMs` (never lowers it
-   * either: a recovered final has a newer seq than its time). One write; a second only when the
-   * seq moves on but the end does not.
+   * The fan-out's delivered mark for final `seq`, written once the final is posted: raises
+   * lastSeq to `seq` and lastFinalEndMs to `endMs`, never lowering either (a recovered final has
+   * a newer seq than its time). One write; a second only when the seq moves on but the end does
+   * not. A final whose seq is not above lastSeq (it reached the fan-out out of order) changes
+   * nothing. Returns whether lastSeq moved to `seq`.
    */
-  async advanceLastSeq(meetingId: string, seq: number, endMs?: number): Promise<void> {
+  async advanceLastSeq(meetingId: string, seq: number, endMs?: number): Promise<boolean> {
     const raiseSeq = 'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)';
     try {
       await leanDynamo().send(
@@ -303,17 +305,41 @@ export class MeetingRepository {
               ? raiseSeq
               : `${raiseSeq} AND (attribute_not_exists(lastFinalEndMs) OR lastFinalEndMs < :end)`,
           ExpressionAttributeValues: endMs === undefined ? { ':seq': seq } : { ':seq': seq, ':end': endMs },
+          // Why it failed, at no read cost: only an end that did not move on needs a second write.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return true;
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
-      if (endMs !== undefined) await this.advanceLastSeq(meetingId, seq);
+      if (endMs === undefined) return false;
+      const old = (error as { Item?: { lastSeq?: unknown } }).Item;
+      // Emulators may not return the old item: then the seq alone is tried.
+      if (old !== undefined && Number(old.lastSeq ?? 0) >= seq) return false;
+      return this.advanceLastSeq(meetingId, seq);
     }
   }
 
   /**
+   * The meeting's lastSeq, read strongly consistent (only the attribute): the fan-out asks when a
+   * final it is handed was stored before, to tell a redelivery of a posted final (seq ≤ lastSeq)
+   * from one whose post never finished. 0 when the meeting has none (or is gone).
+   */
+  async deliveredThrough(meetingId: string): Promise<number> {
+    const out = await leanDynamo().send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { meetingId },
+        ProjectionExpression: 'lastSeq',
+        ConsistentRead: true,
+      }),
+    );
+    return Number(out.Item?.lastSeq ?? 0);
+  }
+
+  /**
    * One page of an owner's meetings, newest first; `cursor` is DynamoDB's LastEvaluatedKey. The
-   * byOwner index holds keys only (core/resources.ts: a meeting is updated twice per final, and
+   * byOwner index holds keys only (core/resources.ts: a meeting is updated once per final, and
    * an index projecting every attribute was rewritten each time), so the page's meetings are
    * then read from the table, in the index's order; one deleted meanwhile is left out.
    */

@@ -35,8 +35,8 @@ import { SubscriberDelivery } from './subscriber-delivery';
 export { DELIVERY_POLICY, DeliveryError } from './subscriber-delivery';
 
 export interface TranscriptFanoutDeps {
-  meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq'>;
-  segments: Pick<SegmentRepository, 'putFinal' | 'markDelivered'>;
+  meetings: Pick<MeetingRepository, 'get' | 'advanceLastSeq' | 'deliveredThrough'>;
+  segments: Pick<SegmentRepository, 'putFinal'>;
   connections: Pick<ConnectionRepository, 'subscribers'>;
   fanout: Pick<ConnectionFanout, 'broadcast' | 'post' | 'evict'>;
   logger: Logger;
@@ -127,7 +127,9 @@ export class TranscriptFanout {
       // The meeting's keywords do not depend on the final: read while it is stored.
       const keywords = this.keywords(meetingId);
       const [stored] = await allOrFirstFailure([this.deps.segments.putFinal(meetingId, segment), keywords]);
-      if (stored === 'delivered') {
+      // Stored before: a redelivery. Posted already if the meeting's lastSeq (the delivered
+      // mark, written after every post) reached it; else its post never finished: post again.
+      if (stored === 'duplicate' && segment.seq <= (await this.deps.meetings.deliveredThrough(meetingId))) {
         this.deps.logger.debug('duplicate final skipped', { meetingId, seq: segment.seq });
         return;
       }
@@ -151,13 +153,13 @@ export class TranscriptFanout {
     // Coalesced interims are not posted as lines; their alerts still are.
     await this.deliver(d, meetingId, subscribers, [...viewerLines({ ...event, segment }), ...alerts]);
     if (segment.isFinal) {
-      // Independent writes, both after every post: a failure of either retries the record
-      // (its redelivery finds the final not delivered and posts it again; clients drop seqs they have).
+      // The delivered mark, after every post: one conditional write on the meeting item (lastSeq
+      // and lastFinalEndMs, never lowered). If it fails the record is retried, and its redelivery
+      // finds seq above lastSeq and posts it again (clients drop seqs they have). A final that
+      // arrives out of order (seq ≤ lastSeq: a DLQ redrive, an expired handover hold) is posted
+      // on its first delivery and leaves lastSeq alone.
       const { seq, endMs } = segment;
-      await allOrFirstFailure([
-        this.deps.segments.markDelivered(meetingId, seq),
-        this.deps.meetings.advanceLastSeq(meetingId, seq, endMs),
-      ]);
+      await this.deps.meetings.advanceLastSeq(meetingId, seq, endMs);
       // Spaced by the audience the final reached (core/briefing/rolling-briefings.ts).
       const audience = subscribers.length;
       await this.rollingBriefing(d, meetingId, () => this.deps.rolling?.afterFinal(meetingId, seq, audience));

@@ -1,21 +1,18 @@
 /**
  * Final transcript segments in DynamoDB, keyed (meetingId, seq). A conditional put makes a
- * redelivered final a no-op; `deliveredAt` records that the fan-out posted it, so a retry
- * after a failed post sends it again and a plain duplicate does not.
+ * redelivered final a no-op write. Whether a stored final was also posted to clients is not
+ * kept here but on the meeting item (`lastSeq`, the fan-out's delivered mark: one write per
+ * final instead of two; core/pipeline/transcript-fanout.ts and docs/architecture.md "Fan-out
+ * idempotency").
  */
-import {
-  leanDynamo,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
-} from '../clients/dynamodb-lean';
+import { leanDynamo, PutCommand, QueryCommand, type QueryCommandOutput } from '../clients/dynamodb-lean';
 import { tableName } from '../config';
 import { isConditionalFailure } from '../meetings/repository';
 import type { Segment } from '../pipeline/events';
 
 export interface StoredSegment extends Omit<Segment, 'isFinal' | 'revision'> {
   meetingId: string;
+  /** Items stored before the delivered mark moved to the meeting item carry it; nothing reads it. */
   deliveredAt?: string;
 }
 
@@ -23,10 +20,10 @@ export class SegmentRepository {
   constructor(private readonly table: string = tableName('segments')) {}
 
   /**
-   * Stores a final once. Returns 'new' for a first write, 'undelivered' for a duplicate that
-   * was never fanned out, and 'delivered' for a duplicate already posted to clients.
+   * Stores a final once. Returns 'new' for a first write and 'duplicate' when the final was
+   * stored before (a redelivery: whether it was also posted is the meeting's `lastSeq`).
    */
-  async putFinal(meetingId: string, segment: Segment): Promise<'new' | 'undelivered' | 'delivered'> {
+  async putFinal(meetingId: string, segment: Segment): Promise<'new' | 'duplicate'> {
     // Timing describes one delivery, not the line: it is not stored (replays carry none).
     const { isFinal: _isFinal, revision: _revision, timing: _timing, ...fields } = segment;
     try {
@@ -35,31 +32,13 @@ export class SegmentRepository {
           TableName: this.table,
           Item: { ...fields, meetingId },
           ConditionExpression: 'attribute_not_exists(seq)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return 'new';
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
-      const old = (error as { Item?: Record<string, unknown> }).Item;
-      if (old === undefined) {
-        // Emulators may not return the old item: read it.
-        const existing = await this.list(meetingId, { afterSeq: segment.seq - 1, limit: 1 });
-        return existing.items[0]?.deliveredAt ? 'delivered' : 'undelivered';
-      }
-      return old.deliveredAt ? 'delivered' : 'undelivered';
+      return 'duplicate';
     }
-  }
-
-  async markDelivered(meetingId: string, seq: number, now = new Date()): Promise<void> {
-    await leanDynamo().send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { meetingId, seq },
-        UpdateExpression: 'SET deliveredAt = if_not_exists(deliveredAt, :now)',
-        ExpressionAttributeValues: { ':now': now.toISOString() },
-      }),
-    );
   }
 
   /** Finals with seq > afterSeq, in seq order, a page at a time. */

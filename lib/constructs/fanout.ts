@@ -54,10 +54,11 @@ export class TranscriptFanout extends Construct {
       description: `Parley ${props.defaults.stageName}: transcript fan-out to WebSocket subscribers`,
       timeout: Pipeline.consumerTimeout(),
     })
-      // TranscriptFanout: keywords (GetItem) and advanceLastSeq (UpdateItem).
+      // TranscriptFanout: keywords and a redelivered final's deliveredThrough (GetItem), and
+      // advanceLastSeq, the delivered mark (UpdateItem).
       .bindTable('meetings', tables.meetings, ['GetItem', 'UpdateItem'])
-      // SegmentRepository: putFinal (PutItem; Query when the old item is not returned), markDelivered.
-      .bindTable('segments', tables.segments, ['PutItem', 'UpdateItem', 'Query'])
+      // SegmentRepository: putFinal (conditional PutItem); RollingBriefings reads finals (Query).
+      .bindTable('segments', tables.segments, ['PutItem', 'Query'])
       // ConnectionRepository.subscribers: query by topic.
       .bindTable('subscriptions', tables.subscriptions, ['Query'])
       // KeywordAlerts: raise (conditional PutItem) and the final's forSeq (Query).

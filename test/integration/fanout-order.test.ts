@@ -1,10 +1,11 @@
 /**
  * The fan-out runs independent DynamoDB calls at once (core/pipeline/transcript-fanout.ts): a
- * final's keywords while it is stored, its alerts and subscribers together after, and its
- * markDelivered and advanceLastSeq together after every post. Over the real parts (dynalite, the
- * API Gateway emulator's management API, a subscribed WebSocket), each call traced: the order
- * rules still hold, what is stored and posted is unchanged, and a failed record leaves no call
- * running when it fails.
+ * final's keywords while it is stored, its alerts and subscribers together after, and its one
+ * delivered mark (the meeting's lastSeq, advanceLastSeq) after every post. Over the real parts
+ * (dynalite, the API Gateway emulator's management API, a subscribed WebSocket), each call
+ * traced: the order rules still hold, what is stored and posted is unchanged, a failed record
+ * leaves no call running when it fails, and redelivery, a failed step, finals out of order and
+ * two invocations at once neither lose a final nor leave the meeting's lastSeq behind.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import WebSocket from 'ws';
@@ -101,8 +102,8 @@ function fanoutFor(deps: Partial<TranscriptFanoutDeps> = {}): TranscriptFanout {
   const segments = new SegmentRepository();
   const alerts = new AlertRepository();
   return new TranscriptFanout({
-    meetings: traced('meetings', meetings, ['get', 'advanceLastSeq']),
-    segments: traced('segments', segments, ['putFinal', 'markDelivered']),
+    meetings: traced('meetings', meetings, ['get', 'advanceLastSeq', 'deliveredThrough']),
+    segments: traced('segments', segments, ['putFinal']),
     connections: traced('connections', connections, ['subscribers']),
     fanout: traced('fanout', new ConnectionFanout(gateway.managementEndpoint, connections, logger), [
       'broadcast',
@@ -155,7 +156,7 @@ describe('the fan-out with its DynamoDB calls at once', () => {
 
     // What was posted: the line, then its confirmed alert (as before the calls ran at once).
     expect(client.messages.map((m) => m.type)).toEqual(['transcript', 'keyword_alert']);
-    // The order rules: store → (subscribers, alerts) → post → (markDelivered, advanceLastSeq).
+    // The order rules: store → (subscribers, alerts) → post → advanceLastSeq.
     const stored = at('end:segments.putFinal');
     expect(at('start:connections.subscribers')).toBeGreaterThan(stored);
     expect(at('start:alerts.forSeq')).toBeGreaterThan(stored);
@@ -163,12 +164,16 @@ describe('the fan-out with its DynamoDB calls at once', () => {
     expect(firstPost).toBeGreaterThan(at('end:connections.subscribers'));
     expect(firstPost).toBeGreaterThan(at('end:alerts.forSeq'));
     const lastPostEnd = trace.lastIndexOf('end:fanout.broadcast');
-    expect(at('start:segments.markDelivered')).toBeGreaterThan(lastPostEnd);
     expect(at('start:meetings.advanceLastSeq')).toBeGreaterThan(lastPostEnd);
-    // What was stored.
+    // A first delivery asks nothing about delivery: the store said it is new.
+    expect(trace).not.toContain('start:meetings.deliveredThrough');
+    // What was stored: the final as it came, and the delivered mark on the meeting item.
     const segment = await new SegmentRepository().list('order-1');
-    expect(segment.items).toEqual([expect.objectContaining({ seq: 1, deliveredAt: expect.any(String) })]);
-    expect((await meetings.get('order-1'))?.lastSeq).toBe(1);
+    expect(segment.items).toEqual([expect.objectContaining({ seq: 1, text: 'the budget is set' })]);
+    expect(segment.items[0]).not.toHaveProperty('deliveredAt');
+    const meeting = await meetings.get('order-1');
+    expect(meeting?.lastSeq).toBe(1);
+    expect(meeting?.lastFinalEndMs).toBe(1_900);
   });
 
   it('skips a redelivered final that was delivered: no read of subscribers, no post', async () => {
@@ -180,26 +185,99 @@ describe('the fan-out with its DynamoDB calls at once', () => {
     await client.until(1);
     trace = [];
     await fanoutFor().handle(event);
+    expect(trace).toContain('end:meetings.deliveredThrough');
     expect(trace).not.toContain('start:connections.subscribers');
     expect(trace).not.toContain('start:fanout.broadcast');
+    expect(trace).not.toContain('start:meetings.advanceLastSeq');
     expect(client.messages).toHaveLength(1);
   });
 
-  it('fails a final whose markDelivered failed only once advanceLastSeq has settled; its retry posts it again and marks it', async () => {
+  it("posts a final again when its delivered mark failed, and its retry brings the meeting's lastSeq up to it", async () => {
+    // Arrange: a viewer; the final's delivered mark (the meeting's lastSeq) fails once, after its post
     const meetings = new MeetingRepository();
     await meetings.create(liveMeeting('order-3', { ownerId: OWNER, seqCounter: 10 }));
     const client = await viewer('order-3');
     const event = finalEvent('order-3', 1, 'retry me');
-    failing.add('segments.markDelivered');
-    await expect(fanoutFor().handle(event)).rejects.toThrow('injected failure of segments.markDelivered');
-    // Nothing of the failed record still runs when it fails.
-    expect(trace).toContain('end:meetings.advanceLastSeq');
-    expect((await new SegmentRepository().list('order-3')).items[0]?.deliveredAt).toBeUndefined();
+    failing.add('meetings.advanceLastSeq');
+    await expect(fanoutFor().handle(event)).rejects.toThrow('injected failure of meetings.advanceLastSeq');
+    expect((await meetings.get('order-3'))?.lastSeq).toBe(0);
 
+    // Act: SQS redelivers the record
     await fanoutFor().handle(event);
+
+    // Assess: lastSeq and lastFinalEndMs reach the final (they lagged until a later final when
+    // the mark was two writes and only the segment's succeeded), and it was posted again
+    const meeting = await meetings.get('order-3');
+    expect(meeting?.lastSeq).toBe(1);
+    expect(meeting?.lastFinalEndMs).toBe(1_900);
     await client.until(2);
     expect(client.messages.map((m) => (m.type === 'transcript' ? m.transcript.seq : m.type))).toEqual([1, 1]);
-    expect((await new SegmentRepository().list('order-3')).items[0]?.deliveredAt).toEqual(expect.any(String));
+  });
+
+  it('posts a stored final whose post failed when its record is redelivered, and marks it then', async () => {
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-5', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('order-5');
+    const event = finalEvent('order-5', 1, 'posted at last');
+    failing.add('fanout.broadcast');
+    await expect(fanoutFor().handle(event)).rejects.toThrow('injected failure of fanout.broadcast');
+    expect(trace).not.toContain('start:meetings.advanceLastSeq');
+    expect((await new SegmentRepository().list('order-5')).items).toHaveLength(1);
+
+    await fanoutFor().handle(event);
+    await client.until(1);
+    expect(client.messages.map((m) => (m.type === 'transcript' ? m.transcript.text : m.type))).toEqual([
+      'posted at last',
+    ]);
+    expect((await meetings.get('order-5'))?.lastSeq).toBe(1);
+  });
+
+  it("posts a final that arrives out of order once, without lowering the meeting's lastSeq or lastFinalEndMs", async () => {
+    // Arrange: final 5 delivered, then final 3 (a DLQ redrive, or an old task after an expired handover hold)
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-6', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('order-6');
+    await fanoutFor().handle(finalEvent('order-6', 5, 'five'));
+    const late = finalEvent('order-6', 3, 'three');
+
+    // Act: its first delivery, then a redelivery of it
+    await fanoutFor().handle(late);
+    await client.until(2);
+    trace = [];
+    await fanoutFor().handle(late);
+
+    // Assess: posted once, stored, and the meeting's marks still at final 5
+    expect(trace).not.toContain('start:fanout.broadcast');
+    expect(client.messages.map((m) => (m.type === 'transcript' ? m.transcript.seq : m.type))).toEqual([5, 3]);
+    expect((await new SegmentRepository().list('order-6')).items.map((s) => s.seq)).toEqual([3, 5]);
+    const meeting = await meetings.get('order-6');
+    expect(meeting?.lastSeq).toBe(5);
+    expect(meeting?.lastFinalEndMs).toBe(5_900);
+  });
+
+  it("keeps the highest seq and end when two invocations mark a meeting's finals at once, and loses neither final", async () => {
+    // Arrange: two finals, and the first one twice (a visibility timeout that ran out mid-record)
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-7', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('order-7');
+
+    // Act: three invocations at once
+    await Promise.all([
+      fanoutFor().handle(finalEvent('order-7', 2, 'two')),
+      fanoutFor().handle(finalEvent('order-7', 1, 'one')),
+      fanoutFor().handle(finalEvent('order-7', 1, 'one')),
+    ]);
+
+    // Assess: both stored, lastSeq and lastFinalEndMs those of final 2, each final posted (a
+    // duplicate of final 1 only when its copies overlapped: the client drops a seq it has)
+    const meeting = await meetings.get('order-7');
+    expect(meeting?.lastSeq).toBe(2);
+    expect(meeting?.lastFinalEndMs).toBe(2_900);
+    expect((await new SegmentRepository().list('order-7')).items.map((s) => s.seq)).toEqual([1, 2]);
+    await client.until(2);
+    const seqs = client.messages.flatMap((m) => (m.type === 'transcript' ? [m.transcript.seq] : []));
+    expect(new Set(seqs)).toEqual(new Set([1, 2]));
+    expect(seqs.length).toBeLessThanOrEqual(3);
   });
 
   it('fails a final whose store failed without posting or marking anything', async () => {
@@ -212,11 +290,12 @@ describe('the fan-out with its DynamoDB calls at once', () => {
     );
     expect(trace).not.toContain('start:connections.subscribers');
     expect(trace).not.toContain('start:fanout.broadcast');
-    expect(trace).not.toContain('start:segments.markDelivered');
+    expect(trace).not.toContain('start:meetings.advanceLastSeq');
     // The keywords read that ran alongside the store has settled too.
     expect(trace.filter((e) => e === 'start:meetings.get')).toHaveLength(
       trace.filter((e) => e === 'end:meetings.get').length,
     );
+    expect((await meetings.get('order-4'))?.lastSeq).toBe(0);
   });
 });
 

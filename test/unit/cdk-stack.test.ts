@@ -676,8 +676,8 @@ describe('least privilege', () => {
       ...REMOVE_GONE,
       'dynamodb:GetItem table:meetings',
       'dynamodb:UpdateItem table:meetings',
+      // The final stored once (conditional put); the delivered mark is the meeting's lastSeq.
       'dynamodb:PutItem table:segments',
-      'dynamodb:UpdateItem table:segments',
       'dynamodb:Query table:segments',
       'dynamodb:Query table:subscriptions',
       // Early keyword alerts: raised once (conditional put), read by the final.
