@@ -76,15 +76,15 @@ describe('where the stored finals reach', () => {
     await meetings.create(meeting);
     const id = meeting.meetingId;
 
-    await meetings.advanceLastSeq(id, 3, 9_000);
+    expect(await meetings.advanceLastSeq(id, 3, 9_000)).toBe(true);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 3, lastFinalEndMs: 9_000 });
     // A recovered final: a newer seq, earlier audio.
-    await meetings.advanceLastSeq(id, 4, 7_500);
+    expect(await meetings.advanceLastSeq(id, 4, 7_500)).toBe(true);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 4, lastFinalEndMs: 9_000 });
     // A redelivered old final changes nothing.
-    await meetings.advanceLastSeq(id, 2, 12_000);
+    expect(await meetings.advanceLastSeq(id, 2, 12_000)).toBe(false);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 4, lastFinalEndMs: 9_000 });
-    await meetings.advanceLastSeq(id, 5, 11_000);
+    expect(await meetings.advanceLastSeq(id, 5, 11_000)).toBe(true);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 5, lastFinalEndMs: 11_000 });
   });
 });
