@@ -287,9 +287,11 @@ export class MeetingRepository {
   /**
    * The fan-out's delivered mark for final `seq`, written once the final is posted: raises
    * lastSeq to `seq` and lastFinalEndMs to `endMs`, never lowering either (a recovered final has
-   * a newer seq than its time). One write; a second only when the seq moves on but the end does
-   * not. A final whose seq is not above lastSeq (it reached the fan-out out of order) changes
-   * nothing. Returns whether lastSeq moved to `seq`.
+   * a newer seq than its time). One write; a second only when one of the two moves on and the
+   * other does not: a recovered final raises the seq alone, and a final whose seq is not above
+   * lastSeq (it reached the fan-out out of order: the next task's finals below a stopping task's
+   * late seq, a DLQ redrive) raises the end alone when its audio ends later, so the lost-span
+   * recovery does not re-transcribe what is stored. Returns whether lastSeq moved to `seq`.
    */
   async advanceLastSeq(meetingId: string, seq: number, endMs?: number): Promise<boolean> {
     const raiseSeq = 'attribute_exists(meetingId) AND (attribute_not_exists(lastSeq) OR lastSeq < :seq)';
@@ -305,7 +307,7 @@ export class MeetingRepository {
               ? raiseSeq
               : `${raiseSeq} AND (attribute_not_exists(lastFinalEndMs) OR lastFinalEndMs < :end)`,
           ExpressionAttributeValues: endMs === undefined ? { ':seq': seq } : { ':seq': seq, ':end': endMs },
-          // Why it failed, at no read cost: only an end that did not move on needs a second write.
+          // Why it failed, at no read cost: a second write only for the one of the two that moves on.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -313,10 +315,31 @@ export class MeetingRepository {
     } catch (error) {
       if (!isConditionalFailure(error)) throw error;
       if (endMs === undefined) return false;
-      const old = (error as { Item?: { lastSeq?: unknown } }).Item;
-      // Emulators may not return the old item: then the seq alone is tried.
-      if (old !== undefined && Number(old.lastSeq ?? 0) >= seq) return false;
-      return this.advanceLastSeq(meetingId, seq);
+      const old = (error as { Item?: { lastSeq?: unknown; lastFinalEndMs?: unknown } }).Item;
+      // Emulators may not return the old item: then each is tried alone.
+      const seqBehind = old === undefined || Number(old.lastSeq ?? 0) < seq;
+      if (seqBehind && (await this.advanceLastSeq(meetingId, seq))) return true;
+      if (old === undefined || Number(old.lastFinalEndMs ?? 0) < endMs)
+        await this.raiseFinalEnd(meetingId, endMs);
+      return false;
+    }
+  }
+
+  /** Raises lastFinalEndMs to `endMs`, never lowering it (nothing when the meeting is gone). */
+  private async raiseFinalEnd(meetingId: string, endMs: number): Promise<void> {
+    try {
+      await leanDynamo().send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { meetingId },
+          UpdateExpression: 'SET lastFinalEndMs = :end',
+          ConditionExpression:
+            'attribute_exists(meetingId) AND (attribute_not_exists(lastFinalEndMs) OR lastFinalEndMs < :end)',
+          ExpressionAttributeValues: { ':end': endMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalFailure(error)) throw error;
     }
   }
 

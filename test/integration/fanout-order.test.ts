@@ -255,6 +255,32 @@ describe('the fan-out with its DynamoDB calls at once', () => {
     expect(meeting?.lastFinalEndMs).toBe(5_900);
   });
 
+  it('raises lastFinalEndMs for a final below lastSeq whose audio ends later, so a crash recovery does not re-transcribe it', async () => {
+    // Arrange: a handover whose hold ran out. The next task published final 21; the stopping
+    // task, taking single seqs, took 31 (above the next task's block 21–30) for its last line,
+    // older audio; the next task's following finals (22…) are below lastSeq from then on.
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('order-8', { ownerId: OWNER, seqCounter: 31 }));
+    const client = await viewer('order-8');
+    await fanoutFor().handle(finalEvent('order-8', 21, 'next task, first line'));
+    const oldTaskLast = finalEvent('order-8', 31, 'old task, last line');
+    oldTaskLast.segment = { ...oldTaskLast.segment, startMs: 20_000, endMs: 20_800 };
+    await fanoutFor().handle(oldTaskLast);
+
+    // Act: the next task's next final, later audio, seq below lastSeq
+    await fanoutFor().handle(finalEvent('order-8', 22, 'next task, second line'));
+
+    // Assess: posted, stored; lastSeq stays 31, and lastFinalEndMs (where the stored finals
+    // reach: the lost-span recovery's lower bound, core/audio/meeting-session.ts) reaches final 22
+    await client.until(3);
+    expect(client.messages.map((m) => (m.type === 'transcript' ? m.transcript.seq : m.type))).toEqual([
+      21, 31, 22,
+    ]);
+    const meeting = await meetings.get('order-8');
+    expect(meeting?.lastSeq).toBe(31);
+    expect(meeting?.lastFinalEndMs).toBe(22_900);
+  });
+
   it("keeps the highest seq and end when two invocations mark a meeting's finals at once, and loses neither final", async () => {
     // Arrange: two finals, and the first one twice (a visibility timeout that ran out mid-record)
     const meetings = new MeetingRepository();

@@ -66,7 +66,7 @@ describe('reading a lost span back from the archive', () => {
 });
 
 describe('where the stored finals reach', () => {
-  it('raises lastFinalEndMs with lastSeq and never lowers it for a recovered final of earlier audio', async () => {
+  it('raises lastFinalEndMs with lastSeq, never lowers it for a recovered final of earlier audio, and raises it alone for a later final below lastSeq', async () => {
     const meetings = new MeetingRepository();
     const { meeting } = newMeetingRecord({
       ownerId: 'alice',
@@ -81,9 +81,12 @@ describe('where the stored finals reach', () => {
     // A recovered final: a newer seq, earlier audio.
     expect(await meetings.advanceLastSeq(id, 4, 7_500)).toBe(true);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 4, lastFinalEndMs: 9_000 });
-    // A redelivered old final changes nothing.
-    expect(await meetings.advanceLastSeq(id, 2, 12_000)).toBe(false);
+    // A final below lastSeq (a redelivery, or one out of order) leaves lastSeq alone, and the
+    // end too unless its audio ends later (the next task's finals below an old task's late seq).
+    expect(await meetings.advanceLastSeq(id, 2, 8_000)).toBe(false);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 4, lastFinalEndMs: 9_000 });
+    expect(await meetings.advanceLastSeq(id, 2, 10_000)).toBe(false);
+    expect(await meetings.get(id)).toMatchObject({ lastSeq: 4, lastFinalEndMs: 10_000 });
     expect(await meetings.advanceLastSeq(id, 5, 11_000)).toBe(true);
     expect(await meetings.get(id)).toMatchObject({ lastSeq: 5, lastFinalEndMs: 11_000 });
   });
