@@ -212,12 +212,21 @@ interface Row {
 
 function main(): void {
   const fixtures = loadFixtures(arg('fixtures') ?? 'meeting-librivox,standup-meeting');
-  const opusSettings: OpusSettings[] = (arg('opus') ?? '16:0,24:0,32:0,16:5,24:5')
+  const opusSettings: OpusSettings[] = (arg('opus') ?? '16:0,16:0:rld,24:0:rld,16:5,24:5')
     .split(',')
     .filter(Boolean)
     .map((s) => {
-      const [kbps, complexity] = s.split(':').map(Number);
-      return { bitrate: (kbps as number) * 1000, complexity: complexity ?? 0, packetsPerPage: 1 };
+      const [kbps, complexity, app] = s.split(':');
+      const application =
+        app === undefined || app === 'voip' ? 'voip' : app === 'rld' ? 'restrictedLowDelay' : app;
+      if (application !== 'voip' && application !== 'restrictedLowDelay' && application !== 'audio')
+        throw new TypeError(`--opus: unknown application "${app}" (voip, audio, rld)`);
+      return {
+        bitrate: Number(kbps) * 1000,
+        complexity: Number(complexity ?? 0),
+        packetsPerPage: 1,
+        application,
+      };
     });
   const opusRates = (arg('ffmpeg-opus') ?? '').split(',').filter(Boolean).map(Number);
   const audioSeconds = fixtures.reduce((s, f) => s + f.seconds, 0);
@@ -235,7 +244,7 @@ function main(): void {
     { name: 'linear16', prepare: (pcm) => throughSpeechServerInput(pcm, 'linear16') },
     { name: 'mulaw', prepare: (pcm) => throughSpeechServerInput(pcm, 'mulaw') },
     ...opusSettings.map((opus) => ({
-      name: `opus ${opus.bitrate / 1000} kb/s c${opus.complexity}`,
+      name: `opus ${opus.bitrate / 1000} kb/s c${opus.complexity} ${opus.application}`,
       opus,
       prepare: (pcm: Buffer) => throughSpeechServerInput(pcm, opus),
     })),
