@@ -46,9 +46,9 @@ export interface OpusSettings {
 /** What the gateway sends by default (measured: docs/benchmarks.md "Audio to Deepgram: encoding"). */
 export const DEFAULT_OPUS: Required<OpusSettings> = {
   bitrate: 16_000,
-  complexity: 0,
+  complexity: 3,
   packetsPerPage: 1,
-  application: 'voip',
+  application: 'restrictedLowDelay',
 };
 
 /** The pre-skip of the default settings' streams (48 kHz samples). */
