@@ -4,7 +4,10 @@
  * `encoding` and no `sample_rate` (https://developers.deepgram.com/docs/encoding).
  *
  * libopus 1.4 runs in WebAssembly (core/audio/libopus.ts): nothing native to build, nothing
- * downloaded at run time. CPU: ≈ 68 µs per 20 ms frame at complexity 0 (bench:encoding).
+ * downloaded at run time. The default settings (DEFAULT_OPUS) use CELT alone (restricted low
+ * delay): ≈ 40 µs per 20 ms frame where SILK (VoIP) at complexity 0 took ≈ 110–150 µs on the same
+ * loaded machine, ≈ 68 µs quiet (bench:encoding; docs/benchmarks.md "Issue #15.5: the Opus
+ * encoder's CPU").
  *
  * One encoder is one Ogg stream: the first bytes out carry the OpusHead and OpusTags pages, and
  * a new speech socket (a reconnect) takes a new encoder, so a new stream with its own headers.
@@ -43,7 +46,13 @@ export interface OpusSettings {
   application?: OpusApplication;
 }
 
-/** What the gateway sends by default (measured: docs/benchmarks.md "Audio to Deepgram: encoding"). */
+/**
+ * What the gateway sends by default: CELT only (restricted low delay), 16 kb/s, complexity 3, a
+ * page per 20 ms packet. About a third of the CPU of SILK at complexity 0 (the earlier default),
+ * WER 0.483 against linear16's 0.500 on the local engine (SILK: 0.472); CELT at complexity 0
+ * needs 24 kb/s for the same (0.526 at 16 kb/s), complexity 5 costs twice as much for nothing
+ * measured. Measured: docs/benchmarks.md "Issue #15.5: the Opus encoder's CPU".
+ */
 export const DEFAULT_OPUS: Required<OpusSettings> = {
   bitrate: 16_000,
   complexity: 3,
