@@ -1,6 +1,6 @@
 /**
  * `npm run bench:encoding [-- --fixtures meeting-librivox,standup-meeting|all]
- *  [--opus 16:0,24:0,32:0,16:5] [--ffmpeg-opus 16]`:
+ *  [--opus 16:0,16:0:rld,24:0:rld] [--ffmpeg-opus 16]`:
  * what the audio encoding to Deepgram costs in accuracy and CPU, and saves in bytes.
  *
  * Accuracy: each fixture (fixtures/*.wav with its script) goes through the local engine with
@@ -8,8 +8,9 @@
  * - `linear16`: the PCM as the gateway has it (the baseline, same run);
  * - `mulaw`: the gateway's encoder (core/audio/speech-encoding.ts) in 20 ms chunks, decoded by the
  *   speech server's own input stage (local/speech-server/audio-input.ts, `encoding=mulaw`);
- * - `opus K kb/s cC`: the gateway's Ogg Opus encoder (core/audio/ogg-opus-encoder.ts, opusscript)
- *   at K kb/s and complexity C, a page per 20 ms packet, fed 20 ms chunks, decoded by the speech
+ * - `opus K kb/s cC APP` (`--opus K:C[:voip|rld|audio]`): the gateway's Ogg Opus encoder
+ *   (core/audio/ogg-opus-encoder.ts, opusscript) at K kb/s, complexity C, libopus application APP
+ *   (voip: SILK; rld = restricted low delay: CELT only), a page per 20 ms packet, fed 20 ms chunks, decoded by the speech
  *   server's input stage (no `encoding`: it sniffs `OggS`, as Deepgram detects the container);
  * - `ffmpeg-opus N` (offline comparison, only with --ffmpeg-opus): ffmpeg's native libopus.
  * WER is against the fixture's script (core/wer.ts). The engine's own spread between two
@@ -17,7 +18,7 @@
  * 0.07 on one fixture) is the yardstick.
  *
  * Bytes: what goes on the wire, Ogg pages included (and their share); also the same stream with
- * a page per 5 packets (100 ms), the overhead a page per packet costs.
+ * a page per 2, 3 and 5 packets (40, 60, 100 ms), the overhead a page per packet costs.
  *
  * CPU: each encoder per stream-second (20 ms chunks, as sendMedia gets them), this thread's CPU
  * time, best of 5 passes; for Opus also µs per 20 ms frame. Against the gateway's measured CPU per
@@ -200,8 +201,8 @@ interface Row {
   bytesPerSecond: number;
   /** Ogg page headers' share of bytesPerSecond (Opus). */
   oggOverheadBytesPerSecond?: number;
-  /** The same stream with a page per 5 packets (100 ms) instead of per packet. */
-  bytesPerSecondPagePer100Ms?: number;
+  /** The same stream with a page per 2, 3 and 5 packets (40, 60, 100 ms) instead of per packet. */
+  bytesPerSecondPagePer?: Record<'40ms' | '60ms' | '100ms', number>;
   encodeMicrosPerFrame?: number;
   wer: number;
   deltaWer: number;
@@ -212,12 +213,21 @@ interface Row {
 
 function main(): void {
   const fixtures = loadFixtures(arg('fixtures') ?? 'meeting-librivox,standup-meeting');
-  const opusSettings: OpusSettings[] = (arg('opus') ?? '16:0,24:0,32:0,16:5,24:5')
+  const opusSettings: OpusSettings[] = (arg('opus') ?? '16:0,16:0:rld,24:0:rld,16:5,24:5')
     .split(',')
     .filter(Boolean)
     .map((s) => {
-      const [kbps, complexity] = s.split(':').map(Number);
-      return { bitrate: (kbps as number) * 1000, complexity: complexity ?? 0, packetsPerPage: 1 };
+      const [kbps, complexity, app] = s.split(':');
+      const application =
+        app === undefined || app === 'voip' ? 'voip' : app === 'rld' ? 'restrictedLowDelay' : app;
+      if (application !== 'voip' && application !== 'restrictedLowDelay' && application !== 'audio')
+        throw new TypeError(`--opus: unknown application "${app}" (voip, audio, rld)`);
+      return {
+        bitrate: Number(kbps) * 1000,
+        complexity: Number(complexity ?? 0),
+        packetsPerPage: 1,
+        application,
+      };
     });
   const opusRates = (arg('ffmpeg-opus') ?? '').split(',').filter(Boolean).map(Number);
   const audioSeconds = fixtures.reduce((s, f) => s + f.seconds, 0);
@@ -235,7 +245,7 @@ function main(): void {
     { name: 'linear16', prepare: (pcm) => throughSpeechServerInput(pcm, 'linear16') },
     { name: 'mulaw', prepare: (pcm) => throughSpeechServerInput(pcm, 'mulaw') },
     ...opusSettings.map((opus) => ({
-      name: `opus ${opus.bitrate / 1000} kb/s c${opus.complexity}`,
+      name: `opus ${opus.bitrate / 1000} kb/s c${opus.complexity} ${opus.application}`,
       opus,
       prepare: (pcm: Buffer) => throughSpeechServerInput(pcm, opus),
     })),
@@ -279,9 +289,11 @@ function main(): void {
       ...(v.opus
         ? {
             oggOverheadBytesPerSecond: Math.round(pageBytes / audioSeconds),
-            bytesPerSecondPagePer100Ms: Math.round(
-              oggBytes(all, { ...v.opus, packetsPerPage: 5 }) / audioSeconds,
-            ),
+            bytesPerSecondPagePer: {
+              '40ms': Math.round(oggBytes(all, { ...v.opus, packetsPerPage: 2 }) / audioSeconds),
+              '60ms': Math.round(oggBytes(all, { ...v.opus, packetsPerPage: 3 }) / audioSeconds),
+              '100ms': Math.round(oggBytes(all, { ...v.opus, packetsPerPage: 5 }) / audioSeconds),
+            },
             encodeMicrosPerFrame: round(((encodeMs ?? 0) * 1000) / 50, 1),
           }
         : {}),
@@ -309,7 +321,7 @@ function main(): void {
   );
   for (const r of rows.filter((row) => row.encodeMicrosPerFrame !== undefined)) {
     process.stdout.write(
-      `VERDICT ${r.encoding}: ${r.bytesPerSecond} B/s (${r.oggOverheadBytesPerSecond} of it Ogg pages; ${r.bytesPerSecondPagePer100Ms} with a page per 100 ms) ` +
+      `VERDICT ${r.encoding}: ${r.bytesPerSecond} B/s (${r.oggOverheadBytesPerSecond} of it Ogg pages; a page per 40 / 60 / 100 ms: ${r.bytesPerSecondPagePer?.['40ms']} / ${r.bytesPerSecondPagePer?.['60ms']} / ${r.bytesPerSecondPagePer?.['100ms']}) ` +
         `vs ${base.bytesPerSecond}, WER ${r.wer} vs ${base.wer} (Δ ${r.deltaWer >= 0 ? '+' : ''}${r.deltaWer}; ${r.deltaWer <= 0.01 ? 'no worse than' : 'WORSE than'} linear16 + 0.01), ` +
         `encoder ${r.encodeCpuMsPerStreamSecond} ms CPU per stream-second = ${r.encodeMicrosPerFrame} µs per 20 ms frame ` +
         `(${(((r.encodeCpuMsPerStreamSecond ?? 0) / RELAY_FLOOR_MS_PER_STREAM_SECOND) * 100).toFixed(0)} % of the relay floor)\n`,

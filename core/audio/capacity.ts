@@ -20,16 +20,18 @@ import { DEFAULT_SPEECH_ENCODING, type SpeechEncoding } from './speech-encoding'
 export const MEASURED_STREAMS_PER_CORE = 300;
 
 /**
- * The same rule with DEEPGRAM_ENCODING=opus: the Ogg Opus encoder (libopus in WebAssembly,
- * complexity 0, 16 kb/s) costs ≈ 3.4 ms of CPU per stream-second on its own (`npm run
- * bench:encoding`: ≈ 68 µs per 20 ms frame) and the gateway with it measured 7.1 ms per
- * stream-second at 100 streams against 2.2 ms with linear16 in the same run (`npm run
- * bench:gateway -- --bundle --encoding opus --compare HEAD --before-env DEEPGRAM_ENCODING=linear16`,
- * 2 Dec 2026, load 1.45: 71 % of the core; at 200 streams the core was saturated). 60 streams use
- * ≈ 43 % of the core (46 % with the recording archive), the margin PCM's 300 keep
- * (docs/benchmarks.md "Audio to Deepgram: encoding").
+ * The same rule with DEEPGRAM_ENCODING=opus. With libopus's SILK encoder (VoIP application,
+ * complexity 0) the gateway measured 6.49 ms of CPU per stream-second at 100 streams against 1.88
+ * with linear16 in the same run (quiet machine, 2 Dec 2026): 60 streams a core. The encoder is
+ * now CELT only (restricted low delay, complexity 3, 16 kb/s: DEFAULT_OPUS), about a third of
+ * SILK's CPU (`npm run bench:encoding`), and the gateway with it measured 0.60× the SILK gateway's
+ * CPU at 60 streams and 1.96× linear16's (`npm run bench:gateway -- --bundle --encoding opus
+ * --compare HEAD --before-env DEEPGRAM_ENCODING=linear16`, 2 Dec 2026 20:30 UTC, a loaded
+ * machine: ratios only): ≈ 3.8 ms per stream-second on the quiet machine's scale. 100 streams use
+ * ≈ 38 % of the core (≈ 44 % with the recording archive), the margin PCM's 300 keep
+ * (docs/benchmarks.md "Issue #15.5: the Opus encoder's CPU").
  */
-export const MEASURED_OPUS_STREAMS_PER_CORE = 60;
+export const MEASURED_OPUS_STREAMS_PER_CORE = 100;
 
 /** Streams a core carries under the rule above, with the given encoding to Deepgram. */
 export function streamsPerCore(encoding: SpeechEncoding = DEFAULT_SPEECH_ENCODING): number {
@@ -53,11 +55,11 @@ export const SESSIONS_TARGET_SHARE = 0.6;
 /**
  * The Fargate task the CDK stack runs the gateway in (ARM64): CPU units (1024 = one vCPU) and
  * memory. Its MAX_SESSIONS is gatewayMaxSessions(cpu / 1024) with the CDK's DEEPGRAM_ENCODING
- * (Opus): 15, and autoscaling tracks 9 sessions per task (with linear16 it was 75 and 45). A
+ * (Opus): 25, and autoscaling tracks 15 sessions per task (with linear16 it was 75 and 45). A
  * quarter vCPU keeps the always-on task cheapest ($7 a month) at the same cost per meeting-hour as
  * a larger task (the price and the session limit both scale with the vCPU, bar the task's public
- * IPv4 address). 15 sessions cost ≈ 115 ms of CPU a second (7.1 ms per stream-second measured with
- * Opus, + ≈ 0.55 ms for the recording archive), 46 % of the quarter vCPU's quota. 512 MB holds them with
+ * IPv4 address). 25 sessions cost ≈ 110 ms of CPU a second (≈ 3.8 ms per stream-second with
+ * Opus, + ≈ 0.55 ms for the recording archive), 44 % of the quarter vCPU's quota. 512 MB holds them with
  * room to spare (≈ 0.7 MB each with the archive's open chunks, a few KB of WebAssembly memory for
  * each encoder, beside the ~70–110 MB idle process and one ffmpeg at a time).
  */

@@ -102,7 +102,7 @@ function mulawSocket(socket: SttSocket): SttSocket {
 
 /**
  * The socket with its own Ogg Opus stream: sendMedia encodes the PCM and sends the pages it
- * completes. The encoder holds back audio already accepted: its look-ahead (6.5 ms, which only
+ * completes. The encoder holds back audio already accepted: its look-ahead (2.5 ms with CELT, 6.5 with SILK, which only
  * the next packet carries) and a frame's tail under 20 ms. So Finalize first ends the Ogg stream
  * (that audio, padded, and the end-of-stream page whose granule position trims the padding) and
  * the next audio starts a chained stream (RFC 7845 §3) with its own headers: the speech server

@@ -11,7 +11,10 @@
  * memory views (they are replaced when the memory grows).
  *
  * The module's handler takes PCM one byte per 16-bit cell and returns it the same way (its C++
- * packs and unpacks the bytes); 16 kHz mono only, which is all Parley sends.
+ * packs and unpacks the bytes); 16 kHz mono only, which is all Parley sends. Encoding skips both
+ * halves of that: the PCM is copied as it is (a memcpy) and the handler is told it has 0 bytes to
+ * pack, so libopus reads the S16LE samples where they lie (its packing loop runs `bytes` times and
+ * is the only thing that argument drives; opusscript's src/opusscript_encoder.cpp).
  */
 import { SAMPLE_RATE } from './pcm';
 
@@ -30,11 +33,22 @@ interface OpusModule {
   _free(pointer: number): void;
   HEAPU8: Uint8Array;
   HEAPU16: Uint16Array;
+  HEAP32: Int32Array;
 }
 
-export const OPUS_APPLICATION_VOIP = 2048;
+/** libopus's applications (opus_defines.h): the encoder's modes, fixed when it is created. */
+export const OPUS_APPLICATION = {
+  /** SILK (speech codec) and hybrid modes: best for speech at low bitrates. */
+  voip: 2048,
+  audio: 2049,
+  /** CELT only (no SILK): the least look-ahead (2.5 ms) and, at complexity 0, the least CPU. */
+  restrictedLowDelay: 2051,
+} as const;
+export type OpusApplication = keyof typeof OPUS_APPLICATION;
+export const OPUS_APPLICATION_VOIP = OPUS_APPLICATION.voip;
 const OPUS_SET_BITRATE = 4002;
 const OPUS_SET_COMPLEXITY = 4010;
+const OPUS_GET_LOOKAHEAD = 4027;
 /** The longest Opus packet (3 × 1276 bytes) and frame (120 ms at 16 kHz: 1,920 samples; 2,880 at 24 kHz). */
 const MAX_PACKET_BYTES = 1276 * 3;
 const MAX_FRAME_SAMPLES = 2880;
@@ -78,7 +92,7 @@ export class OpusCodec {
   private readonly output: number;
   private deleted = false;
 
-  constructor(application = OPUS_APPLICATION_VOIP) {
+  constructor(application: number = OPUS_APPLICATION_VOIP) {
     this.handler = new this.native.OpusScriptHandler(SAMPLE_RATE, 1, application);
     this.input = this.native._malloc(INPUT_BYTES);
     this.output = this.native._malloc(OUTPUT_BYTES);
@@ -92,12 +106,32 @@ export class OpusCodec {
     check(this.handler._encoder_ctl(OPUS_SET_COMPLEXITY, complexity), 'OPUS_SET_COMPLEXITY');
   }
 
-  /** One Opus packet of `frameSamples` samples of S16LE PCM (a legal Opus frame size). */
+  /**
+   * Samples of look-ahead the encoder adds (at 16 kHz): what an Ogg stream's pre-skip drops
+   * (104 in the VoIP and audio applications, 40 in restricted low delay).
+   */
+  lookahead(): number {
+    // A GET request takes a pointer to an opus_int32: a scratch word in the output buffer.
+    check(this.handler._encoder_ctl(OPUS_GET_LOOKAHEAD, this.output), 'OPUS_GET_LOOKAHEAD');
+    return this.native.HEAP32[this.output >> 2] as number;
+  }
+
+  /**
+   * One Opus packet of `frameSamples` samples of S16LE PCM (a legal Opus frame size), as a view of
+   * the WebAssembly memory that the next call on any codec overwrites: copy it to keep it.
+   */
+  encodeView(pcm: Uint8Array, frameSamples: number): Uint8Array {
+    if (pcm.length !== frameSamples * 2)
+      throw new OpusCodecError(`${pcm.length} bytes for ${frameSamples} samples`);
+    // The samples as they are; `0` bytes to pack (see the file comment).
+    this.native.HEAPU8.set(pcm, this.input);
+    const bytes = check(this.handler._encode(this.input, 0, this.output, frameSamples), 'encode');
+    return this.native.HEAPU8.subarray(this.output, this.output + bytes);
+  }
+
+  /** One Opus packet of `frameSamples` samples of S16LE PCM, in a Buffer of its own. */
   encode(pcm: Uint8Array, frameSamples: number): Buffer {
-    // A cell per byte: TypedArray.set copies element by element.
-    this.native.HEAPU16.set(pcm, this.input >> 1);
-    const bytes = check(this.handler._encode(this.input, pcm.length, this.output, frameSamples), 'encode');
-    return Buffer.from(this.native.HEAPU8.subarray(this.output, this.output + bytes));
+    return Buffer.from(this.encodeView(pcm, frameSamples));
   }
 
   /** The samples of one Opus packet. */

@@ -4,7 +4,10 @@
  * `encoding` and no `sample_rate` (https://developers.deepgram.com/docs/encoding).
  *
  * libopus 1.4 runs in WebAssembly (core/audio/libopus.ts): nothing native to build, nothing
- * downloaded at run time. CPU: ≈ 68 µs per 20 ms frame at complexity 0 (bench:encoding).
+ * downloaded at run time. The default settings (DEFAULT_OPUS) use CELT alone (restricted low
+ * delay): ≈ 40 µs per 20 ms frame where SILK (VoIP) at complexity 0 took ≈ 110–150 µs on the same
+ * loaded machine, ≈ 68 µs quiet (bench:encoding; docs/benchmarks.md "Issue #15.5: the Opus
+ * encoder's CPU").
  *
  * One encoder is one Ogg stream: the first bytes out carry the OpusHead and OpusTags pages, and
  * a new speech socket (a reconnect) takes a new encoder, so a new stream with its own headers.
@@ -13,7 +16,7 @@
  * the default, a 20 ms frame in is a page out, with no added latency (docs/benchmarks.md, "Audio
  * to Deepgram: encoding", measures the page overhead against fewer, larger pages).
  */
-import { OpusCodec } from './libopus';
+import { OPUS_APPLICATION, type OpusApplication, OpusCodec } from './libopus';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, writeOggPage } from './ogg';
 import { SAMPLE_RATE } from './pcm';
 
@@ -23,11 +26,14 @@ const GRANULE_PER_SAMPLE = GRANULE_RATE / SAMPLE_RATE;
 export const OPUS_FRAME_SAMPLES = (SAMPLE_RATE * 20) / 1000;
 const FRAME_BYTES = OPUS_FRAME_SAMPLES * 2;
 /**
- * The encoder's look-ahead at 16 kHz in the VoIP application (libopus: 2.5 ms + 4 ms delay
- * compensation = 104 samples), written to OpusHead as pre-skip in 48 kHz samples: a decoder drops
- * them, so decoded sample i is input sample i and Deepgram's times match the stream clock.
+ * The encoder's look-ahead at 16 kHz (libopus OPUS_GET_LOOKAHEAD: 2.5 ms, plus 4 ms of delay
+ * compensation in the VoIP and audio applications = 104 samples; 40 in restricted low delay),
+ * written to OpusHead as pre-skip in 48 kHz samples: a decoder drops them, so decoded sample i is
+ * input sample i and Deepgram's times match the stream clock.
  */
-export const OPUS_PRE_SKIP = 104 * GRANULE_PER_SAMPLE;
+export function opusPreSkip(application: OpusApplication): number {
+  return (application === 'restrictedLowDelay' ? 40 : 104) * GRANULE_PER_SAMPLE;
+}
 
 export interface OpusSettings {
   /** Bits a second (libopus OPUS_SET_BITRATE). */
@@ -36,19 +42,35 @@ export interface OpusSettings {
   complexity: number;
   /** Packets (20 ms each) per Ogg page: 1 sends every frame at once. */
   packetsPerPage?: number;
+  /** libopus's application (default `voip`: SILK for speech). */
+  application?: OpusApplication;
 }
 
-/** What the gateway sends by default (measured: docs/benchmarks.md "Audio to Deepgram: encoding"). */
-export const DEFAULT_OPUS: Required<OpusSettings> = { bitrate: 16_000, complexity: 0, packetsPerPage: 1 };
+/**
+ * What the gateway sends by default: CELT only (restricted low delay), 16 kb/s, complexity 3, a
+ * page per 20 ms packet. About a third of the CPU of SILK at complexity 0 (the earlier default),
+ * WER 0.483 against linear16's 0.500 on the local engine (SILK: 0.472); CELT at complexity 0
+ * needs 24 kb/s for the same (0.526 at 16 kb/s), complexity 5 costs twice as much for nothing
+ * measured. Measured: docs/benchmarks.md "Issue #15.5: the Opus encoder's CPU".
+ */
+export const DEFAULT_OPUS: Required<OpusSettings> = {
+  bitrate: 16_000,
+  complexity: 3,
+  packetsPerPage: 1,
+  application: 'restrictedLowDelay',
+};
+
+/** The pre-skip of the default settings' streams (48 kHz samples). */
+export const OPUS_PRE_SKIP = opusPreSkip(DEFAULT_OPUS.application);
 
 const VENDOR = Buffer.from('Parley (libopus 1.4, opusscript)');
 
-function opusHead(): Buffer {
+function opusHead(preSkip: number): Buffer {
   const head = Buffer.alloc(19);
   head.write('OpusHead', 0, 'ascii');
   head[8] = 1; // version
   head[9] = 1; // channels
-  head.writeUInt16LE(OPUS_PRE_SKIP, 10);
+  head.writeUInt16LE(preSkip, 10);
   head.writeUInt32LE(SAMPLE_RATE, 12); // the input's rate (informational)
   head.writeInt16LE(0, 16); // output gain
   head[18] = 0; // channel mapping family 0: mono or stereo, no table
@@ -70,12 +92,15 @@ export function checkOpusAvailable(): void {
 }
 
 export class OggOpusEncoder {
-  private readonly opus = new OpusCodec();
+  private readonly opus: OpusCodec;
   private readonly serial = (Math.random() * 0x1_0000_0000) >>> 0;
   private readonly packetsPerPage: number;
+  /** 48 kHz samples a decoder drops at the start (OpusHead). */
+  readonly preSkip: number;
   private sequence = 0;
   private headersSent = false;
-  private pending: Buffer[] = [];
+  /** Packets of the page being filled, copied out of the WebAssembly memory. */
+  private pending: Uint8Array[] = [];
   /** The PCM of a frame not yet full (at most 20 ms less a sample). */
   private tail = Buffer.alloc(FRAME_BYTES);
   private tailBytes = 0;
@@ -94,9 +119,12 @@ export class OggOpusEncoder {
   }
 
   constructor(settings: OpusSettings = DEFAULT_OPUS) {
+    const application = settings.application ?? 'voip';
+    this.opus = new OpusCodec(OPUS_APPLICATION[application]);
     this.opus.setBitrate(settings.bitrate);
     this.opus.setComplexity(settings.complexity);
     this.packetsPerPage = settings.packetsPerPage ?? 1;
+    this.preSkip = this.opus.lookahead() * GRANULE_PER_SAMPLE;
   }
 
   /**
@@ -129,13 +157,13 @@ export class OggOpusEncoder {
   end(): Buffer {
     if (this.ended) return Buffer.alloc(0);
     const pages = this.headers();
-    const target = this.inputSamples + OPUS_PRE_SKIP / GRANULE_PER_SAMPLE;
+    const target = this.inputSamples + this.preSkip / GRANULE_PER_SAMPLE;
     while (this.encodedSamples < target || this.pending.length === 0) {
       this.tail.fill(0, this.tailBytes);
       this.tailBytes = 0;
       this.encodeFrame(this.tail, pages, false);
     }
-    const granule = BigInt(OPUS_PRE_SKIP + this.inputSamples * GRANULE_PER_SAMPLE);
+    const granule = this.preSkip + this.inputSamples * GRANULE_PER_SAMPLE;
     pages.push(this.page(this.pending, granule, OGG_FLAG_EOS));
     this.pending = [];
     this.ended = true;
@@ -153,23 +181,25 @@ export class OggOpusEncoder {
   private headers(): Buffer[] {
     if (this.headersSent) return [];
     this.headersSent = true;
-    return [this.page([opusHead()], 0n, OGG_FLAG_BOS), this.page([opusTags()], 0n, 0)];
+    return [this.page([opusHead(this.preSkip)], 0, OGG_FLAG_BOS), this.page([opusTags()], 0, 0)];
   }
 
   private encodeFrame(frame: Buffer, pages: Buffer[], flush = true): void {
-    const packet = this.opus.encode(frame, OPUS_FRAME_SAMPLES);
+    // A view of the WebAssembly memory, valid until the next encode: written to a page at once,
+    // or copied while its page fills.
+    const packet = this.opus.encodeView(frame, OPUS_FRAME_SAMPLES);
     this.encodedSamples += OPUS_FRAME_SAMPLES;
     this.stats.packets++;
     this.stats.packetBytes += packet.length;
-    this.pending.push(packet);
-    if (flush && this.pending.length >= this.packetsPerPage) {
+    if (flush && this.pending.length + 1 >= this.packetsPerPage) {
       // Samples decodable from the packets so far, pre-skip included (RFC 7845 §4).
-      pages.push(this.page(this.pending, BigInt(this.encodedSamples * GRANULE_PER_SAMPLE), 0));
+      const packets = this.pending.length === 0 ? [packet] : [...this.pending, packet];
+      pages.push(this.page(packets, this.encodedSamples * GRANULE_PER_SAMPLE, 0));
       this.pending = [];
-    }
+    } else this.pending.push(Buffer.from(packet));
   }
 
-  private page(packets: Buffer[], granule: bigint, flags: number): Buffer {
+  private page(packets: Uint8Array[], granule: number, flags: number): Buffer {
     this.stats.pages++;
     return writeOggPage({ serial: this.serial, sequence: this.sequence++, granule, flags }, packets);
   }

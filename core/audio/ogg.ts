@@ -41,29 +41,47 @@ export interface OggPageFields {
   flags: number;
 }
 
-/** One page holding whole `packets` (their lacing must fit 255 segments). */
-export function writeOggPage(fields: OggPageFields, packets: readonly Uint8Array[]): Buffer {
-  const lacing: number[] = [];
+/** What a writer gives: the granule position may be a number (whole, under 2^53). */
+export type OggPageInput = Omit<OggPageFields, 'granule'> & { granule: bigint | number };
+
+/**
+ * One page holding whole `packets` (their lacing must fit 255 segments). Written in one pass into
+ * one buffer from the shared pool (the gateway writes 50 pages a second per stream): the header,
+ * the lacing, the packets, then the CRC over all of it.
+ */
+export function writeOggPage(fields: OggPageInput, packets: readonly Uint8Array[]): Buffer {
+  let segments = 0;
   let bodyBytes = 0;
   for (const packet of packets) {
-    for (let left = packet.length; ; left -= 255) {
-      lacing.push(Math.min(left, 255));
-      if (left < 255) break;
-    }
+    segments += Math.floor(packet.length / 255) + 1;
     bodyBytes += packet.length;
   }
-  if (lacing.length > MAX_SEGMENTS) throw new RangeError(`${lacing.length} segments do not fit one Ogg page`);
-  const page = Buffer.alloc(HEADER_BYTES + lacing.length + bodyBytes);
-  page.write(OGG_CAPTURE, 0, 'ascii');
+  if (segments > MAX_SEGMENTS) throw new RangeError(`${segments} segments do not fit one Ogg page`);
+  const page = Buffer.allocUnsafe(HEADER_BYTES + segments + bodyBytes);
+  page[0] = 0x4f; // O
+  page[1] = 0x67; // g
+  page[2] = 0x67; // g
+  page[3] = 0x53; // S
   page[4] = 0; // version
   page[5] = fields.flags;
-  page.writeBigInt64LE(fields.granule, 6);
+  if (typeof fields.granule === 'bigint') page.writeBigInt64LE(fields.granule, 6);
+  else {
+    if (!Number.isSafeInteger(fields.granule) || fields.granule < 0)
+      throw new RangeError(`granule position ${fields.granule} is not a whole number of samples`);
+    page.writeUInt32LE(fields.granule % 0x1_0000_0000, 6);
+    page.writeUInt32LE(Math.floor(fields.granule / 0x1_0000_0000), 10);
+  }
   page.writeUInt32LE(fields.serial >>> 0, 14);
   page.writeUInt32LE(fields.sequence >>> 0, 18);
-  page[26] = lacing.length;
-  page.set(lacing, HEADER_BYTES);
-  let at = HEADER_BYTES + lacing.length;
+  page.writeUInt32LE(0, 22); // the CRC is computed with its own field at 0
+  page[26] = segments;
+  let lace = HEADER_BYTES;
+  let at = HEADER_BYTES + segments;
   for (const packet of packets) {
+    for (let left = packet.length; ; left -= 255) {
+      page[lace++] = Math.min(left, 255);
+      if (left < 255) break;
+    }
     page.set(packet, at);
     at += packet.length;
   }

@@ -19,21 +19,24 @@ export const SPEECH_ENCODINGS = ['linear16', 'mulaw', 'opus'] as const;
 export type SpeechEncoding = (typeof SPEECH_ENCODINGS)[number];
 
 /**
- * The default on AWS and locally: Ogg Opus, a tenth of the PCM's bytes (≈ $0.0086 a meeting-hour
- * less egress) with no WER loss on the local engine (0.472 against linear16's 0.500 in the same
- * run, every Opus setting within the engine's own spread), for ≈ 5 ms more gateway CPU per
- * stream-second (core/audio/capacity.ts: a task holds a fifth of the meetings). μ-law is opt-in: half the egress but +0.030 WER, and the
- * transcript is the product (docs/benchmarks.md, "Audio to Deepgram: encoding").
+ * The default on AWS and locally: Ogg Opus, about a ninth of the PCM's bytes (≈ $0.009 a
+ * meeting-hour less egress) with no WER loss on the local engine (0.483 against linear16's 0.500
+ * with the current settings, every setting at or above 16 kb/s CELT with complexity ≥ 2 within the
+ * engine's own spread), for ≈ 2 ms more gateway CPU per stream-second (core/audio/capacity.ts:
+ * a task holds a third of the meetings it would with PCM). μ-law is opt-in: half the egress but
+ * +0.030 WER, and the transcript is the product (docs/benchmarks.md, "Audio to Deepgram:
+ * encoding" and "Issue #15.5: the Opus encoder's CPU").
  */
 export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'opus';
 
 /**
- * Ogg Opus bytes a second with the gateway's settings (DEFAULT_OPUS: 16 kb/s, complexity 0, a
- * page per 20 ms packet), measured over the four fixtures (200 s) by `npm run bench:encoding`:
- * 3,159 B/s, of which 1,403 are Ogg page headers (28 bytes a page, 50 pages a second) and the
- * rest Opus packets (VBR: fewer in silence).
+ * Ogg Opus bytes a second with the gateway's settings (DEFAULT_OPUS: CELT only, 16 kb/s,
+ * complexity 3, a page per 20 ms packet), measured over the four fixtures (200 s) by `npm run
+ * bench:encoding`: 3,453 B/s, of which 1,403 are Ogg page headers (28 bytes a page, 50 pages a
+ * second) and the rest Opus packets (CELT's VBR spends the whole 16 kb/s, silence or not; SILK's
+ * sent 3,159 B/s).
  */
-export const OPUS_WIRE_BYTES_PER_SECOND = 3_160;
+export const OPUS_WIRE_BYTES_PER_SECOND = 3_450;
 
 /** Bytes a second on the wire to the speech service for 16 kHz mono audio. */
 export function wireBytesPerSecond(encoding: SpeechEncoding): number {

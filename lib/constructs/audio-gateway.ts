@@ -249,7 +249,7 @@ export class AudioGateway extends Construct {
         [QUEUES.transcriptEvents.envVar]: props.transcriptQueue.queueUrl,
         [BUCKETS.media.envVar]: props.mediaBucket.bucketName,
         MAX_SESSIONS: String(props.maxSessions),
-        // Audio on the wire to Deepgram: Ogg Opus, a tenth of the PCM's internet egress
+        // Audio on the wire to Deepgram: Ogg Opus (CELT), about a ninth of the PCM's internet egress
         // (docs/benchmarks.md "Audio to Deepgram: encoding"); MAX_SESSIONS counts its CPU.
         DEEPGRAM_ENCODING: DEFAULT_SPEECH_ENCODING,
         SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),

@@ -5,7 +5,7 @@
  * libopus (opusscript) at 16 kHz. The pre-skip is dropped from the start and an end-of-stream
  * page's granule position trims the end, so sample i out is sample i the sender encoded.
  * Chained streams (a new OpusHead after an end-of-stream page, RFC 7845 §3) continue the same
- * audio: the gateway ends its stream at a Finalize so that the encoder's look-ahead (6.5 ms) is
+ * audio: the gateway ends its stream at a Finalize so that the encoder's look-ahead (2.5 ms; 6.5 with SILK) is
  * decoded before the Finalize, and starts a new one with the next audio.
  *
  * Anything else (bad pages, a CRC mismatch, a packet libopus rejects) fails with a reason; the

@@ -1073,7 +1073,7 @@ describe('audio gateway', () => {
       TRANSCRIPT_QUEUE_URL: { Ref: lid(stack.pipeline.transcriptQueue) },
       MEDIA_BUCKET: { Ref: lid(stack.storage.mediaBucket) },
       PORT: '8080',
-      MAX_SESSIONS: '15',
+      MAX_SESSIONS: '25',
       DEEPGRAM_ENCODING: 'opus',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
       AWS_REGION: 'us-east-1',
@@ -1137,7 +1137,7 @@ describe('audio gateway', () => {
           MetricName: 'ActiveSessions',
           Dimensions: [{ Name: 'Stage', Value: 'dev' }],
         }),
-        TargetValue: 9,
+        TargetValue: 15,
       }),
     });
     // Container Insights off (≈ $14 a month); the task-count alarm reads the free HealthyHostCount.
@@ -1348,7 +1348,7 @@ describe('alarms and dashboard', () => {
     ['fan-out throttles', 'AWS/Lambda', 'Throttles', 1],
     ['queue age', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 60],
     ['unhealthy tasks', 'AWS/ApplicationELB', 'UnHealthyHostCount', 1],
-    ['sessions near MAX_SESSIONS', 'Parley/AudioGateway', 'ActiveSessions', 13],
+    ['sessions near MAX_SESSIONS', 'Parley/AudioGateway', 'ActiveSessions', 22],
     ['WebSocket integration errors', 'AWS/ApiGateway', 'IntegrationError', 5],
     ['REST 5xx', 'AWS/ApiGateway', '5xx', 5],
   ])('alarms on %s', (_name, namespace, metricName, threshold) => {

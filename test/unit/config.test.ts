@@ -23,7 +23,7 @@ describe('configuration', () => {
     const cfg = loadAudioGatewayConfig({ DEEPGRAM_API_KEY: 'k' });
     expect(cfg).toMatchObject({
       port: 8080,
-      maxSessions: 60,
+      maxSessions: 100,
       commandPollMs: 500,
       deepgramUrl: undefined,
       deepgramEncoding: 'opus',

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OpusCodec } from '../../core/audio/libopus';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, OggReader, oggCrc, writeOggPage } from '../../core/audio/ogg';
-import { OggOpusEncoder, OPUS_PRE_SKIP } from '../../core/audio/ogg-opus-encoder';
+import { OggOpusEncoder, OPUS_PRE_SKIP, opusPreSkip } from '../../core/audio/ogg-opus-encoder';
 import { parseWavHeader } from '../../local/speech-server/audio-input';
 import { OggOpusInput } from '../../local/speech-server/ogg-opus-input';
 
@@ -165,6 +165,32 @@ describe('Ogg Opus encoder (the gateway’s DEEPGRAM_ENCODING=opus)', () => {
       true,
     ]);
   });
+
+  it.each([
+    ['voip', 104],
+    ['restrictedLowDelay', 40],
+  ] as const)(
+    'declares the %s encoder’s own look-ahead (%i samples) as pre-skip, so the decoded audio lines up with the input',
+    (application, lookahead) => {
+      // Act
+      const encoder = new OggOpusEncoder({ bitrate: 16_000, complexity: 3, application });
+      const ogg = encodeInChunks(speech, 640, encoder);
+      const input = new OggOpusInput();
+      const decoded = input.push(ogg);
+      input.close();
+
+      // Assess: OpusHead's pre-skip is libopus's look-ahead at 48 kHz; the decoded samples are the
+      // input's, in number and in time (no shift of a few samples either way).
+      expect(encoder.preSkip).toBe(lookahead * 3);
+      expect(opusPreSkip(application)).toBe(lookahead * 3);
+      expect(ogg.readUInt16LE(28 + 10)).toBe(lookahead * 3);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      const original = samples(speech);
+      expect(decoded.pcm.length).toBe(original.length);
+      expect(snrDb(original, decoded.pcm, 0)).toBeGreaterThan(snrDb(original, decoded.pcm, 8) + 3);
+      expect(snrDb(original, decoded.pcm, 0)).toBeGreaterThan(snrDb(original, decoded.pcm, -8) + 3);
+    },
+  );
 
   it('is a new Ogg stream per encoder (a reconnect sends the headers again under a new serial)', () => {
     const a = pages(encodeInChunks(speech.subarray(0, 6_400), 640));
