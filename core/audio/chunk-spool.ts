@@ -6,14 +6,9 @@
  * are not recovered, as an in-memory chunk is not) or whose pid is this process's (a restarted
  * container reuses its pids). A directory of a live process is left alone, so tests and local
  * gateways sharing the root do not remove each other's chunks.
- *
- * A file whose chunk is stored is emptied (truncated) and handed to a later chunk rather than
- * deleted: creating and deleting a file per chunk (an inode, a directory entry and their journal
- * writes) cost the gateway more CPU than writing the audio (docs/benchmarks.md, "the spool's
- * file per chunk"). An emptied file holds no data blocks and no page cache.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, truncate, unlink } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ParleyError } from '../errors';
 
@@ -25,24 +20,14 @@ export class SpoolError extends ParleyError {
   }
 }
 
-/** Emptied spool files kept for later chunks; one more given back is deleted. */
-export const MAX_SPARE_FILES = 1_024;
-
-/** Hands out the files the open chunks are spooled to, and takes them back. */
+/** Hands out the files the open chunks are spooled to. */
 export interface SpoolFiles {
-  /** A path for a new chunk: an emptied file an earlier chunk gave back, or a fresh one (not created yet). */
-  take(): string;
-  /**
-   * The chunk that took `file` is done with it: nothing writes it and its PUT has settled.
-   * `reusable` false (a write to it failed): delete it rather than hand it out again.
-   */
-  give(file: string, reusable: boolean): void;
+  /** A fresh path (the file does not exist yet). */
+  nextPath(): string;
 }
 
 export class ChunkSpool implements SpoolFiles {
   private seq = 0;
-  /** Emptied files (or fresh paths never created), ready for the next chunks. */
-  private readonly spare: string[] = [];
   private constructor(readonly dir: string) {}
 
   /**
@@ -67,28 +52,9 @@ export class ChunkSpool implements SpoolFiles {
     return spool;
   }
 
-  take(): string {
-    const reused = this.spare.pop();
-    if (reused !== undefined) return reused;
+  nextPath(): string {
     this.seq++;
     return path.join(this.dir, `${this.seq}.pcm`);
-  }
-
-  give(file: string, reusable: boolean): void {
-    if (!reusable || this.spare.length >= MAX_SPARE_FILES) {
-      unlink(file, () => {}); // gone already, or left for the next start to remove
-      return;
-    }
-    truncate(file, 0, (error) => {
-      // ENOENT: the chunk never wrote to it, so the path is still fresh.
-      if (!error || error.code === 'ENOENT') this.spare.push(file);
-      else unlink(file, () => {});
-    });
-  }
-
-  /** Emptied files waiting for a chunk (tests). */
-  get spareFiles(): number {
-    return this.spare.length;
   }
 }
 

@@ -175,7 +175,7 @@ export class MeetingArchive {
   private chunkFile(): ChunkFile | undefined {
     const spool = this.opts.spool;
     if (!spool || this.spoolError) return undefined;
-    return { path: spool.take(), spool, onError: this.onSpoolError };
+    return { path: spool.nextPath(), onError: this.onSpoolError };
   }
 
   private readonly onSpoolError = (error: SpoolError): void => this.spoolFailed(error);

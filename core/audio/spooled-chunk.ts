@@ -13,13 +13,12 @@
  * once: nothing is lost and the caller's appends never throw.
  *
  * `seal()` (the cut) stops writing and gives the body to store: the file's confirmed prefix and
- * the blocks not yet confirmed on disk. `release()` (once the PUT has settled) gives the blocks
- * and the file back (the spool empties it for a later chunk); a block still being written, and
- * the file, go back when that write returns.
+ * the blocks not yet confirmed on disk. `release()` (once the PUT has settled) deletes the file
+ * and gives the blocks back; a block still being written goes back when its write returns.
  */
-import { close, openSync, writev } from 'node:fs';
+import { close, openSync, unlink, writev } from 'node:fs';
 import type { RecordingBody } from '../recordings/body';
-import { SpoolError, type SpoolFiles } from './chunk-spool';
+import { SpoolError } from './chunk-spool';
 import { appendToBlocks, giveBlock, PCM_BLOCK_BYTES } from './pcm-blocks';
 
 /** Blocks (250 ms each) a chunk may hold unwritten while a write is pending: 10 s, 320 KB. */
@@ -32,9 +31,7 @@ export const MAX_UNWRITTEN_BLOCKS = 40;
 export const WRITE_BLOCKS = 4;
 
 export interface ChunkFile {
-  /** Taken from `spool` (it may be an emptied file of an earlier chunk); given back at `release()`. */
   path: string;
-  spool: SpoolFiles;
   onError: (error: SpoolError) => void;
 }
 
@@ -47,9 +44,9 @@ export class SpooledChunk {
   private written = 0;
   private writing = 0;
   private fd: number | undefined;
+  private created = false;
   private failed = false;
   private state: 'open' | 'sealed' | 'released' = 'open';
-  private fileGiven = false;
 
   constructor(private readonly file: ChunkFile | undefined) {}
 
@@ -81,13 +78,16 @@ export class SpooledChunk {
     return { file: this.file.path, fileBytes: this.written, tail };
   }
 
-  /** Give the blocks and the file back (the body from `seal()` is invalid afterwards). */
+  /** Delete the file and give the blocks back (the body from `seal()` is invalid afterwards). */
   release(): void {
-    if (this.state === 'released') return;
     this.state = 'released';
     for (let i = this.writing; i < this.blocks.length; i++) giveBlock(this.blocks[i] as Buffer);
     this.blocks.length = this.writing;
-    if (this.writing === 0) this.giveFile();
+    if (this.writing === 0) this.closeFile();
+    if (this.created && this.file) {
+      this.created = false;
+      unlink(this.file.path, () => {}); // a file left behind is removed at the next start
+    }
   }
 
   private fullBlocks(): number {
@@ -99,8 +99,8 @@ export class SpooledChunk {
     if (full <= 0 || this.file === undefined) return;
     if (this.fd === undefined) {
       try {
-        // 'w' truncates: a reused file is empty already, so this costs no more than the open.
         this.fd = openSync(this.file.path, 'w', 0o600);
+        this.created = true;
       } catch (error) {
         this.fail(error);
         return;
@@ -116,7 +116,7 @@ export class SpooledChunk {
     if (this.state === 'released') {
       for (const block of this.blocks) giveBlock(block);
       this.blocks = [];
-      this.giveFile();
+      this.closeFile();
       return;
     }
     if (this.state === 'sealed' || this.failed) {
@@ -147,15 +147,6 @@ export class SpooledChunk {
     if (this.fd === undefined) return;
     close(this.fd, () => {});
     this.fd = undefined;
-  }
-
-  /** Nothing writes the file any more and its PUT has settled: back to the spool, once. */
-  private giveFile(): void {
-    this.closeFile();
-    const file = this.file;
-    if (file === undefined || this.fileGiven) return;
-    this.fileGiven = true;
-    file.spool.give(file.path, !this.failed);
   }
 
   private tailParts(): Buffer[] {

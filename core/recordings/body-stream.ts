@@ -20,7 +20,8 @@ export function bodyStream(body: RecordingBody): Readable {
 /**
  * The file's first `fileBytes` (positional reads on a descriptor of its own), then the tail. One
  * stream object per PUT attempt and one read per 64 KB, where a file stream wrapped in an async
- * generator cost a promise chain per piece (docs/benchmarks.md, "the spool's file per chunk").
+ * generator cost a promise chain per piece (docs/benchmarks.md, "Issue #15.1, the archive's
+ * spool: what it costs, and what did not help").
  * The descriptor is closed only once no read is in flight, so a read can never land on a
  * descriptor number the process has reused meanwhile.
  */

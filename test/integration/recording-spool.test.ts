@@ -1,11 +1,10 @@
 /**
  * The recording archive with its open chunks spooled to local disk (core/audio/chunk-spool.ts,
  * spooled-chunk.ts), against s3rver over a real socket: what is PUT from the spool is the audio
- * that came in, byte for byte, and assembles into the same recording; the spool file keeps its
- * audio until its PUT has settled, is then emptied and serves a later chunk without leaking a
- * byte into it; a refused PUT is retried from the same file; a full or unusable spool degrades
- * to chunks held in memory with a typed error while the live audio goes on; a drain flushes the
- * open chunk; a restart removes what a dead process left.
+ * that came in, byte for byte, and assembles into the same recording; the spool file lives until
+ * its PUT has settled; a refused PUT is retried from the same file; a full or unusable spool
+ * degrades to chunks held in memory with a typed error while the live audio goes on; a drain
+ * flushes the open chunk; a restart removes what a dead process left.
  */
 import {
   existsSync,
@@ -13,9 +12,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  statSync,
   symlinkSync,
-  unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,11 +47,6 @@ beforeAll(() => {
 
 function freshRoot(): string {
   return mkdtempSync(path.join(tmpdir(), 'parley-spool-test-'));
-}
-
-/** Bytes held in the files of a spool directory (emptied files count 0). */
-function spooledBytes(dir: string): number {
-  return readdirSync(dir).reduce((sum, name) => sum + statSync(path.join(dir, name)).size, 0);
 }
 
 /** `store`, noting each PUT's body kind and, for a spooled body, whether its file exists during the PUT. */
@@ -98,7 +90,7 @@ function archiveWith(options: Partial<MeetingArchiveOptions> & { meetingId: stri
 }
 
 describe('a meeting archive spooled to disk', () => {
-  it('PUTs each chunk from its spool file, byte for byte, assembles the same recording as in memory, and empties the file', async () => {
+  it('PUTs each chunk from its spool file, byte for byte, assembles the same recording as in memory, and deletes the file', async () => {
     // Arrange: one archive spooled, one held in memory, the same 3.5 s of audio
     const spool = ChunkSpool.open(freshRoot());
     const { puts, store: spied } = watched();
@@ -115,9 +107,8 @@ describe('a meeting archive spooled to disk', () => {
     ]);
     expect((await storedAudio('spooled')).equals(PCM.subarray(64_000, 176_000))).toBe(true);
     expect(spooled.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 0 });
-    // ... the spool holds no audio once every PUT has settled: its files are emptied for reuse
-    await waitFor('the spool files to be emptied', () => spooledBytes(spool.dir) === 0);
-    expect(readdirSync(spool.dir).length).toBeLessThanOrEqual(2);
+    // ... the spool is empty once every PUT has settled
+    await waitFor('the spool files to be deleted', () => readdirSync(spool.dir).length === 0);
     // ... and both archives assemble into the same recording
     await assembleRecording('spooled', { store, format: 'wav', logger, keepChunks: true });
     await assembleRecording('in-memory', { store, format: 'wav', logger, keepChunks: true });
@@ -127,7 +118,7 @@ describe('a meeting archive spooled to disk', () => {
     expect(a.equals(b)).toBe(true);
   });
 
-  it('keeps the spool file through a PUT that S3 refused and retries from it, then empties it', async () => {
+  it('keeps the spool file through a PUT that S3 refused and retries from it, then deletes it', async () => {
     // Arrange: each chunk's first PUT goes to a bucket that does not exist (s3rver refuses it)
     const spool = ChunkSpool.open(freshRoot());
     const wrongBucket = new S3RecordingStore(client, 'no-such-bucket');
@@ -148,34 +139,10 @@ describe('a meeting archive spooled to disk', () => {
     expect(attempts.every((a) => a.fileExists)).toBe(true);
     expect(archive.stats).toMatchObject({ chunks: 2, failedPuts: 2, bytes: 128_000 });
     expect((await storedAudio('spool-retried')).equals(PCM.subarray(0, 128_000))).toBe(true);
-    await waitFor('the spool files to be emptied', () => spooledBytes(spool.dir) === 0);
+    await waitFor('the spool files to be deleted', () => readdirSync(spool.dir).length === 0);
   });
 
-  it('hands an emptied file to a later chunk, which stores exactly its own audio', async () => {
-    // Arrange: a first meeting's 2 s chunk, stored, its file emptied
-    const spool = ChunkSpool.open(freshRoot());
-    const { puts, store: spied } = watched();
-    const first = archiveWith({ meetingId: 'reuse-first', store: spied, spool });
-    await feed(first, 0, 2_000);
-    await first.flush();
-    await waitFor('the first file to be emptied and spare', () => spool.spareFiles === 1);
-    // Act: a second meeting's shorter chunk (1.2 s, other audio) takes the same file
-    const second = archiveWith({ meetingId: 'reuse-second', store: spied, spool });
-    await feed(second, 10_000, 11_200);
-    await second.flush();
-    // Assess: the same file both times; the second object is the second audio and nothing more
-    expect(puts.map((p) => [p.spooled, p.fileDuringPut])).toEqual([
-      [true, true],
-      [true, true],
-    ]);
-    expect(puts[1]?.file).toBe(puts[0]?.file);
-    expect((await storedAudio('reuse-second')).equals(PCM.subarray(320_000, 358_400))).toBe(true);
-    expect((await storedAudio('reuse-first')).equals(PCM.subarray(0, 64_000))).toBe(true);
-    await waitFor('the file to be emptied again', () => spooledBytes(spool.dir) === 0);
-    expect(readdirSync(spool.dir)).toHaveLength(1);
-  });
-
-  it('reports a chunk it cannot store as before and empties its spool file', async () => {
+  it('reports a chunk it cannot store as before and deletes its spool file', async () => {
     const spool = ChunkSpool.open(freshRoot());
     const failures: unknown[] = [];
     const archive = archiveWith({
@@ -190,23 +157,18 @@ describe('a meeting archive spooled to disk', () => {
     await archive.flush();
     expect(failures).toHaveLength(1);
     expect(archive.failed).toBe(true);
-    await waitFor('the spool file to be emptied', () => spooledBytes(spool.dir) === 0);
+    await waitFor('the spool file to be deleted', () => readdirSync(spool.dir).length === 0);
   });
 
   it('goes on in memory with a typed SpoolError when the disk is full, storing every byte', async () => {
     // Arrange: every spool file is a link to /dev/full, where each write fails with ENOSPC
     const dir = freshRoot();
     let n = 0;
-    const given: { file: string; reusable: boolean }[] = [];
     const full: SpoolFiles = {
-      take: () => {
+      nextPath: () => {
         const link = path.join(dir, `${++n}.pcm`);
         symlinkSync('/dev/full', link);
         return link;
-      },
-      give: (file, reusable) => {
-        given.push({ file, reusable });
-        unlinkSync(file);
       },
     };
     const errors: { message: string; extra: Record<string, unknown> }[] = [];
@@ -232,19 +194,19 @@ describe('a meeting archive spooled to disk', () => {
     expect(archive.stats).toMatchObject({ chunks: 2, spoolFailures: 1, bytes: 80_000 });
     expect(puts.every((p) => !p.spooled)).toBe(true);
     expect((await storedAudio('disk-full')).equals(PCM.subarray(0, 80_000))).toBe(true);
-    // Only the one file was tried (later chunks stay in memory); it went back marked not reusable
+    // Only the one file was tried (later chunks stay in memory), and it is gone again
     expect(n).toBe(1);
-    expect(given).toEqual([{ file: path.join(dir, '1.pcm'), reusable: false }]);
+    await waitFor('the failed spool file to be deleted', () => readdirSync(dir).length === 0);
   });
 
-  it('empties the spool file of an abandoned archive (a crash loses its open chunk, as in memory)', async () => {
+  it('drops the spool file of an abandoned archive (a crash loses its open chunk, as in memory)', async () => {
     const spool = ChunkSpool.open(freshRoot());
     const archive = archiveWith({ meetingId: 'abandoned', spool, chunkMs: 15_000 });
     await feed(archive, 0, 2_000);
-    expect(spooledBytes(spool.dir)).toBe(64_000);
+    expect(readdirSync(spool.dir)).toHaveLength(1);
     archive.abandon();
     await archive.flush();
-    await waitFor('the spool file to be emptied', () => spooledBytes(spool.dir) === 0);
+    await waitFor('the spool file to be deleted', () => readdirSync(spool.dir).length === 0);
     expect(await store.list(chunksPrefix('abandoned'))).toEqual([]);
   });
 });
@@ -322,7 +284,7 @@ describe('the archiver draining a spool', () => {
     await archiver.flushAll();
     expect(puts.map((p) => p.spooled)).toEqual([true]);
     expect((await storedAudio('drained')).equals(PCM.subarray(0, 96_000))).toBe(true);
-    await waitFor('the spool to be emptied', () => spooledBytes(spoolDir) === 0);
+    await waitFor('the spool to be emptied', () => readdirSync(spoolDir).length === 0);
     archiver.close();
   });
 });
