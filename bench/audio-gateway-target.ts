@@ -17,6 +17,8 @@
  * Talks to the parent over IPC: `ready` (with idle memory) → `mark` (start of the measured
  * window) → `report` (window stats) → `exit`. Exits by itself when the parent goes away.
  */
+
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -219,7 +221,7 @@ async function startGateway(): Promise<Target> {
     maxSessions: 10_000,
     onAudioForwarded,
   });
-  const { spareBlockCount } =
+  const { inUseBlockCount, spareBlockCount } =
     require('../core/audio/pcm-blocks') as typeof import('../core/audio/pcm-blocks');
   const { port } = await gateway.listen();
   return {
@@ -246,6 +248,7 @@ async function startGateway(): Promise<Target> {
         sttResults: results,
         ...counters,
         spareAudioBlocks: spareBlockCount(),
+        inUseAudioBlocks: inUseBlockCount(),
         ...(extensions
           ? {
               archivedChunks: archived.chunks,
@@ -336,6 +339,36 @@ function beyondInterval(s: DelaySummary, intervalMs: number): DelaySummary {
   };
 }
 
+/**
+ * BENCH_MEM_DETAIL=1 (diagnosis; read with BENCH_CHILD_LOG): what the RSS is made of
+ * (/proc/self/status), V8's view of it, and the audio blocks held and spare.
+ */
+function logMemoryDetail(label: string, stats: Record<string, unknown>): void {
+  if (process.env.BENCH_MEM_DETAIL !== '1') return;
+  const m = process.memoryUsage();
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // not Linux
+  }
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1]) / 1e3;
+  console.log(
+    JSON.stringify({
+      memDetail: label,
+      rssMB: m.rss / 1e6,
+      rssAnonMB: mb('RssAnon'),
+      rssFileMB: mb('RssFile'),
+      heapTotalMB: m.heapTotal / 1e6,
+      heapUsedMB: m.heapUsed / 1e6,
+      externalMB: m.external / 1e6,
+      arrayBuffersMB: m.arrayBuffers / 1e6,
+      spareBlocks: stats.spareAudioBlocks,
+      inUseBlocks: stats.inUseAudioBlocks,
+    }),
+  );
+}
+
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -352,6 +385,7 @@ async function main(): Promise<void> {
   gc();
   await new Promise((r) => setTimeout(r, 200));
   const idle = process.memoryUsage();
+  logMemoryDetail(`${mode} idle`, target.stats(0));
   send({ type: 'ready', port: target.port, idle: { rss: idle.rss, heapUsed: idle.heapUsed } });
 
   const eld = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
@@ -430,6 +464,7 @@ async function main(): Promise<void> {
       gc();
       gc();
       const afterGc = process.memoryUsage();
+      logMemoryDetail(`${mode} N=${raw.streams} after GC`, stats);
       const report: ChildReport = {
         type: 'report',
         wallMs,

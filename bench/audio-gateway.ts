@@ -70,7 +70,9 @@
  * for its capture pattern instead of byte for byte, and the bytes the sink received per stream-second
  * are reported.
  * BENCH_CHILD_LOG=<file> appends everything the processes under test print to that file (e.g.
- * with --node-args "--trace-gc").
+ * with --node-args "--trace-gc"); with BENCH_MEM_DETAIL=1 each process prints what its RSS is made
+ * of (RssAnon, V8 heap, external and ArrayBuffer bytes, audio blocks in use and spare) when idle
+ * and after the end-of-window GC.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

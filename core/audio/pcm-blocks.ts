@@ -59,6 +59,11 @@ export function spareBlockCount(): number {
   return spareBlocks.length;
 }
 
+/** Blocks taken and not given back now (benchmarks). */
+export function inUseBlockCount(): number {
+  return inUse;
+}
+
 /**
  * Copies `chunk` after the last block's first `used` bytes, taking blocks from the pool as they
  * fill; returns the bytes used in the (new) last block. `used` = PCM_BLOCK_BYTES when the last
