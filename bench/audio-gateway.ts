@@ -66,8 +66,8 @@
  * them and win) and NODE_ENV=production, instead of TypeScript through tsx. The goals are
  * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
  * --encoding sets the gateway rows' DEEPGRAM_ENCODING (the relay always forwards PCM): with `opus`
- * each sink frame is an Ogg page (a page per 20 ms packet, core/audio/ogg-opus-encoder.ts), checked
- * for its capture pattern instead of byte for byte, and the bytes the sink received per stream-second
+ * each sink message is Ogg pages (core/audio/ogg-opus-encoder.ts: a page per two 20 ms packets),
+ * checked for its capture pattern instead of byte for byte and counted as the packets it carries, and the bytes the sink received per stream-second
  * are reported.
  * BENCH_CHILD_LOG=<file> appends everything the processes under test print to that file (e.g.
  * with --node-args "--trace-gc"); with BENCH_MEM_DETAIL=1 each process prints what its RSS is made
@@ -111,6 +111,8 @@ const TARGET_RSS_PER_STREAM = 256 * 1024;
 const TARGET_CPU_VS_RELAY = 1.3;
 const CONNECT_CONCURRENCY = 32;
 const DRAIN_TIMEOUT_MS = 5_000;
+/** How long the pacer runs past the window (uncounted frames) so that a frame waiting for its Ogg page leaves. */
+const PACER_TAIL_MS = 100;
 
 // -- arguments ---------------------------------------------------------------------------------
 
@@ -457,6 +459,28 @@ function sendResults(s: SinkStream, receivedMs: number, isFinal: boolean, fromFi
   s.ws.send(JSON.stringify(message));
 }
 
+/**
+ * Audio packets in a run of Ogg pages: packets end at lacing values under 255 (RFC 3533); the
+ * OpusHead and OpusTags pages (granule position 0) carry none. The gateway's muxer never
+ * continues a packet across pages.
+ */
+function oggAudioPackets(buf: Buffer): number {
+  let packets = 0;
+  for (let at = 0; at + 27 <= buf.length; ) {
+    const segments = buf[at + 26] as number;
+    let size = 27 + segments;
+    let ends = 0;
+    for (let i = 0; i < segments; i++) {
+      const lacing = buf[at + 27 + i] as number;
+      size += lacing;
+      if (lacing < 255) ends++;
+    }
+    if (buf.readBigInt64LE(at + 6) !== 0n) packets += ends;
+    at += size;
+  }
+  return packets;
+}
+
 function onSinkConnection(ws: WebSocket, t: Trial, stream: number): void {
   t.connections++;
   t.open[stream] = (t.open[stream] ?? 0) + 1;
@@ -473,21 +497,28 @@ function onSinkConnection(ws: WebSocket, t: Trial, stream: number): void {
     if (isBinary) {
       const now = performance.now();
       const buf = data as Buffer;
-      const k = t.received[stream] as number;
-      t.received[stream] = k + 1;
-      receivedOnConnection++;
-      if (now >= t.windowStart && now < t.windowEnd) t.windowBytes += buf.length;
-      // An Ogg page (DEEPGRAM_ENCODING=opus) cannot be compared with the PCM; its capture pattern can.
+      // Ogg pages (DEEPGRAM_ENCODING=opus) cannot be compared with the PCM; their capture pattern
+      // can, and they carry one 20 ms frame per audio packet (a page may hold several).
       const ogg = buf.length > 4 && buf[0] === 0x4f && buf[1] === 0x67 && buf[2] === 0x67 && buf[3] === 0x53;
+      const carried = ogg ? oggAudioPackets(buf) : 1;
+      const k = t.received[stream] as number;
+      t.received[stream] = k + carried;
+      receivedOnConnection += carried;
+      if (now >= t.windowStart && now < t.windowEnd) t.windowBytes += buf.length;
       if (!ogg && !buf.equals(frames[(firstFrame(stream) + k) % frames.length] as Buffer)) t.mismatches++;
-      if (k < (t.sent[stream] as number) && (t.sent[stream] as number) - k <= SEND_RING) {
-        const sentAt = t.sendTimes[stream * SEND_RING + (k % SEND_RING)] as number;
-        if (sentAt >= t.windowStart && sentAt < t.windowEnd) record(t.wireToWire, now - sentAt);
+      // Each frame's wire-to-wire delay, a page's first frames included (they waited for the page).
+      for (let j = k; j < k + carried; j++) {
+        if (j < (t.sent[stream] as number) && (t.sent[stream] as number) - j <= SEND_RING) {
+          const sentAt = t.sendTimes[stream * SEND_RING + (j % SEND_RING)] as number;
+          if (sentAt >= t.windowStart && sentAt < t.windowEnd) record(t.wireToWire, now - sentAt);
+        }
       }
-      // Each stream gets its own phase: independent meetings do not all hear results at the same moment.
+      // Each stream gets its own phase: independent meetings do not all hear results at the same
+      // moment. A result every 50 frames received (a message may carry several), a final every 150.
       const phase = receivedOnConnection + s.phase;
-      if (options.sink === 'results' && phase % 50 === 0) {
-        sendResults(s, receivedOnConnection * FRAME_MS, phase % 150 === 0, false);
+      const crossed = (every: number) => Math.floor(phase / every) > Math.floor((phase - carried) / every);
+      if (options.sink === 'results' && crossed(50)) {
+        sendResults(s, receivedOnConnection * FRAME_MS, crossed(150), false);
       }
       return;
     }
@@ -838,9 +869,13 @@ async function runTrial(mode: Mode, n: number, sinkUrl: string): Promise<Row> {
     await new Promise((r) => setTimeout(r, options.seconds * 1000));
     const reportPromise = child.request({ type: 'report', streams: n }, 'report', 60_000);
     t.windowEnd = performance.now();
-    clearInterval(pacer);
+    const sentByEnd = [...t.sent];
+    const sentInWindow = sentByEnd.reduce((a, b) => a + b, 0) - sentBefore;
+    // The pacer goes on a little (frames not counted): a frame waiting for the rest of its Ogg
+    // page (DEEPGRAM_ENCODING=opus) leaves with the next, as it does in a meeting.
+    const stopPacer = pacer;
+    setTimeout(() => clearInterval(stopPacer), PACER_TAIL_MS);
     pacer = undefined;
-    const sentInWindow = t.sent.reduce((a, b) => a + b, 0) - sentBefore;
     clearInterval(bufferSampler);
     const wallMs = t.windowEnd - t.windowStart;
     const cpu = process.cpuUsage(cpuBefore);
@@ -849,7 +884,8 @@ async function runTrial(mode: Mode, n: number, sinkUrl: string): Promise<Row> {
     const report = (await reportPromise) as unknown as ChildReport;
 
     // Let frames still in flight arrive, so slow ones count instead of vanishing from the percentiles.
-    await waitFor(() => t.sent.every((s, i) => (t.received[i] as number) >= s), DRAIN_TIMEOUT_MS);
+    await waitFor(() => sentByEnd.every((s, i) => (t.received[i] as number) >= s), DRAIN_TIMEOUT_MS);
+    await new Promise((r) => setTimeout(r, PACER_TAIL_MS));
     const wireToWire = summarize(t.wireToWire);
     return {
       mode,

@@ -12,9 +12,11 @@
  * One encoder is one Ogg stream: the first bytes out carry the OpusHead and OpusTags pages, and
  * a new speech socket (a reconnect) takes a new encoder, so a new stream with its own headers.
  * PCM is cut into 20 ms Opus frames (what Recall sends); a frame's tail that does not fill 20 ms
- * waits for the next chunk. Each `packetsPerPage` packets make a page, returned at once: with 1,
- * the default, a 20 ms frame in is a page out, with no added latency (docs/benchmarks.md, "Audio
- * to Deepgram: encoding", measures the page overhead against fewer, larger pages).
+ * waits for the next chunk. Each `packetsPerPage` packets make a page, returned at once. The
+ * default, 2, holds a frame at most 20 ms (10 ms on average) for half the page headers and half
+ * the WebSocket messages to Deepgram (3,450 → ≈ 2,780 B/s; docs/benchmarks.md, "Audio to
+ * Deepgram: pages of 40 ms"); a Finalize or CloseStream ends the stream and so sends a half page
+ * at once (`finish`). 1 sends every frame as it comes.
  */
 import { OPUS_APPLICATION, type OpusApplication, OpusCodec } from './libopus';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, writeOggPage } from './ogg';
@@ -48,15 +50,16 @@ export interface OpusSettings {
 
 /**
  * What the gateway sends by default: CELT only (restricted low delay), 16 kb/s, complexity 3, a
- * page per 20 ms packet. About a third of the CPU of SILK at complexity 0 (the earlier default),
+ * page per two 20 ms packets. About a third of the CPU of SILK at complexity 0 (the earlier default),
  * WER 0.483 against linear16's 0.500 on the local engine (SILK: 0.472); CELT at complexity 0
  * needs 24 kb/s for the same (0.526 at 16 kb/s), complexity 5 costs twice as much for nothing
- * measured. Measured: docs/benchmarks.md "Issue #15.5: the Opus encoder's CPU".
+ * measured. Measured: docs/benchmarks.md "Issue #15.5: the Opus encoder's CPU". Two packets a
+ * page: see the file's header.
  */
 export const DEFAULT_OPUS: Required<OpusSettings> = {
   bitrate: 16_000,
   complexity: 3,
-  packetsPerPage: 1,
+  packetsPerPage: 2,
   application: 'restrictedLowDelay',
 };
 

@@ -31,12 +31,12 @@ export const DEFAULT_SPEECH_ENCODING: SpeechEncoding = 'opus';
 
 /**
  * Ogg Opus bytes a second with the gateway's settings (DEFAULT_OPUS: CELT only, 16 kb/s,
- * complexity 3, a page per 20 ms packet), measured over the four fixtures (200 s) by `npm run
- * bench:encoding`: 3,453 B/s, of which 1,403 are Ogg page headers (28 bytes a page, 50 pages a
- * second) and the rest Opus packets (CELT's VBR spends the whole 16 kb/s, silence or not; SILK's
- * sent 3,159 B/s).
+ * complexity 3, a page per two 20 ms packets), measured over the four fixtures (200 s) by `npm run
+ * bench:encoding` (its 40 ms pages column): 2,776 B/s, of which ≈ 725 are Ogg page headers (29
+ * bytes a page, 25 pages a second) and the rest Opus packets (CELT's VBR spends the whole 16 kb/s,
+ * silence or not). A page per packet sent 3,453 B/s; SILK's, 3,159.
  */
-export const OPUS_WIRE_BYTES_PER_SECOND = 3_450;
+export const OPUS_WIRE_BYTES_PER_SECOND = 2_780;
 
 /** Bytes a second on the wire to the speech service for 16 kHz mono audio. */
 export function wireBytesPerSecond(encoding: SpeechEncoding): number {

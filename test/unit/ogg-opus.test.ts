@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OpusCodec } from '../../core/audio/libopus';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, OggReader, oggCrc, writeOggPage } from '../../core/audio/ogg';
-import { OggOpusEncoder, OPUS_PRE_SKIP, opusPreSkip } from '../../core/audio/ogg-opus-encoder';
+import { DEFAULT_OPUS, OggOpusEncoder, OPUS_PRE_SKIP, opusPreSkip } from '../../core/audio/ogg-opus-encoder';
 import { parseWavHeader } from '../../local/speech-server/audio-input';
 import { OggOpusInput } from '../../local/speech-server/ogg-opus-input';
 
@@ -105,7 +105,7 @@ describe('Ogg Opus encoder (the gateway’s DEEPGRAM_ENCODING=opus)', () => {
 
   it('starts with OpusHead and OpusTags pages, then a page per 20 ms packet with 48 kHz granules', () => {
     // Act
-    const encoder = new OggOpusEncoder();
+    const encoder = new OggOpusEncoder({ ...DEFAULT_OPUS, packetsPerPage: 1 });
     const first = encoder.encode(speech.subarray(0, 640));
     const second = encoder.encode(speech.subarray(640, 1280));
     const last = encoder.end();
@@ -126,6 +126,33 @@ describe('Ogg Opus encoder (the gateway’s DEEPGRAM_ENCODING=opus)', () => {
       [OGG_FLAG_EOS, BigInt(OPUS_PRE_SKIP + 640 * 3)],
     ]);
     expect(new Set([...firstPages, ...pages(last)].map((p) => p.serial)).size).toBe(1);
+  });
+
+  it('by default holds a packet for the next: a page per 40 ms, and the end sends a half page at once', () => {
+    // Act: three 20 ms frames, then the end of the stream.
+    const encoder = new OggOpusEncoder();
+    const first = encoder.encode(speech.subarray(0, 640));
+    const second = encoder.encode(speech.subarray(640, 1280));
+    const third = encoder.encode(speech.subarray(1280, 1920));
+    const last = encoder.end();
+    encoder.dispose();
+
+    // Assess: the headers alone, then one page of two packets; the third packet waits and
+    // leaves with the end of the stream (its granule trims the padding to the 960 samples).
+    expect(DEFAULT_OPUS.packetsPerPage).toBe(2);
+    expect(pages(first).map((p) => [p.flags, p.granule])).toEqual([
+      [OGG_FLAG_BOS, 0n],
+      [0, 0n],
+    ]);
+    expect(pages(second).map((p) => [p.granule, p.sequence])).toEqual([[1920n, 2]]);
+    expect(third.length).toBe(0);
+    expect(pages(last).map((p) => [p.flags, p.granule])).toEqual([
+      [OGG_FLAG_EOS, BigInt(OPUS_PRE_SKIP + 960 * 3)],
+    ]);
+    const input = new OggOpusInput();
+    const decoded = input.push(Buffer.concat([first, second, third, last]));
+    input.close();
+    expect(decoded.ok && decoded.pcm.length).toBe(960);
   });
 
   it('encodes the same packets whatever the chunk sizes (a 20 ms tail waits for the next chunk)', () => {
