@@ -170,9 +170,9 @@ describe('the audio gateway under failure', () => {
       framesAtServer++;
     };
     await sendAudio(ws, 0, 2_000, 4);
-    // A message per 20 ms Recall frame whatever DEEPGRAM_ENCODING (PCM, μ-law, or an Ogg page per
-    // Opus packet), while the bytes a ms depend on it (Opus's vary with the sound).
-    await waitFor('audio at the speech server', () => framesAtServer >= 1_500 / 20);
+    // A message per 20 ms Recall frame with PCM or μ-law, an Ogg page per two Opus packets (40 ms)
+    // with Opus, while the bytes a ms depend on the encoding (Opus's vary with the sound).
+    await waitFor('audio at the speech server', () => framesAtServer >= 1_500 / 40);
     // Pause only in Parley's store (as if the bot ignored Recall's pause): the gateway must gate it.
     await new MeetingRepository().appendCommand(meetingId, 'pause');
     await waitFor(

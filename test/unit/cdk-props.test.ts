@@ -23,7 +23,7 @@ describe('Parley settings', () => {
       auth: { kind: 'cognito' },
       recallBaseUrl: 'https://us-east-1.recall.ai',
       corsOrigins: [],
-      audioGateway: { maxSessions: 15, minTasks: 1, maxTasks: 10 },
+      audioGateway: { maxSessions: 25, minTasks: 1, maxTasks: 10 },
       recordingRetentionDays: 90,
       secretNames: {},
     });
