@@ -227,20 +227,7 @@ export class MeetingRepository {
 
   /** Records that the audio gateway has applied the first `count` commands (never lowers it). */
   async ackCommands(meetingId: string, count: number): Promise<void> {
-    try {
-      await leanDynamo().send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { meetingId },
-          UpdateExpression: 'SET commandsApplied = :n',
-          ConditionExpression:
-            'attribute_exists(meetingId) AND (attribute_not_exists(commandsApplied) OR commandsApplied < :n)',
-          ExpressionAttributeValues: { ':n': count },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalFailure(error)) throw error;
-    }
+    await this.raise(meetingId, 'commandsApplied', count);
   }
 
   async configure(meetingId: string, config: { keywords?: string[]; language?: string }): Promise<void> {
@@ -327,15 +314,24 @@ export class MeetingRepository {
 
   /** Raises lastFinalEndMs to `endMs`, never lowering it (nothing when the meeting is gone). */
   private async raiseFinalEnd(meetingId: string, endMs: number): Promise<void> {
+    await this.raise(meetingId, 'lastFinalEndMs', endMs);
+  }
+
+  /** Raises a numeric attribute to `value`, never lowering it (nothing when the meeting is gone). */
+  private async raise(
+    meetingId: string,
+    attribute: 'commandsApplied' | 'lastFinalEndMs',
+    value: number,
+  ): Promise<void> {
     try {
       await leanDynamo().send(
         new UpdateCommand({
           TableName: this.table,
           Key: { meetingId },
-          UpdateExpression: 'SET lastFinalEndMs = :end',
-          ConditionExpression:
-            'attribute_exists(meetingId) AND (attribute_not_exists(lastFinalEndMs) OR lastFinalEndMs < :end)',
-          ExpressionAttributeValues: { ':end': endMs },
+          UpdateExpression: 'SET #a = :v',
+          ConditionExpression: 'attribute_exists(meetingId) AND (attribute_not_exists(#a) OR #a < :v)',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':v': value },
         }),
       );
     } catch (error) {
