@@ -14,9 +14,9 @@
  * PCM is cut into 20 ms Opus frames (what Recall sends); a frame's tail that does not fill 20 ms
  * waits for the next chunk. Each `packetsPerPage` packets make a page, returned at once. The
  * default, 2, holds a frame at most 20 ms (10 ms on average) for half the page headers and half
- * the WebSocket messages to Deepgram (3,450 → ≈ 2,780 B/s; docs/benchmarks.md, "Audio to
- * Deepgram: pages of 40 ms"); a Finalize or CloseStream ends the stream and so sends a half page
- * at once (`finish`). 1 sends every frame as it comes.
+ * the WebSocket messages to Deepgram (3,450 → ≈ 2,780 B/s; docs/benchmarks.md, "Third round");
+ * a Finalize or CloseStream ends the stream (`end`) and so sends a half page at once. 1 sends
+ * every frame as it comes.
  */
 import { OPUS_APPLICATION, type OpusApplication, OpusCodec } from './libopus';
 import { OGG_FLAG_BOS, OGG_FLAG_EOS, writeOggPage } from './ogg';

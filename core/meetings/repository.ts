@@ -307,14 +307,9 @@ export class MeetingRepository {
       const seqBehind = old === undefined || Number(old.lastSeq ?? 0) < seq;
       if (seqBehind && (await this.advanceLastSeq(meetingId, seq))) return true;
       if (old === undefined || Number(old.lastFinalEndMs ?? 0) < endMs)
-        await this.raiseFinalEnd(meetingId, endMs);
+        await this.raise(meetingId, 'lastFinalEndMs', endMs);
       return false;
     }
-  }
-
-  /** Raises lastFinalEndMs to `endMs`, never lowering it (nothing when the meeting is gone). */
-  private async raiseFinalEnd(meetingId: string, endMs: number): Promise<void> {
-    await this.raise(meetingId, 'lastFinalEndMs', endMs);
   }
 
   /** Raises a numeric attribute to `value`, never lowering it (nothing when the meeting is gone). */
