@@ -17,7 +17,7 @@ import { bodyByteLength, type RecordingBody } from '../recordings/body';
 import { type ChunkSource, chunkKey } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
 import type { SpoolError, SpoolFiles } from './chunk-spool';
-import { SpooledChunk } from './spooled-chunk';
+import { type ChunkFile, SpooledChunk } from './spooled-chunk';
 
 export const ARCHIVE_SAMPLE_RATE = 16_000;
 const SAMPLES_PER_MS = ARCHIVE_SAMPLE_RATE / 1000;
@@ -25,6 +25,8 @@ const SAMPLES_PER_MS = ARCHIVE_SAMPLE_RATE / 1000;
 export const DEFAULT_CHUNK_MS = 15_000;
 /** A Recall frame this close (ms) to the open chunk's end continues it. */
 export const JOIN_TOLERANCE_MS = 40;
+/** Every Recall frame's source (`add` copies it into a new chunk; never changed). */
+const RECALL: ChunkSource = Object.freeze({ kind: 'recall' });
 
 interface Run {
   start: number;
@@ -126,7 +128,7 @@ export class MeetingArchive {
       run !== undefined &&
       run.source.kind === 'recall' &&
       Math.abs(at - run.end) <= JOIN_TOLERANCE_MS * SAMPLES_PER_MS;
-    this.add(pcm, continues ? (run as Run).end : at, { kind: 'recall' }, false);
+    this.add(pcm, continues ? (run as Run).end : at, RECALL, false);
   }
 
   /**
@@ -170,11 +172,13 @@ export class MeetingArchive {
   }
 
   /** A spool file for a new chunk, unless there is no spool or it has failed for this archive. */
-  private chunkFile(): { path: string; onError: (error: SpoolError) => void } | undefined {
+  private chunkFile(): ChunkFile | undefined {
     const spool = this.opts.spool;
     if (!spool || this.spoolError) return undefined;
-    return { path: spool.nextPath(), onError: (error) => this.spoolFailed(error) };
+    return { path: spool.nextPath(), onError: this.onSpoolError };
   }
+
+  private readonly onSpoolError = (error: SpoolError): void => this.spoolFailed(error);
 
   /** The archive goes on in memory (the chunk that failed keeps what it had not written). */
   private spoolFailed(error: SpoolError): void {

@@ -53,8 +53,12 @@ export class RecordingArchiver {
   private readonly archives = new Map<string, MeetingArchive>();
   private readonly followed = new Map<string, MeetingSession>();
   private readonly finishing = new Set<Promise<void>>();
-  /** Per meeting, the last forwarded Recall frame, not placed yet (see the module comment). */
-  private readonly held = new Map<string, { session: MeetingSession; pcm: Buffer; streamMs: number }>();
+  /**
+   * Per meeting, the last forwarded Recall frame, not placed yet (see the module comment): one
+   * record a meeting, overwritten frame by frame (`pcm` undefined once placed) rather than an
+   * entry deleted and added per frame; a record with nothing new at a tick is dropped.
+   */
+  private readonly held = new Map<string, HeldFrame>();
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   readonly stats = { assembled: 0, assemblyFailures: 0 };
@@ -100,8 +104,15 @@ export class RecordingArchiver {
     const streamMs = session.streamMs;
     session.handle(input, receivedAt);
     if (input.kind === 'audio' && session.stats.audioFrames > before && !this.stopped) {
-      this.placeHeld(session.meetingId);
-      this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs });
+      const held = this.held.get(session.meetingId);
+      if (held === undefined) {
+        this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs });
+        return;
+      }
+      this.place(held);
+      held.session = session;
+      held.pcm = input.pcm;
+      held.streamMs = streamMs;
     }
   }
 
@@ -118,7 +129,7 @@ export class RecordingArchiver {
 
   /** Flush every archive (live sessions included) and wait for the writes. */
   async flushAll(): Promise<void> {
-    for (const meetingId of [...this.held.keys()]) this.placeHeld(meetingId);
+    for (const held of this.held.values()) this.place(held);
     await Promise.allSettled([...this.archives.values()].map((a) => a.flush()));
   }
 
@@ -138,7 +149,10 @@ export class RecordingArchiver {
 
   private tick(): void {
     if (this.stopped) return;
-    for (const meetingId of [...this.held.keys()]) this.placeHeld(meetingId);
+    for (const [meetingId, held] of this.held) {
+      if (held.pcm === undefined) this.held.delete(meetingId);
+      else this.place(held);
+    }
     for (const archive of this.archives.values()) archive.cutIfOlderThan(this.chunkMs);
     for (const [meetingId, session] of this.followed) {
       if (session.currentState !== 'ended') continue;
@@ -153,7 +167,14 @@ export class RecordingArchiver {
     const held = this.held.get(meetingId);
     if (!held) return;
     this.held.delete(meetingId);
-    this.archive(meetingId).appendRecall(held.pcm, held.session.meetingMsAt(held.streamMs));
+    this.place(held);
+  }
+
+  private place(held: HeldFrame): void {
+    const pcm = held.pcm;
+    if (pcm === undefined) return;
+    held.pcm = undefined;
+    this.archive(held.session.meetingId).appendRecall(pcm, held.session.meetingMsAt(held.streamMs));
   }
 
   private async finish(meetingId: string): Promise<void> {
@@ -184,6 +205,12 @@ export class RecordingArchiver {
       });
     }
   }
+}
+
+interface HeldFrame {
+  session: MeetingSession;
+  pcm: Buffer | undefined;
+  streamMs: number;
 }
 
 function openSpool(opts: RecordingArchiverOptions): ChunkSpool | undefined {
