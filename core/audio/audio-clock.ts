@@ -61,6 +61,14 @@ export class AudioClock {
   }
 
   /**
+   * The last frame's time is held, not judged yet (the stream's first frame, or a forward
+   * jump): until the next frame, `toMeetingMs` does not place that frame where it was heard.
+   */
+  get pending(): boolean {
+    return this.candidate !== undefined;
+  }
+
+  /**
    * Meeting ms of the END of audio that finishes at `streamMs`: audio ending exactly at a
    * discontinuity (a pause, a reconnect gap) belongs before it, so the anchor that starts at
    * `streamMs` is not used. A final flushed at a pause thus never stretches over the pause.

@@ -240,6 +240,15 @@ export class MeetingSession {
   }
 
   /**
+   * The clock has not judged the last forwarded frame's timestamp yet (it waits for the next
+   * frame): `meetingMsAt` would place that frame at the stream's own clock, not where it was
+   * heard.
+   */
+  get timestampPending(): boolean {
+    return this.clock.pending;
+  }
+
+  /**
    * Connect the speech stream and announce the meeting. Audio handled before the speech
    * socket is open is kept and sent once it is.
    */

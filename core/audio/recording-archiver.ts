@@ -7,7 +7,8 @@
  * Recall audio is placed at the meeting time the session's clock gives it, never at Recall's raw
  * `timestamp.relative`: one frame with a wild timestamp (which the clock rejects) would otherwise
  * stretch the recording by hours of silence, and its assembly with it. Each frame is placed when
- * the next one arrives (or on the next tick), once the clock has judged its timestamp.
+ * the next one arrives, or on the next tick if the clock has judged its timestamp by then (a
+ * frame it still holds waits for the next frame or the session's end).
  *
  * It follows sessions by looking at their state once a second rather than through callbacks, so
  * the session code needs no hook: a session that finished by handing the meeting over to another
@@ -151,7 +152,10 @@ export class RecordingArchiver {
     if (this.stopped) return;
     for (const [meetingId, held] of this.held) {
       if (held.pcm === undefined) this.held.delete(meetingId);
-      else this.place(held);
+      // A frame whose time the clock still holds waits for the next frame (or the session's
+      // end): placed now, a new task's first frame would land at meeting time 0, and a jump's
+      // frame at the end of the audio before it.
+      else if (!held.session.timestampPending) this.place(held);
     }
     for (const archive of this.archives.values()) archive.cutIfOlderThan(this.chunkMs);
     for (const [meetingId, session] of this.followed) {

@@ -1,8 +1,9 @@
 /**
  * The recording archiver with a real MeetingSession (DynamoDB and S3 on the local emulators, a
  * Deepgram-protocol peer for speech): Recall audio is archived at the meeting time the
- * session's clock believes, so a frame with a wild timestamp cannot stretch the recording; a
- * spool that fails leaves the live audio alone and the archive goes on in memory.
+ * session's clock believes, so a frame with a wild timestamp cannot stretch the recording, and a
+ * frame whose timestamp the clock still holds is not placed by a tick; a spool that fails leaves
+ * the live audio alone and the archive goes on in memory.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,6 +116,41 @@ it('keeps the live audio going when the spool fails, and a drain stores the open
   await archiver.flushAll();
   const { audio } = await listAudioChunks(store, meeting.meetingId);
   expect(audio.map((c) => c.end - c.start)).toEqual([100 * 320]);
+  await session.end('test over');
+  await archiver.settle();
+  archiver.close();
+});
+
+it('places a frame only once its timestamp is judged, even when a tick comes between it and the next frame', async () => {
+  // Arrange: a new session (a task that took the meeting over mid-meeting: its clock has no
+  // anchor yet), ticks only when the test runs one
+  const { meeting, store, archiver, session } = await archivedSession({
+    staggerCuts: false,
+    tickMs: 3_600_000,
+  });
+  const frame = (n: number, relativeMs: number) =>
+    archiver.forward(session, { kind: 'audio', pcm: numberedFrame(n), relativeMs }, performance.now());
+  // Act: each frame whose time the clock holds (the first one; a jump over a 2 s gap) is
+  // followed by a tick before the frame that confirms it
+  let n = 1;
+  frame(n++, 10_000);
+  await archiver.settle();
+  for (let t = 10_020; t < 11_000; t += 20) frame(n++, t);
+  frame(n++, 13_000);
+  await archiver.settle();
+  for (let t = 13_020; t < 14_000; t += 20) frame(n++, t);
+  await archiver.flushAll();
+
+  // Assess: every frame at its own time (320 samples a frame), none at the stream's own clock
+  const { audio } = await listAudioChunks(store, meeting.meetingId);
+  expect(audio.map((c) => [c.start, c.end])).toEqual([
+    [10_000 * 16, 11_000 * 16],
+    [13_000 * 16, 14_000 * 16],
+  ]);
+  const first = await store.get(audio[0]?.key as string);
+  expect(first.readInt16LE(0)).toBe(1);
+  const second = await store.get(audio[1]?.key as string);
+  expect(second.readInt16LE(0)).toBe(51);
   await session.end('test over');
   await archiver.settle();
   archiver.close();
