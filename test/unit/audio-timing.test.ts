@@ -82,10 +82,14 @@ describe('AudioClock', () => {
   it('maps stream time to meeting time across a pause once the next frame confirms the jump', () => {
     const clock = new AudioClock();
     expect(clock.observe(0, 1_000)).toBe('held');
+    expect(clock.pending).toBe(true); // the first frame's time waits for the second
     expect(clock.observe(500, 1_500)).toBe('confirmed');
+    expect(clock.pending).toBe(false);
     expect(clock.observe(750, 1_750)).toBe('ok'); // continuous: no new anchor needed
     expect(clock.observe(1_000, 9_000)).toBe('held'); // 7.5 s of paused audio was never sent
+    expect(clock.pending).toBe(true);
     expect(clock.observe(1_020, 9_020)).toBe('confirmed');
+    expect(clock.pending).toBe(false);
     expect(clock.toMeetingMs(250)).toBe(1_250);
     expect(clock.toMeetingMs(1_200)).toBe(9_200);
   });
