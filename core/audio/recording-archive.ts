@@ -17,7 +17,7 @@ import { bodyByteLength, type RecordingBody } from '../recordings/body';
 import { type ChunkSource, chunkKey } from '../recordings/keys';
 import type { RecordingStore } from '../recordings/store';
 import type { SpoolError, SpoolFiles } from './chunk-spool';
-import { SpooledChunk } from './spooled-chunk';
+import { type ChunkFile, SpooledChunk } from './spooled-chunk';
 
 export const ARCHIVE_SAMPLE_RATE = 16_000;
 const SAMPLES_PER_MS = ARCHIVE_SAMPLE_RATE / 1000;
@@ -108,11 +108,6 @@ export class MeetingArchive {
     return (open + this.queuedSamples) / SAMPLES_PER_MS;
   }
 
-  /** The open chunk has no spool write pending or due (tests wait for this between appends). */
-  get spoolSettled(): boolean {
-    return this.run === undefined || this.run.audio.settled;
-  }
-
   get failed(): boolean {
     return this.failure !== undefined;
   }
@@ -170,10 +165,10 @@ export class MeetingArchive {
   }
 
   /** A spool file for a new chunk, unless there is no spool or it has failed for this archive. */
-  private chunkFile(): { path: string; onError: (error: SpoolError) => void } | undefined {
+  private chunkFile(): ChunkFile | undefined {
     const spool = this.opts.spool;
     if (!spool || this.spoolError) return undefined;
-    return { path: spool.nextPath(), onError: (error) => this.spoolFailed(error) };
+    return { path: spool.nextPath(), budget: spool.budget, onError: (error) => this.spoolFailed(error) };
   }
 
   /** The archive goes on in memory (the chunk that failed keeps what it had not written). */
