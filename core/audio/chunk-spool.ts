@@ -8,9 +8,9 @@
  * gateways sharing the root do not remove each other's chunks.
  *
  * The chunks write synchronously (core/audio/spooled-chunk.ts), so a slow disk would block the
- * event loop: every write is timed against this spool's WriteBudget, and once the writes of one
- * second have taken more than SPOOL_WRITE_BUDGET_MS the spool stops for good (every meeting's
- * archive goes on in memory, as after a failed write).
+ * event loop: every write is timed against this spool's WriteBudget, and once the writes are
+ * slow (a few over SLOW_WRITE_MS in a second, or one over STALLED_WRITE_MS) the spool stops for
+ * good: every meeting's archive goes on in memory, as after a failed write.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -26,46 +26,66 @@ export class SpoolError extends ParleyError {
 }
 
 /**
- * Event-loop time (ms) the spool's synchronous writes may take within one second (5 %) before
- * the spool stops. A write of a full block into the page cache takes 10–20 µs (docs/benchmarks.md,
- * "synchronous spool writes"): 400 streams spend ~3 ms a second. A disk that throttles or stalls
- * writes (dirty-page throttling pauses a writer up to 200 ms) reaches the budget within one
- * second, or with its first write over 50 ms; a thread descheduled during one write (a busy
- * host, CPU quota throttling) rarely does.
+ * A spool write is slow past this many ms (a block into the page cache takes 10–20 µs; a thread
+ * descheduled mid-write on a busy host or under a CPU quota can take tens of ms now and then).
  */
-export const SPOOL_WRITE_BUDGET_MS = 50;
-const BUDGET_WINDOW_MS = 1_000;
+export const SLOW_WRITE_MS = 10;
+/** Slow writes within one second that stop the spool: a disk slowing every write, not a hiccup. */
+export const SLOW_WRITES_PER_SECOND = 3;
+/**
+ * One write this long stops the spool at once: longer than the kernel's longest dirty-page
+ * throttling pause (200 ms), so the device itself is stalled.
+ */
+export const STALLED_WRITE_MS = 200;
+const WINDOW_MS = 1_000;
+
+export interface WriteBudgetOptions {
+  /** STALLED_WRITE_MS unless set (tests make it 0, so that the first write stops the spool). */
+  stalledWriteMs?: number;
+}
 
 /**
- * The event-loop time a spool's writes may take: each write's duration is spent from the budget
- * of the current one-second window; once a window's writes reach `budgetMs` the budget is
- * exhausted for good (`stopped`), and every chunk spooled under it stops writing.
+ * How long a spool's synchronous writes may block the event loop: every write is timed, and the
+ * spool stops for good (`stopped`) at SLOW_WRITES_PER_SECOND writes over SLOW_WRITE_MS within
+ * one second, or one write over STALLED_WRITE_MS. Every chunk spooled under it then stops writing.
  */
 export class WriteBudget {
+  private readonly stalledMs: number;
   private windowStart = Number.NEGATIVE_INFINITY;
-  private spentMs = 0;
+  private slowInWindow = 0;
   private stoppedBy: SpoolError | undefined;
 
-  constructor(readonly budgetMs = SPOOL_WRITE_BUDGET_MS) {}
+  constructor(options: WriteBudgetOptions = {}) {
+    this.stalledMs = options.stalledWriteMs ?? STALLED_WRITE_MS;
+  }
 
   /** Why the spool stopped writing, or undefined while it may write. */
   get stopped(): SpoolError | undefined {
     return this.stoppedBy;
   }
 
-  /** A write started at `startedAt` (performance.now()) just returned; false once over budget. */
+  /** A write started at `startedAt` (performance.now()) just returned; false once the spool stopped. */
   spend(startedAt: number, now = performance.now()): boolean {
     if (this.stoppedBy) return false;
-    if (now - this.windowStart >= BUDGET_WINDOW_MS || now < this.windowStart) {
-      this.windowStart = startedAt;
-      this.spentMs = 0;
+    const ms = now - startedAt;
+    if (ms >= this.stalledMs) {
+      this.stop(`one write took ${ms.toFixed(1)} ms (limit ${this.stalledMs} ms)`);
+      return false;
     }
-    this.spentMs += now - startedAt;
-    if (this.spentMs < this.budgetMs) return true;
-    this.stoppedBy = new SpoolError(
-      `recording spool too slow: its writes blocked the event loop ${this.spentMs.toFixed(1)} ms within ${BUDGET_WINDOW_MS} ms (budget ${this.budgetMs} ms); open chunks are held in memory from now on`,
-    );
+    if (ms <= SLOW_WRITE_MS) return true;
+    if (now - this.windowStart >= WINDOW_MS || now < this.windowStart) {
+      this.windowStart = now;
+      this.slowInWindow = 0;
+    }
+    if (++this.slowInWindow < SLOW_WRITES_PER_SECOND) return true;
+    this.stop(`${this.slowInWindow} writes within ${WINDOW_MS} ms took over ${SLOW_WRITE_MS} ms each`);
     return false;
+  }
+
+  private stop(why: string): void {
+    this.stoppedBy = new SpoolError(
+      `recording spool too slow: ${why}; open chunks are held in memory from now on`,
+    );
   }
 }
 
@@ -77,10 +97,7 @@ export interface SpoolFiles {
   readonly budget: WriteBudget;
 }
 
-export interface ChunkSpoolOptions {
-  /** SPOOL_WRITE_BUDGET_MS unless set (tests make it 0, so that any write exhausts it). */
-  writeBudgetMs?: number;
-}
+export type ChunkSpoolOptions = WriteBudgetOptions;
 
 export class ChunkSpool implements SpoolFiles {
   private seq = 0;
@@ -89,7 +106,7 @@ export class ChunkSpool implements SpoolFiles {
     readonly dir: string,
     options: ChunkSpoolOptions,
   ) {
-    this.budget = new WriteBudget(options.writeBudgetMs);
+    this.budget = new WriteBudget(options);
   }
 
   /**

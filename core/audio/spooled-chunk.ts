@@ -11,7 +11,7 @@
  * docs/benchmarks.md, "synchronous spool writes"), so the file always holds a prefix of the
  * chunk and nothing is in flight. Each write is timed against the spool's WriteBudget
  * (core/audio/chunk-spool.ts): a disk slow enough to exhaust it stops every chunk of the spool.
- * If a write fails (disk full, I/O error) or the budget is exhausted, the chunk stops writing and
+ * If a write fails (disk full, I/O error) or the spool stopped (too slow), the chunk stops writing and
  * keeps the rest in memory, and `onError` gets a SpoolError once: nothing is lost and the
  * caller's appends never throw.
  *
@@ -32,7 +32,7 @@ export const WRITE_BLOCKS = Number(process.env.XSPOOL_WRITE_BLOCKS ?? 1);
 
 export interface ChunkFile {
   path: string;
-  /** The spool's shared budget of event-loop time for writes. */
+  /** Times every write of the spool (shared by its chunks); once it stops, nothing more is written. */
   budget: WriteBudget;
   onError: (error: SpoolError) => void;
 }
