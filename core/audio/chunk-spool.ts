@@ -9,7 +9,7 @@
  *
  * The chunks write synchronously (core/audio/spooled-chunk.ts), so a slow disk would block the
  * event loop: every write is timed against this spool's WriteBudget, and once the writes are
- * slow (a few over SLOW_WRITE_MS in a second, or one over STALLED_WRITE_MS) the spool stops for
+ * slow (a few in a row over SLOW_WRITE_MS, or one over STALLED_WRITE_MS) the spool stops for
  * good: every meeting's archive goes on in memory, as after a failed write.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,17 +27,20 @@ export class SpoolError extends ParleyError {
 
 /**
  * A spool write is slow past this many ms (a block into the page cache takes 10–20 µs; a thread
- * descheduled mid-write on a busy host or under a CPU quota can take tens of ms now and then).
+ * descheduled mid-write on a busy host or under a CPU quota takes a few ms now and then).
  */
 export const SLOW_WRITE_MS = 10;
-/** Slow writes within one second that stop the spool: a disk slowing every write, not a hiccup. */
-export const SLOW_WRITES_PER_SECOND = 3;
+/**
+ * Slow writes in a row that stop the spool: a disk that slows every write, not a thread that
+ * was descheduled during one (on a host busy enough to deschedule 1 write in 100, three in a row
+ * happen once in a million writes; a write that is not slow starts the count again).
+ */
+export const SLOW_WRITES_IN_A_ROW = 3;
 /**
  * One write this long stops the spool at once: longer than the kernel's longest dirty-page
  * throttling pause (200 ms), so the device itself is stalled.
  */
 export const STALLED_WRITE_MS = 200;
-const WINDOW_MS = 1_000;
 
 export interface WriteBudgetOptions {
   /** STALLED_WRITE_MS unless set (tests make it 0, so that the first write stops the spool). */
@@ -46,13 +49,12 @@ export interface WriteBudgetOptions {
 
 /**
  * How long a spool's synchronous writes may block the event loop: every write is timed, and the
- * spool stops for good (`stopped`) at SLOW_WRITES_PER_SECOND writes over SLOW_WRITE_MS within
- * one second, or one write over STALLED_WRITE_MS. Every chunk spooled under it then stops writing.
+ * spool stops for good (`stopped`) after SLOW_WRITES_IN_A_ROW writes over SLOW_WRITE_MS, or one
+ * over STALLED_WRITE_MS. Every chunk spooled under it then stops writing.
  */
 export class WriteBudget {
   private readonly stalledMs: number;
-  private windowStart = Number.NEGATIVE_INFINITY;
-  private slowInWindow = 0;
+  private slowInARow = 0;
   private stoppedBy: SpoolError | undefined;
 
   constructor(options: WriteBudgetOptions = {}) {
@@ -72,13 +74,14 @@ export class WriteBudget {
       this.stop(`one write took ${ms.toFixed(1)} ms (limit ${this.stalledMs} ms)`);
       return false;
     }
-    if (ms <= SLOW_WRITE_MS) return true;
-    if (now - this.windowStart >= WINDOW_MS || now < this.windowStart) {
-      this.windowStart = now;
-      this.slowInWindow = 0;
+    if (ms <= SLOW_WRITE_MS) {
+      this.slowInARow = 0;
+      return true;
     }
-    if (++this.slowInWindow < SLOW_WRITES_PER_SECOND) return true;
-    this.stop(`${this.slowInWindow} writes within ${WINDOW_MS} ms took over ${SLOW_WRITE_MS} ms each`);
+    if (++this.slowInARow < SLOW_WRITES_IN_A_ROW) return true;
+    this.stop(
+      `${this.slowInARow} writes in a row took over ${SLOW_WRITE_MS} ms each (the last ${ms.toFixed(1)} ms)`,
+    );
     return false;
   }
 

@@ -332,6 +332,40 @@ describe('the recording spool directory', () => {
   });
 });
 
+describe("the spool's write budget", () => {
+  it('stops at the third write in a row over 10 ms, not when a fast write comes between', () => {
+    // Arrange: writes given as (start, end) times in ms, so no clock is involved
+    const interrupted = new WriteBudget();
+    const slow = new WriteBudget();
+    // Act + Assess: two slow writes, a fast one, two slow ones: a thread descheduled now and then
+    for (const [start, end] of [
+      [0, 15],
+      [100, 115],
+      [200, 200.02],
+      [300, 315],
+      [400, 415],
+    ] as const) {
+      expect(interrupted.spend(start, end)).toBe(true);
+    }
+    expect(interrupted.stopped).toBeUndefined();
+    // ... three slow writes in a row: a slow disk
+    expect(slow.spend(0, 15)).toBe(true);
+    expect(slow.spend(100, 111)).toBe(true);
+    expect(slow.spend(200, 250)).toBe(false);
+    expect(slow.stopped?.message).toContain('3 writes in a row took over 10 ms each (the last 50.0 ms)');
+    // ... and once stopped it stays stopped
+    expect(slow.spend(5_000, 5_000.01)).toBe(false);
+  });
+
+  it('stops at once for one write of 200 ms (a stalled disk)', () => {
+    const budget = new WriteBudget();
+    expect(budget.spend(0, 199)).toBe(true);
+    expect(budget.spend(1_000, 1_200)).toBe(false);
+    expect(budget.stopped).toMatchObject({ name: 'SpoolError', code: 'SPOOL_FAILED' });
+    expect(budget.stopped?.message).toContain('one write took 200.0 ms (limit 200 ms)');
+  });
+});
+
 describe('the archiver draining a spool', () => {
   it('drains a spooled open chunk to S3 (the SIGTERM path) and empties the spool', async () => {
     const root = freshRoot();
