@@ -1,12 +1,12 @@
 /**
- * One open recording chunk, held in pooled 8 KB blocks (core/audio/pcm-blocks.ts) of which every
- * full one is written to a file on local disk as soon as it fills and then given back to the
- * pool: the process holds the block being filled, not the chunk (15 s, 480 KB — external memory
+ * One open recording chunk, held in pooled 8 KB blocks (core/audio/pcm-blocks.ts) of which the
+ * full ones are written to a file on local disk as soon as WRITE_BLOCKS have filled and then
+ * given back to the pool: the process holds a few blocks, not the chunk (15 s, 480 KB — external memory
  * that V8 counts toward its next full collection; docs/benchmarks.md, "Issue #15.1 with the
  * archive spooled to disk"). Without a file (no spool, or after it failed) the chunk stays in
  * its blocks, as every chunk did before the spool.
  *
- * Writes are synchronous and positional (`writeSync` into the page cache: 10–20 µs for a block,
+ * Writes are synchronous and positional (`writevSync` into the page cache: 10–20 µs,
  * against a thread-pool round trip per asynchronous write and the blocks it held meanwhile;
  * docs/benchmarks.md, "synchronous spool writes"), so the file always holds a prefix of the
  * chunk and nothing is in flight. Each write is timed against the spool's WriteBudget
@@ -25,10 +25,12 @@ import { SpoolError, type WriteBudget } from './chunk-spool';
 import { appendToBlocks, giveBlock, PCM_BLOCK_BYTES } from './pcm-blocks';
 
 /**
- * Full blocks written together: each block as it fills (250 ms of audio, 8 KB), so a chunk holds
- * one block; measured against 2 and 4 in docs/benchmarks.md.
+ * Full blocks written together (500 ms of audio, 16 KB): a chunk holds at most this many and the
+ * block being filled. Against 1: the same memory, 3–5 % less gateway CPU (half the system calls);
+ * against 4: 20–33 KB less RSS per stream, measured with 1 (docs/benchmarks.md, "synchronous
+ * spool writes").
  */
-export const WRITE_BLOCKS = Number(process.env.XSPOOL_WRITE_BLOCKS ?? 1);
+export const WRITE_BLOCKS = 2;
 
 export interface ChunkFile {
   path: string;

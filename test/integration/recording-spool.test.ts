@@ -25,6 +25,7 @@ import { ChunkSpool, type SpoolError, type SpoolFiles, WriteBudget } from '../..
 import { PCM_BLOCK_BYTES } from '../../core/audio/pcm-blocks';
 import { MeetingArchive, type MeetingArchiveOptions } from '../../core/audio/recording-archive';
 import { RecordingArchiver } from '../../core/audio/recording-archiver';
+import { WRITE_BLOCKS } from '../../core/audio/spooled-chunk';
 import { s3 } from '../../core/clients/s3';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
@@ -199,17 +200,24 @@ describe('a meeting archive spooled to disk', () => {
     await waitFor('the failed spool file to be deleted', () => readdirSync(dir).length === 0);
   });
 
-  it('writes each block to its file as it fills, so the chunk holds only the block being filled', () => {
+  it('writes its full blocks to the file as they fill, WRITE_BLOCKS at a time, before the append returns', () => {
     // Arrange
+    expect(WRITE_BLOCKS).toBe(2);
     const spool = ChunkSpool.open(freshRoot());
     const archive = archiveWith({ meetingId: 'block-by-block', spool, chunkMs: 15_000 });
     // Act: 1.3 s of audio (41,600 bytes: five full 8,000-byte blocks and 1,600 bytes)
     appendFixture(archive, 0, 1_300);
-    // Assess: the file holds the five full blocks, written before the appends returned
+    // Assess: the file holds four full blocks (two writes of two); the chunk holds one full block
+    // and the one being filled
     const [name] = readdirSync(spool.dir);
     const file = readFileSync(path.join(spool.dir, name as string));
-    expect(file.length).toBe(5 * PCM_BLOCK_BYTES);
-    expect(file.equals(PCM.subarray(0, 5 * PCM_BLOCK_BYTES))).toBe(true);
+    expect(file.length).toBe(4 * PCM_BLOCK_BYTES);
+    expect(file.equals(PCM.subarray(0, 4 * PCM_BLOCK_BYTES))).toBe(true);
+    // ... and the sixth block, once full, goes with the fifth
+    appendFixture(archive, 1_300, 1_520);
+    expect(
+      readFileSync(path.join(spool.dir, name as string)).equals(PCM.subarray(0, 6 * PCM_BLOCK_BYTES)),
+    ).toBe(true);
     archive.abandon();
   });
 
@@ -234,7 +242,7 @@ describe('a meeting archive spooled to disk', () => {
       expect(String(extra.error)).toContain('recording spool too slow: one write took');
     }
     expect(spool.budget.stopped).toMatchObject({ name: 'SpoolError', code: 'SPOOL_FAILED' });
-    // ... only the first meeting's first block reached a file (the write that stopped the
+    // ... only the first meeting's first two blocks reached a file (the write that stopped the
     // spool); its chunk went on in memory, and so did everything after it
     expect(puts.map((p) => p.spooled)).toEqual([true, false, false, false]);
     expect(first.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 1 });
@@ -245,21 +253,21 @@ describe('a meeting archive spooled to disk', () => {
   });
 
   it('goes on in memory when a write fails because its descriptor was closed underneath it', async () => {
-    // Arrange: a spooled archive whose chunk has written its first block
+    // Arrange: a spooled archive whose chunk has written its first two blocks
     const spool = ChunkSpool.open(freshRoot());
     const errors: Record<string, unknown>[] = [];
     const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
       error: (_message: string, extra: Record<string, unknown>) => errors.push(extra),
     });
     const archive = archiveWith({ meetingId: 'fd-closed', spool, logger: watchingLogger });
-    appendFixture(archive, 0, 300);
+    appendFixture(archive, 0, 600);
     const [name] = readdirSync(spool.dir);
     const fd = descriptorOf(path.join(spool.dir, name as string));
     // Act: close the chunk's descriptor, then append at once (nothing can reuse the number between)
     closeSync(fd);
-    expect(() => appendFixture(archive, 300, 3_500)).not.toThrow();
+    expect(() => appendFixture(archive, 600, 3_500)).not.toThrow();
     await archive.flush();
-    // Assess: the next write failed (EBADF), logged once; every byte stored, the first block from the file
+    // Assess: the next write failed (EBADF), logged once; every byte stored, the first two blocks from the file
     expect(errors).toEqual([expect.objectContaining({ meetingId: 'fd-closed', code: 'SPOOL_FAILED' })]);
     expect(String(errors[0]?.error)).toContain('EBADF');
     expect(archive.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 1 });
