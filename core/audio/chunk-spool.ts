@@ -96,7 +96,7 @@ export class WriteBudget {
 export interface SpoolFiles {
   /** A fresh path (the file does not exist yet). */
   nextPath(): string;
-  /** Shared by every chunk spooled here: once it is exhausted, nothing more is written. */
+  /** Times the writes of every chunk spooled here: once it has stopped, nothing more is written. */
   readonly budget: WriteBudget;
 }
 
