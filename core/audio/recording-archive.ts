@@ -110,11 +110,6 @@ export class MeetingArchive {
     return (open + this.queuedSamples) / SAMPLES_PER_MS;
   }
 
-  /** The open chunk has no spool write pending or due (tests wait for this between appends). */
-  get spoolSettled(): boolean {
-    return this.run === undefined || this.run.audio.settled;
-  }
-
   get failed(): boolean {
     return this.failure !== undefined;
   }
@@ -175,7 +170,7 @@ export class MeetingArchive {
   private chunkFile(): ChunkFile | undefined {
     const spool = this.opts.spool;
     if (!spool || this.spoolError) return undefined;
-    return { path: spool.nextPath(), onError: this.onSpoolError };
+    return { path: spool.nextPath(), budget: spool.budget, onError: this.onSpoolError };
   }
 
   private readonly onSpoolError = (error: SpoolError): void => this.spoolFailed(error);

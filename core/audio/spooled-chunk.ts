@@ -1,48 +1,51 @@
 /**
- * One open recording chunk, held in pooled 8 KB blocks (core/audio/pcm-blocks.ts) of which every
- * full one is appended to a file on local disk and then given back to the pool: the process
- * holds at most the block being filled and one write's worth, not the chunk (15 s, 480 KB —
- * external memory that V8 counts toward its next full collection; docs/benchmarks.md, "Issue
- * #15.1 with the archive spooled to disk"). Without a file (no spool, or after it failed) the
- * chunk stays in its blocks, as every chunk did before the spool.
+ * One open recording chunk, held in pooled 8 KB blocks (core/audio/pcm-blocks.ts) of which the
+ * full ones are written to a file on local disk as soon as WRITE_BLOCKS have filled and then
+ * given back to the pool: the process holds a few blocks, not the chunk (15 s, 480 KB — external memory
+ * that V8 counts toward its next full collection; docs/benchmarks.md, "Issue #15.1 with the
+ * archive spooled to disk"). Without a file (no spool, or after it failed) the chunk stays in
+ * its blocks, as every chunk did before the spool.
  *
- * Writes are positional, WRITE_BLOCKS full blocks or more at a time, one at a time (the blocks
- * that filled meanwhile go together in the next writev), so the file always holds a prefix of the chunk and a slow disk cannot pile up
- * requests. If a write fails (disk full, I/O error), or the disk falls MAX_UNWRITTEN_BLOCKS
- * behind, the chunk stops writing and keeps the rest in memory, and `onError` gets a SpoolError
- * once: nothing is lost and the caller's appends never throw.
+ * Writes are synchronous and positional (`writevSync` into the page cache: 10–20 µs,
+ * against a thread-pool round trip per asynchronous write and the blocks it held meanwhile;
+ * docs/benchmarks.md, "synchronous spool writes"), so the file always holds a prefix of the
+ * chunk and nothing is in flight. Each write is timed against the spool's WriteBudget
+ * (core/audio/chunk-spool.ts): a disk slow enough to exhaust it stops every chunk of the spool.
+ * If a write fails (disk full, I/O error) or the spool stopped (too slow), the chunk stops writing and
+ * keeps the rest in memory, and `onError` gets a SpoolError once: nothing is lost and the
+ * caller's appends never throw.
  *
- * `seal()` (the cut) stops writing and gives the body to store: the file's confirmed prefix and
- * the blocks not yet confirmed on disk. `release()` (once the PUT has settled) deletes the file
- * and gives the blocks back; a block still being written goes back when its write returns.
+ * `seal()` (the cut) stops writing and gives the body to store: the file's prefix and the blocks
+ * not written to it. `release()` (once the PUT has settled) deletes the file and gives the
+ * blocks back.
  */
-import { close, openSync, unlink, writev } from 'node:fs';
+import { closeSync, openSync, unlink, writeSync, writevSync } from 'node:fs';
 import type { RecordingBody } from '../recordings/body';
-import { SpoolError } from './chunk-spool';
+import { SpoolError, type WriteBudget } from './chunk-spool';
 import { appendToBlocks, giveBlock, PCM_BLOCK_BYTES } from './pcm-blocks';
 
-/** Blocks (250 ms each) a chunk may hold unwritten while a write is pending: 10 s, 320 KB. */
-export const MAX_UNWRITTEN_BLOCKS = 40;
 /**
- * Full blocks written together (1 s of audio, 32 KB): fewer writes (thread-pool round trips and
- * system calls) for up to this many blocks more held per stream; measured against 1 and 8 in
- * docs/benchmarks.md.
+ * Full blocks written together (500 ms of audio, 16 KB): a chunk holds at most this many and the
+ * block being filled. Against 1: the same memory, 3–5 % less gateway CPU (half the system calls);
+ * against 4: 20–33 KB less RSS per stream, measured with 1 (docs/benchmarks.md, "synchronous
+ * spool writes").
  */
-export const WRITE_BLOCKS = 4;
+export const WRITE_BLOCKS = 2;
 
 export interface ChunkFile {
   path: string;
+  /** Times every write of the spool (shared by its chunks); once it stops, nothing more is written. */
+  budget: WriteBudget;
   onError: (error: SpoolError) => void;
 }
 
 export class SpooledChunk {
-  /** Blocks not confirmed on disk, in order; the first `writing` of them are being written. */
+  /** Blocks not written to the file, in order. */
   private blocks: Buffer[] = [];
   private used = PCM_BLOCK_BYTES; // bytes used in the last block (full when there is none)
   private total = 0;
-  /** Bytes of the chunk confirmed in the file: always a prefix. */
+  /** Bytes of the chunk written to the file: always a prefix. */
   private written = 0;
-  private writing = 0;
   private fd: number | undefined;
   private created = false;
   private failed = false;
@@ -50,29 +53,18 @@ export class SpooledChunk {
 
   constructor(private readonly file: ChunkFile | undefined) {}
 
-  /** No write pending and none due (or no file any more): what is held stays until more audio comes. */
-  get settled(): boolean {
-    return (
-      this.writing === 0 &&
-      (this.file === undefined || this.failed || this.state !== 'open' || this.fullBlocks() < WRITE_BLOCKS)
-    );
-  }
-
   append(chunk: Uint8Array): void {
     this.used = appendToBlocks(this.blocks, this.used, chunk);
     this.total += chunk.length;
     if (this.file === undefined || this.failed || this.state !== 'open') return;
-    if (this.writing === 0) {
-      if (this.fullBlocks() >= WRITE_BLOCKS) this.pump();
-    } else if (this.blocks.length > MAX_UNWRITTEN_BLOCKS) {
-      this.fail(new Error(`the disk is ${MAX_UNWRITTEN_BLOCKS} blocks behind`));
-    }
+    const full = this.used === PCM_BLOCK_BYTES ? this.blocks.length : this.blocks.length - 1;
+    if (full >= WRITE_BLOCKS) this.write(this.file, full);
   }
 
   /** Stop writing; the chunk's bytes in order: the file's written prefix, then the rest. */
   seal(): RecordingBody {
     this.state = 'sealed';
-    if (this.writing === 0) this.closeFile();
+    this.closeFile();
     const tail = this.tailParts();
     if (this.written === 0 || this.file === undefined) return tail;
     return { file: this.file.path, fileBytes: this.written, tail };
@@ -81,71 +73,70 @@ export class SpooledChunk {
   /** Delete the file and give the blocks back (the body from `seal()` is invalid afterwards). */
   release(): void {
     this.state = 'released';
-    for (let i = this.writing; i < this.blocks.length; i++) giveBlock(this.blocks[i] as Buffer);
-    this.blocks.length = this.writing;
-    if (this.writing === 0) this.closeFile();
+    for (const block of this.blocks) giveBlock(block);
+    this.blocks = [];
+    this.closeFile();
     if (this.created && this.file) {
       this.created = false;
+      // Asynchronous: an unlink may wait on the file system's journal, and nothing waits for it.
       unlink(this.file.path, () => {}); // a file left behind is removed at the next start
     }
   }
 
-  private fullBlocks(): number {
-    return this.used === PCM_BLOCK_BYTES ? this.blocks.length : this.blocks.length - 1;
-  }
-
-  private pump(): void {
-    const full = this.fullBlocks();
-    if (full <= 0 || this.file === undefined) return;
-    if (this.fd === undefined) {
-      try {
-        this.fd = openSync(this.file.path, 'w', 0o600);
+  /** Write the first `count` blocks at the file's end and give them back. */
+  private write(file: ChunkFile, count: number): void {
+    if (file.budget.stopped) {
+      this.fail(file.budget.stopped);
+      return;
+    }
+    const startedAt = performance.now();
+    let bytes: number;
+    try {
+      if (this.fd === undefined) {
+        this.fd = openSync(file.path, 'w', 0o600);
         this.created = true;
-      } catch (error) {
-        this.fail(error);
-        return;
       }
-    }
-    this.writing = full;
-    const batch = full === this.blocks.length ? this.blocks.slice() : this.blocks.slice(0, full);
-    writev(this.fd, batch, this.written, (error, bytes) => this.wrote(error, bytes, full));
-  }
-
-  private wrote(error: Error | null, bytes: number, count: number): void {
-    this.writing = 0;
-    if (this.state === 'released') {
-      for (const block of this.blocks) giveBlock(block);
-      this.blocks = [];
-      this.closeFile();
+      bytes =
+        count === 1
+          ? writeSync(this.fd, this.blocks[0] as Buffer, 0, PCM_BLOCK_BYTES, this.written)
+          : writevSync(this.fd, this.blocks.slice(0, count), this.written);
+    } catch (error) {
+      this.fail(error);
       return;
     }
-    if (this.state === 'sealed' || this.failed) {
-      // The body already holds these blocks (or the chunk stopped writing): keep them.
-      this.closeFile();
-      return;
-    }
-    if (error || bytes !== count * PCM_BLOCK_BYTES) {
-      this.fail(error ?? new Error(`short write: ${bytes} of ${count * PCM_BLOCK_BYTES} bytes`));
+    const inBudget = file.budget.spend(startedAt);
+    if (bytes !== count * PCM_BLOCK_BYTES) {
+      // Nothing after a short write is trusted: the file's prefix stays what it was.
+      this.fail(new Error(`short write: ${bytes} of ${count * PCM_BLOCK_BYTES} bytes`));
       return;
     }
     this.written += bytes;
     for (let i = 0; i < count; i++) giveBlock(this.blocks[i] as Buffer);
     this.blocks.splice(0, count);
-    this.pump();
+    // This write is in the file; the next ones are held in memory.
+    if (!inBudget) this.fail(file.budget.stopped);
   }
 
   private fail(error: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    if (this.writing === 0) this.closeFile();
+    this.closeFile();
     this.file?.onError(
-      new SpoolError(`recording spool write failed (${this.file.path}): ${String(error)}`, { cause: error }),
+      error instanceof SpoolError
+        ? error
+        : new SpoolError(`recording spool write failed (${this.file.path}): ${String(error)}`, {
+            cause: error,
+          }),
     );
   }
 
   private closeFile(): void {
     if (this.fd === undefined) return;
-    close(this.fd, () => {});
+    try {
+      closeSync(this.fd); // a regular file's close does no I/O
+    } catch {
+      // EBADF or EIO: the descriptor is gone either way, and what was written stays readable
+    }
     this.fd = undefined;
   }
 

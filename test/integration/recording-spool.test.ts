@@ -2,25 +2,30 @@
  * The recording archive with its open chunks spooled to local disk (core/audio/chunk-spool.ts,
  * spooled-chunk.ts), against s3rver over a real socket: what is PUT from the spool is the audio
  * that came in, byte for byte, and assembles into the same recording; the spool file lives until
- * its PUT has settled; a refused PUT is retried from the same file; a full or unusable spool
- * degrades to chunks held in memory with a typed error while the live audio goes on; a drain
+ * its PUT has settled; each block is written as it fills; a refused PUT is retried from the same
+ * file; a full, unusable or too slow spool, or a write that fails, degrades to chunks held in
+ * memory with a typed error while the live audio goes on; a drain
  * flushes the open chunk; a restart removes what a dead process left.
  */
 import {
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ChunkSpool, type SpoolError, type SpoolFiles } from '../../core/audio/chunk-spool';
+import { ChunkSpool, type SpoolError, type SpoolFiles, WriteBudget } from '../../core/audio/chunk-spool';
+import { PCM_BLOCK_BYTES } from '../../core/audio/pcm-blocks';
 import { MeetingArchive, type MeetingArchiveOptions } from '../../core/audio/recording-archive';
 import { RecordingArchiver } from '../../core/audio/recording-archiver';
+import { WRITE_BLOCKS } from '../../core/audio/spooled-chunk';
 import { s3 } from '../../core/clients/s3';
 import { createLogger } from '../../core/logger';
 import { MeetingRepository } from '../../core/meetings/repository';
@@ -67,17 +72,12 @@ function watched(inner: RecordingStore = store) {
   return { puts, store: wrapped };
 }
 
-/** 20 ms Recall frames of the fixture's [fromMs, untilMs) at their meeting time, all at once. */
+/**
+ * 20 ms Recall frames of the fixture's [fromMs, untilMs) at their meeting time, all at once (the
+ * spool writes synchronously, so each block is in its file when the append that filled it returns).
+ */
 function appendFixture(archive: MeetingArchive, fromMs: number, untilMs: number): void {
   for (let t = fromMs; t < untilMs; t += 20) archive.appendRecall(PCM.subarray(t * 32, (t + 20) * 32), t);
-}
-
-/** The same 200 ms at a time, letting the spool's writes finish in between (as real time would). */
-async function feed(archive: MeetingArchive, fromMs: number, untilMs: number): Promise<void> {
-  for (let t = fromMs; t < untilMs; t += 200) {
-    appendFixture(archive, t, Math.min(t + 200, untilMs));
-    await waitFor('the spool to write what is due', () => archive.spoolSettled);
-  }
 }
 
 async function storedAudio(meetingId: string): Promise<Buffer> {
@@ -97,7 +97,7 @@ describe('a meeting archive spooled to disk', () => {
     const spooled = archiveWith({ meetingId: 'spooled', store: spied, spool });
     const inMemory = archiveWith({ meetingId: 'in-memory' });
     // Act: 3.5 s in chunks of 2 s (2 s and 1.5 s)
-    await feed(spooled, 2_000, 5_500);
+    appendFixture(spooled, 2_000, 5_500);
     appendFixture(inMemory, 2_000, 5_500);
     await Promise.all([spooled.flush(), inMemory.flush()]);
     // Assess: both chunks PUT from their files (which existed during the PUT), the audio as it came
@@ -132,7 +132,7 @@ describe('a meeting archive spooled to disk', () => {
     });
     const archive = archiveWith({ meetingId: 'spool-retried', store: flaky, spool, putAttempts: 3 });
     // Act: two chunks of 2 s
-    await feed(archive, 0, 4_000);
+    appendFixture(archive, 0, 4_000);
     await archive.flush();
     // Assess: two attempts a chunk, both from the file; stored byte for byte; spool emptied
     expect(attempts).toHaveLength(4);
@@ -152,7 +152,7 @@ describe('a meeting archive spooled to disk', () => {
       putAttempts: 2,
       onFailed: (error) => failures.push(error),
     });
-    await feed(archive, 0, 1_500);
+    appendFixture(archive, 0, 1_500);
     expect(readdirSync(spool.dir)).toHaveLength(1);
     await archive.flush();
     expect(failures).toHaveLength(1);
@@ -165,6 +165,7 @@ describe('a meeting archive spooled to disk', () => {
     const dir = freshRoot();
     let n = 0;
     const full: SpoolFiles = {
+      budget: new WriteBudget(),
       nextPath: () => {
         const link = path.join(dir, `${++n}.pcm`);
         symlinkSync('/dev/full', link);
@@ -199,10 +200,85 @@ describe('a meeting archive spooled to disk', () => {
     await waitFor('the failed spool file to be deleted', () => readdirSync(dir).length === 0);
   });
 
+  it('writes its full blocks to the file as they fill, WRITE_BLOCKS at a time, before the append returns', () => {
+    // Arrange
+    expect(WRITE_BLOCKS).toBe(2);
+    const spool = ChunkSpool.open(freshRoot());
+    const archive = archiveWith({ meetingId: 'block-by-block', spool, chunkMs: 15_000 });
+    // Act: 1.3 s of audio (41,600 bytes: five full 8,000-byte blocks and 1,600 bytes)
+    appendFixture(archive, 0, 1_300);
+    // Assess: the file holds four full blocks (two writes of two); the chunk holds one full block
+    // and the one being filled
+    const [name] = readdirSync(spool.dir);
+    const file = readFileSync(path.join(spool.dir, name as string));
+    expect(file.length).toBe(4 * PCM_BLOCK_BYTES);
+    expect(file.equals(PCM.subarray(0, 4 * PCM_BLOCK_BYTES))).toBe(true);
+    // ... and the sixth block, once full, goes with the fifth
+    appendFixture(archive, 1_300, 1_520);
+    expect(
+      readFileSync(path.join(spool.dir, name as string)).equals(PCM.subarray(0, 6 * PCM_BLOCK_BYTES)),
+    ).toBe(true);
+    archive.abandon();
+  });
+
+  it('stops the whole spool when a write takes longer than its limit, storing every byte from memory', async () => {
+    // Arrange: a stall limit of 0 ms, so the first write (however fast) stops the spool; two meetings
+    const spool = ChunkSpool.open(freshRoot(), { stalledWriteMs: 0 });
+    const errors: { message: string; extra: Record<string, unknown> }[] = [];
+    const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
+      error: (message: string, extra: Record<string, unknown>) => errors.push({ message, extra }),
+    });
+    const { puts, store: spied } = watched();
+    const first = archiveWith({ meetingId: 'slow-first', store: spied, spool, logger: watchingLogger });
+    const second = archiveWith({ meetingId: 'slow-second', store: spied, spool, logger: watchingLogger });
+    // Act: 3.5 s each (chunks of 2 s and 1.5 s); every append returns
+    expect(() => appendFixture(first, 0, 3_500)).not.toThrow();
+    expect(() => appendFixture(second, 0, 3_500)).not.toThrow();
+    await Promise.all([first.flush(), second.flush()]);
+    // Assess: each meeting logged one typed error naming the budget
+    expect(errors.map((e) => e.extra.meetingId).sort()).toEqual(['slow-first', 'slow-second']);
+    for (const { extra } of errors) {
+      expect(extra).toMatchObject({ code: 'SPOOL_FAILED' });
+      expect(String(extra.error)).toContain('recording spool too slow: one write took');
+    }
+    expect(spool.budget.stopped).toMatchObject({ name: 'SpoolError', code: 'SPOOL_FAILED' });
+    // ... only the first meeting's first two blocks reached a file (the write that stopped the
+    // spool); its chunk went on in memory, and so did everything after it
+    expect(puts.map((p) => p.spooled)).toEqual([true, false, false, false]);
+    expect(first.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 1 });
+    expect(second.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 1 });
+    expect((await storedAudio('slow-first')).equals(PCM.subarray(0, 112_000))).toBe(true);
+    expect((await storedAudio('slow-second')).equals(PCM.subarray(0, 112_000))).toBe(true);
+    await waitFor('the spool to be emptied', () => readdirSync(spool.dir).length === 0);
+  });
+
+  it('goes on in memory when a write fails because its descriptor was closed underneath it', async () => {
+    // Arrange: a spooled archive whose chunk has written its first two blocks
+    const spool = ChunkSpool.open(freshRoot());
+    const errors: Record<string, unknown>[] = [];
+    const watchingLogger = Object.assign(Object.create(logger) as typeof logger, {
+      error: (_message: string, extra: Record<string, unknown>) => errors.push(extra),
+    });
+    const archive = archiveWith({ meetingId: 'fd-closed', spool, logger: watchingLogger });
+    appendFixture(archive, 0, 600);
+    const [name] = readdirSync(spool.dir);
+    const fd = descriptorOf(path.join(spool.dir, name as string));
+    // Act: close the chunk's descriptor, then append at once (nothing can reuse the number between)
+    closeSync(fd);
+    expect(() => appendFixture(archive, 600, 3_500)).not.toThrow();
+    await archive.flush();
+    // Assess: the next write failed (EBADF), logged once; every byte stored, the first two blocks from the file
+    expect(errors).toEqual([expect.objectContaining({ meetingId: 'fd-closed', code: 'SPOOL_FAILED' })]);
+    expect(String(errors[0]?.error)).toContain('EBADF');
+    expect(archive.stats).toMatchObject({ chunks: 2, bytes: 112_000, spoolFailures: 1 });
+    expect((await storedAudio('fd-closed')).equals(PCM.subarray(0, 112_000))).toBe(true);
+    await waitFor('the spool to be emptied', () => readdirSync(spool.dir).length === 0);
+  });
+
   it('drops the spool file of an abandoned archive (a crash loses its open chunk, as in memory)', async () => {
     const spool = ChunkSpool.open(freshRoot());
     const archive = archiveWith({ meetingId: 'abandoned', spool, chunkMs: 15_000 });
-    await feed(archive, 0, 2_000);
+    appendFixture(archive, 0, 2_000);
     expect(readdirSync(spool.dir)).toHaveLength(1);
     archive.abandon();
     await archive.flush();
@@ -257,10 +333,44 @@ describe('the recording spool directory', () => {
     });
     expect(errors).toEqual([expect.objectContaining({ code: 'SPOOL_FAILED' })]);
     const archive = archiver.archive('no-spool');
-    await feed(archive, 0, 1_500);
+    appendFixture(archive, 0, 1_500);
     await archiver.flushAll();
     expect((await storedAudio('no-spool')).equals(PCM.subarray(0, 48_000))).toBe(true);
     archiver.close();
+  });
+});
+
+describe("the spool's write budget", () => {
+  it('stops at the third write in a row over 10 ms, not when a fast write comes between', () => {
+    // Arrange: writes given as (start, end) times in ms, so no clock is involved
+    const interrupted = new WriteBudget();
+    const slow = new WriteBudget();
+    // Act + Assess: two slow writes, a fast one, two slow ones: a thread descheduled now and then
+    for (const [start, end] of [
+      [0, 15],
+      [100, 115],
+      [200, 200.02],
+      [300, 315],
+      [400, 415],
+    ] as const) {
+      expect(interrupted.spend(start, end)).toBe(true);
+    }
+    expect(interrupted.stopped).toBeUndefined();
+    // ... three slow writes in a row: a slow disk
+    expect(slow.spend(0, 15)).toBe(true);
+    expect(slow.spend(100, 111)).toBe(true);
+    expect(slow.spend(200, 250)).toBe(false);
+    expect(slow.stopped?.message).toContain('3 writes in a row took over 10 ms each (the last 50.0 ms)');
+    // ... and once stopped it stays stopped
+    expect(slow.spend(5_000, 5_000.01)).toBe(false);
+  });
+
+  it('stops at once for one write of 200 ms (a stalled disk)', () => {
+    const budget = new WriteBudget();
+    expect(budget.spend(0, 199)).toBe(true);
+    expect(budget.spend(1_000, 1_200)).toBe(false);
+    expect(budget.stopped).toMatchObject({ name: 'SpoolError', code: 'SPOOL_FAILED' });
+    expect(budget.stopped?.message).toContain('one write took 200.0 ms (limit 200 ms)');
   });
 });
 
@@ -279,7 +389,7 @@ describe('the archiver draining a spool', () => {
     });
     const spoolDir = path.join(root, readdirSync(root)[0] as string);
     const archive = archiver.archive('drained');
-    await feed(archive, 0, 3_000);
+    appendFixture(archive, 0, 3_000);
     expect(readdirSync(spoolDir)).toHaveLength(1);
     await archiver.flushAll();
     expect(puts.map((p) => p.spooled)).toEqual([true]);
@@ -288,6 +398,18 @@ describe('the archiver draining a spool', () => {
     archiver.close();
   });
 });
+
+/** The descriptor this process holds open on `file` (Linux: /proc/self/fd). */
+function descriptorOf(file: string): number {
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(path.join('/proc/self/fd', fd)) === file) return Number(fd);
+    } catch {
+      // the descriptor readdir itself used, closed by now
+    }
+  }
+  throw new Error(`no descriptor open on ${file}`);
+}
 
 /** A pid with no process (counting down from the kernel's limit). */
 function findDeadPid(): number {
