@@ -480,7 +480,16 @@ async function main(): Promise<void> {
           batchViewers,
         ),
       });
-      process.stderr.write(`${fixture}: ${meetings.at(-1)?.liveSeconds.toFixed(1)} s live\n`);
+      const liveSeconds = meetings.at(-1)?.liveSeconds ?? 0;
+      process.stderr.write(`${fixture}: ${liveSeconds.toFixed(1)} s live\n`);
+      // Counts are scaled by the live window: one far from the recording's length (a loaded
+      // machine delayed the first line or the end) scales them wrongly. Discard such a run.
+      const audioSeconds = wav.length / 32_000;
+      if (Math.abs(liveSeconds - audioSeconds) > 10) {
+        process.stderr.write(
+          `WARNING ${fixture}: live window ${liveSeconds.toFixed(1)} s for ${audioSeconds.toFixed(1)} s of audio: the per-hour figures of this run are skewed\n`,
+        );
+      }
       // `--frames <file>`: what viewer 0 (one message a frame) got, with its time in the meeting.
       if (framesPath) {
         const lines = frames
