@@ -4,6 +4,7 @@
  *   npx tsx bench/meeting-usage.ts [--fixtures meeting-librivox,standup-meeting] [--viewers 5]
  *                                  [--write]   # writes bench/usage/meeting-hour.json
  *                                  [--trace <file>]   # every DynamoDB request, one JSON line each
+ *                                  [--frames <file>]  # every frame viewer 0 got, one JSON line each
  *
  * Harness (loopback, real parts, real time): the whole local stack — Recall simulator → audio
  * gateway → local speech server (PocketSphinx, an interim every second of speech, as Deepgram's
@@ -132,6 +133,8 @@ interface RequestRecord {
 
 interface FrameRecord {
   at: number;
+  /** The frame as received (kept for viewer 0 only: `--frames`). */
+  text?: string;
   viewer: number;
   batch: boolean;
   bytes: number;
@@ -294,6 +297,7 @@ async function viewer(
       const ends = inner.some((m) => m.type === 'status' && (m.status === 'ended' || m.status === 'failed'));
       frames.push({
         at: Date.now(),
+        ...(index === 0 ? { text } : {}),
         viewer: index,
         batch,
         bytes: data.length,
@@ -389,6 +393,8 @@ async function main(): Promise<void> {
   const batchViewers = Number(arg('batch-viewers', String(viewers)));
   const tracePath = process.argv.includes('--trace') ? arg('trace', 'dynamodb-trace.jsonl') : undefined;
   if (tracePath) writeFileSync(tracePath, '');
+  const framesPath = process.argv.includes('--frames') ? arg('frames', 'frames.jsonl') : undefined;
+  if (framesPath) writeFileSync(framesPath, '');
   // In process: the counts come from this thread's HTTP servers (diagnostics channel), and the
   // emulators' servers must be among them (the default layout runs them on a thread of their own).
   const stack = await startLocalStack({ speed: 1, logLevel: 'ERROR', emulatorLayout: 'in-process' });
@@ -474,7 +480,25 @@ async function main(): Promise<void> {
           batchViewers,
         ),
       });
-      process.stderr.write(`${fixture}: ${meetings.at(-1)?.liveSeconds.toFixed(1)} s live\n`);
+      const liveSeconds = meetings.at(-1)?.liveSeconds ?? 0;
+      process.stderr.write(`${fixture}: ${liveSeconds.toFixed(1)} s live\n`);
+      // Counts are scaled by the live window: one far from the recording's length (a loaded
+      // machine delayed the first line or the end) scales them wrongly. Discard such a run.
+      const audioSeconds = wav.length / 32_000;
+      if (Math.abs(liveSeconds - audioSeconds) > 10) {
+        process.stderr.write(
+          `WARNING ${fixture}: live window ${liveSeconds.toFixed(1)} s for ${audioSeconds.toFixed(1)} s of audio: the per-hour figures of this run are skewed\n`,
+        );
+      }
+      // `--frames <file>`: what viewer 0 (one message a frame) got, with its time in the meeting.
+      if (framesPath) {
+        const lines = frames
+          .filter((f) => f.viewer === 0)
+          .map((f) =>
+            JSON.stringify({ fixture, ms: f.at - firstTranscript, frame: JSON.parse(f.text ?? '{}') }),
+          );
+        appendFileSync(framesPath, `${lines.join('\n')}\n`);
+      }
       // `--trace <file>`: every DynamoDB request of the meeting, one JSON line each, by window.
       if (tracePath) {
         const window = (at: number) => (live(at) ? 'live' : at >= endedAt ? 'end' : 'before');

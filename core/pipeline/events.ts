@@ -61,6 +61,14 @@ export const TranscriptEventSchema = z.object({
    * when its window ends). Absent: as usual.
    */
   display: z.optional(z.enum(['skip', 'refresh'])),
+  /**
+   * On an interim the gateway shows: the meeting's keywords as the gateway had them when it
+   * decided (its command poll, ≤ 500 ms old; core/pipeline/interim-coalescer.ts). The fan-out
+   * raises the interim's provisional alerts from these, so gateway and fan-out agree on which
+   * interim raises one. Absent (a final, or a meeting the gateway does not know): the fan-out
+   * reads them.
+   */
+  keywords: z.optional(z.array(z.string().check(z.maxLength(200))).check(z.maxLength(100))),
 });
 export type TranscriptEvent = z.infer<typeof TranscriptEventSchema>;
 

@@ -9,6 +9,8 @@
  * the audience and keywords of up to `INTERIM_AUDIENCE_MS` ago — a viewer who subscribed within it
  * gets interims from the next final on (its replay and every final are unaffected); a keyword
  * edit raises provisional alerts from then on (confirmed alerts use the final's fresh read).
+ * The keywords kept here serve only interims that came without the gateway's (events.ts
+ * `keywords`): a gateway that knows the meeting sends them with every interim it shows.
  */
 
 export const INTERIM_AUDIENCE_MS = 1_000;

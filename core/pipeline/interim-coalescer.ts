@@ -15,6 +15,8 @@
  *   its line rides in the same batched frame (docs/protocol.md), so viewers see the word with
  *   the alert; the window starts again there. The other interims inside the window can raise no
  *   alert and are not published at all (no SQS message, no fan-out invocation);
+ * - a shown interim carries the keywords it was judged by (`keywords`), and the fan-out raises
+ *   its alerts from them, not from its own read: the two never disagree about an alert;
  * - without `keywordsOf`, or for a meeting it does not know, an interim inside the window is
  *   published with `display: 'skip'`: the fan-out reads it (alerts) but posts no transcript line;
  * - when no newer interim has come for a window after the latest skipped one (the speech service
@@ -141,7 +143,8 @@ export class InterimCoalescer {
     const due =
       !window || now - window.shownAt >= this.windowMs || (window.seq !== segment.seq && !window.final);
     // Whether the fan-out could raise an alert from it (undefined: keywords not known here).
-    const alerting = this.newOccurrences(event);
+    const keywords = this.keywordsOf?.(meetingId);
+    const alerting = keywords ? this.newOccurrences(event, keywords) : undefined;
     if (due || alerting === true) {
       // The first interim of an utterance, a window after the last shown, or one whose alert
       // goes out now anyway (its line rides in the alert's frame): shown now, and whatever was
@@ -151,7 +154,8 @@ export class InterimCoalescer {
       this.meetings.set(meetingId, { shownAt: now, seq: segment.seq });
       this.stats.shown++;
       if (!due) this.stats.shownWithAlert++;
-      this.publish(event);
+      // The keywords it was judged by go with it: the fan-out raises its alerts from the same.
+      this.publish(keywords ? { ...event, keywords: [...keywords] } : event);
       return;
     }
     this.stats.skipped++;
@@ -206,12 +210,9 @@ export class InterimCoalescer {
 
   /**
    * Whether the fan-out could raise a keyword alert from this interim — an occurrence no
-   * earlier interim of its line held — recording its occurrences. Undefined when the meeting's
-   * keywords are not known here.
+   * earlier interim of its line held — recording its occurrences.
    */
-  private newOccurrences(event: TranscriptEvent): boolean | undefined {
-    const keywords = this.keywordsOf?.(event.meetingId);
-    if (!keywords) return undefined;
+  private newOccurrences(event: TranscriptEvent, keywords: readonly string[]): boolean {
     const { meetingId, segment } = event;
     let line = this.published.get(meetingId);
     if (line?.seq !== segment.seq) {

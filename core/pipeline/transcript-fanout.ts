@@ -138,16 +138,21 @@ export class TranscriptFanout {
     // keywords, whether or not its transcript message is posted. Subscribers are read after the
     // final is stored, so a client subscribing meanwhile finds it either here or in its
     // replay: never in neither.
-    // An interim may use its meeting's audience of the last second (core/pipeline/interim-audience.ts).
+    // An interim may use its meeting's audience of the last second (core/pipeline/interim-audience.ts),
+    // and raises its alerts from the keywords the gateway judged it by, when it sent them
+    // (events.ts `keywords`): then only a subscriber read is left on an interim's path.
     const cached = segment.isFinal ? undefined : this.deps.interimAudience?.get(meetingId);
+    const known = segment.isFinal ? undefined : (event.keywords ?? cached?.keywords);
     const [alerts, subscribers] = await allOrFirstFailure([
-      this.keywordAlerts(meetingId, segment, cached?.keywords),
+      this.keywordAlerts(meetingId, segment, known),
       cached
         ? Promise.resolve(cached.subscribers)
         : this.deps.connections.subscribers(meetingTopic(meetingId)),
     ]);
-    if (!cached)
-      this.deps.interimAudience?.set(meetingId, { subscribers, keywords: await this.keywords(meetingId) });
+    if (!cached) {
+      const keywords = known ?? (await this.keywords(meetingId));
+      this.deps.interimAudience?.set(meetingId, { subscribers, keywords });
+    }
     segment = sent(segment, fanoutAt);
     if (segment.timing) this.deps.onTiming?.(segment.timing, segment.isFinal);
     // Coalesced interims are not posted as lines; their alerts still are.

@@ -368,6 +368,36 @@ describe("interims with their meeting's audience of the last second (core/pipeli
     ]);
   });
 
+  it('raises an interim’s alerts from the keywords the gateway sent with it, reading only its subscribers', async () => {
+    // Arrange: the table says "budget"; the gateway judged the interim by "budget" and "deal"
+    // (as after a `configure` this container has not read yet)
+    const now = 3_000_000;
+    const audience = new InterimAudience<Subscriber[]>(INTERIM_AUDIENCE_MS, () => now);
+    const meetings = new MeetingRepository();
+    await meetings.create(liveMeeting('aud-3', { ownerId: OWNER, seqCounter: 10 }));
+    const client = await viewer('aud-3');
+    trace = [];
+    // Act: an interim with the gateway's keywords, on a cold audience
+    await fanoutFor({ interimAudience: audience }).handle({
+      ...interimEvent('aud-3', 1, 'the deal and the budget'),
+      keywords: ['budget', 'deal'],
+    });
+    // Assess: no keywords read (the subscribers only), and both alerts went with the line
+    expect(reads()).toEqual(['start:connections.subscribers']);
+    await client.until(3);
+    expect(
+      client.messages.map((m) =>
+        m.type === 'keyword_alert'
+          ? `${m.state}:${m.keyword}`
+          : m.type === 'transcript'
+            ? m.transcript.text
+            : m.type,
+      ),
+    ).toEqual(['the deal and the budget', 'provisional:deal', 'provisional:budget']);
+    // …and the audience kept the gateway's keywords for interims that come without them
+    expect(audience.get('aud-3')?.keywords).toEqual(['budget', 'deal']);
+  });
+
   it('gives a viewer who subscribed within the second interims from the next final on, and every final', async () => {
     // Arrange: one viewer, the audience read by a final
     const now = 2_000_000;

@@ -122,6 +122,12 @@ it('shows an interim inside the window that raises an alert and queues no other,
       e.type === 'transcript' ? [`${e.segment.revision}${e.display ? `:${e.display}` : ''}`] : [],
     );
     expect(interims).toEqual(['0', '1', '4']);
+    // …each with the keywords the gateway judged it by: the fan-out raises its alerts from them.
+    expect(received.flatMap((e) => (e.type === 'transcript' ? [e.keywords] : []))).toEqual([
+      ['budget'],
+      ['budget'],
+      ['budget', 'deal'],
+    ]);
     expect(coalescer.stats).toMatchObject({
       interims: 5,
       shown: 3,
