@@ -17,4 +17,6 @@ module.exports = {
   // limit: exit once every test file has finished.
   forceExit: true,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
+  // Longest files first even without jest's cache of last run's durations (a fresh CI clone).
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
 };

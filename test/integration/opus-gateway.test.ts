@@ -53,6 +53,9 @@ describe('the audio gateway sending Ogg Opus to the speech service', () => {
       flush: async () => undefined,
       logger,
       sttOptions: { reconnectDelayMs: 50 },
+      // The test's Recall closes when the fixture has been sent: end the session soon after,
+      // not after the production grace (100 s) for a Recall that might reconnect.
+      reconnectGraceMs: 500,
     });
     ({ url } = await gateway.listen());
   }, 60_000);

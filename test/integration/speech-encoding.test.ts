@@ -22,6 +22,9 @@ if (header.status !== 'ok') throw new Error('fixture is not a PCM WAV file');
 const pcm = wav.subarray(header.dataOffset);
 const AUDIO_SECONDS = pcm.length / 32_000;
 const FRAME = 3_200; // 100 ms of PCM
+// A case transcribes the 29.5 s fixture up to twice; on a loaded machine the engine runs below
+// real time (in 2-file runs beside other helpers' work, load 8-12, cases failed at jest's 60 s).
+jest.setTimeout(180_000);
 
 interface Transcribed {
   bytesReceived: number;
@@ -30,7 +33,7 @@ interface Transcribed {
   close: { code: number; reason: string };
 }
 
-async function transcribe(server: SpeechServer, encoding: SpeechEncoding): Promise<Transcribed> {
+async function transcribe(server: SpeechServer, encoding: SpeechEncoding, audio = pcm): Promise<Transcribed> {
   const connect = createDeepgramConnector({ apiKey: 'local-test-key', wsUrl: server.wsUrl, encoding });
   const before = server.stats().bytesReceived;
   const socket: SttSocket = await connect({ keyterms: [], language: 'en', tag: `encoding-${encoding}` });
@@ -48,8 +51,8 @@ async function transcribe(server: SpeechServer, encoding: SpeechEncoding): Promi
     if (m.type === 'Results' && m.is_final) finals.push(m.channel?.alternatives[0]?.transcript ?? '');
     if (m.type === 'Metadata') durationSeconds = m.duration ?? Number.NaN;
   });
-  for (let offset = 0; offset < pcm.length; offset += FRAME) {
-    socket.sendMedia(pcm.subarray(offset, offset + FRAME));
+  for (let offset = 0; offset < audio.length; offset += FRAME) {
+    socket.sendMedia(audio.subarray(offset, offset + FRAME));
     // 20× real time: the engine keeps up; no timing is asserted.
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -60,6 +63,12 @@ async function transcribe(server: SpeechServer, encoding: SpeechEncoding): Promi
 
 describe('audio to the speech service in μ-law and Ogg Opus', () => {
   let server: SpeechServer;
+  /** The whole fixture as linear16, transcribed once (the engine is deterministic) for the cases that compare with it. */
+  let linear16: Promise<Transcribed> | undefined;
+  const transcribedLinear16 = () => {
+    linear16 ??= transcribe(server, 'linear16');
+    return linear16;
+  };
 
   beforeAll(async () => {
     server = await startSpeechServer();
@@ -70,7 +79,7 @@ describe('audio to the speech service in μ-law and Ogg Opus', () => {
 
   it('sends half the bytes for the same audio, and the engine hears the same speech', async () => {
     // Act: the same PCM through the connector, as linear16 and as μ-law.
-    const linear = await transcribe(server, 'linear16');
+    const linear = await transcribedLinear16();
     const mulaw = await transcribe(server, 'mulaw');
 
     // Assess: the wire carries 2 bytes a sample, then 1; the server counts the same audio time.
@@ -96,7 +105,7 @@ describe('audio to the speech service in μ-law and Ogg Opus', () => {
 
   it('sends Ogg Opus in under a sixth of the bytes, named by no encoding, and the engine hears the same audio time', async () => {
     // Act: the same PCM through the connector as Ogg Opus (its own stream, headers first).
-    const linear = await transcribe(server, 'linear16');
+    const linear = await transcribedLinear16();
     const opus = await transcribe(server, 'opus');
 
     // Assess: the container was detected without `encoding`; pre-skip and the end-of-stream
@@ -185,7 +194,7 @@ describe('audio to the speech service in μ-law and Ogg Opus', () => {
 
     // Assess: refused, and the server still serves the next stream.
     expect(await closed).toEqual([1008, 'DATA-0000']);
-    expect((await transcribe(server, 'opus')).close.code).toBe(1000);
+    expect((await transcribe(server, 'opus', pcm.subarray(0, 2 * 32_000))).close.code).toBe(1000);
   });
 
   it('refuses a μ-law rate the engine cannot decode the way Deepgram refuses audio: 1008 DATA-0000', async () => {
