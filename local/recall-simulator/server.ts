@@ -63,9 +63,7 @@ function checkOptions(options: RecallSimulatorOptions) {
   if (!options.fixture?.wavPath || !options.fixture?.scriptPath) {
     throw new TypeError('fixture.wavPath and fixture.scriptPath are required');
   }
-  if (typeof settings.speed !== 'number' || !(settings.speed > 0) || settings.speed > 1000) {
-    throw new TypeError(`speed must be a number in (0, 1000], got ${settings.speed}`);
-  }
+  checkSpeed(settings.speed);
   if (!Number.isInteger(settings.frameMs) || settings.frameMs < 10 || settings.frameMs > 100) {
     throw new TypeError(`frameMs must be an integer from 10 to 100, got ${settings.frameMs}`);
   }
@@ -85,6 +83,12 @@ function checkOptions(options: RecallSimulatorOptions) {
     throw new TypeError('apiKey must not be empty (omit it to accept any key)');
   }
   return { ...settings, reconnect };
+}
+
+function checkSpeed(speed: unknown): asserts speed is number {
+  if (typeof speed !== 'number' || !(speed > 0) || speed > 1000) {
+    throw new TypeError(`speed must be a number in (0, 1000], got ${speed}`);
+  }
 }
 
 function digest(value: string): Buffer {
@@ -348,6 +352,11 @@ export async function startRecallSimulator(options: RecallSimulatorOptions): Pro
     bots: () => [...bots.values()].map((bot) => bot.view()),
     bot: (id) => bots.get(id)?.view(),
     dropConnection: (botId) => bots.get(botId)?.dropConnections() ?? false,
+    setSpeed(speed) {
+      checkSpeed(speed);
+      settings.speed = speed;
+      logger.info('Recall simulator: speed of new bots', { speed });
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -107,6 +107,11 @@ export interface RecallSimulator {
   bot(id: string): BotView | undefined;
   /** Test hook: kill the bot's realtime sockets abruptly; the bot then reconnects. */
   dropConnection(botId: string): boolean;
+  /**
+   * Test hook: the speed (as the `speed` option) of bots created from now on; bots already
+   * created keep theirs. Lets one stack run some meetings faster than real time and others not.
+   */
+  setSpeed(speed: number): void;
   /** Closes every socket and the HTTP server. Idempotent. */
   stop(): Promise<void>;
 }

@@ -31,22 +31,38 @@ const logger = createLogger('e2e');
  * reconnect measured 0.408 once. Loss is what `expectCoverage` and the seq checks catch.
  */
 const WER_AFTER_NEW_STREAM = 0.45;
-// Whole meetings in real time, one per fault.
+// Whole meetings, one per fault.
 jest.setTimeout(180_000);
 
 type Fault = 'speech drop' | 'Recall reconnect' | 'graceful gateway replacement' | 'gateway crash';
+
+/**
+ * Recall simulator speed per fault. The gateway replacements run in real time: the local speech
+ * engine must keep up with two sessions during a handover even on a loaded machine (3× real time
+ * outruns it there, and that is not what these tests test), and what a crash loses is the audio in
+ * flight at the meeting's real pace. A speech drop and a Recall reconnect keep one session on one
+ * task, so they play at 3× (as test/e2e/audio-gateway-resilience.test.ts plays both, the speech
+ * drop at WER <= 0.4): ≈ 20 s less each, with the same checks. (Recall's reconnect interval is
+ * 200 ms of wall time, so at 3× the bot skips 0.6 s of meeting time while it is away, not 0.2 s.)
+ */
+const SPEED: Record<Fault, number> = {
+  'speech drop': 3,
+  'Recall reconnect': 3,
+  'graceful gateway replacement': 1,
+  'gateway crash': 1,
+};
 
 describe('the audio gateway fault matrix', () => {
   let stack: LocalStack;
 
   beforeAll(async () => {
-    // Real time: the local speech engine must keep up with two sessions during a handover even
-    // on a loaded machine (3× real time outruns it there, and that is not what these tests test).
+    // Each meeting sets its bot's speed (SPEED).
     stack = await startLocalStack({ ...FAST_MEETING_STACK, speed: 1 });
   });
   afterAll(() => stack?.stop(), 120_000);
 
   async function meetingWith(fault: Fault) {
+    stack.recall.setSpeed(SPEED[fault]);
     const meeting = await startSampleMeeting(stack, logger);
     const client = new RecordingClient(stack, 'alice', meeting.meetingId);
     // Mid-utterance of the second speaker (by the meeting's clock, not by how fast finals come).
