@@ -3,7 +3,7 @@
  * protocol's edge cases, a microphone meeting streamed by the reference client (IndexedDB
  * journal on fake-indexeddb) whose socket is cut, whose "page" is reloaded and whose gateway
  * crashes, checked sample-exact against what was sent. (A Recall meeting whose gateway is
- * replaced mid-meeting: test/e2e/recall-recording.test.ts.)
+ * replaced mid-meeting: test/e2e/gateway-fault-matrix.test.ts.)
  */
 process.env.RECORDING_FORMAT = 'wav';
 process.env.RECORDING_CHUNK_MS = '2000';
