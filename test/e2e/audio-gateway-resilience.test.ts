@@ -1,6 +1,8 @@
 /**
- * The audio gateway under failure, on the local stack: speech socket drops, Recall
- * reconnects, a crashed gateway task, malformed Recall frames, and pausing at the gateway.
+ * The audio gateway under failure, on the local stack: Recall reconnects, a crashed gateway
+ * task, malformed Recall frames, and pausing at the gateway. (A speech socket dropped mid-meeting:
+ * test/e2e/gateway-fault-matrix.test.ts, which plays that meeting at the same 3× with the same
+ * checks.)
  */
 
 import { readFileSync } from 'node:fs';
@@ -13,14 +15,7 @@ import { parseWav } from '../../local/recall-simulator/fixture';
 import { mixedAudioMessage } from '../../local/recall-simulator/messages';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import {
-  FAST_MEETING_STACK,
-  FIXTURE,
-  REFERENCE_TEXT,
-  RecordingClient,
-  storedSeqs,
-  waitFor,
-} from '../helpers/live';
+import { FAST_MEETING_STACK, FIXTURE, RecordingClient, storedSeqs, waitFor } from '../helpers/live';
 import { meetingWithToken } from '../helpers/meetings';
 import { connectAsRecall, recallContext } from '../helpers/recall';
 
@@ -49,31 +44,6 @@ describe('the audio gateway under failure', () => {
   });
   // Every step of the stack's stop is bounded (a stuck one is logged by name, local/stack.ts).
   afterAll(() => stack?.stop(), 120_000);
-
-  it('loses no words when the speech socket drops mid-meeting', async () => {
-    const meeting = await startSampleMeeting(stack, logger);
-    const client = new RecordingClient(stack, 'alice', meeting.meetingId);
-    await client.waitForFinals(1);
-    // Mid-utterance of the second speaker: drop every speech connection abruptly.
-    await waitFor('meeting time 10 s', () => stack.recall.bot(meeting.botId!)!.positionMs > 10_000, 30_000);
-    stack.speech.dropConnections();
-    await client.waitForStatus('ended');
-    const session = client.finals;
-    const { wer } = wordErrorRate(REFERENCE_TEXT, session.map((f) => f.text).join(' '));
-    expect(wer).toBeLessThanOrEqual(0.4);
-    // No gap in covered time: every scripted utterance is covered by some final.
-    for (const s of FIXTURE.segments) {
-      expect(session.some((f) => f.startMs < s.endMs && f.endMs > s.startMs)).toBe(true);
-    }
-    // No word twice: the audio sent again after the drop is not transcribed again.
-    const seqs = session.map((f) => f.seq);
-    expect(new Set(seqs).size).toBe(seqs.length);
-    for (let i = 1; i < session.length; i++) {
-      expect(session[i]!.startMs).toBeGreaterThanOrEqual(session[i - 1]!.endMs - 100);
-    }
-    client.close();
-    // A whole meeting (≈ 10 s at 3×) plus the speech engine's backlog on a loaded machine.
-  }, 240_000);
 
   it('continues one meeting across a Recall reconnect and a crashed gateway task, with no duplicate final', async () => {
     const meeting = await startSampleMeeting(stack, logger);
