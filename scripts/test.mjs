@@ -13,9 +13,23 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
+// Incremental type checks: tsc keeps what it learnt of each file in node_modules/.cache (file
+// hashes and their diagnostics) and re-checks only changed files and what depends on them. After
+// a run with few changes the two checks need ~26 s of CPU instead of ~59 (42 -> 20 s and 17 -> 6 s
+// on the 2-core machine; it still parses every file); a fresh clone (CI) checks everything as
+// before. The result is a full check's: tsc compares every file's hash with what it recorded.
+const buildInfo = (name) => path.join(root, 'node_modules', '.cache', 'parley-tsc', `${name}.tsbuildinfo`);
 const checks = [
-  { name: 'typecheck', command: bin('tsc'), args: ['--noEmit'] },
-  { name: 'typecheck (web)', command: bin('tsc'), args: ['--noEmit', '-p', 'web'] },
+  {
+    name: 'typecheck',
+    command: bin('tsc'),
+    args: ['--noEmit', '--incremental', '--tsBuildInfoFile', buildInfo('root')],
+  },
+  {
+    name: 'typecheck (web)',
+    command: bin('tsc'),
+    args: ['--noEmit', '-p', 'web', '--incremental', '--tsBuildInfoFile', buildInfo('web')],
+  },
   { name: 'lint', command: bin('biome'), args: ['check', '.'] },
 ];
 
