@@ -304,6 +304,7 @@ export class SimulatedBot {
       audioSeparateRaw: this.request.audioSeparateRaw,
       positionMs: this.positionMs,
       durationMs: this.deps.fixture.durationMs,
+      speed: this.deps.speed,
       ...this.stats,
       endpoints: endpointViews,
       outputAudio: [...this.outputAudio],

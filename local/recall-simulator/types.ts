@@ -65,6 +65,8 @@ export interface BotView {
   /** Meeting time reached, ms (0 until the meeting clock starts). */
   positionMs: number;
   durationMs: number;
+  /** Meeting time per wall-clock time (the simulator's speed when the bot was created). */
+  speed: number;
   /** Mixed audio frames / PCM bytes written to at least one endpoint. */
   framesSent: number;
   audioBytesSent: number;

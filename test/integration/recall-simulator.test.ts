@@ -355,6 +355,27 @@ describe('Recall simulator with the Recall client', () => {
     await endpoint.close();
   });
 
+  it('gives bots created after setSpeed() that speed, keeps the others at theirs, and refuses a bad speed', async () => {
+    const endpoint = await startEndpoint({ token: 'speed-token' });
+    const create = () =>
+      client.createBot({
+        meetingUrl: 'local://sample',
+        botName: 'Parley',
+        realtimeEndpointUrl: endpoint.url,
+      });
+    const before = await create();
+    sim.setSpeed(SPEED * 2);
+    try {
+      const after = await create();
+      expect(sim.bot(before.id)?.speed).toBe(SPEED);
+      expect(sim.bot(after.id)?.speed).toBe(SPEED * 2);
+      for (const bad of [0, -1, Number.NaN, 1001]) expect(() => sim.setSpeed(bad)).toThrow(TypeError);
+      for (const id of [before.id, after.id]) await client.leaveCall(id);
+    } finally {
+      sim.setSpeed(SPEED);
+    }
+  });
+
   it('reconnects after a dropped socket and continues without rewinding', async () => {
     // Prepare
     const token = 'drop-token';
