@@ -166,6 +166,12 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
         return;
       }
       archived.spooledChunks++;
+      // Diagnosis only (BENCH_ARCHIVE_NO_READ=1): count a spooled chunk without reading it back,
+      // to attribute what the PUT's read costs; every judged run reads it, as the S3 PUT does.
+      if (process.env.BENCH_ARCHIVE_NO_READ === '1') {
+        archived.bytes += bodyByteLength(body);
+        return;
+      }
       for await (const piece of bodyStream(body)) archived.bytes += (piece as Buffer).length;
     },
     get: async () => Buffer.alloc(0),
