@@ -166,6 +166,12 @@ function archiveExtensions(logger: Logger): import('../core/audio/gateway-extens
         return;
       }
       archived.spooledChunks++;
+      // Diagnosis only (BENCH_ARCHIVE_NO_READ=1): count a spooled chunk without reading it back,
+      // to attribute what the PUT's read costs; every judged run reads it, as the S3 PUT does.
+      if (process.env.BENCH_ARCHIVE_NO_READ === '1') {
+        archived.bytes += bodyByteLength(body);
+        return;
+      }
       for await (const piece of bodyStream(body)) archived.bytes += (piece as Buffer).length;
     },
     get: async () => Buffer.alloc(0),
@@ -365,8 +371,63 @@ function logMemoryDetail(label: string, stats: Record<string, unknown>): void {
       arrayBuffersMB: m.arrayBuffers / 1e6,
       spareBlocks: stats.spareAudioBlocks,
       inUseBlocks: stats.inUseAudioBlocks,
+      ...anonymousMappings(),
     }),
   );
+}
+
+/**
+ * Where the anonymous RSS lies (/proc/self/smaps), in MB: `brkMB` the main thread's malloc heap
+ * ([heap]); `arenaMB` glibc's per-thread malloc arenas (a 64 MB-aligned reservation, its used
+ * part read-write, the rest `---p`); `otherAnonMB` every other anonymous mapping (V8's heap pages,
+ * malloc's mmapped chunks, stacks).
+ */
+function anonymousMappings(): Record<string, number> {
+  let smaps = '';
+  try {
+    smaps = readFileSync('/proc/self/smaps', 'utf8');
+  } catch {
+    return {};
+  }
+  const ARENA = 64 * 1024 * 1024;
+  const maps: { start: number; end: number; perms: string; name: string; rssKB: number }[] = [];
+  for (const line of smaps.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      maps.push({
+        start: Number.parseInt(head[1] as string, 16),
+        end: Number.parseInt(head[2] as string, 16),
+        perms: head[3] as string,
+        name: head[5] ?? '',
+        rssKB: 0,
+      });
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    const last = maps[maps.length - 1];
+    if (rss && last) last.rssKB = Number(rss[1]);
+  }
+  let brk = 0;
+  let arena = 0;
+  let other = 0;
+  for (let i = 0; i < maps.length; i++) {
+    const m = maps[i] as (typeof maps)[number];
+    if (m.name === '[heap]') brk += m.rssKB;
+    else if (m.name !== '') continue;
+    else {
+      const next = maps[i + 1];
+      const isArena =
+        m.start % ARENA === 0 &&
+        (m.end - m.start === ARENA ||
+          (next !== undefined &&
+            next.start === m.end &&
+            next.perms === '---p' &&
+            next.end - m.start === ARENA));
+      if (isArena) arena += m.rssKB;
+      else other += m.rssKB;
+    }
+  }
+  return { brkMB: brk / 1e3, arenaMB: arena / 1e3, otherAnonMB: other / 1e3 };
 }
 
 function gc(): void {

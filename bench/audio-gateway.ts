@@ -63,7 +63,9 @@
  * --bundle runs every process under test as the container runs the gateway: an esbuild bundle
  * (built as containers/audio-gateway/Dockerfile builds it) under plain `node` with the Dockerfile
  * CMD's Node flags (a `before` or `--at` row: the Dockerfile's at its ref; `--node-args` come after
- * them and win) and NODE_ENV=production, instead of TypeScript through tsx. The goals are
+ * them and win) and the environment of its runtime stage (`ENV`: NODE_ENV=production,
+ * MALLOC_ARENA_MAX, …; a row's at its ref; `--before-env` comes after it and wins for the before
+ * row), instead of TypeScript through tsx. The goals are
  * judged on such a run (the tsx loader adds ~45 MB and its own allocations to the process).
  * --encoding sets the gateway rows' DEEPGRAM_ENCODING (the relay always forwards PCM): with `opus`
  * each sink message is Ogg pages (core/audio/ogg-opus-encoder.ts: a page per two 20 ms packets),
@@ -232,6 +234,39 @@ function containerNodeFlags(ref?: string): string[] {
   if (!cmd) throw new Error(`${file}${ref ? ` at ${ref}` : ''} has no CMD ["node", …] line`);
   const argv = JSON.parse(cmd[1] as string) as string[];
   return argv.slice(1).filter((arg) => arg.startsWith('--'));
+}
+
+/**
+ * The environment the container's runtime stage sets (containers/audio-gateway/Dockerfile: its
+ * `ENV` lines after the last `FROM`, `KEY=VALUE` pairs), for --bundle runs: this tree's, or the
+ * Dockerfile's at `ref`. Settings such as MALLOC_ARENA_MAX are part of the gateway a ref ran.
+ */
+function containerEnv(ref?: string): Record<string, string> {
+  const file = 'containers/audio-gateway/Dockerfile';
+  const dockerfile = ref
+    ? execFileSync('git', ['show', `${ref}:${file}`], { cwd: REPO_ROOT, encoding: 'utf8' })
+    : readFileSync(path.join(REPO_ROOT, file), 'utf8');
+  return parseDockerfileEnv(dockerfile);
+}
+
+/** The `ENV KEY=VALUE …` settings of a Dockerfile's last stage (no quoting, no continuation lines). */
+function parseDockerfileEnv(dockerfile: string): Record<string, string> {
+  const lines = dockerfile.split('\n');
+  let from = 0;
+  lines.forEach((line, i) => {
+    if (/^FROM\s/i.test(line)) from = i;
+  });
+  const env: Record<string, string> = {};
+  for (const line of lines.slice(from)) {
+    const m = /^ENV\s+(.*\S)\s*$/i.exec(line);
+    if (!m) continue;
+    for (const pair of (m[1] as string).split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`Dockerfile: ENV "${pair}" is not KEY=VALUE`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
 }
 
 /** The git ref a row's gateway comes from (undefined: this working tree). */
@@ -633,7 +668,8 @@ function startChild(mode: Mode, sinkUrl: string): Promise<Child> {
       ...(options.archiveStagger ? { BENCH_ARCHIVE_STAGGER: '1' } : {}),
       ...(options.archiveChunkMs ? { BENCH_ARCHIVE_CHUNK_MS: options.archiveChunkMs } : {}),
       ...(options.archiveSpool === 'memory' ? { BENCH_ARCHIVE_SPOOL: 'memory' } : {}),
-      ...(options.bundle ? { NODE_ENV: 'production' } : {}),
+      // The container's runtime ENV (NODE_ENV=production, MALLOC_ARENA_MAX, …): at the row's ref.
+      ...(options.bundle ? { NODE_ENV: 'production', ...containerEnv(rowRef(mode)) } : {}),
       ...(mode === 'gateway' ? { DEEPGRAM_ENCODING: options.encoding } : {}),
       ...(mode === 'before' ? options.beforeEnv : {}),
       BENCH_CHILD_MAX_MS: String((options.warmup + options.seconds + 120) * 1000),
@@ -1031,7 +1067,7 @@ function printReport(rows: Row[]): void {
   );
   out.push(
     options.bundle
-      ? `Processes under test (relay and gateways alike) run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, NODE_ENV=production and the container's flags: --enable-source-maps ${containerNodeFlags().join(' ')}${options.modes.map((m) => (rowRef(m) === undefined ? '' : ` (${m}: the Dockerfile's at ${rowRef(m)}: ${containerNodeFlags(rowRef(m)).join(' ')})`)).join('')}.`
+      ? `Processes under test (relay and gateways alike) run from an esbuild bundle (--bundle --minify, as the container is built) with plain node, the container's flags: --enable-source-maps ${containerNodeFlags().join(' ')}${options.modes.map((m) => (rowRef(m) === undefined ? '' : ` (${m}: the Dockerfile's at ${rowRef(m)}: ${containerNodeFlags(rowRef(m)).join(' ')})`)).join('')}, and its runtime environment: ${JSON.stringify(containerEnv())}${options.modes.map((m) => (rowRef(m) === undefined ? '' : ` (${m}: at ${rowRef(m)}: ${JSON.stringify(containerEnv(rowRef(m)))})`)).join('')}.`
       : 'Processes under test run through tsx (--bundle runs them as the container does).',
   );
   if (options.nodeArgs.length > 0)
