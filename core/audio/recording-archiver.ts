@@ -7,8 +7,11 @@
  * Recall audio is placed at the meeting time the session's clock gives it, never at Recall's raw
  * `timestamp.relative`: one frame with a wild timestamp (which the clock rejects) would otherwise
  * stretch the recording by hours of silence, and its assembly with it. Each frame is placed when
- * the next one arrives, or on the next tick if the clock has judged its timestamp by then (a
- * frame it still holds waits for the next frame or the session's end).
+ * the next one arrives, or by a tick once it has waited a whole tick for one and the clock has
+ * judged its timestamp (a frame it still holds waits for the next frame or the session's end).
+ * A live stream's frame is never placed by the tick: placing every meeting's held frame in the
+ * same turn made the tick a burst of hundreds of appends and their spool writes once a second
+ * (docs/benchmarks.md, "Issue #15.1: the archive's p99 delay").
  *
  * It follows sessions by looking at their state once a second rather than through callbacks, so
  * the session code needs no hook: a session that finished by handing the meeting over to another
@@ -60,6 +63,8 @@ export class RecordingArchiver {
    * entry deleted and added per frame; a record with nothing new at a tick is dropped.
    */
   private readonly held = new Map<string, HeldFrame>();
+  /** Ticks run so far: a held frame whose `tick` is this count arrived since the last tick. */
+  private ticks = 0;
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   readonly stats = { assembled: 0, assemblyFailures: 0 };
@@ -107,13 +112,14 @@ export class RecordingArchiver {
     if (input.kind === 'audio' && session.stats.audioFrames > before && !this.stopped) {
       const held = this.held.get(session.meetingId);
       if (held === undefined) {
-        this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs });
+        this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs, tick: this.ticks });
         return;
       }
       this.place(held);
       held.session = session;
       held.pcm = input.pcm;
       held.streamMs = streamMs;
+      held.tick = this.ticks;
     }
   }
 
@@ -150,8 +156,12 @@ export class RecordingArchiver {
 
   private tick(): void {
     if (this.stopped) return;
+    const tick = this.ticks++;
     for (const [meetingId, held] of this.held) {
       if (held.pcm === undefined) this.held.delete(meetingId);
+      // A frame that arrived since the last tick will be placed by its successor, 20 ms on in a
+      // live stream: only a stream that went quiet for a whole tick has its last frame placed here.
+      else if (held.tick === tick) continue;
       // A frame whose time the clock still holds waits for the next frame (or the session's
       // end): placed now, a new task's first frame would land at meeting time 0, and a jump's
       // frame at the end of the audio before it.
@@ -215,6 +225,8 @@ interface HeldFrame {
   session: MeetingSession;
   pcm: Buffer | undefined;
   streamMs: number;
+  /** The archiver's tick count when the frame arrived. */
+  tick: number;
 }
 
 function openSpool(opts: RecordingArchiverOptions): ChunkSpool | undefined {

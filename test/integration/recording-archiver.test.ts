@@ -2,8 +2,9 @@
  * The recording archiver with a real MeetingSession (DynamoDB and S3 on the local emulators, a
  * Deepgram-protocol peer for speech): Recall audio is archived at the meeting time the
  * session's clock believes, so a frame with a wild timestamp cannot stretch the recording, and a
- * frame whose timestamp the clock still holds is not placed by a tick; a spool that fails leaves
- * the live audio alone and the archive goes on in memory.
+ * frame whose timestamp the clock still holds is not placed by a tick, nor is a live stream's
+ * frame (its successor places it); a spool that fails leaves the live audio alone and the archive
+ * goes on in memory.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,36 @@ it('places a frame only once its timestamp is judged, even when a tick comes bet
   expect(first.readInt16LE(0)).toBe(1);
   const second = await store.get(audio[1]?.key as string);
   expect(second.readInt16LE(0)).toBe(51);
+  await session.end('test over');
+  await archiver.settle();
+  archiver.close();
+});
+
+it("leaves a live stream's frames to their successors and places the last frame of a stream gone quiet a whole tick later", async () => {
+  // Arrange: a live session, ticks only when the test runs one (settle() runs a tick)
+  const { meeting, store, archiver, session } = await archivedSession({
+    staggerCuts: false,
+    tickMs: 3_600_000,
+  });
+  const archive = archiver.archive(meeting.meetingId);
+  const frame = (n: number, relativeMs: number) =>
+    archiver.forward(session, { kind: 'audio', pcm: numberedFrame(n), relativeMs }, performance.now());
+  // Act: 1 s of frames from meeting time 10 s (50 frames of 20 ms), then ticks with no frame
+  for (let n = 1; n <= 50; n++) frame(n, 10_000 + (n - 1) * 20);
+  // Assess: each frame was placed by the next one; the 50th, which arrived since the last tick,
+  // is not placed by the first tick (a live stream's next frame would place it)...
+  expect(archive.pendingMs).toBe(49 * 20);
+  await archiver.settle();
+  expect(archive.pendingMs).toBe(49 * 20);
+  // ... but by the next one, a whole tick without a successor
+  await archiver.settle();
+  expect(archive.pendingMs).toBe(50 * 20);
+  // Every frame once, in order, byte for byte
+  await archiver.flushAll();
+  const { audio } = await listAudioChunks(store, meeting.meetingId);
+  expect(audio.map((c) => [c.start, c.end])).toEqual([[10_000 * 16, 11_000 * 16]]);
+  const stored = await store.get(audio[0]?.key as string);
+  expect(stored.equals(Buffer.concat(Array.from({ length: 50 }, (_, i) => numberedFrame(i + 1))))).toBe(true);
   await session.end('test over');
   await archiver.settle();
   archiver.close();
