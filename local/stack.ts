@@ -81,6 +81,8 @@ export interface LocalStackOptions {
   webTokenLifetimeSeconds?: number;
   /** Audio between the local speech engine's interim results (default 1,000 ms; bench:alerts varies it). */
   speechInterimIntervalMs?: number;
+  /** Test hook: extra PocketSphinx options for live (not file-job) streams (SpeechServerOptions.liveDecoderArgs). */
+  speechLiveDecoderArgs?: Readonly<Record<string, string>>;
   /** How the bot speaks answers without OpenAI: espeak-ng (default) or not at all. */
   speechSynthesis?: 'espeak-ng' | 'none';
   /**
@@ -270,7 +272,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     const speech = await startSpeechServer({
       host,
-      ...defined({ port: ports.speech, interimIntervalMs: opts.speechInterimIntervalMs }),
+      ...defined({
+        port: ports.speech,
+        interimIntervalMs: opts.speechInterimIntervalMs,
+        liveDecoderArgs: opts.speechLiveDecoderArgs,
+      }),
       logger,
     });
     onStop('speech server', () => speech.stop());

@@ -37,6 +37,11 @@ export interface SpeechServerOptions {
    * throughput, so they are decoded with THROUGHPUT_DECODER_ARGS. `null`: every stream alike.
    */
   throughputTagPrefix?: string | null;
+  /**
+   * Test hook: extra PocketSphinx options for the other (live) streams. Default none: the
+   * engine's defaults. Lets end-to-end tests decode a live meeting with less CPU.
+   */
+  liveDecoderArgs?: Readonly<Record<string, string>>;
   /** Worker script to start instead of the default (see worker-host.ts). */
   workerEntry?: string;
   logger?: Logger;
@@ -164,7 +169,11 @@ export async function startSpeechServer(options: SpeechServerOptions = {}): Prom
           interimIntervalMs: config.interimIntervalMs,
           maxUtteranceMs: config.maxUtteranceMs,
           modelDir: config.modelDir,
-          decoderArgs: throughput ? { ...THROUGHPUT_DECODER_ARGS } : undefined,
+          decoderArgs: throughput
+            ? { ...THROUGHPUT_DECODER_ARGS }
+            : config.liveDecoderArgs
+              ? { ...config.liveDecoderArgs }
+              : undefined,
           workerEntry: config.workerEntry,
           logger,
           counters,

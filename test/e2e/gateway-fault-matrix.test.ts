@@ -32,7 +32,14 @@ import type { SentAudioSpan } from '../../local/recall-simulator';
 import { parseWav } from '../../local/recall-simulator/fixture';
 import { startSampleMeeting } from '../../local/sample-meeting';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import { FIXTURE, REFERENCE_TEXT, RecordingClient, storedFinals, waitFor } from '../helpers/live';
+import {
+  FIXTURE,
+  REFERENCE_TEXT,
+  RecordingClient,
+  storedFinals,
+  TEST_LIVE_DECODER_ARGS,
+  waitFor,
+} from '../helpers/live';
 
 const logger = createLogger('e2e');
 const PCM = parseWav(readFileSync(SAMPLE_FIXTURE.wavPath));
@@ -113,6 +120,7 @@ beforeAll(async () => {
   // Each meeting sets its bot's speed (SPEED); the REST routes serve the recording's download.
   stack = await startLocalStack({
     speed: 1,
+    speechLiveDecoderArgs: TEST_LIVE_DECODER_ARGS,
     reconnectGraceMs: 1_500,
     recallReconnect: { intervalMs: 200 },
   });

@@ -118,9 +118,21 @@ export function endpointUrlOf(stack: LocalStack, botId: string): string {
   return url;
 }
 
+/**
+ * PocketSphinx options for the live streams of end-to-end tests' stacks: at most 3,000 HMMs and
+ * 10 word exits per frame, which decode ~2.4× faster than the engine's defaults (4.14× against
+ * 1.69× real time per CPU second) with the same WER on the sample meeting's voice (0.282, librivox;
+ * 0.509 against 0.485 over the four fixtures: docs/benchmarks.md, "File jobs", the options table).
+ * The engine stands in for Deepgram; how thoroughly it searches is no behaviour of Parley's, and at
+ * 3× real time the defaults could not keep up (a meeting took the engine's ~17 s instead of 10 s).
+ * The speech server's own tests, and test/integration/speech-encoding's comparisons, keep the defaults.
+ */
+export const TEST_LIVE_DECODER_ARGS = { '-maxhmmpf': '3000', '-maxwpf': '10' } as const;
+
 /** Stack options for tests that run whole meetings: 3× real time, short reconnect waits. */
 export const FAST_MEETING_STACK = {
   httpRoutes: [],
+  speechLiveDecoderArgs: TEST_LIVE_DECODER_ARGS,
   speed: 3,
   reconnectGraceMs: 1_500,
   recallReconnect: { intervalMs: 200 },
