@@ -11,7 +11,7 @@ import { MAX_CLIENT_MESSAGE_BYTES } from '../../core/realtime/protocol';
 import { toWellFormed } from '../../core/transcript/formats';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { FUZZ_SEED, nastyString, randomBody, randomJson, rng } from '../helpers/fuzz';
-import { RecordingClient, waitFor } from '../helpers/live';
+import { RecordingClient, TEST_LIVE_DECODER_ARGS, waitFor } from '../helpers/live';
 
 // biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field
 type Json = any;
@@ -46,7 +46,12 @@ async function call(
 }
 
 beforeAll(async () => {
-  stack = await startLocalStack({ speed: 2, logLevel: 'ERROR', reconnectGraceMs: 300 });
+  stack = await startLocalStack({
+    speed: 2,
+    speechLiveDecoderArgs: TEST_LIVE_DECODER_ARGS,
+    logLevel: 'ERROR',
+    reconnectGraceMs: 300,
+  });
   for (const user of ['alice', 'mallory']) tokens[user] = await stack.issuer.mintToken(user);
   // The well-behaved meeting runs while the fuzzers do their worst.
   const created = await call(

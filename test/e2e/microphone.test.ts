@@ -25,7 +25,7 @@ import { chunksPrefix, parseChunkKey } from '../../core/recordings/keys';
 import { S3RecordingStore } from '../../core/recordings/store';
 import { parseWav } from '../../local/recall-simulator/fixture';
 import { type LocalStack, SAMPLE_FIXTURE, startLocalStack } from '../../local/stack';
-import { RecordingClient, waitFor } from '../helpers/live';
+import { RecordingClient, TEST_LIVE_DECODER_ARGS, waitFor } from '../helpers/live';
 
 jest.setTimeout(240_000);
 
@@ -36,7 +36,12 @@ let stack: LocalStack;
 let store: S3RecordingStore;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ speed: 3, reconnectGraceMs: 1_500, recallReconnect: { intervalMs: 200 } });
+  stack = await startLocalStack({
+    speed: 3,
+    speechLiveDecoderArgs: TEST_LIVE_DECODER_ARGS,
+    reconnectGraceMs: 1_500,
+    recallReconnect: { intervalMs: 200 },
+  });
   store = new S3RecordingStore(s3(), bucketName('media'));
 });
 afterAll(() => stack?.stop());

@@ -2,19 +2,23 @@
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 import { ensureWebBuild } from '../../local/web-build';
 import { type Browser, launchChromium } from './browser';
+import { TEST_LIVE_DECODER_ARGS } from './live';
 
 export interface WebRig {
   stack: LocalStack;
   browser: Browser;
 }
 
-/** Builds the web console if needed, starts the local stack, then Chromium (with `chromiumArgs`). */
+/**
+ * Builds the web console if needed, starts the local stack (live streams decoded with
+ * TEST_LIVE_DECODER_ARGS unless `stackOptions` says otherwise), then Chromium (with `chromiumArgs`).
+ */
 export async function startWebRig(
   stackOptions: LocalStackOptions,
   chromiumArgs: readonly string[] = [],
 ): Promise<WebRig> {
   await ensureWebBuild();
-  const stack = await startLocalStack(stackOptions);
+  const stack = await startLocalStack({ speechLiveDecoderArgs: TEST_LIVE_DECODER_ARGS, ...stackOptions });
   try {
     return { stack, browser: await launchChromium(chromiumArgs) };
   } catch (error) {
