@@ -25,7 +25,10 @@ describe('a gateway crash with the recording archive on', () => {
   let stack: LocalStack;
 
   beforeAll(async () => {
-    stack = await startLocalStack({ ...FAST_MEETING_STACK, speed: 1 });
+    // The engine's default search (not TEST_LIVE_DECODER_ARGS): the lost span re-transcribed here
+    // is a second or two of an utterance cut mid-word, and with the narrower search the engine
+    // heard no words in it (one run of one, 3 Dec 2026); the meeting plays in real time anyway.
+    stack = await startLocalStack({ ...FAST_MEETING_STACK, speed: 1, speechLiveDecoderArgs: undefined });
   });
   afterAll(() => stack?.stop(), 120_000);
 
