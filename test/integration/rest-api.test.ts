@@ -9,6 +9,7 @@ import { newMeetingRecord } from '../../core/meetings/service';
 import { svixHeaders } from '../../core/recall/webhook-signature';
 import type { MeetingView, TranscriptSegmentView } from '../../core/rest/schemas';
 import { type LocalStack, startLocalStack } from '../../local/stack';
+import { TEST_LIVE_DECODER_ARGS } from '../helpers/live';
 
 /**
  * The REST API through the local HTTP API host, with the real emulators, the audio gateway,
@@ -216,6 +217,7 @@ describe('REST API (local stack)', () => {
     stack = await startLocalStack({
       recordingDirs: [recordingDir],
       speed: 8,
+      speechLiveDecoderArgs: TEST_LIVE_DECODER_ARGS,
       logLevel: 'ERROR',
       reconnectGraceMs: 300,
       // This file checks the answer without text-to-speech; test/e2e/spoken-answer.test.ts speaks.
