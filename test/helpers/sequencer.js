@@ -2,43 +2,46 @@
 // in the last run on this machine; without that cache (CI's fresh clone) it ran them in an order
 // that could start file-jobs (3+ minutes) last, with the other worker idle while it ran. Files
 // jest has no time for get the estimate below (seconds, measured on the 2-core machine in full
-// parallel runs; only their order matters), others count as 1 s. Failed files still go first.
+// parallel runs; only their order matters; from suite3's full run, 3 Dec 2026), others count as
+// 1 s. Failed files still go first.
 const Sequencer = require('@jest/test-sequencer').default;
 const path = require('node:path');
 
 /** Path under test/ → estimated seconds. Keep the heavy ones; a missing file only runs later. */
 const ESTIMATES = {
-  'e2e/file-jobs.test.ts': 190,
-  'e2e/gateway-fault-matrix.test.ts': 107,
-  'e2e/web-console.test.ts': 90,
-  'e2e/web-jobs.test.ts': 62,
+  'e2e/file-jobs.test.ts': 182,
+  'e2e/gateway-fault-matrix.test.ts': 95,
+  'e2e/web-console.test.ts': 85,
   'integration/speech-encoding.test.ts': 50,
-  'e2e/audio-gateway-resilience.test.ts': 43,
-  'e2e/meeting-intelligence.test.ts': 42,
-  'e2e/microphone.test.ts': 40,
-  'e2e/gateway-crash-recovery.test.ts': 38,
-  'integration/opus-gateway.test.ts': 35,
-  'e2e/web-microphone-hold.test.ts': 34,
-  'unit/lambda-bundles.test.ts': 32,
-  'e2e/live-meeting.test.ts': 30,
-  'integration/sqs-event-source.test.ts': 26,
-  'e2e/web-microphone.test.ts': 26,
+  'e2e/web-jobs.test.ts': 47,
+  'e2e/gateway-crash-recovery.test.ts': 37,
+  'e2e/meeting-intelligence.test.ts': 36,
+  'e2e/microphone.test.ts': 35,
+  'e2e/web-microphone-hold.test.ts': 29,
+  'e2e/audio-gateway-resilience.test.ts': 27,
+  'e2e/web-microphone.test.ts': 27,
   'e2e/recall-fuzz.test.ts': 26,
-  'e2e/fuzz.test.ts': 24,
-  'integration/rest-api.test.ts': 23,
-  'integration/local-sqs-receive.test.ts': 22,
-  'e2e/realtime-robustness.test.ts': 21,
-  'integration/local-recordings.test.ts': 21,
+  'integration/rest-api.test.ts': 26,
+  'integration/sqs-event-source.test.ts': 25,
+  'integration/opus-gateway.test.ts': 23,
+  'e2e/live-meeting.test.ts': 23,
+  'integration/local-recordings.test.ts': 22,
+  'unit/cdk-stack.test.ts': 21,
   'e2e/file-jobs-multipart.test.ts': 21,
-  'integration/file-worker.test.ts': 20,
-  'integration/speech-server.test.ts': 19,
-  'unit/cdk-stack.test.ts': 16,
-  'unit/cost.test.ts': 13,
-  'unit/cdk-variants.test.ts': 12,
-  'e2e/web-long-meeting.test.ts': 12,
-  'integration/audio-gateway-faults.test.ts': 9,
-  'e2e/fanout-faults.test.ts': 9,
-  'integration/local-stack.test.ts': 9,
+  'unit/lambda-bundles.test.ts': 20,
+  'e2e/fuzz.test.ts': 20,
+  'integration/file-worker.test.ts': 19,
+  'integration/speech-server.test.ts': 18,
+  'unit/cost.test.ts': 16,
+  'e2e/realtime-robustness.test.ts': 15,
+  'unit/cdk-variants.test.ts': 14,
+  'e2e/web-long-meeting.test.ts': 13,
+  'integration/local-sqs-receive.test.ts': 13,
+  'e2e/fanout-faults.test.ts': 10,
+  'integration/rest-ai.test.ts': 10,
+  'integration/rolling-briefing-push.test.ts': 9,
+  'integration/local-stack.test.ts': 8,
+  'integration/audio-gateway-faults.test.ts': 6,
 };
 
 class LongestFirst extends Sequencer {
