@@ -125,7 +125,8 @@ export function endpointUrlOf(stack: LocalStack, botId: string): string {
  * 0.509 against 0.485 over the four fixtures: docs/benchmarks.md, "File jobs", the options table).
  * The engine stands in for Deepgram; how thoroughly it searches is no behaviour of Parley's, and at
  * 3× real time the defaults could not keep up (a meeting took the engine's ~17 s instead of 10 s).
- * The speech server's own tests, and test/integration/speech-encoding's comparisons, keep the defaults.
+ * The speech server's own tests, test/integration/speech-encoding's comparisons and
+ * test/e2e/gateway-crash-recovery (a lost span of a second or two, re-transcribed) keep the defaults.
  */
 export const TEST_LIVE_DECODER_ARGS = { '-maxhmmpf': '3000', '-maxwpf': '10' } as const;
 
