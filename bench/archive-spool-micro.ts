@@ -5,6 +5,7 @@
  * step so that the stores' PUTs and the spool's reads run in between), into a store that reads
  * every spooled body back as the S3 PUT does. Prints process CPU (user + system, all threads)
  * per stream-second of audio. Usage: tsx bench/archive-spool-micro.ts [streams] [seconds] [disk|memory]
+ * (pin it: `taskset -c 1`); NO_READ=1 counts a spooled body without reading it back (attribution).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
