@@ -32,6 +32,12 @@ import { appendToBlocks, giveBlock, PCM_BLOCK_BYTES } from './pcm-blocks';
  */
 export const WRITE_BLOCKS = 2;
 
+/**
+ * The array a write of WRITE_BLOCKS blocks hands to `writevSync` (which does not keep it): one
+ * for the process rather than one per write. It may still point at the last write's blocks.
+ */
+const writeBatch: Buffer[] = [];
+
 export interface ChunkFile {
   path: string;
   /** Times every write of the spool (shared by its chunks); once it stops, nothing more is written. */
@@ -89,6 +95,7 @@ export class SpooledChunk {
       this.fail(file.budget.stopped);
       return;
     }
+    const blocks = this.blocks;
     const startedAt = performance.now();
     let bytes: number;
     try {
@@ -96,10 +103,11 @@ export class SpooledChunk {
         this.fd = openSync(file.path, 'w', 0o600);
         this.created = true;
       }
-      bytes =
-        count === 1
-          ? writeSync(this.fd, this.blocks[0] as Buffer, 0, PCM_BLOCK_BYTES, this.written)
-          : writevSync(this.fd, this.blocks.slice(0, count), this.written);
+      if (count === 1) bytes = writeSync(this.fd, blocks[0] as Buffer, 0, PCM_BLOCK_BYTES, this.written);
+      else if (count === WRITE_BLOCKS) {
+        for (let i = 0; i < count; i++) writeBatch[i] = blocks[i] as Buffer;
+        bytes = writevSync(this.fd, writeBatch, this.written);
+      } else bytes = writevSync(this.fd, blocks.slice(0, count), this.written);
     } catch (error) {
       this.fail(error);
       return;
@@ -111,8 +119,11 @@ export class SpooledChunk {
       return;
     }
     this.written += bytes;
-    for (let i = 0; i < count; i++) giveBlock(this.blocks[i] as Buffer);
-    this.blocks.splice(0, count);
+    for (let i = 0; i < count; i++) giveBlock(blocks[i] as Buffer);
+    // Move the blocks not written (the one being filled) to the front, in place.
+    const left = blocks.length - count;
+    for (let i = 0; i < left; i++) blocks[i] = blocks[i + count] as Buffer;
+    blocks.length = left;
     // This write is in the file; the next ones are held in memory.
     if (!inBudget) this.fail(file.budget.stopped);
   }
