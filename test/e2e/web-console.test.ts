@@ -115,8 +115,14 @@ describe('the web console in Chromium on the local stack', () => {
       delete user.refresh_token;
       sessionStorage.setItem(k, JSON.stringify(user));
     }, userKey(stack));
+    // No refresh token, nothing to renew with: straight to sign in, no hidden-iframe attempt
+    // (oidc-client-ts's prompt=none fallback), which nothing answers and which would hold the
+    // page for its 10 s timeout.
+    const framesAttached: string[] = [];
+    page.on('frameattached', (frame) => framesAttached.push(frame.url() || 'a blank iframe'));
     await page.goto(`${stack.urls.web}/meetings?from=expired`);
     await page.getByRole('heading', { name: 'Sign in to Parley (local)' }).waitFor();
+    expect(framesAttached).toEqual([]);
     await page.getByRole('button', { name: 'Sign in as alice' }).click();
     await page.getByRole('heading', { name: 'Your meetings' }).waitFor();
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/meetings?from=expired');

@@ -116,17 +116,22 @@ export class Auth {
     return user.access_token;
   }
 
-  /** One renewal at a time (refresh token grant); null when it fails. */
+  /**
+   * One renewal at a time (refresh token grant); null when it fails. Without a refresh token there
+   * is nothing to renew with: oidc-client-ts would fall back to a hidden-iframe sign-in
+   * (`prompt=none`), which neither Cognito's managed login nor the dev issuer answers, and the user
+   * would wait out its 10 s timeout before being sent to sign in.
+   */
   private renew(): Promise<User | null> {
     this.renewing ??= this.manager
-      .signinSilent()
-      .then(
-        (user) => {
-          this.setUser(user);
-          return user;
-        },
-        () => null,
-      )
+      .getUser()
+      .then(async (stored) => {
+        if (!stored?.refresh_token) return null;
+        const user = await this.manager.signinSilent();
+        this.setUser(user);
+        return user;
+      })
+      .catch(() => null)
       .finally(() => {
         this.renewing = undefined;
       });
