@@ -433,7 +433,7 @@ function anonymousMappings(): Record<string, number> {
 let probe: Promise<void> = Promise.resolve();
 
 /**
- * BENCH_MALLOC_PROBE=<dir> (diagnosis, with LD_PRELOAD of a library that watches <dir>/<pid>.go):
+ * BENCH_MALLOC_PROBE=<dir> (diagnosis, with LD_PRELOAD of bench/malloc-probe/malloc-probe.c built):
  * after the report, asks the library for glibc's statistics and a malloc_trim(0), then logs the
  * memory again.
  */
