@@ -430,6 +430,23 @@ function anonymousMappings(): Record<string, number> {
   return { brkMB: brk / 1e3, arenaMB: arena / 1e3, otherAnonMB: other / 1e3 };
 }
 
+let probe: Promise<void> = Promise.resolve();
+
+/**
+ * BENCH_MALLOC_PROBE=<dir> (diagnosis, with LD_PRELOAD of bench/malloc-probe/malloc-probe.c built):
+ * after the report, asks the library for glibc's statistics and a malloc_trim(0), then logs the
+ * memory again.
+ */
+async function mallocProbe(label: string, stats: Record<string, unknown>): Promise<void> {
+  const dir = process.env.BENCH_MALLOC_PROBE;
+  if (!dir) return;
+  const { existsSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+  const go = path.join(dir, `${process.pid}.go`);
+  writeFileSync(go, '');
+  for (let i = 0; i < 100 && existsSync(go); i++) await new Promise((r) => setTimeout(r, 20));
+  logMemoryDetail(`${label} after malloc_trim`, stats);
+}
+
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -547,8 +564,9 @@ async function main(): Promise<void> {
         stats,
       };
       send(report);
+      probe = mallocProbe(`${mode} N=${raw.streams}`, stats);
     } else if (raw.type === 'exit') {
-      process.exit(0);
+      void probe.then(() => process.exit(0));
     }
   });
 }
