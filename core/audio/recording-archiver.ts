@@ -6,12 +6,13 @@
  *
  * Recall audio is placed at the meeting time the session's clock gives it, never at Recall's raw
  * `timestamp.relative`: one frame with a wild timestamp (which the clock rejects) would otherwise
- * stretch the recording by hours of silence, and its assembly with it. Each frame is placed when
- * the next one arrives, or by a tick once it has waited a whole tick for one and the clock has
- * judged its timestamp (a frame it still holds waits for the next frame or the session's end).
- * A live stream's frame is never placed by the tick: placing every meeting's held frame in the
- * same turn made the tick a burst of hundreds of appends and their spool writes once a second
- * (docs/benchmarks.md, "Issue #15.1: the archive's p99 delay").
+ * stretch the recording by hours of silence, and its assembly with it. A frame is placed as it
+ * arrives once the clock has judged its timestamp, which is almost every frame: later frames
+ * only add anchors after it, so its place cannot change. A frame whose time the clock still holds
+ * (a stream's first frame, a forward jump) waits for the next frame, which judges it, or for the
+ * session's end. (Holding every frame until its successor cost a map lookup and a record per
+ * frame, and made the tick place the frames of streams gone quiet: docs/benchmarks.md, "Sixth
+ * round: archive CPU".)
  *
  * It follows sessions by looking at their state once a second rather than through callbacks, so
  * the session code needs no hook: a session that finished by handing the meeting over to another
@@ -58,13 +59,10 @@ export class RecordingArchiver {
   private readonly followed = new Map<string, MeetingSession>();
   private readonly finishing = new Set<Promise<void>>();
   /**
-   * Per meeting, the last forwarded Recall frame, not placed yet (see the module comment): one
-   * record a meeting, overwritten frame by frame (`pcm` undefined once placed) rather than an
-   * entry deleted and added per frame; a record with nothing new at a tick is dropped.
+   * Per meeting, its last forwarded Recall frame if the clock has not judged that frame's
+   * timestamp yet (see the module comment); empty while every stream's clock is settled.
    */
   private readonly held = new Map<string, HeldFrame>();
-  /** Ticks run so far: a held frame whose `tick` is this count arrived since the last tick. */
-  private ticks = 0;
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
   readonly stats = { assembled: 0, assemblyFailures: 0 };
@@ -109,18 +107,13 @@ export class RecordingArchiver {
     const before = session.stats.audioFrames;
     const streamMs = session.streamMs;
     session.handle(input, receivedAt);
-    if (input.kind === 'audio' && session.stats.audioFrames > before && !this.stopped) {
-      const held = this.held.get(session.meetingId);
-      if (held === undefined) {
-        this.held.set(session.meetingId, { session, pcm: input.pcm, streamMs, tick: this.ticks });
-        return;
-      }
-      this.place(held);
-      held.session = session;
-      held.pcm = input.pcm;
-      held.streamMs = streamMs;
-      held.tick = this.ticks;
-    }
+    if (input.kind !== 'audio' || session.stats.audioFrames === before || this.stopped) return;
+    const meetingId = session.meetingId;
+    // The clock has just judged the meeting's held frame (this frame confirmed or refuted it):
+    // it goes first, where the clock now places it.
+    if (this.held.size > 0) this.placeHeld(meetingId);
+    if (session.timestampPending) this.held.set(meetingId, { session, pcm: input.pcm, streamMs });
+    else this.archive(meetingId).appendRecall(input.pcm, session.meetingMsAt(streamMs));
   }
 
   /** Stored Recall audio of [fromMs, untilMs) of the meeting (what a crashed task archived). */
@@ -136,7 +129,7 @@ export class RecordingArchiver {
 
   /** Flush every archive (live sessions included) and wait for the writes. */
   async flushAll(): Promise<void> {
-    for (const held of this.held.values()) this.place(held);
+    for (const meetingId of [...this.held.keys()]) this.placeHeld(meetingId);
     await Promise.allSettled([...this.archives.values()].map((a) => a.flush()));
   }
 
@@ -156,17 +149,6 @@ export class RecordingArchiver {
 
   private tick(): void {
     if (this.stopped) return;
-    const tick = this.ticks++;
-    for (const [meetingId, held] of this.held) {
-      if (held.pcm === undefined) this.held.delete(meetingId);
-      // A frame that arrived since the last tick will be placed by its successor, 20 ms on in a
-      // live stream: only a stream that went quiet for a whole tick has its last frame placed here.
-      else if (held.tick === tick) continue;
-      // A frame whose time the clock still holds waits for the next frame (or the session's
-      // end): placed now, a new task's first frame would land at meeting time 0, and a jump's
-      // frame at the end of the audio before it.
-      else if (!held.session.timestampPending) this.place(held);
-    }
     for (const archive of this.archives.values()) archive.cutIfOlderThan(this.chunkMs);
     for (const [meetingId, session] of this.followed) {
       if (session.currentState !== 'ended') continue;
@@ -176,19 +158,15 @@ export class RecordingArchiver {
     }
   }
 
-  /** Archives the meeting's held frame at the meeting time its session's clock gives it now. */
+  /**
+   * Archives the meeting's held frame, if any, at the meeting time its session's clock gives it
+   * now (judged by a later frame, or at the session's end at the stream's own clock).
+   */
   private placeHeld(meetingId: string): void {
     const held = this.held.get(meetingId);
     if (!held) return;
     this.held.delete(meetingId);
-    this.place(held);
-  }
-
-  private place(held: HeldFrame): void {
-    const pcm = held.pcm;
-    if (pcm === undefined) return;
-    held.pcm = undefined;
-    this.archive(held.session.meetingId).appendRecall(pcm, held.session.meetingMsAt(held.streamMs));
+    this.archive(meetingId).appendRecall(held.pcm, held.session.meetingMsAt(held.streamMs));
   }
 
   private async finish(meetingId: string): Promise<void> {
@@ -223,10 +201,8 @@ export class RecordingArchiver {
 
 interface HeldFrame {
   session: MeetingSession;
-  pcm: Buffer | undefined;
+  pcm: Buffer;
   streamMs: number;
-  /** The archiver's tick count when the frame arrived. */
-  tick: number;
 }
 
 function openSpool(opts: RecordingArchiverOptions): ChunkSpool | undefined {

@@ -2,9 +2,9 @@
  * The recording archiver with a real MeetingSession (DynamoDB and S3 on the local emulators, a
  * Deepgram-protocol peer for speech): Recall audio is archived at the meeting time the
  * session's clock believes, so a frame with a wild timestamp cannot stretch the recording, and a
- * frame whose timestamp the clock still holds is not placed by a tick, nor is a live stream's
- * frame (its successor places it); a spool that fails leaves the live audio alone and the archive
- * goes on in memory.
+ * frame whose timestamp the clock still holds waits for the frame that judges it (a tick does
+ * not place it), while every other frame is placed as it arrives; a spool that fails leaves the
+ * live audio alone and the archive goes on in memory.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -157,7 +157,7 @@ it('places a frame only once its timestamp is judged, even when a tick comes bet
   archiver.close();
 });
 
-it("leaves a live stream's frames to their successors and places the last frame of a stream gone quiet a whole tick later", async () => {
+it('places each frame as it arrives once the clock has judged it; only a frame whose time the clock holds waits for the next', async () => {
   // Arrange: a live session, ticks only when the test runs one (settle() runs a tick)
   const { meeting, store, archiver, session } = await archivedSession({
     staggerCuts: false,
@@ -166,14 +166,15 @@ it("leaves a live stream's frames to their successors and places the last frame 
   const archive = archiver.archive(meeting.meetingId);
   const frame = (n: number, relativeMs: number) =>
     archiver.forward(session, { kind: 'audio', pcm: numberedFrame(n), relativeMs }, performance.now());
-  // Act: 1 s of frames from meeting time 10 s (50 frames of 20 ms), then ticks with no frame
-  for (let n = 1; n <= 50; n++) frame(n, 10_000 + (n - 1) * 20);
-  // Assess: each frame was placed by the next one; the 50th, which arrived since the last tick,
-  // is not placed by the first tick (a live stream's next frame would place it)...
-  expect(archive.pendingMs).toBe(49 * 20);
-  await archiver.settle();
-  expect(archive.pendingMs).toBe(49 * 20);
-  // ... but by the next one, a whole tick without a successor
+  // Act + assess: the stream's first frame waits (the clock believes no timestamp alone)...
+  frame(1, 10_000);
+  expect(archive.pendingMs).toBe(0);
+  // ... the second confirms it: both are placed at once, and so is every frame after them
+  frame(2, 10_020);
+  expect(archive.pendingMs).toBe(2 * 20);
+  for (let n = 3; n <= 50; n++) frame(n, 10_000 + (n - 1) * 20);
+  expect(archive.pendingMs).toBe(50 * 20);
+  // A tick has nothing left to place
   await archiver.settle();
   expect(archive.pendingMs).toBe(50 * 20);
   // Every frame once, in order, byte for byte
