@@ -18,7 +18,7 @@
  * window) → `report` (window stats) → `exit`. Exits by itself when the parent goes away.
  */
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -440,7 +440,6 @@ let probe: Promise<void> = Promise.resolve();
 async function mallocProbe(label: string, stats: Record<string, unknown>): Promise<void> {
   const dir = process.env.BENCH_MALLOC_PROBE;
   if (!dir) return;
-  const { existsSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
   const go = path.join(dir, `${process.pid}.go`);
   writeFileSync(go, '');
   for (let i = 0; i < 100 && existsSync(go); i++) await new Promise((r) => setTimeout(r, 20));
